@@ -1,0 +1,1900 @@
+/* dsv3.c - run DeepSeek-V3-architecture language models on the CPU.
+ *
+ * MIT licence (see LICENSE). The implementation of dsv3.h in one translation
+ * unit: `cc -c dsv3.c` builds it with no flags.
+ *
+ * Build flags
+ *   DSV3_NO_MMAP      never map files; read them into memory instead.
+ *
+ * Contents (each section uses only what is above it)
+ *   1  platform and configuration
+ *   2  utilities: status, errors, allocation, checked arithmetic, half floats
+ *   3  file mapping and the GGUF reader
+ *   4  tensor type table
+ *   5  scalar reference kernels
+ *   6  model: hyperparameters, tensor binding, load
+ *   7  forward pass: MLA attention, DeepSeekMoE, output head
+ *   8  public API, in dsv3.h order
+ *
+ * Sources for the math: DeepSeek-V3 technical report (arXiv 2412.19437v2),
+ * DeepSeek-V2 report (arXiv 2405.04434), YaRN (arXiv 2309.00071), and the GGUF
+ * conventions written down in the project's reference notes.
+ */
+#if !defined(_WIN32) && !defined(_POSIX_C_SOURCE)
+#  define _POSIX_C_SOURCE 200809L
+#endif
+#define DSV3_BUILD
+#include "dsv3.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ==== 1. Platform and configuration (private) ============================ */
+
+#if !defined(DSV3_NO_MMAP) && (defined(__unix__) || defined(__APPLE__))
+#  define DSV3_HAVE_MMAP 1
+#  include <fcntl.h>
+#  include <sys/mman.h>
+#  include <sys/stat.h>
+#  include <unistd.h>
+#else
+#  define DSV3_HAVE_MMAP 0
+#endif
+
+#define DSV3_ERROR_SIZE 320
+#define DSV3_MAX_DIMS 4
+#define DSV3_GGUF_DEFAULT_ALIGNMENT 32
+#define DSV3_GGUF_MAX_NAME 64
+/* Sigmoid-routed weight sums are clamped below by this before normalising,
+   the value llama.cpp uses (deepseek2-gguf.md §5.1 step 7). */
+#define DSV3_MIN_EXPERT_WEIGHT_SUM 6.103515625e-5f
+
+/* ==== 2. Utilities: status, errors, allocation, checked math (private) === */
+
+typedef struct allocator {
+    dsv3_alloc_fn alloc;
+    dsv3_free_fn free_fn;
+    void *user;
+} allocator;
+
+static void *mem_alloc(const allocator *a, size_t size) {
+    if (size == 0) size = 1;
+    return a->alloc ? a->alloc(a->user, size) : malloc(size);
+}
+
+static void *mem_calloc(const allocator *a, size_t count, size_t size) {
+    if (size != 0 && count > SIZE_MAX / size) return NULL;
+    size_t bytes = count * size;
+    void *p = mem_alloc(a, bytes);
+    if (p) memset(p, 0, bytes != 0 ? bytes : 1);
+    return p;
+}
+
+static void mem_free(const allocator *a, void *p) {
+    if (!p) return;
+    if (a->free_fn) a->free_fn(a->user, p);
+    else free(p);
+}
+
+/* An error being built: a status and its detailed message. */
+typedef struct error_slot {
+    int32_t status;
+    char message[DSV3_ERROR_SIZE];
+} error_slot;
+
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((format(printf, 3, 4)))
+#endif
+static int32_t fail(error_slot *err, int32_t status, const char *fmt, ...) {
+    va_list ap;
+    err->status = status;
+    va_start(ap, fmt);
+    vsnprintf(err->message, sizeof err->message, fmt, ap);
+    va_end(ap);
+    return status;
+}
+
+static int mul_overflows(uint64_t a, uint64_t b, uint64_t *out) {
+    if (a != 0 && b > UINT64_MAX / a) return 1;
+    *out = a * b;
+    return 0;
+}
+
+static int add_overflows(uint64_t a, uint64_t b, uint64_t *out) {
+    if (b > UINT64_MAX - a) return 1;
+    *out = a + b;
+    return 0;
+}
+
+static float f32_from_bits(uint32_t bits) {
+    float f;
+    memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
+static uint32_t bits_from_f32(float f) {
+    uint32_t bits;
+    memcpy(&bits, &f, sizeof bits);
+    return bits;
+}
+
+/* IEEE binary16 -> binary32, exact for every input (subnormals, inf, NaN). */
+static float f16_to_f32(uint16_t h) {
+    uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
+    uint32_t exponent = (h >> 10) & 0x1Fu;
+    uint32_t mantissa = h & 0x3FFu;
+    if (exponent == 0x1F) return f32_from_bits(sign | 0x7F800000u | (mantissa << 13));
+    if (exponent == 0) {
+        /* zero or subnormal: mantissa * 2^-24, exactly representable */
+        float magnitude = (float)mantissa * 5.9604644775390625e-8f;
+        return sign ? -magnitude : magnitude;
+    }
+    return f32_from_bits(sign | ((exponent + 112u) << 23) | (mantissa << 13));
+}
+
+/* binary32 -> binary16 with round-to-nearest-even, overflow to inf. */
+static uint16_t f32_to_f16(float f) {
+    uint32_t bits = bits_from_f32(f);
+    uint16_t sign = (uint16_t)((bits >> 16) & 0x8000u);
+    uint32_t exponent = (bits >> 23) & 0xFFu;
+    uint32_t mantissa = bits & 0x7FFFFFu;
+    if (exponent == 0xFF) return (uint16_t)(sign | 0x7C00u | (mantissa ? 0x200u : 0));
+    int32_t e = (int32_t)exponent - 127 + 15;
+    if (e >= 31) return (uint16_t)(sign | 0x7C00u);
+    if (e <= 0) {
+        if (e < -10) return sign;
+        mantissa |= 0x800000u;
+        uint32_t shift = (uint32_t)(14 - e);
+        uint32_t half = mantissa >> shift;
+        uint32_t rest = mantissa & ((1u << shift) - 1);
+        uint32_t midpoint = 1u << (shift - 1);
+        if (rest > midpoint || (rest == midpoint && (half & 1))) half++;
+        return (uint16_t)(sign | half);
+    }
+    uint32_t half = ((uint32_t)e << 10) | (mantissa >> 13);
+    uint32_t rest = mantissa & 0x1FFFu;
+    if (rest > 0x1000u || (rest == 0x1000u && (half & 1))) half++; /* may carry into inf */
+    return (uint16_t)(sign | half);
+}
+
+static float bf16_to_f32(uint16_t b) { return f32_from_bits((uint32_t)b << 16); }
+
+static uint16_t f32_to_bf16(float f) {
+    uint32_t bits = bits_from_f32(f);
+    if ((bits & 0x7FFFFFFFu) > 0x7F800000u) return (uint16_t)((bits >> 16) | 0x40u); /* quiet NaN */
+    bits += 0x7FFFu + ((bits >> 16) & 1u);
+    return (uint16_t)(bits >> 16);
+}
+
+static uint16_t read_u16le(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
+
+static uint32_t read_u32le(const uint8_t *p) {
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t read_u64le(const uint8_t *p) {
+    return (uint64_t)read_u32le(p) | (uint64_t)read_u32le(p + 4) << 32;
+}
+
+static float read_f32le(const uint8_t *p) { return f32_from_bits(read_u32le(p)); }
+
+/* ==== 3. File mapping and GGUF reader (private) ========================== */
+
+/* The bytes of a model file: mapped, read into memory, or lent by the host. */
+typedef struct file_image {
+    const uint8_t *data;
+    size_t size;
+    int kind; /* 0 lent by the host, 1 mapped, 2 heap copy */
+} file_image;
+
+static int32_t image_open(file_image *img, const char *path, int use_mmap,
+                          const allocator *a, error_slot *err) {
+    memset(img, 0, sizeof *img);
+#if DSV3_HAVE_MMAP
+    if (use_mmap) {
+        int fd = open(path, O_RDONLY);
+        if (fd < 0) return fail(err, DSV3_ERR_IO, "cannot open '%s': %s", path, strerror(errno));
+        struct stat st;
+        if (fstat(fd, &st) != 0) {
+            int e = errno;
+            close(fd);
+            return fail(err, DSV3_ERR_IO, "cannot stat '%s': %s", path, strerror(e));
+        }
+        if (st.st_size <= 0) {
+            close(fd);
+            return fail(err, DSV3_ERR_BAD_FILE, "'%s' is empty", path);
+        }
+        if ((uint64_t)st.st_size > (uint64_t)SIZE_MAX) {
+            close(fd);
+            return fail(err, DSV3_ERR_IO, "'%s' is too large to map", path);
+        }
+        void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        int e = errno;
+        close(fd);
+        if (p != MAP_FAILED) {
+            img->data = (const uint8_t *)p;
+            img->size = (size_t)st.st_size;
+            img->kind = 1;
+            return DSV3_OK;
+        }
+        (void)e; /* fall through to reading the file */
+    }
+#else
+    (void)use_mmap;
+#endif
+    FILE *f = fopen(path, "rb");
+    if (!f) return fail(err, DSV3_ERR_IO, "cannot open '%s': %s", path, strerror(errno));
+    if (fseek(f, 0, SEEK_END) != 0) {
+        fclose(f);
+        return fail(err, DSV3_ERR_IO, "cannot seek in '%s'", path);
+    }
+    long end = ftell(f);
+    if (end <= 0 || fseek(f, 0, SEEK_SET) != 0) {
+        fclose(f);
+        return fail(err, end == 0 ? DSV3_ERR_BAD_FILE : DSV3_ERR_IO, "cannot size '%s'%s", path,
+                    end == 0 ? ": the file is empty" : "");
+    }
+    uint8_t *buf = (uint8_t *)mem_alloc(a, (size_t)end);
+    if (!buf) {
+        fclose(f);
+        return fail(err, DSV3_ERR_OUT_OF_MEMORY, "cannot allocate %ld bytes to read '%s'", end, path);
+    }
+    size_t got = fread(buf, 1, (size_t)end, f);
+    fclose(f);
+    if (got != (size_t)end) {
+        mem_free(a, buf);
+        return fail(err, DSV3_ERR_IO, "short read of '%s' (%zu of %ld bytes)", path, got, end);
+    }
+    img->data = buf;
+    img->size = (size_t)end;
+    img->kind = 2;
+    return DSV3_OK;
+}
+
+static void image_close(file_image *img, const allocator *a) {
+#if DSV3_HAVE_MMAP
+    if (img->kind == 1) munmap((void *)img->data, img->size);
+#endif
+    if (img->kind == 2) mem_free(a, (void *)img->data);
+    memset(img, 0, sizeof *img);
+}
+
+/* GGUF metadata value types (gguf.md §1.2). */
+enum {
+    GGUF_U8 = 0, GGUF_I8 = 1, GGUF_U16 = 2, GGUF_I16 = 3, GGUF_U32 = 4, GGUF_I32 = 5,
+    GGUF_F32 = 6, GGUF_BOOL = 7, GGUF_STRING = 8, GGUF_ARRAY = 9, GGUF_U64 = 10,
+    GGUF_I64 = 11, GGUF_F64 = 12, GGUF_TYPE_COUNT = 13
+};
+
+static const char *const gguf_type_names[GGUF_TYPE_COUNT] = {
+    "u8", "i8", "u16", "i16", "u32", "i32", "f32", "bool", "string", "array", "u64", "i64", "f64"};
+
+static size_t gguf_scalar_size(uint32_t type) {
+    switch (type) {
+    case GGUF_U8: case GGUF_I8: case GGUF_BOOL: return 1;
+    case GGUF_U16: case GGUF_I16: return 2;
+    case GGUF_U32: case GGUF_I32: case GGUF_F32: return 4;
+    case GGUF_U64: case GGUF_I64: case GGUF_F64: return 8;
+    default: return 0;
+    }
+}
+
+/* A string inside the file: not NUL-terminated. */
+typedef struct gguf_str {
+    const char *ptr;
+    size_t len;
+} gguf_str;
+
+typedef struct gguf_kv {
+    gguf_str key;
+    uint32_t type;
+    const uint8_t *value;   /* scalar payload, or first array element */
+    uint32_t array_type;    /* for arrays */
+    uint64_t array_count;
+} gguf_kv;
+
+typedef struct gguf_tensor {
+    gguf_str name;
+    uint32_t type;
+    uint32_t n_dims;
+    uint64_t ne[DSV3_MAX_DIMS];
+    uint64_t offset;        /* relative to the data section */
+    uint64_t n_bytes;
+    const uint8_t *data;
+} gguf_tensor;
+
+typedef struct gguf_file {
+    uint32_t version;
+    uint64_t alignment;
+    uint64_t n_kv, n_tensors;
+    gguf_kv *kv;
+    gguf_tensor *tensors;
+    uint64_t data_offset;
+} gguf_file;
+
+/* Bounds-checked reading of the header: every read is checked against the end. */
+typedef struct cursor {
+    const uint8_t *base, *pos, *end;
+} cursor;
+
+static size_t cursor_offset(const cursor *c) { return (size_t)(c->pos - c->base); }
+
+static int cursor_take(cursor *c, size_t n, const uint8_t **out) {
+    if ((size_t)(c->end - c->pos) < n) return 0;
+    *out = c->pos;
+    c->pos += n;
+    return 1;
+}
+
+static int cursor_u32(cursor *c, uint32_t *v) {
+    const uint8_t *p;
+    if (!cursor_take(c, 4, &p)) return 0;
+    *v = read_u32le(p);
+    return 1;
+}
+
+static int cursor_u64(cursor *c, uint64_t *v) {
+    uint32_t lo, hi;
+    if (!cursor_u32(c, &lo) || !cursor_u32(c, &hi)) return 0;
+    *v = (uint64_t)hi << 32 | lo;
+    return 1;
+}
+
+static int cursor_str(cursor *c, gguf_str *s) {
+    uint64_t len;
+    const uint8_t *p;
+    if (!cursor_u64(c, &len)) return 0;
+    if (len > (uint64_t)(c->end - c->pos)) return 0;
+    if (!cursor_take(c, (size_t)len, &p)) return 0;
+    s->ptr = (const char *)p;
+    s->len = (size_t)len;
+    return 1;
+}
+
+static int gguf_str_eq(gguf_str s, const char *z) {
+    size_t n = strlen(z);
+    return s.len == n && memcmp(s.ptr, z, n) == 0;
+}
+
+/* Skips (and validates) one value of the given type. */
+static int32_t gguf_skip_value(cursor *c, uint32_t type, const gguf_str *key, error_slot *err) {
+    size_t at = cursor_offset(c);
+    if (type == GGUF_STRING) {
+        gguf_str s;
+        if (!cursor_str(c, &s))
+            return fail(err, DSV3_ERR_BAD_FILE, "key '%.*s': string at byte %zu runs past the end of the file",
+                        (int)key->len, key->ptr, at);
+        return DSV3_OK;
+    }
+    size_t size = gguf_scalar_size(type);
+    if (size == 0)
+        return fail(err, DSV3_ERR_BAD_FILE, "key '%.*s': unknown value type %u at byte %zu",
+                    (int)key->len, key->ptr, type, at);
+    const uint8_t *p;
+    if (!cursor_take(c, size, &p))
+        return fail(err, DSV3_ERR_BAD_FILE, "key '%.*s': value at byte %zu runs past the end of the file",
+                    (int)key->len, key->ptr, at);
+    if (type == GGUF_BOOL && *p > 1)
+        return fail(err, DSV3_ERR_BAD_FILE, "key '%.*s': bool value %u at byte %zu is neither 0 nor 1",
+                    (int)key->len, key->ptr, *p, at);
+    return DSV3_OK;
+}
+
+static int32_t gguf_read_kv(cursor *c, gguf_kv *kv, error_slot *err) {
+    size_t at = cursor_offset(c);
+    if (!cursor_str(c, &kv->key))
+        return fail(err, DSV3_ERR_BAD_FILE, "metadata key at byte %zu runs past the end of the file", at);
+    if (!cursor_u32(c, &kv->type))
+        return fail(err, DSV3_ERR_BAD_FILE, "key '%.*s': type runs past the end of the file",
+                    (int)kv->key.len, kv->key.ptr);
+    kv->value = c->pos;
+    if (kv->type != GGUF_ARRAY) return gguf_skip_value(c, kv->type, &kv->key, err);
+
+    if (!cursor_u32(c, &kv->array_type) || !cursor_u64(c, &kv->array_count))
+        return fail(err, DSV3_ERR_BAD_FILE, "key '%.*s': array header runs past the end of the file",
+                    (int)kv->key.len, kv->key.ptr);
+    kv->value = c->pos;
+    if (kv->array_type == GGUF_ARRAY)
+        return fail(err, DSV3_ERR_UNSUPPORTED, "key '%.*s': nested arrays are not supported",
+                    (int)kv->key.len, kv->key.ptr);
+    if (kv->array_type == GGUF_STRING) {
+        /* each string needs at least its 8-byte length: reject absurd counts early */
+        if (kv->array_count > (uint64_t)(c->end - c->pos) / 8)
+            return fail(err, DSV3_ERR_BAD_FILE, "key '%.*s': array of %llu strings runs past the end of the file",
+                        (int)kv->key.len, kv->key.ptr, (unsigned long long)kv->array_count);
+        for (uint64_t i = 0; i < kv->array_count; i++) {
+            int32_t st = gguf_skip_value(c, GGUF_STRING, &kv->key, err);
+            if (st) return st;
+        }
+        return DSV3_OK;
+    }
+    size_t size = gguf_scalar_size(kv->array_type);
+    if (size == 0)
+        return fail(err, DSV3_ERR_BAD_FILE, "key '%.*s': unknown array element type %u",
+                    (int)kv->key.len, kv->key.ptr, kv->array_type);
+    uint64_t bytes;
+    if (mul_overflows(kv->array_count, size, &bytes) || bytes > (uint64_t)(c->end - c->pos))
+        return fail(err, DSV3_ERR_BAD_FILE, "key '%.*s': array of %llu elements runs past the end of the file",
+                    (int)kv->key.len, kv->key.ptr, (unsigned long long)kv->array_count);
+    if (kv->array_type == GGUF_BOOL) {
+        for (uint64_t i = 0; i < kv->array_count; i++)
+            if (c->pos[i] > 1)
+                return fail(err, DSV3_ERR_BAD_FILE, "key '%.*s': bool element %llu is neither 0 nor 1",
+                            (int)kv->key.len, kv->key.ptr, (unsigned long long)i);
+    }
+    c->pos += bytes;
+    return DSV3_OK;
+}
+
+static const gguf_kv *gguf_find(const gguf_file *g, const char *key) {
+    for (uint64_t i = 0; i < g->n_kv; i++)
+        if (gguf_str_eq(g->kv[i].key, key)) return &g->kv[i];
+    return NULL;
+}
+
+/* Reads any integer-typed value as int64 (converters differ in widths, gguf.md §1.2). */
+static int gguf_value_int(uint32_t type, const uint8_t *p, int64_t *out) {
+    uint64_t u;
+    switch (type) {
+    case GGUF_U8: *out = p[0]; return 1;
+    case GGUF_I8: *out = (int8_t)p[0]; return 1;
+    case GGUF_BOOL: *out = p[0]; return 1;
+    case GGUF_U16: *out = read_u16le(p); return 1;
+    case GGUF_I16: *out = (int16_t)read_u16le(p); return 1;
+    case GGUF_U32: *out = read_u32le(p); return 1;
+    case GGUF_I32: *out = (int32_t)read_u32le(p); return 1;
+    case GGUF_U64: case GGUF_I64:
+        u = read_u64le(p);
+        if (type == GGUF_U64 && u > (uint64_t)INT64_MAX) return 0;
+        *out = (int64_t)u;
+        return 1;
+    default: return 0;
+    }
+}
+
+static int gguf_value_float(uint32_t type, const uint8_t *p, double *out) {
+    if (type == GGUF_F32) {
+        *out = read_f32le(p);
+        return 1;
+    }
+    if (type == GGUF_F64) {
+        uint64_t bits = read_u64le(p);
+        memcpy(out, &bits, 8);
+        return 1;
+    }
+    int64_t i;
+    if (!gguf_value_int(type, p, &i)) return 0;
+    *out = (double)i;
+    return 1;
+}
+
+/* Typed metadata getters: absent keys leave *out alone and return 0 with
+   status OK; a key of the wrong type is an error. */
+static int32_t meta_uint(const gguf_file *g, const char *key, uint64_t max, uint64_t *out,
+                         int *found, error_slot *err) {
+    const gguf_kv *kv = gguf_find(g, key);
+    *found = 0;
+    if (!kv) return DSV3_OK;
+    int64_t v;
+    if (kv->type == GGUF_ARRAY || kv->type == GGUF_STRING || kv->type == GGUF_F32 ||
+        kv->type == GGUF_F64 || !gguf_value_int(kv->type, kv->value, &v))
+        return fail(err, DSV3_ERR_BAD_MODEL, "key '%s' has type %s, expected an integer", key,
+                    kv->type < GGUF_TYPE_COUNT ? gguf_type_names[kv->type] : "?");
+    if (v < 0 || (uint64_t)v > max)
+        return fail(err, DSV3_ERR_BAD_MODEL, "key '%s' = %lld is out of range (0..%llu)", key,
+                    (long long)v, (unsigned long long)max);
+    *out = (uint64_t)v;
+    *found = 1;
+    return DSV3_OK;
+}
+
+static int32_t meta_float(const gguf_file *g, const char *key, double *out, int *found,
+                          error_slot *err) {
+    const gguf_kv *kv = gguf_find(g, key);
+    *found = 0;
+    if (!kv) return DSV3_OK;
+    if (kv->type == GGUF_ARRAY || kv->type == GGUF_STRING || kv->type == GGUF_BOOL ||
+        !gguf_value_float(kv->type, kv->value, out) || !isfinite(*out))
+        return fail(err, DSV3_ERR_BAD_MODEL, "key '%s' is not a finite number", key);
+    *found = 1;
+    return DSV3_OK;
+}
+
+static int32_t meta_bool(const gguf_file *g, const char *key, int *out, int *found,
+                         error_slot *err) {
+    const gguf_kv *kv = gguf_find(g, key);
+    *found = 0;
+    if (!kv) return DSV3_OK;
+    int64_t v;
+    if (kv->type == GGUF_ARRAY || kv->type == GGUF_STRING || !gguf_value_int(kv->type, kv->value, &v))
+        return fail(err, DSV3_ERR_BAD_MODEL, "key '%s' is not a bool", key);
+    *out = v != 0;
+    *found = 1;
+    return DSV3_OK;
+}
+
+static int32_t meta_string(const gguf_file *g, const char *key, gguf_str *out, int *found,
+                           error_slot *err) {
+    const gguf_kv *kv = gguf_find(g, key);
+    *found = 0;
+    if (!kv) return DSV3_OK;
+    if (kv->type != GGUF_STRING)
+        return fail(err, DSV3_ERR_BAD_MODEL, "key '%s' has type %s, expected a string", key,
+                    kv->type < GGUF_TYPE_COUNT ? gguf_type_names[kv->type] : "?");
+    out->ptr = (const char *)kv->value + 8;
+    out->len = (size_t)read_u64le(kv->value); /* bounds validated by gguf_read_kv */
+    *found = 1;
+    return DSV3_OK;
+}
+
+/* ==== 4. Tensor type table (private) ===================================== */
+
+/* One row of weights (n elements, n a multiple of the block size) as floats. */
+typedef void (*row_to_f32_fn)(const uint8_t *row, float *out, size_t n);
+/* dot(row, x) over n elements. */
+typedef float (*row_dot_fn)(const uint8_t *row, const float *x, size_t n);
+
+typedef struct type_traits {
+    const char *name;
+    uint32_t block_size;  /* elements per block; 0 = unknown layout */
+    uint32_t type_size;   /* bytes per block */
+    row_to_f32_fn to_f32; /* NULL = recognised but not implemented */
+    row_dot_fn dot;
+} type_traits;
+
+static void f32_row_to_f32(const uint8_t *row, float *out, size_t n) {
+    for (size_t i = 0; i < n; i++) out[i] = read_f32le(row + 4 * i);
+}
+
+static void f16_row_to_f32(const uint8_t *row, float *out, size_t n) {
+    for (size_t i = 0; i < n; i++) out[i] = f16_to_f32(read_u16le(row + 2 * i));
+}
+
+static void bf16_row_to_f32(const uint8_t *row, float *out, size_t n) {
+    for (size_t i = 0; i < n; i++) out[i] = bf16_to_f32(read_u16le(row + 2 * i));
+}
+
+/* Q8_0: blocks of 32 int8 with one f16 scale (gguf.md §3). */
+static void q8_0_row_to_f32(const uint8_t *row, float *out, size_t n) {
+    for (size_t b = 0; b < n / 32; b++) {
+        const uint8_t *block = row + 34 * b;
+        float d = f16_to_f32(read_u16le(block));
+        for (int j = 0; j < 32; j++) out[32 * b + j] = d * (float)(int8_t)block[2 + j];
+    }
+}
+
+static float f32_row_dot(const uint8_t *row, const float *x, size_t n) {
+    float sum = 0.0f;
+    for (size_t i = 0; i < n; i++) sum += read_f32le(row + 4 * i) * x[i];
+    return sum;
+}
+
+static float f16_row_dot(const uint8_t *row, const float *x, size_t n) {
+    float sum = 0.0f;
+    for (size_t i = 0; i < n; i++) sum += f16_to_f32(read_u16le(row + 2 * i)) * x[i];
+    return sum;
+}
+
+static float bf16_row_dot(const uint8_t *row, const float *x, size_t n) {
+    float sum = 0.0f;
+    for (size_t i = 0; i < n; i++) sum += bf16_to_f32(read_u16le(row + 2 * i)) * x[i];
+    return sum;
+}
+
+static float q8_0_row_dot(const uint8_t *row, const float *x, size_t n) {
+    float sum = 0.0f;
+    for (size_t b = 0; b < n / 32; b++) {
+        const uint8_t *block = row + 34 * b;
+        const float *xb = x + 32 * b;
+        float block_sum = 0.0f;
+        for (int j = 0; j < 32; j++) block_sum += (float)(int8_t)block[2 + j] * xb[j];
+        sum += f16_to_f32(read_u16le(block)) * block_sum;
+    }
+    return sum;
+}
+
+#define DSV3_TYPE_COUNT 43
+/* Indexed by ggml type id (gguf.md §2). Removed ids have no layout. */
+static const type_traits type_table[DSV3_TYPE_COUNT] = {
+    [0] = {"F32", 1, 4, f32_row_to_f32, f32_row_dot},
+    [1] = {"F16", 1, 2, f16_row_to_f32, f16_row_dot},
+    [2] = {"Q4_0", 32, 18, NULL, NULL},
+    [3] = {"Q4_1", 32, 20, NULL, NULL},
+    [4] = {"Q4_2 (removed)", 0, 0, NULL, NULL},
+    [5] = {"Q4_3 (removed)", 0, 0, NULL, NULL},
+    [6] = {"Q5_0", 32, 22, NULL, NULL},
+    [7] = {"Q5_1", 32, 24, NULL, NULL},
+    [8] = {"Q8_0", 32, 34, q8_0_row_to_f32, q8_0_row_dot},
+    [9] = {"Q8_1", 32, 36, NULL, NULL},
+    [10] = {"Q2_K", 256, 84, NULL, NULL},
+    [11] = {"Q3_K", 256, 110, NULL, NULL},
+    [12] = {"Q4_K", 256, 144, NULL, NULL},
+    [13] = {"Q5_K", 256, 176, NULL, NULL},
+    [14] = {"Q6_K", 256, 210, NULL, NULL},
+    [15] = {"Q8_K", 256, 292, NULL, NULL},
+    [16] = {"IQ2_XXS", 256, 66, NULL, NULL},
+    [17] = {"IQ2_XS", 256, 74, NULL, NULL},
+    [18] = {"IQ3_XXS", 256, 98, NULL, NULL},
+    [19] = {"IQ1_S", 256, 50, NULL, NULL},
+    [20] = {"IQ4_NL", 32, 18, NULL, NULL},
+    [21] = {"IQ3_S", 256, 110, NULL, NULL},
+    [22] = {"IQ2_S", 256, 82, NULL, NULL},
+    [23] = {"IQ4_XS", 256, 136, NULL, NULL},
+    [24] = {"I8", 1, 1, NULL, NULL},
+    [25] = {"I16", 1, 2, NULL, NULL},
+    [26] = {"I32", 1, 4, NULL, NULL},
+    [27] = {"I64", 1, 8, NULL, NULL},
+    [28] = {"F64", 1, 8, NULL, NULL},
+    [29] = {"IQ1_M", 256, 56, NULL, NULL},
+    [30] = {"BF16", 1, 2, bf16_row_to_f32, bf16_row_dot},
+    [31] = {"Q4_0_4_4 (removed)", 0, 0, NULL, NULL},
+    [32] = {"Q4_0_4_8 (removed)", 0, 0, NULL, NULL},
+    [33] = {"Q4_0_8_8 (removed)", 0, 0, NULL, NULL},
+    [34] = {"TQ1_0", 256, 54, NULL, NULL},
+    [35] = {"TQ2_0", 256, 66, NULL, NULL},
+    [36] = {"IQ4_NL_4_4 (removed)", 0, 0, NULL, NULL},
+    [37] = {"IQ4_NL_4_8 (removed)", 0, 0, NULL, NULL},
+    [38] = {"IQ4_NL_8_8 (removed)", 0, 0, NULL, NULL},
+    [39] = {"MXFP4", 32, 17, NULL, NULL},
+    [40] = {"NVFP4", 64, 36, NULL, NULL},
+    [41] = {"Q1_0", 128, 18, NULL, NULL},
+    [42] = {"Q2_0", 64, 18, NULL, NULL},
+};
+
+static const char *type_name(uint32_t type) {
+    return type < DSV3_TYPE_COUNT && type_table[type].name ? type_table[type].name : "unknown";
+}
+
+/* Parses the header, metadata and tensor infos of a GGUF image. Every length,
+   count and offset is checked against the image before it is used. */
+static int32_t gguf_parse(gguf_file *g, const uint8_t *data, size_t size, const allocator *a,
+                          error_slot *err) {
+    memset(g, 0, sizeof *g);
+    cursor c = {data, data, data + size};
+    const uint8_t *magic;
+    if (!cursor_take(&c, 4, &magic) || memcmp(magic, "GGUF", 4) != 0)
+        return fail(err, DSV3_ERR_BAD_FILE, "not a GGUF file (bad magic)");
+    if (!cursor_u32(&c, &g->version))
+        return fail(err, DSV3_ERR_BAD_FILE, "truncated GGUF header");
+    if (g->version == 1)
+        return fail(err, DSV3_ERR_UNSUPPORTED, "GGUF version 1 is obsolete; convert the file again");
+    if ((g->version & 0xFFFFu) == 0 && g->version != 0)
+        return fail(err, DSV3_ERR_UNSUPPORTED, "GGUF file is big-endian (version field 0x%08x)", g->version);
+    if (g->version < 2 || g->version > 3)
+        return fail(err, DSV3_ERR_UNSUPPORTED, "GGUF version %u is not supported (2 and 3 are)", g->version);
+    if (!cursor_u64(&c, &g->n_tensors) || !cursor_u64(&c, &g->n_kv))
+        return fail(err, DSV3_ERR_BAD_FILE, "truncated GGUF header");
+    /* A key/value record takes at least 13 bytes and a tensor info 32 (gguf.md
+       §1.2-1.3): larger counts cannot fit in the file, so refuse before allocating. */
+    size_t remaining = size - cursor_offset(&c);
+    if (g->n_kv > remaining / 13)
+        return fail(err, DSV3_ERR_BAD_FILE, "GGUF header claims %llu metadata keys, more than the file holds",
+                    (unsigned long long)g->n_kv);
+    if (g->n_tensors > remaining / 32)
+        return fail(err, DSV3_ERR_BAD_FILE, "GGUF header claims %llu tensors, more than the file holds",
+                    (unsigned long long)g->n_tensors);
+    g->kv = (gguf_kv *)mem_calloc(a, (size_t)g->n_kv, sizeof *g->kv);
+    g->tensors = (gguf_tensor *)mem_calloc(a, (size_t)g->n_tensors, sizeof *g->tensors);
+    if (!g->kv || !g->tensors) return fail(err, DSV3_ERR_OUT_OF_MEMORY, "out of memory reading GGUF header");
+
+    for (uint64_t i = 0; i < g->n_kv; i++) {
+        int32_t st = gguf_read_kv(&c, &g->kv[i], err);
+        if (st) return st;
+    }
+
+    g->alignment = DSV3_GGUF_DEFAULT_ALIGNMENT;
+    const gguf_kv *align_kv = gguf_find(g, "general.alignment");
+    if (align_kv) {
+        if (align_kv->type != GGUF_U32)
+            return fail(err, DSV3_ERR_BAD_FILE, "general.alignment must be a u32");
+        uint32_t al = read_u32le(align_kv->value);
+        if (al == 0 || (al & (al - 1)) != 0)
+            return fail(err, DSV3_ERR_BAD_FILE, "general.alignment = %u is not a power of two", al);
+        g->alignment = al;
+    }
+
+    for (uint64_t i = 0; i < g->n_tensors; i++) {
+        gguf_tensor *t = &g->tensors[i];
+        size_t at = cursor_offset(&c);
+        if (!cursor_str(&c, &t->name))
+            return fail(err, DSV3_ERR_BAD_FILE, "tensor info %llu at byte %zu runs past the end of the file",
+                        (unsigned long long)i, at);
+        if (t->name.len >= DSV3_GGUF_MAX_NAME)
+            return fail(err, DSV3_ERR_BAD_FILE, "tensor %llu has a name of %zu bytes (limit 63)",
+                        (unsigned long long)i, t->name.len);
+        if (!cursor_u32(&c, &t->n_dims))
+            return fail(err, DSV3_ERR_BAD_FILE, "tensor '%.*s': info runs past the end of the file",
+                        (int)t->name.len, t->name.ptr);
+        if (t->n_dims < 1 || t->n_dims > DSV3_MAX_DIMS)
+            return fail(err, DSV3_ERR_BAD_FILE, "tensor '%.*s' has %u dimensions (1 to 4 allowed)",
+                        (int)t->name.len, t->name.ptr, t->n_dims);
+        uint64_t n_elements = 1;
+        for (uint32_t d = 0; d < DSV3_MAX_DIMS; d++) {
+            t->ne[d] = 1;
+            if (d < t->n_dims && !cursor_u64(&c, &t->ne[d]))
+                return fail(err, DSV3_ERR_BAD_FILE, "tensor '%.*s': info runs past the end of the file",
+                            (int)t->name.len, t->name.ptr);
+            if (t->ne[d] == 0 || t->ne[d] > (uint64_t)INT64_MAX ||
+                mul_overflows(n_elements, t->ne[d], &n_elements) || n_elements > (uint64_t)INT64_MAX)
+                return fail(err, DSV3_ERR_BAD_FILE, "tensor '%.*s' has an invalid shape (dimension %u = %llu)",
+                            (int)t->name.len, t->name.ptr, d, (unsigned long long)t->ne[d]);
+        }
+        if (!cursor_u32(&c, &t->type) || !cursor_u64(&c, &t->offset))
+            return fail(err, DSV3_ERR_BAD_FILE, "tensor '%.*s': info runs past the end of the file",
+                        (int)t->name.len, t->name.ptr);
+        if (t->type >= DSV3_TYPE_COUNT || type_table[t->type].block_size == 0)
+            return fail(err, DSV3_ERR_UNSUPPORTED,
+                        "tensor '%.*s' uses ggml type %u (%s), which dsv3 does not know; "
+                        "files from ik_llama.cpp may use types mainline ggml lacks",
+                        (int)t->name.len, t->name.ptr, t->type, type_name(t->type));
+        const type_traits *tt = &type_table[t->type];
+        if (t->ne[0] % tt->block_size != 0)
+            return fail(err, DSV3_ERR_BAD_FILE, "tensor '%.*s': row length %llu is not a multiple of the %s block size %u",
+                        (int)t->name.len, t->name.ptr, (unsigned long long)t->ne[0], tt->name, tt->block_size);
+        if (mul_overflows(n_elements / tt->block_size, tt->type_size, &t->n_bytes))
+            return fail(err, DSV3_ERR_BAD_FILE, "tensor '%.*s' is too large", (int)t->name.len, t->name.ptr);
+        if (t->offset % g->alignment != 0)
+            return fail(err, DSV3_ERR_BAD_FILE, "tensor '%.*s': data offset %llu is not aligned to %llu",
+                        (int)t->name.len, t->name.ptr, (unsigned long long)t->offset,
+                        (unsigned long long)g->alignment);
+        for (uint64_t j = 0; j < i; j++)
+            if (g->tensors[j].name.len == t->name.len &&
+                memcmp(g->tensors[j].name.ptr, t->name.ptr, t->name.len) == 0)
+                return fail(err, DSV3_ERR_BAD_FILE, "tensor name '%.*s' appears twice",
+                            (int)t->name.len, t->name.ptr);
+    }
+
+    uint64_t header_end = cursor_offset(&c);
+    g->data_offset = header_end + (g->alignment - header_end % g->alignment) % g->alignment;
+    for (uint64_t i = 0; i < g->n_tensors; i++) {
+        gguf_tensor *t = &g->tensors[i];
+        uint64_t start, end;
+        if (add_overflows(g->data_offset, t->offset, &start) || add_overflows(start, t->n_bytes, &end) ||
+            end > size)
+            return fail(err, DSV3_ERR_BAD_FILE,
+                        "tensor '%.*s': data [%llu, +%llu) lies outside the file (%zu bytes); truncated file?",
+                        (int)t->name.len, t->name.ptr, (unsigned long long)t->offset,
+                        (unsigned long long)t->n_bytes, size);
+        t->data = data + start;
+    }
+    return DSV3_OK;
+}
+
+static void gguf_release(gguf_file *g, const allocator *a) {
+    mem_free(a, g->kv);
+    mem_free(a, g->tensors);
+    memset(g, 0, sizeof *g);
+}
+
+static const gguf_tensor *gguf_find_tensor(const gguf_file *g, const char *name) {
+    for (uint64_t i = 0; i < g->n_tensors; i++)
+        if (gguf_str_eq(g->tensors[i].name, name)) return &g->tensors[i];
+    return NULL;
+}
+
+/* ==== 5. Scalar reference kernels (private) ============================== */
+/* Plain C written for clarity: the reference that faster variants are tested
+   against. Weights are only ever read through a tensor_view. */
+
+/* A weight tensor inside the mapping: rows of ne[0] elements, nb[1] bytes apart.
+   Rows are numbered across ne[1..3], so expert e's row r is e * ne[1] + r. */
+typedef struct tensor_view {
+    const char *name;   /* for messages; NUL-terminated copy in the model */
+    uint32_t type;
+    uint64_t ne[DSV3_MAX_DIMS];
+    size_t row_bytes;
+    const uint8_t *data; /* NULL: the tensor is absent */
+} tensor_view;
+
+static const uint8_t *view_row(const tensor_view *w, size_t row) { return w->data + row * w->row_bytes; }
+
+/* out[r] = W[first_row + r] . x,  W rows of length ne[0] = len(x). */
+static void matvec(const tensor_view *w, size_t first_row, size_t n_rows, const float *x, float *out) {
+    row_dot_fn dot = type_table[w->type].dot;
+    size_t n = (size_t)w->ne[0];
+    for (size_t r = 0; r < n_rows; r++) out[r] = dot(view_row(w, first_row + r), x, n);
+}
+
+/* out[j] = sum_r coeff[r] * W[first_row + r][j]: a product with the transpose of
+   a block of rows, used where a tensor is stored the other way round (legacy
+   attn_kv_b). row_scratch holds ne[0] floats. */
+static void matvec_transposed(const tensor_view *w, size_t first_row, size_t n_rows,
+                              const float *coeff, float *out, float *row_scratch) {
+    size_t n = (size_t)w->ne[0];
+    row_to_f32_fn to_f32 = type_table[w->type].to_f32;
+    for (size_t j = 0; j < n; j++) out[j] = 0.0f;
+    for (size_t r = 0; r < n_rows; r++) {
+        to_f32(view_row(w, first_row + r), row_scratch, n);
+        for (size_t j = 0; j < n; j++) out[j] += coeff[r] * row_scratch[j];
+    }
+}
+
+/* RMSNorm: out = x * w / sqrt(mean(x^2) + eps) (DeepSeek-V3 report §2.1). The
+   weight is a vector of any supported type; weight_scratch holds n floats. */
+static void rmsnorm(float *out, const float *x, const tensor_view *weight, size_t n, float eps,
+                    float *weight_scratch) {
+    type_table[weight->type].to_f32(weight->data, weight_scratch, n);
+    double sum_sq = 0.0;
+    for (size_t i = 0; i < n; i++) sum_sq += (double)x[i] * x[i];
+    float inv = (float)(1.0 / sqrt(sum_sq / (double)n + eps));
+    for (size_t i = 0; i < n; i++) out[i] = x[i] * inv * weight_scratch[i];
+}
+
+static void softmax(float *x, size_t n) {
+    float max = x[0];
+    for (size_t i = 1; i < n; i++)
+        if (x[i] > max) max = x[i];
+    double sum = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        x[i] = expf(x[i] - max);
+        sum += x[i];
+    }
+    float inv = (float)(1.0 / sum);
+    for (size_t i = 0; i < n; i++) x[i] *= inv;
+}
+
+static float sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
+
+/* SwiGLU: gate <- silu(gate) * up (DeepSeek-V3 report §2.1.2). */
+static void swiglu(float *gate, const float *up, size_t n) {
+    for (size_t i = 0; i < n; i++) gate[i] = gate[i] * sigmoid(gate[i]) * up[i];
+}
+
+static float dot_f32(const float *a, const float *b, size_t n) {
+    float sum = 0.0f;
+    for (size_t i = 0; i < n; i++) sum += a[i] * b[i];
+    return sum;
+}
+
+/* Rotates adjacent pairs (v[2i], v[2i+1]) by angle i (GGUF "NORM" rope type,
+   the complex-pair form of DeepSeek's apply_rotary_emb; deepseek2-gguf.md §4.1). */
+static void rope_rotate(float *v, const float *cos_sin, size_t n_pairs) {
+    for (size_t i = 0; i < n_pairs; i++) {
+        float c = cos_sin[2 * i], s = cos_sin[2 * i + 1];
+        float a = v[2 * i], b = v[2 * i + 1];
+        v[2 * i] = a * c - b * s;
+        v[2 * i + 1] = a * s + b * c;
+    }
+}
+
+/* KV cache rows in the element type chosen at context creation. */
+static void kv_store(void *dst, int32_t kv_type, const float *src, size_t n) {
+    if (kv_type == DSV3_KV_F32) {
+        memcpy(dst, src, n * sizeof(float));
+    } else {
+        uint16_t *d = (uint16_t *)dst;
+        for (size_t i = 0; i < n; i++) d[i] = kv_type == DSV3_KV_F16 ? f32_to_f16(src[i]) : f32_to_bf16(src[i]);
+    }
+}
+
+static const float *kv_load(const void *src, int32_t kv_type, float *scratch, size_t n) {
+    if (kv_type == DSV3_KV_F32) return (const float *)src;
+    const uint16_t *s = (const uint16_t *)src;
+    for (size_t i = 0; i < n; i++) scratch[i] = kv_type == DSV3_KV_F16 ? f16_to_f32(s[i]) : bf16_to_f32(s[i]);
+    return scratch;
+}
+
+static size_t kv_element_size(int32_t kv_type) { return kv_type == DSV3_KV_F32 ? 4 : 2; }
+
+/* ==== 6. Model: hyperparameters, tensor binding, load (private) ========== */
+
+typedef struct layer_weights {
+    tensor_view attn_norm;
+    tensor_view q;                        /* plain query projection (q_lora_rank 0) */
+    tensor_view q_a, q_a_norm, q_b;       /* low-rank query */
+    tensor_view kv_a_mqa, kv_a_norm;
+    tensor_view k_b, v_b;                 /* split layout */
+    tensor_view kv_b;                     /* legacy layout */
+    tensor_view attn_output;
+    tensor_view ffn_norm;
+    tensor_view ffn_gate, ffn_up, ffn_down;               /* dense layers */
+    tensor_view gate_inp, exp_probs_b;                    /* router */
+    tensor_view gate_exps, up_exps, down_exps;            /* routed experts */
+    tensor_view gate_shexp, up_shexp, down_shexp;         /* shared experts */
+    int is_moe;
+} layer_weights;
+
+struct dsv3_model {
+    allocator alloc;
+    dsv3_log_fn log;
+    void *log_user;
+    file_image image;
+    gguf_file gguf;
+    dsv3_hparams hp;
+    uint32_t qk_head_dim;     /* qk_nope + qk_rope */
+    int32_t token_bos, token_eos, token_pad;
+    tensor_view token_embd, output_norm, output;
+    layer_weights *layers;
+    double *rope_inv_freq;    /* per rope pair, YaRN blend applied */
+    size_t max_row;           /* longest row any kernel converts to floats */
+};
+
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((format(printf, 3, 4)))
+#endif
+static void model_log(const dsv3_model *m, int32_t level, const char *fmt, ...) {
+    if (!m->log) return;
+    char msg[DSV3_ERROR_SIZE];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    m->log(m->log_user, level, msg);
+}
+
+/* Reads deepseek2.<suffix> as an unsigned integer; absent keys keep *out. */
+static int32_t hp_uint(const dsv3_model *m, const char *suffix, int required, uint32_t *out,
+                       error_slot *err) {
+    char key[96];
+    snprintf(key, sizeof key, "deepseek2.%s", suffix);
+    uint64_t v;
+    int found;
+    int32_t st = meta_uint(&m->gguf, key, UINT32_MAX, &v, &found, err);
+    if (st) return st;
+    if (!found) {
+        if (required) return fail(err, DSV3_ERR_BAD_MODEL, "required key '%s' is missing", key);
+        return DSV3_OK;
+    }
+    *out = (uint32_t)v;
+    return DSV3_OK;
+}
+
+static int32_t hp_float(const dsv3_model *m, const char *suffix, float *out, int *found, error_slot *err) {
+    char key[96];
+    snprintf(key, sizeof key, "deepseek2.%s", suffix);
+    double v;
+    int32_t st = meta_float(&m->gguf, key, &v, found, err);
+    if (st == DSV3_OK && *found) *out = (float)v;
+    return st;
+}
+
+static int hp_has(const dsv3_model *m, const char *suffix) {
+    char key[96];
+    snprintf(key, sizeof key, "deepseek2.%s", suffix);
+    return gguf_find(&m->gguf, key) != NULL;
+}
+
+/* Binds a tensor by name and checks its shape (expected ne, missing dims = 1)
+   and that dsv3 implements its type. Absent optional tensors stay NULL. */
+static int32_t bind_tensor(dsv3_model *m, tensor_view *view, const char *name, int required,
+                           uint64_t e0, uint64_t e1, uint64_t e2, error_slot *err) {
+    memset(view, 0, sizeof *view);
+    const gguf_tensor *t = gguf_find_tensor(&m->gguf, name);
+    if (!t) {
+        if (required) return fail(err, DSV3_ERR_BAD_MODEL, "tensor '%s' is missing", name);
+        return DSV3_OK;
+    }
+    uint64_t expect[DSV3_MAX_DIMS] = {e0, e1, e2, 1};
+    if (memcmp(expect, t->ne, sizeof expect) != 0)
+        return fail(err, DSV3_ERR_BAD_MODEL,
+                    "tensor '%s': expected ne {%llu, %llu, %llu, 1}, got {%llu, %llu, %llu, %llu}", name,
+                    (unsigned long long)e0, (unsigned long long)e1, (unsigned long long)e2,
+                    (unsigned long long)t->ne[0], (unsigned long long)t->ne[1],
+                    (unsigned long long)t->ne[2], (unsigned long long)t->ne[3]);
+    const type_traits *tt = &type_table[t->type];
+    if (!tt->to_f32)
+        return fail(err, DSV3_ERR_UNSUPPORTED,
+                    "tensor '%s' uses ggml type %u (%s), which this version of dsv3 does not implement",
+                    name, t->type, tt->name);
+    view->name = NULL;
+    view->type = t->type;
+    memcpy(view->ne, t->ne, sizeof view->ne);
+    view->row_bytes = (size_t)(t->ne[0] / tt->block_size * tt->type_size);
+    view->data = t->data;
+    if ((size_t)t->ne[0] > m->max_row) m->max_row = (size_t)t->ne[0];
+    return DSV3_OK;
+}
+
+static int32_t bind_layer_tensor(dsv3_model *m, tensor_view *view, uint32_t layer, const char *what,
+                                 int required, uint64_t e0, uint64_t e1, uint64_t e2, error_slot *err) {
+    char name[DSV3_GGUF_MAX_NAME + 16];
+    snprintf(name, sizeof name, "blk.%u.%s", layer, what);
+    return bind_tensor(m, view, name, required, e0, e1, e2, err);
+}
+
+static const gguf_tensor *find_layer_tensor(const dsv3_model *m, uint32_t layer, const char *what) {
+    char name[DSV3_GGUF_MAX_NAME + 16];
+    snprintf(name, sizeof name, "blk.%u.%s", layer, what);
+    return gguf_find_tensor(&m->gguf, name);
+}
+
+/* Reads the hyperparameters and derives the head dims from the tensors of the
+   first layer, cross-checked against every key that states them. */
+static int32_t load_hparams(dsv3_model *m, const dsv3_model_params *params, error_slot *err) {
+    dsv3_hparams *hp = &m->hp;
+    int32_t st;
+    int found;
+    gguf_str arch;
+    if ((st = meta_string(&m->gguf, "general.architecture", &arch, &found, err))) return st;
+    if (!found) return fail(err, DSV3_ERR_BAD_MODEL, "key 'general.architecture' is missing");
+    if (!gguf_str_eq(arch, "deepseek2")) {
+        int newer = gguf_str_eq(arch, "deepseek32") || gguf_str_eq(arch, "deepseek4");
+        return fail(err, DSV3_ERR_UNSUPPORTED, "architecture '%.*s' is not supported%s", (int)arch.len,
+                    arch.ptr,
+                    newer ? " (DeepSeek-V3.2/V4 add sparse attention; dsv3 runs \"deepseek2\": V2, V3, R1, Kimi-K2, Moonlight)"
+                          : " (dsv3 runs \"deepseek2\" files: DeepSeek-V2, V3, R1, Kimi-K2, Moonlight)");
+    }
+
+    if ((st = hp_uint(m, "block_count", 1, &hp->n_layer, err))) return st;
+    if ((st = hp_uint(m, "embedding_length", 1, &hp->n_embd, err))) return st;
+    if ((st = hp_uint(m, "attention.head_count", 1, &hp->n_head, err))) return st;
+    if ((st = hp_uint(m, "attention.kv_lora_rank", 1, &hp->kv_lora_rank, err))) return st;
+    if ((st = hp_uint(m, "rope.dimension_count", 1, &hp->qk_rope_head_dim, err))) return st;
+    if ((st = hp_uint(m, "attention.q_lora_rank", 0, &hp->q_lora_rank, err))) return st;
+    hp->n_ctx_train = 0;
+    if ((st = hp_uint(m, "context_length", 0, &hp->n_ctx_train, err))) return st;
+    if ((st = hp_uint(m, "leading_dense_block_count", 0, &hp->n_layer_dense_lead, err))) return st;
+    if ((st = hp_uint(m, "feed_forward_length", 0, &hp->n_ff, err))) return st;
+    if ((st = hp_uint(m, "expert_feed_forward_length", 0, &hp->n_ff_expert, err))) return st;
+    if ((st = hp_uint(m, "expert_count", 0, &hp->n_expert, err))) return st;
+    if ((st = hp_uint(m, "expert_used_count", 0, &hp->n_expert_used, err))) return st;
+    if ((st = hp_uint(m, "expert_shared_count", 0, &hp->n_expert_shared, err))) return st;
+    uint32_t gating = 0;
+    if ((st = hp_uint(m, "expert_gating_func", 0, &gating, err))) return st;
+    /* 0/absent is how older V2 files say softmax (deepseek2-gguf.md §1). */
+    if (gating == 0) gating = 1;
+    if (gating != 1 && gating != 2)
+        return fail(err, DSV3_ERR_UNSUPPORTED, "expert_gating_func %u is not supported (1 softmax, 2 sigmoid)", gating);
+    hp->expert_gating = gating;
+
+    const char *E = "attention.layer_norm_rms_epsilon";
+    hp->rms_norm_eps = 1e-6f;
+    if ((st = hp_float(m, E, &hp->rms_norm_eps, &found, err))) return st;
+    if (!(hp->rms_norm_eps >= 0.0f)) return fail(err, DSV3_ERR_BAD_MODEL, "negative rms epsilon");
+    hp->expert_weights_scale = 0.0f;
+    if ((st = hp_float(m, "expert_weights_scale", &hp->expert_weights_scale, &found, err))) return st;
+    int norm = 0;
+    char key[96];
+    snprintf(key, sizeof key, "deepseek2.expert_weights_norm");
+    if ((st = meta_bool(&m->gguf, key, &norm, &found, err))) return st;
+    hp->expert_weights_norm = (uint32_t)norm;
+    hp->rope_freq_base = 10000.0f;
+    if ((st = hp_float(m, "rope.freq_base", &hp->rope_freq_base, &found, err))) return st;
+
+    uint32_t n_layer = hp->n_layer, H = hp->n_head, dr = hp->qk_rope_head_dim, Lkv = hp->kv_lora_rank;
+    if (n_layer == 0 || hp->n_embd == 0 || H == 0 || Lkv == 0 || dr == 0 || dr % 2 != 0)
+        return fail(err, DSV3_ERR_BAD_MODEL,
+                    "invalid hyperparameters: block_count %u, embedding_length %u, head_count %u, "
+                    "kv_lora_rank %u, rope dimension %u (must be even)",
+                    n_layer, hp->n_embd, H, Lkv, dr);
+    if (hp->n_layer_dense_lead > n_layer)
+        return fail(err, DSV3_ERR_BAD_MODEL, "leading_dense_block_count %u exceeds block_count %u",
+                    hp->n_layer_dense_lead, n_layer);
+
+    /* Head dims from layer 0: the query projection gives nope+rope per head. */
+    const gguf_tensor *tq = find_layer_tensor(m, 0, "attn_q_b.weight");
+    if (!tq) tq = find_layer_tensor(m, 0, "attn_q.weight");
+    if (!tq) return fail(err, DSV3_ERR_BAD_MODEL, "tensor 'blk.0.attn_q_b.weight' (or 'blk.0.attn_q.weight') is missing");
+    if (tq->ne[1] % H != 0 || tq->ne[1] / H <= dr || tq->ne[1] / H > 65536)
+        return fail(err, DSV3_ERR_BAD_MODEL, "tensor '%.*s': %llu outputs do not split into %u heads of more than %u",
+                    (int)tq->name.len, tq->name.ptr, (unsigned long long)tq->ne[1], H, dr);
+    uint32_t dk = (uint32_t)(tq->ne[1] / H);
+    hp->qk_nope_head_dim = dk - dr;
+    uint32_t key_mla = 0, value_mla = 0, key_len = 0, value_len = 0;
+    if ((st = hp_uint(m, "attention.key_length_mla", 0, &key_mla, err))) return st;
+    if ((st = hp_uint(m, "attention.value_length_mla", 0, &value_mla, err))) return st;
+    if ((st = hp_uint(m, "attention.key_length", 0, &key_len, err))) return st;
+    if ((st = hp_uint(m, "attention.value_length", 0, &value_len, err))) return st;
+    if (key_mla && key_mla != dk)
+        return fail(err, DSV3_ERR_BAD_MODEL, "attention.key_length_mla = %u but the query heads are %u wide", key_mla, dk);
+    /* New files store key_length = kv_lora + rope (576); legacy ones nope + rope. */
+    if (key_len && key_len != dk && key_len != Lkv + dr)
+        return fail(err, DSV3_ERR_BAD_MODEL, "attention.key_length = %u matches neither %u (nope+rope) nor %u (latent+rope)",
+                    key_len, dk, Lkv + dr);
+
+    const gguf_tensor *tvb = find_layer_tensor(m, 0, "attn_v_b.weight");
+    const gguf_tensor *tkvb = find_layer_tensor(m, 0, "attn_kv_b.weight");
+    if (tvb) {
+        hp->v_head_dim = (uint32_t)(tvb->ne[1] > UINT32_MAX ? 0 : tvb->ne[1]);
+    } else if (tkvb) {
+        uint64_t per_head = tkvb->ne[1] / H;
+        if (tkvb->ne[1] % H != 0 || per_head <= hp->qk_nope_head_dim)
+            return fail(err, DSV3_ERR_BAD_MODEL, "tensor 'blk.0.attn_kv_b.weight': %llu outputs do not split into %u heads",
+                        (unsigned long long)tkvb->ne[1], H);
+        hp->v_head_dim = (uint32_t)(per_head - hp->qk_nope_head_dim);
+    } else {
+        return fail(err, DSV3_ERR_BAD_MODEL, "tensor 'blk.0.attn_k_b.weight'/'attn_v_b.weight' (or legacy 'attn_kv_b.weight') is missing");
+    }
+    if (hp->v_head_dim == 0) return fail(err, DSV3_ERR_BAD_MODEL, "value head dimension is 0");
+    if (value_mla && value_mla != hp->v_head_dim)
+        return fail(err, DSV3_ERR_BAD_MODEL, "attention.value_length_mla = %u but the value heads are %u wide",
+                    value_mla, hp->v_head_dim);
+    if (value_len && value_len != hp->v_head_dim && value_len != Lkv)
+        return fail(err, DSV3_ERR_BAD_MODEL, "attention.value_length = %u matches neither %u (value head) nor %u (latent)",
+                    value_len, hp->v_head_dim, Lkv);
+    hp->split_kv_b = tvb != NULL;
+    m->qk_head_dim = dk;
+
+    /* MoE hyperparameters, needed when any layer is MoE. */
+    if (hp->n_layer_dense_lead < n_layer) {
+        if (hp->n_expert == 0 || hp->n_expert_used == 0 || hp->n_expert_used > hp->n_expert || hp->n_ff_expert == 0)
+            return fail(err, DSV3_ERR_BAD_MODEL, "invalid MoE hyperparameters: expert_count %u, expert_used_count %u, "
+                        "expert_feed_forward_length %u", hp->n_expert, hp->n_expert_used, hp->n_ff_expert);
+        int has_bias = find_layer_tensor(m, hp->n_layer_dense_lead, "exp_probs_b.bias") != NULL;
+        hp->has_expert_bias = (uint32_t)has_bias;
+        uint32_t groups = 0, groups_used = 0;
+        if ((st = hp_uint(m, "expert_group_count", 0, &groups, err))) return st;
+        if ((st = hp_uint(m, "expert_group_used_count", 0, &groups_used, err))) return st;
+        if (!hp_has(m, "expert_group_count")) {
+            /* Files converted before the group keys existed: DeepSeek-V3 routes
+               within 8 groups, keeping the best 4 (report §2.1.2 "node-limited
+               routing"; inference/model.py Gate). llama.cpp does not. */
+            if (params->expert_groups == DSV3_GROUPS_AUTO && hp->n_expert == 256 && gating == 2 && has_bias) {
+                groups = 8;
+                groups_used = 4;
+                model_log(m, DSV3_LOG_INFO, "no expert_group_count key: routing as DeepSeek-V3 (8 groups, top 4)");
+            } else {
+                groups = 1;
+                groups_used = 1;
+            }
+        }
+        if (groups == 0) groups = 1;
+        if (groups_used == 0) groups_used = groups;
+        if (hp->n_expert % groups != 0 || groups_used > groups ||
+            hp->n_expert_used > groups_used * (hp->n_expert / groups))
+            return fail(err, DSV3_ERR_BAD_MODEL, "inconsistent expert groups: %u experts in %u groups, %u groups used, %u experts used",
+                        hp->n_expert, groups, groups_used, hp->n_expert_used);
+        hp->n_expert_groups = groups;
+        hp->n_expert_groups_used = groups_used;
+    }
+    if (hp->n_layer_dense_lead > 0 && hp->n_ff == 0)
+        return fail(err, DSV3_ERR_BAD_MODEL, "feed_forward_length is missing or 0 but there are dense layers");
+    if (hp->expert_weights_scale == 0.0f) hp->expert_weights_scale = 1.0f;
+
+    /* RoPE scaling (deepseek2-gguf.md §4; YaRN paper eq. 17-21). */
+    hp->rope_scaling_factor = 1.0f;
+    hp->rope_yarn = 0;
+    gguf_str scaling = {"none", 4};
+    if ((st = meta_string(&m->gguf, "deepseek2.rope.scaling.type", &scaling, &found, err))) return st;
+    float factor = 1.0f;
+    if ((st = hp_float(m, "rope.scaling.factor", &factor, &found, err))) return st;
+    int linear = 0;
+    if (gguf_str_eq(scaling, "yarn")) {
+        hp->rope_yarn = factor > 1.0f;
+    } else if (gguf_str_eq(scaling, "linear")) {
+        linear = factor > 1.0f;
+    } else if (!gguf_str_eq(scaling, "none")) {
+        return fail(err, DSV3_ERR_UNSUPPORTED, "rope scaling type '%.*s' is not supported", (int)scaling.len, scaling.ptr);
+    }
+    if (hp->rope_yarn || linear) hp->rope_scaling_factor = factor;
+    hp->rope_orig_ctx = hp->n_ctx_train;
+    if ((st = hp_uint(m, "rope.scaling.original_context_length", 0, &hp->rope_orig_ctx, err))) return st;
+    if (hp->rope_yarn && hp->rope_orig_ctx == 0)
+        return fail(err, DSV3_ERR_BAD_MODEL, "YaRN scaling needs rope.scaling.original_context_length");
+    hp->yarn_beta_fast = 32.0f;
+    hp->yarn_beta_slow = 1.0f;
+    if ((st = hp_float(m, "rope.scaling.yarn_beta_fast", &hp->yarn_beta_fast, &found, err))) return st;
+    if ((st = hp_float(m, "rope.scaling.yarn_beta_slow", &hp->yarn_beta_slow, &found, err))) return st;
+    if (params->yarn_beta_fast > 0.0f) hp->yarn_beta_fast = params->yarn_beta_fast;
+    if (params->yarn_beta_slow > 0.0f) hp->yarn_beta_slow = params->yarn_beta_slow;
+    /* The converter stores 0.1 * mscale_all_dim (deepseek2-gguf.md §1). */
+    float log_mul = 0.0f;
+    if ((st = hp_float(m, "rope.scaling.yarn_log_multiplier", &log_mul, &found, err))) return st;
+    hp->yarn_mscale_all_dim = log_mul / 0.1f;
+    double mscale = 1.0;
+    if (hp->rope_yarn) mscale = 1.0 + 0.1 * (double)hp->yarn_mscale_all_dim * log((double)factor);
+    /* Softmax scale over the nope+rope head dim, with YaRN's attention-temperature
+       correction squared (deepseek2-gguf.md §3.1). */
+    hp->attn_scale = (float)(mscale * mscale / sqrt((double)dk));
+    if (!(hp->rope_freq_base > 1.0f))
+        return fail(err, DSV3_ERR_BAD_MODEL, "rope.freq_base %g must be above 1", (double)hp->rope_freq_base);
+    return DSV3_OK;
+}
+
+/* Per-pair angular frequency: YaRN blends the original frequency (high-frequency
+   pairs) with the interpolated one (low-frequency pairs) over a linear ramp
+   between the correction dims of beta_fast and beta_slow (YaRN §3.2, eq. 18-19;
+   ggml_rope_yarn_corr_dims). */
+static void compute_rope_frequencies(const dsv3_hparams *hp, double *inv_freq) {
+    uint32_t d = hp->qk_rope_head_dim;
+    double base = hp->rope_freq_base, f = hp->rope_scaling_factor;
+    double low = 0.0, high = 0.0;
+    if (hp->rope_yarn) {
+        const double two_pi = 6.283185307179586;
+        double corr_fast = d * log(hp->rope_orig_ctx / (two_pi * hp->yarn_beta_fast)) / (2.0 * log(base));
+        double corr_slow = d * log(hp->rope_orig_ctx / (two_pi * hp->yarn_beta_slow)) / (2.0 * log(base));
+        low = floor(corr_fast);
+        if (low < 0.0) low = 0.0;
+        high = ceil(corr_slow);
+        if (high > d - 1.0) high = d - 1.0;
+    }
+    for (uint32_t i = 0; i < d / 2; i++) {
+        double extrapolated = pow(base, -2.0 * i / d);
+        if (hp->rope_yarn) {
+            double denom = high - low > 0.001 ? high - low : 0.001;
+            double y = (i - low) / denom;
+            if (y < 0.0) y = 0.0;
+            if (y > 1.0) y = 1.0;
+            double ramp = 1.0 - y; /* 1: keep the original frequency */
+            inv_freq[i] = extrapolated * (ramp + (1.0 - ramp) / f);
+        } else {
+            inv_freq[i] = extrapolated / f; /* f = 1 unless linear scaling */
+        }
+    }
+}
+
+static int32_t bind_model_tensors(dsv3_model *m, error_slot *err) {
+    dsv3_hparams *hp = &m->hp;
+    uint64_t E = hp->n_embd, H = hp->n_head, Lkv = hp->kv_lora_rank, dr = hp->qk_rope_head_dim;
+    uint64_t dn = hp->qk_nope_head_dim, dv = hp->v_head_dim, dk = m->qk_head_dim;
+    int32_t st;
+    const gguf_tensor *emb = gguf_find_tensor(&m->gguf, "token_embd.weight");
+    if (!emb) return fail(err, DSV3_ERR_BAD_MODEL, "tensor 'token_embd.weight' is missing");
+    if (emb->ne[1] > INT32_MAX) return fail(err, DSV3_ERR_BAD_MODEL, "vocabulary of %llu tokens is too large",
+                                            (unsigned long long)emb->ne[1]);
+    uint64_t V = emb->ne[1];
+    hp->n_vocab = (uint32_t)V;
+    uint32_t vocab_key = 0;
+    if ((st = hp_uint(m, "vocab_size", 0, &vocab_key, err))) return st;
+    if (vocab_key && vocab_key != V)
+        return fail(err, DSV3_ERR_BAD_MODEL, "deepseek2.vocab_size = %u but token_embd.weight has %llu rows",
+                    vocab_key, (unsigned long long)V);
+    if ((st = bind_tensor(m, &m->token_embd, "token_embd.weight", 1, E, V, 1, err))) return st;
+    if ((st = bind_tensor(m, &m->output_norm, "output_norm.weight", 1, E, 1, 1, err))) return st;
+    if ((st = bind_tensor(m, &m->output, "output.weight", 0, E, V, 1, err))) return st;
+    if (!m->output.data) {
+        m->output = m->token_embd; /* tied embeddings */
+        model_log(m, DSV3_LOG_WARN, "no output.weight: using token_embd.weight as the output head");
+    }
+
+    for (uint32_t l = 0; l < hp->n_layer; l++) {
+        layer_weights *L = &m->layers[l];
+        if ((st = bind_layer_tensor(m, &L->attn_norm, l, "attn_norm.weight", 1, E, 1, 1, err))) return st;
+        if (find_layer_tensor(m, l, "attn_q_a.weight")) {
+            uint64_t Lq = find_layer_tensor(m, l, "attn_q_a.weight")->ne[1];
+            if (hp->q_lora_rank && Lq != hp->q_lora_rank)
+                return fail(err, DSV3_ERR_BAD_MODEL, "blk.%u.attn_q_a.weight has %llu outputs but q_lora_rank is %u", l,
+                            (unsigned long long)Lq, hp->q_lora_rank);
+            hp->q_lora_rank = (uint32_t)Lq;
+            if ((st = bind_layer_tensor(m, &L->q_a, l, "attn_q_a.weight", 1, E, Lq, 1, err))) return st;
+            if ((st = bind_layer_tensor(m, &L->q_a_norm, l, "attn_q_a_norm.weight", 1, Lq, 1, 1, err))) return st;
+            if ((st = bind_layer_tensor(m, &L->q_b, l, "attn_q_b.weight", 1, Lq, H * dk, 1, err))) return st;
+        } else {
+            if ((st = bind_layer_tensor(m, &L->q, l, "attn_q.weight", 1, E, H * dk, 1, err))) return st;
+        }
+        if ((st = bind_layer_tensor(m, &L->kv_a_mqa, l, "attn_kv_a_mqa.weight", 1, E, Lkv + dr, 1, err))) return st;
+        if ((st = bind_layer_tensor(m, &L->kv_a_norm, l, "attn_kv_a_norm.weight", 1, Lkv, 1, 1, err))) return st;
+        if (find_layer_tensor(m, l, "attn_k_b.weight") || find_layer_tensor(m, l, "attn_v_b.weight")) {
+            if ((st = bind_layer_tensor(m, &L->k_b, l, "attn_k_b.weight", 1, dn, Lkv, H, err))) return st;
+            if ((st = bind_layer_tensor(m, &L->v_b, l, "attn_v_b.weight", 1, Lkv, dv, H, err))) return st;
+        } else {
+            if ((st = bind_layer_tensor(m, &L->kv_b, l, "attn_kv_b.weight", 1, Lkv, H * (dn + dv), 1, err))) return st;
+        }
+        if ((st = bind_layer_tensor(m, &L->attn_output, l, "attn_output.weight", 1, H * dv, E, 1, err))) return st;
+        if ((st = bind_layer_tensor(m, &L->ffn_norm, l, "ffn_norm.weight", 1, E, 1, 1, err))) return st;
+        L->is_moe = l >= hp->n_layer_dense_lead;
+        if (!L->is_moe) {
+            uint64_t F = hp->n_ff;
+            if ((st = bind_layer_tensor(m, &L->ffn_gate, l, "ffn_gate.weight", 1, E, F, 1, err))) return st;
+            if ((st = bind_layer_tensor(m, &L->ffn_up, l, "ffn_up.weight", 1, E, F, 1, err))) return st;
+            if ((st = bind_layer_tensor(m, &L->ffn_down, l, "ffn_down.weight", 1, F, E, 1, err))) return st;
+            continue;
+        }
+        uint64_t X = hp->n_expert, Fe = hp->n_ff_expert, Fs = (uint64_t)hp->n_ff_expert * hp->n_expert_shared;
+        if ((st = bind_layer_tensor(m, &L->gate_inp, l, "ffn_gate_inp.weight", 1, E, X, 1, err))) return st;
+        if ((st = bind_layer_tensor(m, &L->exp_probs_b, l, "exp_probs_b.bias", hp->has_expert_bias, X, 1, 1, err)))
+            return st;
+        if (!hp->has_expert_bias && find_layer_tensor(m, l, "exp_probs_b.bias"))
+            return fail(err, DSV3_ERR_BAD_MODEL, "blk.%u.exp_probs_b.bias exists but the first MoE layer has none", l);
+        if ((st = bind_layer_tensor(m, &L->gate_exps, l, "ffn_gate_exps.weight", 1, E, Fe, X, err))) return st;
+        if ((st = bind_layer_tensor(m, &L->up_exps, l, "ffn_up_exps.weight", 1, E, Fe, X, err))) return st;
+        if ((st = bind_layer_tensor(m, &L->down_exps, l, "ffn_down_exps.weight", 1, Fe, E, X, err))) return st;
+        if (Fs) {
+            if ((st = bind_layer_tensor(m, &L->gate_shexp, l, "ffn_gate_shexp.weight", 1, E, Fs, 1, err))) return st;
+            if ((st = bind_layer_tensor(m, &L->up_shexp, l, "ffn_up_shexp.weight", 1, E, Fs, 1, err))) return st;
+            if ((st = bind_layer_tensor(m, &L->down_shexp, l, "ffn_down_shexp.weight", 1, Fs, E, 1, err))) return st;
+        }
+    }
+    if (m->max_row < Lkv + dr) m->max_row = Lkv + dr;
+    return DSV3_OK;
+}
+
+static int32_t special_token(const dsv3_model *m, const char *key, int32_t *out, error_slot *err) {
+    uint64_t v;
+    int found;
+    *out = -1;
+    int32_t st = meta_uint(&m->gguf, key, UINT32_MAX, &v, &found, err);
+    if (st) return st;
+    if (found && v < m->hp.n_vocab) *out = (int32_t)v;
+    else if (found) model_log(m, DSV3_LOG_WARN, "%s = %llu is outside the vocabulary; ignored", key, (unsigned long long)v);
+    return DSV3_OK;
+}
+
+static void model_destroy(dsv3_model *m) {
+    if (!m) return;
+    allocator a = m->alloc;
+    mem_free(&a, m->rope_inv_freq);
+    mem_free(&a, m->layers);
+    gguf_release(&m->gguf, &a);
+    image_close(&m->image, &a);
+    mem_free(&a, m);
+}
+
+/* Copies a caller's params over the defaults, honouring struct_size. */
+static int32_t merge_params(void *dst, size_t dst_size, const void *src, error_slot *err) {
+    if (!src) return DSV3_OK;
+    uint32_t size;
+    memcpy(&size, src, sizeof size);
+    if (size < sizeof(uint32_t))
+        return fail(err, DSV3_ERR_INVALID_ARGUMENT, "params.struct_size is %u; call the *_default_params() function first", size);
+    if (size > dst_size) {
+        const uint8_t *extra = (const uint8_t *)src + dst_size;
+        for (size_t i = 0; i < size - dst_size; i++)
+            if (extra[i]) return fail(err, DSV3_ERR_INVALID_ARGUMENT, "params use fields this version of dsv3 does not know");
+        size = (uint32_t)dst_size;
+    }
+    memcpy(dst, src, size);
+    memcpy(dst, &(uint32_t){(uint32_t)dst_size}, sizeof(uint32_t));
+    return DSV3_OK;
+}
+
+static int32_t model_load_common(const char *path, const void *data, size_t size,
+                                 const dsv3_model_params *user_params, dsv3_model **out,
+                                 char *message, size_t message_size) {
+    error_slot err = {DSV3_OK, ""};
+    dsv3_model_params params;
+    dsv3_model_default_params(&params);
+    dsv3_model *m = NULL;
+    int32_t st;
+    if (out) *out = NULL;
+    if (!out || (!path && !data)) {
+        st = fail(&err, DSV3_ERR_INVALID_ARGUMENT, "NULL %s", out ? "path" : "out_model");
+        goto done;
+    }
+    if ((st = merge_params(&params, sizeof params, user_params, &err))) goto done;
+    if ((params.alloc == NULL) != (params.free_fn == NULL)) {
+        st = fail(&err, DSV3_ERR_INVALID_ARGUMENT, "set both alloc and free_fn, or neither");
+        goto done;
+    }
+    {
+        uint16_t probe = 1;
+        uint8_t first;
+        memcpy(&first, &probe, 1);
+        if (first != 1) {
+            st = fail(&err, DSV3_ERR_UNSUPPORTED, "dsv3 runs on little-endian machines only");
+            goto done;
+        }
+    }
+    allocator a = {params.alloc, params.free_fn, params.user};
+    m = (dsv3_model *)mem_calloc(&a, 1, sizeof *m);
+    if (!m) {
+        st = fail(&err, DSV3_ERR_OUT_OF_MEMORY, "out of memory allocating the model");
+        goto done;
+    }
+    m->alloc = a;
+    m->log = params.log;
+    m->log_user = params.user;
+    if (path) {
+        if ((st = image_open(&m->image, path, params.use_mmap, &a, &err))) goto done;
+    } else {
+        m->image.data = (const uint8_t *)data;
+        m->image.size = size;
+        m->image.kind = 0;
+    }
+    if ((st = gguf_parse(&m->gguf, m->image.data, m->image.size, &a, &err))) goto done;
+    if ((st = load_hparams(m, &params, &err))) goto done;
+    m->layers = (layer_weights *)mem_calloc(&a, m->hp.n_layer, sizeof *m->layers);
+    m->rope_inv_freq = (double *)mem_calloc(&a, m->hp.qk_rope_head_dim / 2, sizeof(double));
+    if (!m->layers || !m->rope_inv_freq) {
+        st = fail(&err, DSV3_ERR_OUT_OF_MEMORY, "out of memory allocating %u layers", m->hp.n_layer);
+        goto done;
+    }
+    if ((st = bind_model_tensors(m, &err))) goto done;
+    compute_rope_frequencies(&m->hp, m->rope_inv_freq);
+    if (m->hp.n_ctx_train == 0) m->hp.n_ctx_train = m->hp.rope_orig_ctx ? m->hp.rope_orig_ctx : 4096;
+    if ((st = special_token(m, "tokenizer.ggml.bos_token_id", &m->token_bos, &err))) goto done;
+    if ((st = special_token(m, "tokenizer.ggml.eos_token_id", &m->token_eos, &err))) goto done;
+    if ((st = special_token(m, "tokenizer.ggml.padding_token_id", &m->token_pad, &err))) goto done;
+    m->hp.struct_size = sizeof m->hp;
+    model_log(m, DSV3_LOG_INFO, "loaded deepseek2 model: %u layers, %u embd, %u heads, %u experts (%u used), vocab %u",
+              m->hp.n_layer, m->hp.n_embd, m->hp.n_head, m->hp.n_expert, m->hp.n_expert_used, m->hp.n_vocab);
+done:
+    if (st != DSV3_OK) {
+        if (m && m->log) m->log(m->log_user, DSV3_LOG_ERROR, err.message);
+        else if (params.log) params.log(params.user, DSV3_LOG_ERROR, err.message);
+        model_destroy(m);
+        m = NULL;
+    }
+    if (message && message_size) {
+        size_t n = strlen(err.message);
+        if (n >= message_size) n = message_size - 1;
+        memcpy(message, err.message, n);
+        message[n] = '\0';
+    }
+    if (out) *out = m;
+    return st;
+}
+
+/* ==== 7. Forward pass: MLA attention, DeepSeekMoE, output head (private) = */
+
+struct dsv3_context {
+    const dsv3_model *model;
+    uint32_t n_ctx, n_batch;
+    int32_t kv_type;
+    size_t pos;
+    uint8_t *kv_cache;      /* [layer][position][kv_lora + rope] */
+    size_t kv_row_bytes;    /* one position of one layer */
+    float *scratch;         /* everything below points into it */
+    float *x, *xn;          /* [n_batch][n_embd] residual stream, normalised copy */
+    float *q;               /* [n_head][nope + rope] */
+    float *q_lora;          /* [q_lora_rank] */
+    float *kv;              /* [kv_lora + rope] */
+    float *q_abs;           /* [n_head][kv_lora] query absorbed into the latent space */
+    float *scores;          /* [n_head][n_ctx] */
+    float *o_lat;           /* [n_head][kv_lora] */
+    float *attn_cat;        /* [n_head * v_head_dim] */
+    float *hidden;          /* [n_embd] layer output before the residual add */
+    float *ffn_gate, *ffn_up; /* [widest FFN] */
+    float *expert_out;      /* [n_embd] */
+    float *router_scores, *router_choice, *group_scores; /* [n_expert], [n_expert], [groups] */
+    float *row;             /* [max_row] one weight row or cache row as floats */
+    float *rope_cs;         /* [rope] cos/sin pairs for one position */
+    float *logits;          /* [n_vocab] */
+    float *expert_weights;  /* [n_expert_used] */
+    uint32_t *chosen;       /* [n_expert_used] */
+    uint32_t *kept_groups;  /* [n_expert_groups_used] */
+    int has_logits;
+    char last_error[DSV3_ERROR_SIZE];
+};
+
+static void rope_angles(const dsv3_model *m, size_t pos, float *cos_sin) {
+    for (uint32_t i = 0; i < m->hp.qk_rope_head_dim / 2; i++) {
+        double theta = (double)pos * m->rope_inv_freq[i];
+        cos_sin[2 * i] = (float)cos(theta);
+        cos_sin[2 * i + 1] = (float)sin(theta);
+    }
+}
+
+static uint8_t *kv_row(const dsv3_context *ctx, uint32_t layer, size_t pos) {
+    return ctx->kv_cache + ((size_t)layer * ctx->n_ctx + pos) * ctx->kv_row_bytes;
+}
+
+/* Joint KV compression for one token (DeepSeek-V3 report eq. 1-3): the latent
+   c_kv = RMSNorm(W_DKV h) and the shared rope key k_pe = RoPE(W_KR h), cached. */
+static void mla_cache_token(dsv3_context *ctx, const layer_weights *L, uint32_t layer, const float *xn, size_t pos) {
+    const dsv3_model *m = ctx->model;
+    const dsv3_hparams *hp = &m->hp;
+    uint32_t Lkv = hp->kv_lora_rank, dr = hp->qk_rope_head_dim;
+    matvec(&L->kv_a_mqa, 0, Lkv + dr, xn, ctx->kv);
+    rmsnorm(ctx->kv, ctx->kv, &L->kv_a_norm, Lkv, hp->rms_norm_eps, ctx->row);
+    rope_angles(m, pos, ctx->rope_cs);
+    rope_rotate(ctx->kv + Lkv, ctx->rope_cs, dr / 2);
+    kv_store(kv_row(ctx, layer, pos), ctx->kv_type, ctx->kv, Lkv + dr);
+}
+
+/* Multi-head latent attention for one token at `pos` over cache rows 0..pos,
+   in the absorbed form (DeepSeek-V2 report §2.1.2-2.1.3): each head's nope query
+   is mapped into the latent space through W_UK, scores are taken against the
+   cached latent plus the rope key, and the weighted latent sum is mapped out
+   through W_UV. Writes the attention output (before the residual) to ctx->hidden. */
+static void mla_attend(dsv3_context *ctx, const layer_weights *L, uint32_t layer, const float *xn, size_t pos) {
+    const dsv3_model *m = ctx->model;
+    const dsv3_hparams *hp = &m->hp;
+    uint32_t H = hp->n_head, Lkv = hp->kv_lora_rank, dr = hp->qk_rope_head_dim;
+    uint32_t dn = hp->qk_nope_head_dim, dv = hp->v_head_dim, dk = m->qk_head_dim;
+    size_t n_cached = pos + 1;
+
+    /* Query: low-rank (report eq. 6-8) or a plain projection (V2-Lite). */
+    if (L->q_a.data) {
+        matvec(&L->q_a, 0, hp->q_lora_rank, xn, ctx->q_lora);
+        rmsnorm(ctx->q_lora, ctx->q_lora, &L->q_a_norm, hp->q_lora_rank, hp->rms_norm_eps, ctx->row);
+        matvec(&L->q_b, 0, (size_t)H * dk, ctx->q_lora, ctx->q);
+    } else {
+        matvec(&L->q, 0, (size_t)H * dk, xn, ctx->q);
+    }
+    rope_angles(m, pos, ctx->rope_cs);
+    for (uint32_t h = 0; h < H; h++) {
+        float *q_head = ctx->q + (size_t)h * dk;
+        rope_rotate(q_head + dn, ctx->rope_cs, dr / 2);
+        float *q_abs = ctx->q_abs + (size_t)h * Lkv;
+        if (L->k_b.data) /* rows (h, r) of length dn: q_abs[r] = W_UK[h][:, r] . q_nope */
+            matvec(&L->k_b, (size_t)h * Lkv, Lkv, q_head, q_abs);
+        else /* legacy rows h*(dn+dv) + d hold W_UK[h][d, :] */
+            matvec_transposed(&L->kv_b, (size_t)h * (dn + dv), dn, q_head, q_abs, ctx->row);
+    }
+
+    /* Scores against every cached position, one cache row at a time. */
+    for (size_t t = 0; t < n_cached; t++) {
+        const float *c = kv_load(kv_row(ctx, layer, t), ctx->kv_type, ctx->row, Lkv + dr);
+        for (uint32_t h = 0; h < H; h++) {
+            float s = dot_f32(ctx->q_abs + (size_t)h * Lkv, c, Lkv) +
+                      dot_f32(ctx->q + (size_t)h * dk + dn, c + Lkv, dr);
+            ctx->scores[(size_t)h * ctx->n_ctx + t] = s * hp->attn_scale;
+        }
+    }
+    for (uint32_t h = 0; h < H; h++) softmax(ctx->scores + (size_t)h * ctx->n_ctx, n_cached);
+
+    memset(ctx->o_lat, 0, (size_t)H * Lkv * sizeof(float));
+    for (size_t t = 0; t < n_cached; t++) {
+        const float *c = kv_load(kv_row(ctx, layer, t), ctx->kv_type, ctx->row, Lkv);
+        for (uint32_t h = 0; h < H; h++) {
+            float p = ctx->scores[(size_t)h * ctx->n_ctx + t];
+            float *o = ctx->o_lat + (size_t)h * Lkv;
+            for (uint32_t j = 0; j < Lkv; j++) o[j] += p * c[j];
+        }
+    }
+    for (uint32_t h = 0; h < H; h++) {
+        const float *o = ctx->o_lat + (size_t)h * Lkv;
+        float *out = ctx->attn_cat + (size_t)h * dv;
+        if (L->v_b.data) matvec(&L->v_b, (size_t)h * dv, dv, o, out);
+        else matvec(&L->kv_b, (size_t)h * (dn + dv) + dn, dv, o, out);
+    }
+    matvec(&L->attn_output, 0, hp->n_embd, ctx->attn_cat, ctx->hidden);
+}
+
+/* One SwiGLU FFN: out = W_down (silu(W_gate x) * W_up x), on rows
+   [first_row, first_row + width) of the stacked gate/up tensors and on the
+   down tensor's rows [down_row, down_row + n_embd). */
+static void swiglu_ffn(dsv3_context *ctx, const tensor_view *gate, const tensor_view *up, const tensor_view *down,
+                       size_t first_row, size_t width, size_t down_row, const float *x, float *out) {
+    matvec(gate, first_row, width, x, ctx->ffn_gate);
+    matvec(up, first_row, width, x, ctx->ffn_up);
+    swiglu(ctx->ffn_gate, ctx->ffn_up, width);
+    matvec(down, down_row, ctx->model->hp.n_embd, ctx->ffn_gate, out);
+}
+
+/* Index of the largest value among those not yet taken; ties go to the lower
+   index, so routing is deterministic. */
+static uint32_t argmax_excluding(const float *v, uint32_t n, const uint32_t *taken, uint32_t n_taken) {
+    uint32_t best = UINT32_MAX;
+    for (uint32_t i = 0; i < n; i++) {
+        int used = 0;
+        for (uint32_t k = 0; k < n_taken; k++) used |= taken[k] == i;
+        if (used) continue;
+        if (best == UINT32_MAX || v[i] > v[best]) best = i;
+    }
+    return best;
+}
+
+/* DeepSeekMoE routing (DeepSeek-V3 report §2.1.2, eq. 12-16): affinities by
+   sigmoid (V3) or softmax (V2); the bias only picks experts (eq. 16), the gate
+   weights come from the unbiased affinities, normalised (eq. 13) when the file
+   says so, times the routed scaling factor. Group-limited: experts are split into
+   groups and only the best groups compete (§2.1.2 node-limited routing). */
+static void moe_route(dsv3_context *ctx, const layer_weights *L, const float *xn, float *weights) {
+    const dsv3_hparams *hp = &ctx->model->hp;
+    uint32_t X = hp->n_expert, k = hp->n_expert_used, G = hp->n_expert_groups;
+    float *scores = ctx->router_scores, *choice = ctx->router_choice;
+    matvec(&L->gate_inp, 0, X, xn, scores);
+    if (hp->expert_gating == 2) {
+        for (uint32_t i = 0; i < X; i++) scores[i] = sigmoid(scores[i]);
+    } else {
+        softmax(scores, X);
+    }
+    if (L->exp_probs_b.data) {
+        type_table[L->exp_probs_b.type].to_f32(L->exp_probs_b.data, ctx->row, X);
+        for (uint32_t i = 0; i < X; i++) choice[i] = scores[i] + ctx->row[i];
+    } else {
+        memcpy(choice, scores, X * sizeof(float));
+    }
+    if (G > 1) {
+        uint32_t group_size = X / G;
+        for (uint32_t g = 0; g < G; g++) {
+            const float *s = choice + (size_t)g * group_size;
+            float first = -INFINITY, second = -INFINITY;
+            for (uint32_t i = 0; i < group_size; i++) {
+                if (s[i] > first) {
+                    second = first;
+                    first = s[i];
+                } else if (s[i] > second) {
+                    second = s[i];
+                }
+            }
+            /* V3 (with bias) ranks a group by its two best experts; V2's
+               group_limited_greedy (no bias) by its best one. */
+            ctx->group_scores[g] = L->exp_probs_b.data && group_size > 1 ? first + second : first;
+        }
+        uint32_t *kept = ctx->kept_groups, n_kept = hp->n_expert_groups_used;
+        for (uint32_t j = 0; j < n_kept; j++) kept[j] = argmax_excluding(ctx->group_scores, G, kept, j);
+        for (uint32_t g = 0; g < G; g++) {
+            int keep = 0;
+            for (uint32_t j = 0; j < n_kept; j++) keep |= kept[j] == g;
+            if (!keep)
+                for (uint32_t i = 0; i < group_size; i++) choice[(size_t)g * group_size + i] = -INFINITY;
+        }
+    }
+    float sum = 0.0f;
+    for (uint32_t j = 0; j < k; j++) {
+        ctx->chosen[j] = argmax_excluding(choice, X, ctx->chosen, j);
+        weights[j] = scores[ctx->chosen[j]];
+        sum += weights[j];
+    }
+    float scale = hp->expert_weights_scale;
+    if (hp->expert_weights_norm) scale /= sum > DSV3_MIN_EXPERT_WEIGHT_SUM ? sum : DSV3_MIN_EXPERT_WEIGHT_SUM;
+    for (uint32_t j = 0; j < k; j++) weights[j] *= scale;
+}
+
+/* The FFN of one layer for one token: dense SwiGLU, or routed experts plus the
+   shared experts (report eq. 12). Writes ctx->hidden. */
+static void ffn_token(dsv3_context *ctx, const layer_weights *L, const float *xn) {
+    const dsv3_hparams *hp = &ctx->model->hp;
+    uint32_t E = hp->n_embd;
+    if (!L->is_moe) {
+        swiglu_ffn(ctx, &L->ffn_gate, &L->ffn_up, &L->ffn_down, 0, hp->n_ff, 0, xn, ctx->hidden);
+        return;
+    }
+    float *weights = ctx->expert_weights;
+    uint32_t k = hp->n_expert_used;
+    moe_route(ctx, L, xn, weights);
+    if (L->gate_shexp.data) {
+        size_t width = (size_t)hp->n_ff_expert * hp->n_expert_shared;
+        swiglu_ffn(ctx, &L->gate_shexp, &L->up_shexp, &L->down_shexp, 0, width, 0, xn, ctx->hidden);
+    } else {
+        memset(ctx->hidden, 0, E * sizeof(float));
+    }
+    for (uint32_t j = 0; j < k; j++) {
+        size_t e = ctx->chosen[j], Fe = hp->n_ff_expert;
+        swiglu_ffn(ctx, &L->gate_exps, &L->up_exps, &L->down_exps, e * Fe, Fe, e * E, xn, ctx->expert_out);
+        for (uint32_t i = 0; i < E; i++) ctx->hidden[i] += weights[j] * ctx->expert_out[i];
+    }
+}
+
+/* Runs n tokens (n <= n_batch) at positions pos..pos+n-1 through the model,
+   layer by layer over the whole batch. Logits of every position go to
+   all_logits when given; the last position's always go to ctx->logits. */
+static void forward_batch(dsv3_context *ctx, const int32_t *tokens, size_t n, float *all_logits) {
+    const dsv3_model *m = ctx->model;
+    const dsv3_hparams *hp = &m->hp;
+    size_t E = hp->n_embd, V = hp->n_vocab;
+    for (size_t i = 0; i < n; i++)
+        type_table[m->token_embd.type].to_f32(view_row(&m->token_embd, (size_t)tokens[i]), ctx->x + i * E, E);
+
+    for (uint32_t l = 0; l < hp->n_layer; l++) {
+        const layer_weights *L = &m->layers[l];
+        for (size_t i = 0; i < n; i++) {
+            rmsnorm(ctx->xn + i * E, ctx->x + i * E, &L->attn_norm, E, hp->rms_norm_eps, ctx->row);
+            mla_cache_token(ctx, L, l, ctx->xn + i * E, ctx->pos + i);
+        }
+        for (size_t i = 0; i < n; i++) {
+            mla_attend(ctx, L, l, ctx->xn + i * E, ctx->pos + i);
+            float *x = ctx->x + i * E;
+            for (size_t j = 0; j < E; j++) x[j] += ctx->hidden[j];
+            rmsnorm(ctx->xn + i * E, x, &L->ffn_norm, E, hp->rms_norm_eps, ctx->row);
+            ffn_token(ctx, L, ctx->xn + i * E);
+            for (size_t j = 0; j < E; j++) x[j] += ctx->hidden[j];
+        }
+    }
+    for (size_t i = all_logits ? 0 : n - 1; i < n; i++) {
+        rmsnorm(ctx->xn, ctx->x + i * E, &m->output_norm, E, hp->rms_norm_eps, ctx->row);
+        float *out = all_logits ? all_logits + i * V : ctx->logits;
+        matvec(&m->output, 0, V, ctx->xn, out);
+        if (all_logits && i == n - 1) memcpy(ctx->logits, out, V * sizeof(float));
+    }
+    ctx->pos += n;
+    ctx->has_logits = 1;
+}
+
+/* ==== 8. Public API, in dsv3.h order ===================================== */
+
+const char *dsv3_status_string(int32_t status) {
+    switch (status) {
+    case DSV3_OK: return "success";
+    case DSV3_ERR_INVALID_ARGUMENT: return "invalid argument";
+    case DSV3_ERR_OUT_OF_MEMORY: return "out of memory";
+    case DSV3_ERR_IO: return "input/output error";
+    case DSV3_ERR_BAD_FILE: return "malformed or truncated GGUF file";
+    case DSV3_ERR_UNSUPPORTED: return "unsupported model, format or tensor type";
+    case DSV3_ERR_BAD_MODEL: return "missing or inconsistent model tensors or hyperparameters";
+    case DSV3_ERR_CONTEXT_FULL: return "context is full";
+    case DSV3_ERR_TOKEN_OUT_OF_RANGE: return "token id out of range";
+    case DSV3_ERR_BUFFER_TOO_SMALL: return "buffer too small";
+    default: return "unknown status code";
+    }
+}
+
+uint32_t dsv3_version(void) { return DSV3_VERSION_NUMBER; }
+
+void dsv3_model_default_params(dsv3_model_params *out) {
+    if (!out) return;
+    memset(out, 0, sizeof *out);
+    out->struct_size = sizeof *out;
+    out->use_mmap = 1;
+    out->expert_groups = DSV3_GROUPS_AUTO;
+}
+
+int32_t dsv3_model_load(const char *path, const dsv3_model_params *params, dsv3_model **out_model,
+                        char *error_message, size_t error_message_size) {
+    return model_load_common(path, NULL, 0, params, out_model, error_message, error_message_size);
+}
+
+int32_t dsv3_model_load_memory(const void *data, size_t size, const dsv3_model_params *params,
+                               dsv3_model **out_model, char *error_message, size_t error_message_size) {
+    if (!data && out_model) {
+        *out_model = NULL;
+        if (error_message && error_message_size) snprintf(error_message, error_message_size, "NULL data");
+        return DSV3_ERR_INVALID_ARGUMENT;
+    }
+    return model_load_common(NULL, data, size, params, out_model, error_message, error_message_size);
+}
+
+void dsv3_model_free(dsv3_model *model) { model_destroy(model); }
+
+size_t dsv3_model_n_vocab(const dsv3_model *model) { return model ? model->hp.n_vocab : 0; }
+size_t dsv3_model_n_ctx_train(const dsv3_model *model) { return model ? model->hp.n_ctx_train : 0; }
+int32_t dsv3_model_token_bos(const dsv3_model *model) { return model ? model->token_bos : -1; }
+int32_t dsv3_model_token_eos(const dsv3_model *model) { return model ? model->token_eos : -1; }
+int32_t dsv3_model_token_pad(const dsv3_model *model) { return model ? model->token_pad : -1; }
+
+int32_t dsv3_model_hparams(const dsv3_model *model, dsv3_hparams *out) {
+    if (!model || !out || out->struct_size < sizeof(uint32_t)) return DSV3_ERR_INVALID_ARGUMENT;
+    size_t n = out->struct_size < sizeof model->hp ? out->struct_size : sizeof model->hp;
+    uint32_t caller_size = out->struct_size;
+    memcpy(out, &model->hp, n);
+    out->struct_size = caller_size;
+    return DSV3_OK;
+}
+
+void dsv3_context_default_params(dsv3_context_params *out) {
+    if (!out) return;
+    memset(out, 0, sizeof *out);
+    out->struct_size = sizeof *out;
+    out->n_ctx = 0;
+    out->n_batch = 64;
+    out->n_threads = 0;
+    out->kv_type = DSV3_KV_F32;
+}
+
+void dsv3_context_free(dsv3_context *ctx) {
+    if (!ctx) return;
+    const allocator *a = &ctx->model->alloc;
+    mem_free(a, ctx->kv_cache);
+    mem_free(a, ctx->scratch);
+    mem_free(a, ctx->chosen);
+    mem_free(a, ctx);
+}
+
+int32_t dsv3_context_create(const dsv3_model *model, const dsv3_context_params *user_params,
+                            dsv3_context **out_context) {
+    error_slot err = {DSV3_OK, ""};
+    if (out_context) *out_context = NULL;
+    if (!model || !out_context) return DSV3_ERR_INVALID_ARGUMENT;
+    dsv3_context_params p;
+    dsv3_context_default_params(&p);
+    int32_t st = merge_params(&p, sizeof p, user_params, &err);
+    if (st) {
+        model_log(model, DSV3_LOG_ERROR, "%s", err.message);
+        return st;
+    }
+    const dsv3_hparams *hp = &model->hp;
+    if (p.kv_type != DSV3_KV_F32 && p.kv_type != DSV3_KV_F16 && p.kv_type != DSV3_KV_BF16) {
+        model_log(model, DSV3_LOG_ERROR, "unknown kv_type %d", (int)p.kv_type);
+        return DSV3_ERR_INVALID_ARGUMENT;
+    }
+    if (p.n_ctx == 0) p.n_ctx = hp->n_ctx_train < 4096 ? hp->n_ctx_train : 4096;
+    if (p.n_batch == 0) p.n_batch = 64;
+    if (p.n_batch > p.n_ctx) p.n_batch = p.n_ctx;
+
+    const allocator *a = &model->alloc;
+    dsv3_context *ctx = (dsv3_context *)mem_calloc(a, 1, sizeof *ctx);
+    if (!ctx) return DSV3_ERR_OUT_OF_MEMORY;
+    ctx->model = model;
+    ctx->n_ctx = p.n_ctx;
+    ctx->n_batch = p.n_batch;
+    ctx->kv_type = p.kv_type;
+
+    size_t E = hp->n_embd, H = hp->n_head, Lkv = hp->kv_lora_rank, dr = hp->qk_rope_head_dim;
+    size_t widest_ffn = hp->n_ff;
+    size_t shared = (size_t)hp->n_ff_expert * hp->n_expert_shared;
+    if (shared > widest_ffn) widest_ffn = shared;
+    if (hp->n_ff_expert > widest_ffn) widest_ffn = hp->n_ff_expert;
+    size_t B = ctx->n_batch;
+    /* Sizes in floats, in the order the pointers are laid out. */
+    size_t sizes[] = {
+        B * E, B * E, H * model->qk_head_dim, hp->q_lora_rank + 1, Lkv + dr, H * Lkv,
+        H * (size_t)ctx->n_ctx, H * Lkv, H * hp->v_head_dim, E, widest_ffn, widest_ffn, E,
+        hp->n_expert + 1, hp->n_expert + 1, hp->n_expert_groups + 1, model->max_row, dr,
+        hp->n_vocab, hp->n_expert_used + 1,
+    };
+    float **slots[] = {
+        &ctx->x, &ctx->xn, &ctx->q, &ctx->q_lora, &ctx->kv, &ctx->q_abs, &ctx->scores, &ctx->o_lat,
+        &ctx->attn_cat, &ctx->hidden, &ctx->ffn_gate, &ctx->ffn_up, &ctx->expert_out,
+        &ctx->router_scores, &ctx->router_choice, &ctx->group_scores, &ctx->row, &ctx->rope_cs,
+        &ctx->logits, &ctx->expert_weights,
+    };
+    size_t total = 0;
+    int overflow = 0;
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        size_t padded = (sizes[i] + 15) & ~(size_t)15; /* 64-byte aligned slices */
+        if (padded < sizes[i] || total > SIZE_MAX / sizeof(float) - padded) overflow = 1;
+        total += padded;
+    }
+    uint64_t kv_bytes = 0;
+    ctx->kv_row_bytes = (Lkv + dr) * kv_element_size(p.kv_type);
+    if (mul_overflows((uint64_t)hp->n_layer * ctx->n_ctx, ctx->kv_row_bytes, &kv_bytes) || kv_bytes > SIZE_MAX)
+        overflow = 1;
+    if (!overflow) {
+        ctx->scratch = (float *)mem_calloc(a, total, sizeof(float));
+        ctx->kv_cache = (uint8_t *)mem_calloc(a, (size_t)kv_bytes, 1);
+        ctx->chosen = (uint32_t *)mem_calloc(a, (size_t)hp->n_expert_used + hp->n_expert_groups + 2, sizeof(uint32_t));
+    }
+    if (overflow || !ctx->scratch || !ctx->kv_cache || !ctx->chosen) {
+        model_log(model, DSV3_LOG_ERROR, "out of memory creating a context of %u positions (%llu bytes of KV cache)",
+                  ctx->n_ctx, (unsigned long long)kv_bytes);
+        dsv3_context_free(ctx);
+        return DSV3_ERR_OUT_OF_MEMORY;
+    }
+    ctx->kept_groups = ctx->chosen + hp->n_expert_used + 1;
+    float *cursor_f = ctx->scratch;
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        *slots[i] = cursor_f;
+        cursor_f += (sizes[i] + 15) & ~(size_t)15;
+    }
+    *out_context = ctx;
+    return DSV3_OK;
+}
+
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((format(printf, 3, 4)))
+#endif
+static int32_t context_fail(dsv3_context *ctx, int32_t status, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(ctx->last_error, sizeof ctx->last_error, fmt, ap);
+    va_end(ap);
+    return status;
+}
+
+static int32_t check_tokens(dsv3_context *ctx, const int32_t *tokens, size_t n) {
+    if (n > ctx->n_ctx - ctx->pos)
+        return context_fail(ctx, DSV3_ERR_CONTEXT_FULL, "%zu tokens do not fit: position %zu of %u", n, ctx->pos,
+                            ctx->n_ctx);
+    for (size_t i = 0; i < n; i++)
+        if (tokens[i] < 0 || (uint32_t)tokens[i] >= ctx->model->hp.n_vocab)
+            return context_fail(ctx, DSV3_ERR_TOKEN_OUT_OF_RANGE, "token %d at index %zu is outside the vocabulary (0..%u)",
+                                tokens[i], i, ctx->model->hp.n_vocab - 1);
+    return DSV3_OK;
+}
+
+int32_t dsv3_step(dsv3_context *ctx, int32_t token, const float **out_logits) {
+    if (out_logits) *out_logits = NULL;
+    if (!ctx) return DSV3_ERR_INVALID_ARGUMENT;
+    int32_t st = check_tokens(ctx, &token, 1);
+    if (st) return st;
+    forward_batch(ctx, &token, 1, NULL);
+    ctx->last_error[0] = '\0';
+    if (out_logits) *out_logits = ctx->logits;
+    return DSV3_OK;
+}
+
+int32_t dsv3_prefill(dsv3_context *ctx, const int32_t *tokens, size_t n_tokens, float *all_logits) {
+    if (!ctx) return DSV3_ERR_INVALID_ARGUMENT;
+    if (!tokens && n_tokens) return context_fail(ctx, DSV3_ERR_INVALID_ARGUMENT, "NULL tokens");
+    int32_t st = check_tokens(ctx, tokens, n_tokens);
+    if (st) return st;
+    size_t V = ctx->model->hp.n_vocab;
+    for (size_t done = 0; done < n_tokens;) {
+        size_t n = n_tokens - done < ctx->n_batch ? n_tokens - done : ctx->n_batch;
+        forward_batch(ctx, tokens + done, n, all_logits ? all_logits + done * V : NULL);
+        done += n;
+    }
+    ctx->last_error[0] = '\0';
+    return DSV3_OK;
+}
+
+const float *dsv3_context_logits(const dsv3_context *ctx) {
+    return ctx && ctx->has_logits ? ctx->logits : NULL;
+}
+
+int32_t dsv3_context_rewind(dsv3_context *ctx, size_t n_pos) {
+    if (!ctx) return DSV3_ERR_INVALID_ARGUMENT;
+    if (n_pos > ctx->pos)
+        return context_fail(ctx, DSV3_ERR_INVALID_ARGUMENT, "cannot rewind to position %zu: only %zu are filled", n_pos,
+                            ctx->pos);
+    ctx->pos = n_pos;
+    /* The logits belonged to a position that is gone (or kept): drop them so a
+       caller cannot sample from a stale distribution. */
+    ctx->has_logits = 0;
+    return DSV3_OK;
+}
+
+size_t dsv3_context_position(const dsv3_context *ctx) { return ctx ? ctx->pos : 0; }
+size_t dsv3_context_n_ctx(const dsv3_context *ctx) { return ctx ? ctx->n_ctx : 0; }
+size_t dsv3_context_kv_bytes_per_token(const dsv3_context *ctx) {
+    return ctx ? ctx->kv_row_bytes * ctx->model->hp.n_layer : 0;
+}
+const char *dsv3_context_last_error(const dsv3_context *ctx) { return ctx ? ctx->last_error : ""; }

@@ -1,0 +1,214 @@
+/* dsv3.h - run DeepSeek-V3-architecture language models on the CPU.
+ *
+ * The one public header of dsv3 (MIT licence, see LICENSE). Pair it with dsv3.c.
+ *
+ * Objects
+ *   dsv3_model    weights mapped read-only from a GGUF file. Immutable after load:
+ *                 any number of contexts, in any number of threads, may share one.
+ *   dsv3_context  one conversation: the latent KV cache, the position, scratch.
+ *                 A context is used by one thread at a time.
+ *
+ * Conventions
+ *   - Functions that can fail return an int32_t status: DSV3_OK (0) or a negative
+ *     DSV3_ERR_* code. dsv3_status_string() names a code; a context keeps a
+ *     detailed message of its last failure (dsv3_context_last_error()); a failed
+ *     load writes its message to the caller's buffer.
+ *   - Sizes and counts are size_t, token ids int32_t, flags int32_t (0 or 1).
+ *   - Parameter structs are filled in place by *_default_params() and carry their
+ *     own size (struct_size) so that a caller compiled against an older header
+ *     keeps working with a newer library.
+ *   - The library never prints, aborts or exits, and has no global mutable state.
+ *     Logging goes to the callback in the model params, if any.
+ *   - Free functions accept NULL.
+ */
+#ifndef DSV3_H
+#define DSV3_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define DSV3_VERSION_MAJOR 0
+#define DSV3_VERSION_MINOR 1
+#define DSV3_VERSION_PATCH 0
+#define DSV3_VERSION_NUMBER \
+    (DSV3_VERSION_MAJOR * 10000 + DSV3_VERSION_MINOR * 100 + DSV3_VERSION_PATCH)
+
+#if defined(_WIN32) && defined(DSV3_SHARED)
+#  if defined(DSV3_BUILD)
+#    define DSV3_API __declspec(dllexport)
+#  else
+#    define DSV3_API __declspec(dllimport)
+#  endif
+#elif defined(__GNUC__) || defined(__clang__)
+#  define DSV3_API __attribute__((visibility("default")))
+#else
+#  define DSV3_API
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- Status codes (values are part of the ABI and never change) ---------- */
+#define DSV3_OK                      0
+#define DSV3_ERR_INVALID_ARGUMENT   -1  /* NULL pointer, bad size, bad params     */
+#define DSV3_ERR_OUT_OF_MEMORY      -2
+#define DSV3_ERR_IO                 -3  /* cannot open, stat, map or read a file  */
+#define DSV3_ERR_BAD_FILE           -4  /* not GGUF, truncated, corrupt layout    */
+#define DSV3_ERR_UNSUPPORTED        -5  /* valid file, but an architecture, tensor
+                                           type or feature dsv3 does not run      */
+#define DSV3_ERR_BAD_MODEL          -6  /* missing/misshaped tensor, inconsistent
+                                           hyperparameters                        */
+#define DSV3_ERR_CONTEXT_FULL       -7  /* no room left for the tokens given      */
+#define DSV3_ERR_TOKEN_OUT_OF_RANGE -8  /* token id < 0 or >= n_vocab             */
+#define DSV3_ERR_BUFFER_TOO_SMALL   -9
+
+/* A static English description of a status code; never NULL. */
+DSV3_API const char *dsv3_status_string(int32_t status);
+
+/* DSV3_VERSION_NUMBER of the compiled library, to catch a mismatched .so. */
+DSV3_API uint32_t dsv3_version(void);
+
+/* ---- Model --------------------------------------------------------------- */
+typedef struct dsv3_model dsv3_model;
+
+#define DSV3_LOG_ERROR 0
+#define DSV3_LOG_WARN  1
+#define DSV3_LOG_INFO  2
+
+typedef void (*dsv3_log_fn)(void *user, int32_t level, const char *message);
+/* Allocation hooks: both or neither. free_fn receives what alloc returned. */
+typedef void *(*dsv3_alloc_fn)(void *user, size_t size);
+typedef void (*dsv3_free_fn)(void *user, void *ptr);
+
+/* How MoE layers choose experts when a file has no expert_group_count keys. */
+#define DSV3_GROUPS_AUTO       0 /* DeepSeek-V3's own rule: a 256-expert sigmoid
+                                    model with a routing bias uses 8 groups, top 4 */
+#define DSV3_GROUPS_FILE_ONLY  1 /* llama.cpp's behaviour: no group limiting
+                                    unless the file has the keys                  */
+
+typedef struct dsv3_model_params {
+    uint32_t      struct_size;  /* sizeof(dsv3_model_params) as the caller built it */
+    int32_t       use_mmap;     /* 1 (default): map the file; 0: read it into memory */
+    int32_t       expert_groups;/* DSV3_GROUPS_AUTO (default) or DSV3_GROUPS_FILE_ONLY */
+    float         yarn_beta_fast; /* 0 = the file's value, else llama.cpp's 32 */
+    float         yarn_beta_slow; /* 0 = the file's value, else 1 */
+    dsv3_log_fn   log;          /* NULL: silent */
+    dsv3_alloc_fn alloc;        /* NULL: malloc */
+    dsv3_free_fn  free_fn;      /* NULL: free */
+    void         *user;         /* passed to log, alloc and free_fn */
+} dsv3_model_params;
+
+DSV3_API void dsv3_model_default_params(dsv3_model_params *out);
+
+/* Loads a "deepseek2"-architecture GGUF file (v2 or v3). params may be NULL for
+ * defaults. On success *out_model is set and DSV3_OK returned; on failure
+ * *out_model is NULL and, when error_message is not NULL, a NUL-terminated
+ * description (which key, tensor or byte offset) is written into it. */
+DSV3_API int32_t dsv3_model_load(const char *path, const dsv3_model_params *params,
+                                 dsv3_model **out_model,
+                                 char *error_message, size_t error_message_size);
+
+/* The same from a GGUF image in memory. The bytes are not copied: they must stay
+ * valid and unchanged until dsv3_model_free(). */
+DSV3_API int32_t dsv3_model_load_memory(const void *data, size_t size,
+                                        const dsv3_model_params *params,
+                                        dsv3_model **out_model,
+                                        char *error_message, size_t error_message_size);
+
+/* Frees the model. Every context created from it must be freed first. */
+DSV3_API void dsv3_model_free(dsv3_model *model);
+
+/* Model facts. Token ids are -1 where the file names none. */
+DSV3_API size_t  dsv3_model_n_vocab(const dsv3_model *model);
+DSV3_API size_t  dsv3_model_n_ctx_train(const dsv3_model *model);
+DSV3_API int32_t dsv3_model_token_bos(const dsv3_model *model);
+DSV3_API int32_t dsv3_model_token_eos(const dsv3_model *model);
+DSV3_API int32_t dsv3_model_token_pad(const dsv3_model *model);
+
+/* Hyperparameters as dsv3 runs them (after defaults and overrides). */
+typedef struct dsv3_hparams {
+    uint32_t struct_size;          /* set by the caller to sizeof(dsv3_hparams) */
+    uint32_t n_vocab, n_ctx_train, n_embd, n_layer, n_head;
+    uint32_t q_lora_rank;          /* 0: plain attn_q projection */
+    uint32_t kv_lora_rank;
+    uint32_t qk_nope_head_dim, qk_rope_head_dim, v_head_dim;
+    uint32_t n_ff;                 /* dense FFN width */
+    uint32_t n_ff_expert;          /* one routed (and shared) expert's width */
+    uint32_t n_layer_dense_lead;
+    uint32_t n_expert, n_expert_used, n_expert_shared;
+    uint32_t n_expert_groups, n_expert_groups_used;
+    uint32_t expert_gating;        /* 1 softmax, 2 sigmoid */
+    uint32_t expert_weights_norm;  /* 0 or 1 */
+    uint32_t has_expert_bias;      /* 0 or 1 */
+    uint32_t split_kv_b;           /* 1: attn_k_b + attn_v_b; 0: legacy attn_kv_b */
+    uint32_t rope_yarn;            /* 1 when YaRN scaling is active */
+    float    expert_weights_scale;
+    float    rms_norm_eps;
+    float    rope_freq_base;
+    float    rope_scaling_factor;  /* 1 when unscaled */
+    uint32_t rope_orig_ctx;
+    float    yarn_beta_fast, yarn_beta_slow;
+    float    yarn_mscale_all_dim;
+    float    attn_scale;           /* the softmax scale actually used */
+} dsv3_hparams;
+
+/* Fills *out up to out->struct_size bytes (set it first). */
+DSV3_API int32_t dsv3_model_hparams(const dsv3_model *model, dsv3_hparams *out);
+
+/* ---- Context ------------------------------------------------------------- */
+typedef struct dsv3_context dsv3_context;
+
+/* Element type of the latent KV cache. */
+#define DSV3_KV_F32  0
+#define DSV3_KV_F16  1
+#define DSV3_KV_BF16 2
+
+typedef struct dsv3_context_params {
+    uint32_t struct_size;  /* sizeof(dsv3_context_params) as the caller built it */
+    uint32_t n_ctx;        /* positions the cache holds; 0: min(4096, n_ctx_train) */
+    uint32_t n_batch;      /* most tokens one prefill pass works on (default 64);
+                              longer prefills are split, so this only sizes scratch */
+    int32_t  n_threads;    /* 0: default. Compute is single-threaded in this version */
+    int32_t  kv_type;      /* DSV3_KV_F32 (default), DSV3_KV_F16 or DSV3_KV_BF16 */
+} dsv3_context_params;
+
+DSV3_API void dsv3_context_default_params(dsv3_context_params *out);
+
+/* Creates a context: allocates the whole KV cache and scratch now, so the token
+ * loop never allocates. params may be NULL for defaults. */
+DSV3_API int32_t dsv3_context_create(const dsv3_model *model,
+                                     const dsv3_context_params *params,
+                                     dsv3_context **out_context);
+DSV3_API void dsv3_context_free(dsv3_context *ctx);
+
+/* Feeds one token at the current position and advances it. *out_logits (may be
+ * NULL) receives n_vocab floats, valid until the next call on this context.
+ * On error nothing changes: DSV3_ERR_CONTEXT_FULL, DSV3_ERR_TOKEN_OUT_OF_RANGE. */
+DSV3_API int32_t dsv3_step(dsv3_context *ctx, int32_t token, const float **out_logits);
+
+/* Feeds n_tokens tokens at once and advances the position by n_tokens.
+ * all_logits: NULL, or room for n_tokens * n_vocab floats that receive the logits
+ * of every position in order. The last position's logits are then available from
+ * dsv3_context_logits(). All tokens are checked before any work is done. */
+DSV3_API int32_t dsv3_prefill(dsv3_context *ctx, const int32_t *tokens, size_t n_tokens,
+                              float *all_logits);
+
+/* The logits of the last position evaluated (n_vocab floats), NULL if none. */
+DSV3_API const float *dsv3_context_logits(const dsv3_context *ctx);
+
+/* Truncates the context to its first n_pos positions (n_pos <= position): the
+ * cached prefix is kept and the next token is fed at position n_pos. */
+DSV3_API int32_t dsv3_context_rewind(dsv3_context *ctx, size_t n_pos);
+
+DSV3_API size_t dsv3_context_position(const dsv3_context *ctx);
+DSV3_API size_t dsv3_context_n_ctx(const dsv3_context *ctx);
+/* Bytes of KV cache one position takes, over all layers. */
+DSV3_API size_t dsv3_context_kv_bytes_per_token(const dsv3_context *ctx);
+/* Detailed message of the context's last failure ("" if none); never NULL. */
+DSV3_API const char *dsv3_context_last_error(const dsv3_context *ctx);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* DSV3_H */

@@ -1,0 +1,311 @@
+/* build/dsv3 - command-line front end of the dsv3 library.
+ *
+ *   dsv3 -m MODEL.gguf --tokens 1,2,3 -n 16
+ *
+ * Feeds a prompt, generates tokens (greedy by default), optionally dumps the
+ * logits of every evaluated position, and reports speed on stderr.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "dsv3.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static void usage(FILE *out) {
+    fprintf(out,
+            "usage: dsv3 -m MODEL.gguf [--tokens ID,ID,... | -p PROMPT | -f FILE] [options]\n"
+            "  -m, --model FILE      GGUF model (architecture deepseek2)\n"
+            "      --tokens LIST     prompt as comma-separated token ids\n"
+            "  -p, --prompt TEXT     prompt text (needs the tokenizer: not in this version)\n"
+            "  -f, --file FILE       prompt text from a file (likewise)\n"
+            "  -n, --n-predict N     tokens to generate (default 16)\n"
+            "  -c, --ctx N           context length (default: min(4096, the model's))\n"
+            "  -t, --threads N       threads (accepted; compute is single-threaded for now)\n"
+            "      --temp T          sampling temperature, 0 = greedy (default 0)\n"
+            "      --seed S          sampling seed (default 1)\n"
+            "      --prefill MODE    batch (default) or step: how the prompt is fed\n"
+            "      --batch N         prefill batch size (default 64)\n"
+            "      --kv-type TYPE    f32 (default), f16 or bf16 latent cache\n"
+            "      --no-groups       llama.cpp routing: no expert groups unless the file has the keys\n"
+            "      --dump-logits F   write float32 logits of every evaluated position to F\n"
+            "  -h, --help            this text\n");
+}
+
+static double now_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static int parse_long(const char *s, long min, long max, long *out) {
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < min || v > max) return 0;
+    *out = v;
+    return 1;
+}
+
+/* Parses "1,2,3" into a malloc'd array. */
+static int parse_tokens(const char *s, int32_t **out, size_t *n_out) {
+    size_t cap = 16, n = 0;
+    int32_t *ids = malloc(cap * sizeof *ids);
+    if (!ids) return 0;
+    const char *p = s;
+    while (*p) {
+        char *end;
+        errno = 0;
+        long v = strtol(p, &end, 10);
+        if (errno || end == p || v < 0 || v > INT32_MAX) {
+            free(ids);
+            return 0;
+        }
+        if (n == cap) {
+            int32_t *grown = realloc(ids, 2 * cap * sizeof *ids);
+            if (!grown) {
+                free(ids);
+                return 0;
+            }
+            ids = grown;
+            cap *= 2;
+        }
+        ids[n++] = (int32_t)v;
+        p = end;
+        while (*p == ' ') p++;
+        if (*p == ',') p++;
+        else if (*p) {
+            free(ids);
+            return 0;
+        }
+    }
+    *out = ids;
+    *n_out = n;
+    return 1;
+}
+
+/* xorshift64*: a small seeded generator for sampling. */
+static double next_uniform(uint64_t *state) {
+    *state ^= *state >> 12;
+    *state ^= *state << 25;
+    *state ^= *state >> 27;
+    return (double)((*state * 2685821657736338717ull) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+static int32_t sample(const float *logits, size_t n_vocab, float temp, uint64_t *rng) {
+    size_t best = 0;
+    for (size_t i = 1; i < n_vocab; i++)
+        if (logits[i] > logits[best]) best = i;
+    if (temp <= 0.0f) return (int32_t)best;
+    double sum = 0.0;
+    for (size_t i = 0; i < n_vocab; i++) sum += exp((logits[i] - logits[best]) / temp);
+    double r = next_uniform(rng) * sum;
+    for (size_t i = 0; i < n_vocab; i++) {
+        r -= exp((logits[i] - logits[best]) / temp);
+        if (r <= 0.0) return (int32_t)i;
+    }
+    return (int32_t)best;
+}
+
+static int write_logits(FILE *f, const float *logits, size_t n) {
+    /* float32 little-endian: the host order on every platform dsv3 supports */
+    return fwrite(logits, sizeof(float), n, f) == n;
+}
+
+int main(int argc, char **argv) {
+    const char *model_path = NULL, *tokens_arg = NULL, *dump_path = NULL, *prefill_mode = "batch";
+    const char *text_prompt = NULL;
+    long n_predict = 16, n_ctx = 0, n_threads = 0, n_batch = 64, seed = 1;
+    float temp = 0.0f;
+    int32_t kv_type = DSV3_KV_F32;
+    int no_groups = 0;
+
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int takes_value = 1;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            usage(stdout);
+            return 0;
+        } else if (!strcmp(a, "--no-groups")) {
+            no_groups = 1;
+            takes_value = 0;
+        } else if (!v) {
+            fprintf(stderr, "dsv3: option %s needs a value\n", a);
+            return 2;
+        } else if (!strcmp(a, "-m") || !strcmp(a, "--model")) {
+            model_path = v;
+        } else if (!strcmp(a, "--tokens")) {
+            tokens_arg = v;
+        } else if (!strcmp(a, "-p") || !strcmp(a, "--prompt") || !strcmp(a, "-f") || !strcmp(a, "--file")) {
+            text_prompt = v;
+        } else if (!strcmp(a, "-n") || !strcmp(a, "--n-predict")) {
+            if (!parse_long(v, 0, 1 << 30, &n_predict)) goto bad_value;
+        } else if (!strcmp(a, "-c") || !strcmp(a, "--ctx")) {
+            if (!parse_long(v, 1, UINT32_MAX, &n_ctx)) goto bad_value;
+        } else if (!strcmp(a, "-t") || !strcmp(a, "--threads")) {
+            if (!parse_long(v, 0, 1024, &n_threads)) goto bad_value;
+        } else if (!strcmp(a, "--batch")) {
+            if (!parse_long(v, 1, 1 << 20, &n_batch)) goto bad_value;
+        } else if (!strcmp(a, "--seed")) {
+            if (!parse_long(v, 0, INT32_MAX, &seed)) goto bad_value;
+        } else if (!strcmp(a, "--temp")) {
+            char *end;
+            temp = strtof(v, &end);
+            if (end == v || *end || !(temp >= 0.0f)) goto bad_value;
+        } else if (!strcmp(a, "--prefill")) {
+            if (strcmp(v, "batch") && strcmp(v, "step")) goto bad_value;
+            prefill_mode = v;
+        } else if (!strcmp(a, "--kv-type")) {
+            if (!strcmp(v, "f32")) kv_type = DSV3_KV_F32;
+            else if (!strcmp(v, "f16")) kv_type = DSV3_KV_F16;
+            else if (!strcmp(v, "bf16")) kv_type = DSV3_KV_BF16;
+            else goto bad_value;
+        } else if (!strcmp(a, "--dump-logits")) {
+            dump_path = v;
+        } else {
+            fprintf(stderr, "dsv3: unknown option '%s' (try --help)\n", a);
+            return 2;
+        }
+        i += takes_value;
+        continue;
+    bad_value:
+        fprintf(stderr, "dsv3: bad value '%s' for %s\n", v, a);
+        return 2;
+    }
+    if (!model_path) {
+        fprintf(stderr, "dsv3: no model given (-m MODEL.gguf)\n");
+        usage(stderr);
+        return 2;
+    }
+    if (text_prompt) {
+        fprintf(stderr, "dsv3: text prompts need the tokenizer, which this version does not have yet; "
+                        "use --tokens ID,ID,...\n");
+        return 2;
+    }
+
+    int32_t *prompt = NULL;
+    size_t n_prompt = 0;
+    if (tokens_arg && !parse_tokens(tokens_arg, &prompt, &n_prompt)) {
+        fprintf(stderr, "dsv3: --tokens wants comma-separated non-negative integers, got '%s'\n", tokens_arg);
+        return 2;
+    }
+
+    dsv3_model_params mp;
+    dsv3_model_default_params(&mp);
+    if (no_groups) mp.expert_groups = DSV3_GROUPS_FILE_ONLY;
+    dsv3_model *model = NULL;
+    char message[512];
+    int32_t st = dsv3_model_load(model_path, &mp, &model, message, sizeof message);
+    if (st) {
+        fprintf(stderr, "dsv3: cannot load %s: %s (%s)\n", model_path, message, dsv3_status_string(st));
+        free(prompt);
+        return 1;
+    }
+    size_t n_vocab = dsv3_model_n_vocab(model);
+    if (n_prompt == 0) {
+        int32_t bos = dsv3_model_token_bos(model);
+        prompt = malloc(sizeof *prompt);
+        if (!prompt) return 1;
+        prompt[0] = bos >= 0 ? bos : 0;
+        n_prompt = 1;
+    }
+
+    dsv3_context_params cp;
+    dsv3_context_default_params(&cp);
+    cp.n_ctx = (uint32_t)n_ctx;
+    cp.n_threads = (int32_t)n_threads;
+    cp.n_batch = (uint32_t)n_batch;
+    cp.kv_type = kv_type;
+    dsv3_context *ctx = NULL;
+    st = dsv3_context_create(model, &cp, &ctx);
+    if (st) {
+        fprintf(stderr, "dsv3: cannot create a context: %s\n", dsv3_status_string(st));
+        dsv3_model_free(model);
+        free(prompt);
+        return 1;
+    }
+
+    int rc = 0;
+    FILE *dump = NULL;
+    float *all_logits = NULL;
+    if (dump_path && !(dump = fopen(dump_path, "wb"))) {
+        fprintf(stderr, "dsv3: cannot write %s: %s\n", dump_path, strerror(errno));
+        rc = 1;
+        goto out;
+    }
+
+    double t0 = now_seconds();
+    const float *logits = NULL;
+    if (!strcmp(prefill_mode, "step")) {
+        for (size_t i = 0; i < n_prompt && !st; i++) {
+            st = dsv3_step(ctx, prompt[i], &logits);
+            if (!st && dump && !write_logits(dump, logits, n_vocab)) goto write_error;
+        }
+    } else {
+        if (dump) {
+            all_logits = malloc(n_prompt * n_vocab * sizeof *all_logits);
+            if (!all_logits) {
+                fprintf(stderr, "dsv3: out of memory for %zu x %zu logits\n", n_prompt, n_vocab);
+                rc = 1;
+                goto out;
+            }
+        }
+        st = dsv3_prefill(ctx, prompt, n_prompt, all_logits);
+        if (!st && dump && !write_logits(dump, all_logits, n_prompt * n_vocab)) goto write_error;
+        logits = dsv3_context_logits(ctx);
+    }
+    if (st) {
+        fprintf(stderr, "dsv3: prompt failed: %s\n", dsv3_context_last_error(ctx));
+        rc = 1;
+        goto out;
+    }
+    double t1 = now_seconds();
+
+    uint64_t rng = 0x9E3779B97F4A7C15ull ^ (uint64_t)seed;
+    long generated = 0;
+    for (; generated < n_predict; generated++) {
+        int32_t next = sample(logits, n_vocab, temp, &rng);
+        printf("%s%d", generated ? "," : "", next);
+        fflush(stdout);
+        st = dsv3_step(ctx, next, &logits);
+        if (st == DSV3_ERR_CONTEXT_FULL) {
+            fprintf(stderr, "\ndsv3: context full after %zu positions\n", dsv3_context_position(ctx));
+            generated++;
+            break;
+        }
+        if (st) {
+            fprintf(stderr, "\ndsv3: step failed: %s\n", dsv3_context_last_error(ctx));
+            rc = 1;
+            goto out;
+        }
+        if (dump && !write_logits(dump, logits, n_vocab)) goto write_error;
+    }
+    if (n_predict) printf("\n");
+    double t2 = now_seconds();
+
+    size_t kv_per_token = dsv3_context_kv_bytes_per_token(ctx);
+    fprintf(stderr, "dsv3: prompt %zu tokens, %.2f tok/s | generated %ld tokens, %.2f tok/s | "
+                    "KV cache %zu bytes/token, %.1f MiB for %zu positions\n",
+            n_prompt, n_prompt / (t1 - t0 > 1e-9 ? t1 - t0 : 1e-9), generated,
+            generated / (t2 - t1 > 1e-9 ? t2 - t1 : 1e-9), kv_per_token,
+            kv_per_token * (double)dsv3_context_n_ctx(ctx) / (1024.0 * 1024.0), dsv3_context_n_ctx(ctx));
+    goto out;
+
+write_error:
+    fprintf(stderr, "dsv3: writing %s failed\n", dump_path);
+    rc = 1;
+out:
+    if (dump && fclose(dump) != 0 && rc == 0) {
+        fprintf(stderr, "dsv3: writing %s failed\n", dump_path);
+        rc = 1;
+    }
+    free(all_logits);
+    free(prompt);
+    dsv3_context_free(ctx);
+    dsv3_model_free(model);
+    return rc;
+}

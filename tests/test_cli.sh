@@ -1,0 +1,64 @@
+#!/bin/sh
+# Tests of build/dsv3 as a user runs it. usage: test_cli.sh DSV3_BINARY DATA_DIR
+set -u
+bin=$1
+data=$2
+helper=$(dirname "$bin")/test_dsv3
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+passed=0
+failed=0
+ok() { passed=$((passed + 1)); }
+bad() { failed=$((failed + 1)); echo "FAIL test_cli.sh: $*" >&2; }
+
+for name in v3_f32 v3_legacy_bf16 v2lite_f16 v3_256x_q8_0; do
+    tokens=$("$helper" --golden-tokens "$data/$name.golden")
+    n=$(echo "$tokens" | tr ',' '\n' | wc -l)
+    for mode in batch step; do
+        if "$bin" -m "$data/$name.gguf" --tokens "$tokens" -n 4 --prefill $mode \
+               --dump-logits "$tmp/$name.$mode" >"$tmp/out" 2>"$tmp/err"; then ok; else bad "$name $mode exit status"; fi
+        # the prompt's logits match the golden; 4 generated positions follow
+        if "$helper" --compare-dump "$tmp/$name.$mode" "$data/$name.golden" "$n" >/dev/null; then ok; else bad "$name $mode logits"; fi
+        size=$(wc -c <"$tmp/$name.$mode")
+        if [ "$size" -eq $(( (n + 4) * 320 * 4 )) ]; then ok; else bad "$name $mode dump has $size bytes"; fi
+        if grep -Eq '^[0-9]+,[0-9]+,[0-9]+,[0-9]+$' "$tmp/out"; then ok; else bad "$name $mode printed '$(cat "$tmp/out")'"; fi
+        if grep -q 'tok/s' "$tmp/err" && grep -q 'KV cache' "$tmp/err"; then ok; else bad "$name $mode report line"; fi
+    done
+    # batch and step prefill give the same logits, bit for bit
+    if cmp -s "$tmp/$name.batch" "$tmp/$name.step"; then ok; else bad "$name batch and step dumps differ"; fi
+done
+
+# llama.cpp-style routing follows the no-groups golden
+tokens=$("$helper" --golden-tokens "$data/v3_256x_q8_0.golden")
+n=$(echo "$tokens" | tr ',' '\n' | wc -l)
+"$bin" -m "$data/v3_256x_q8_0.gguf" --tokens "$tokens" -n 0 --no-groups --dump-logits "$tmp/ng" 2>/dev/null
+if "$helper" --compare-dump "$tmp/ng" "$data/v3_256x_q8_0.nogroups.golden" "$n" >/dev/null; then ok; else bad "--no-groups logits"; fi
+if "$helper" --compare-dump "$tmp/ng" "$data/v3_256x_q8_0.golden" "$n" >/dev/null 2>&1; then bad "grouped and ungrouped routing agree"; else ok; fi
+
+# seeded sampling is reproducible
+"$bin" -m "$data/v3_f32.gguf" --tokens 1,2,3 -n 8 --temp 1.0 --seed 7 >"$tmp/s1" 2>/dev/null
+"$bin" -m "$data/v3_f32.gguf" --tokens 1,2,3 -n 8 --temp 1.0 --seed 7 >"$tmp/s2" 2>/dev/null
+if cmp -s "$tmp/s1" "$tmp/s2" && grep -Eq '^([0-9]+,){7}[0-9]+$' "$tmp/s1"; then ok; else bad "seeded sampling"; fi
+
+# bad arguments and bad files: a message on stderr and a non-zero exit
+expect_failure() {
+    if "$bin" "$@" >"$tmp/out" 2>"$tmp/err"; then bad "succeeded: $*"
+    elif [ -s "$tmp/err" ]; then ok
+    else bad "no message: $*"; fi
+}
+expect_failure
+expect_failure -m "$data/v3_f32.gguf" --tokens 1,x
+expect_failure -m "$data/v3_f32.gguf" --tokens 1,999
+expect_failure -m "$data/v3_f32.gguf" --bogus
+expect_failure -m "$data/v3_f32.gguf" -n
+expect_failure -m "$data/v3_f32.gguf" --prefill sideways
+expect_failure -m "$tmp/does-not-exist.gguf" --tokens 1
+expect_failure -m "$data/v3_f32.golden" --tokens 1
+head -c 1000 "$data/v3_f32.gguf" >"$tmp/trunc.gguf"
+expect_failure -m "$tmp/trunc.gguf" --tokens 1
+expect_failure -m "$data/v3_f32.gguf" --tokens 1 --dump-logits "$tmp/no/such/dir/x"
+# a full context stops generation with a message, not a failure
+if "$bin" -m "$data/v3_f32.gguf" --tokens 1,2 -n 10 -c 4 >"$tmp/out" 2>"$tmp/err" && grep -q 'context full' "$tmp/err"; then ok; else bad "context full"; fi
+
+echo "test_cli: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
