@@ -10,9 +10,9 @@ ifeq ($(WERROR),1)
 WARNINGS += -Werror
 endif
 # The user's CFLAGS come first; what the build needs is appended.
-LIB_CFLAGS = $(CFLAGS) -std=c11 $(WARNINGS) -fPIC -fvisibility=hidden
+LIB_CFLAGS = $(CFLAGS) -std=c11 $(WARNINGS) -fPIC -fvisibility=hidden -pthread
 APP_CFLAGS = $(CFLAGS) -std=c11 $(WARNINGS) -I.
-LDLIBS  = -lm
+LDLIBS  = -lm -pthread
 
 .PHONY: all lib test sanitize clean install check-headers
 
@@ -39,6 +39,10 @@ $(BUILD)/dsv3: examples/main.c $(BUILD)/libdsv3.a
 $(BUILD)/test_dsv3: tests/test_dsv3.c tests/test_malformed.c tests/test_util.h $(BUILD)/libdsv3.a
 	$(CC) $(APP_CFLAGS) tests/test_dsv3.c $(BUILD)/libdsv3.a -o $@ $(LDFLAGS) $(LDLIBS)
 
+# Kernel tests include dsv3.c to reach its private kernels.
+$(BUILD)/test_kernels: tests/test_kernels.c tests/test_util.h dsv3.c dsv3.h | $(BUILD)
+	$(CC) $(APP_CFLAGS) -pthread tests/test_kernels.c -o $@ $(LDFLAGS) $(LDLIBS)
+
 # The public header must compile as strict C99 and as C++.
 $(BUILD)/header_c99.o: tests/header_c99.c dsv3.h | $(BUILD)
 	$(CC) $(CFLAGS) -std=c99 -pedantic $(WARNINGS) -Werror -I. -c tests/header_c99.c -o $@
@@ -53,7 +57,8 @@ check-headers: $(BUILD)/header_c99.o
 	@echo "note: no $(CXX) found, skipping the C++ header test"
 endif
 
-test: all check-headers $(BUILD)/test_dsv3
+test: all check-headers $(BUILD)/test_dsv3 $(BUILD)/test_kernels
+	$(BUILD)/test_kernels
 	$(BUILD)/test_dsv3 tests/data
 	sh tests/test_cli.sh $(BUILD)/dsv3 tests/data
 

@@ -5,6 +5,8 @@
  *
  * Build flags
  *   DSV3_NO_MMAP      never map files; read them into memory instead.
+ *   DSV3_NO_THREADS   no pthreads: every context computes on the calling thread.
+ *   DSV3_NO_SIMD      scalar reference kernels only.
  *
  * Contents (each section uses only what is above it)
  *   1  platform and configuration
@@ -12,9 +14,11 @@
  *   3  file mapping and the GGUF reader
  *   4  tensor type table
  *   5  scalar reference kernels
- *   6  model: hyperparameters, tensor binding, load
- *   7  forward pass: MLA attention, DeepSeekMoE, output head
- *   8  public API, in dsv3.h order
+ *   6  SIMD kernels (AVX2) and dispatch
+ *   7  thread pool
+ *   8  model: hyperparameters, tensor binding, load
+ *   9  forward pass: MLA attention, DeepSeekMoE, output head
+ *   10 public API, in dsv3.h order
  *
  * Sources for the math: DeepSeek-V3 technical report (arXiv 2412.19437v2),
  * DeepSeek-V2 report (arXiv 2405.04434), YaRN (arXiv 2309.00071), and the GGUF
@@ -44,6 +48,14 @@
 #  include <unistd.h>
 #else
 #  define DSV3_HAVE_MMAP 0
+#endif
+
+#if !defined(DSV3_NO_THREADS) && (defined(__unix__) || defined(__APPLE__))
+#  define DSV3_HAVE_THREADS 1
+#  include <pthread.h>
+#  include <unistd.h>
+#else
+#  define DSV3_HAVE_THREADS 0
 #endif
 
 #define DSV3_ERROR_SIZE 320
@@ -789,13 +801,14 @@ typedef struct tensor_view {
     uint64_t ne[DSV3_MAX_DIMS];
     size_t row_bytes;
     const uint8_t *data; /* NULL: the tensor is absent */
+    row_dot_fn dot;      /* this type's dot product, chosen at load */
 } tensor_view;
 
 static const uint8_t *view_row(const tensor_view *w, size_t row) { return w->data + row * w->row_bytes; }
 
 /* out[r] = W[first_row + r] . x,  W rows of length ne[0] = len(x). */
 static void matvec(const tensor_view *w, size_t first_row, size_t n_rows, const float *x, float *out) {
-    row_dot_fn dot = type_table[w->type].dot;
+    row_dot_fn dot = w->dot;
     size_t n = (size_t)w->ne[0];
     for (size_t r = 0; r < n_rows; r++) out[r] = dot(view_row(w, first_row + r), x, n);
 }
@@ -881,7 +894,315 @@ static const float *kv_load(const void *src, int32_t kv_type, float *scratch, si
 
 static size_t kv_element_size(int32_t kv_type) { return kv_type == DSV3_KV_F32 ? 4 : 2; }
 
-/* ==== 6. Model: hyperparameters, tensor binding, load (private) ========== */
+/* ==== 6. SIMD kernels and dispatch (private) ============================= */
+/* Twins of the scalar kernels above, chosen once at load from what the CPU
+   supports (x86: AVX2 + FMA + F16C through per-function target attributes, so
+   one binary runs on any x86-64). Build with DSV3_NO_SIMD for scalar only.
+   They sum in a different order, so they agree with the reference to rounding. */
+
+typedef struct kernel_set {
+    const char *name;
+    row_dot_fn row_dot[DSV3_TYPE_COUNT]; /* NULL: type not implemented */
+    float (*dot_f32)(const float *a, const float *b, size_t n);
+    void (*axpy_f32)(float *y, float a, const float *x, size_t n);
+} kernel_set;
+
+static void axpy_f32(float *y, float a, const float *x, size_t n) {
+    for (size_t i = 0; i < n; i++) y[i] += a * x[i];
+}
+
+static void kernels_scalar(kernel_set *k) {
+    memset(k, 0, sizeof *k);
+    k->name = "scalar";
+    for (uint32_t t = 0; t < DSV3_TYPE_COUNT; t++) k->row_dot[t] = type_table[t].dot;
+    k->dot_f32 = dot_f32;
+    k->axpy_f32 = axpy_f32;
+}
+
+#if !defined(DSV3_NO_SIMD) && (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+#  define DSV3_HAVE_AVX2 1
+#  include <cpuid.h>
+#  include <immintrin.h>
+#  define DSV3_AVX2 __attribute__((target("avx2,fma,f16c")))
+
+DSV3_AVX2 static float hsum256(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+DSV3_AVX2 static float dot_f32_avx2(const float *a, const float *b, size_t n) {
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
+        acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), acc1);
+    }
+    for (; i + 8 <= n; i += 8) acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
+    float sum = hsum256(_mm256_add_ps(acc0, acc1));
+    for (; i < n; i++) sum += a[i] * b[i];
+    return sum;
+}
+
+DSV3_AVX2 static void axpy_f32_avx2(float *y, float a, const float *x, size_t n) {
+    __m256 va = _mm256_set1_ps(a);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+    for (; i < n; i++) y[i] += a * x[i];
+}
+
+DSV3_AVX2 static float f32_row_dot_avx2(const uint8_t *row, const float *x, size_t n) {
+    return dot_f32_avx2((const float *)(const void *)row, x, n);
+}
+
+DSV3_AVX2 static float f16_row_dot_avx2(const uint8_t *row, const float *x, size_t n) {
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m256 w0 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)(row + 2 * i)));
+        __m256 w1 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)(row + 2 * i + 16)));
+        acc0 = _mm256_fmadd_ps(w0, _mm256_loadu_ps(x + i), acc0);
+        acc1 = _mm256_fmadd_ps(w1, _mm256_loadu_ps(x + i + 8), acc1);
+    }
+    float sum = hsum256(_mm256_add_ps(acc0, acc1));
+    for (; i < n; i++) sum += f16_to_f32(read_u16le(row + 2 * i)) * x[i];
+    return sum;
+}
+
+DSV3_AVX2 static __m256 bf16x8_to_f32(const uint8_t *p) {
+    __m256i wide = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(const void *)p));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(wide, 16));
+}
+
+DSV3_AVX2 static float bf16_row_dot_avx2(const uint8_t *row, const float *x, size_t n) {
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        acc0 = _mm256_fmadd_ps(bf16x8_to_f32(row + 2 * i), _mm256_loadu_ps(x + i), acc0);
+        acc1 = _mm256_fmadd_ps(bf16x8_to_f32(row + 2 * i + 16), _mm256_loadu_ps(x + i + 8), acc1);
+    }
+    float sum = hsum256(_mm256_add_ps(acc0, acc1));
+    for (; i < n; i++) sum += bf16_to_f32(read_u16le(row + 2 * i)) * x[i];
+    return sum;
+}
+
+DSV3_AVX2 static __m256 i8x8_to_f32(const uint8_t *p) {
+    return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)p)));
+}
+
+DSV3_AVX2 static float q8_0_row_dot_avx2(const uint8_t *row, const float *x, size_t n) {
+    __m256 acc = _mm256_setzero_ps();
+    for (size_t b = 0; b < n / 32; b++) {
+        const uint8_t *block = row + 34 * b;
+        const float *xb = x + 32 * b;
+        __m256 s = _mm256_mul_ps(i8x8_to_f32(block + 2), _mm256_loadu_ps(xb));
+        s = _mm256_fmadd_ps(i8x8_to_f32(block + 10), _mm256_loadu_ps(xb + 8), s);
+        s = _mm256_fmadd_ps(i8x8_to_f32(block + 18), _mm256_loadu_ps(xb + 16), s);
+        s = _mm256_fmadd_ps(i8x8_to_f32(block + 26), _mm256_loadu_ps(xb + 24), s);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(f16_to_f32(read_u16le(block))), s, acc);
+    }
+    return hsum256(acc);
+}
+
+/* CPUID leaf 1: FMA (ECX 12), OSXSAVE (27), AVX (28), F16C (29); leaf 7: AVX2
+   (EBX 5); and the OS must save YMM state (XCR0 bits 1-2). */
+static int cpu_has_avx2(void) {
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
+    const unsigned leaf1 = (1u << 12) | (1u << 27) | (1u << 28) | (1u << 29);
+    if ((c & leaf1) != leaf1) return 0;
+    unsigned xcr0_lo, xcr0_hi;
+    __asm__ volatile("xgetbv" : "=a"(xcr0_lo), "=d"(xcr0_hi) : "c"(0));
+    (void)xcr0_hi;
+    if ((xcr0_lo & 6u) != 6u) return 0;
+    if (__get_cpuid_max(0, NULL) < 7) return 0;
+    __cpuid_count(7, 0, a, b, c, d);
+    return (b & (1u << 5)) != 0;
+}
+
+static void kernels_avx2(kernel_set *k) {
+    kernels_scalar(k);
+    k->name = "avx2";
+    k->row_dot[0] = f32_row_dot_avx2;
+    k->row_dot[1] = f16_row_dot_avx2;
+    k->row_dot[8] = q8_0_row_dot_avx2;
+    k->row_dot[30] = bf16_row_dot_avx2;
+    k->dot_f32 = dot_f32_avx2;
+    k->axpy_f32 = axpy_f32_avx2;
+}
+#else
+#  define DSV3_HAVE_AVX2 0
+#endif
+
+/* The fastest kernel set this CPU runs. */
+static void kernels_best(kernel_set *k) {
+#if DSV3_HAVE_AVX2
+    if (cpu_has_avx2()) {
+        kernels_avx2(k);
+        return;
+    }
+#endif
+    kernels_scalar(k);
+}
+
+/* ==== 7. Thread pool (private) =========================================== */
+/* One pool per context, created with it. Workers sleep on a condition variable
+   between jobs, so an idle context costs no CPU. A job is a range of items split
+   into one contiguous chunk per thread; each item is computed by exactly one
+   thread with the same code, so results are bit-identical for any thread count. */
+
+typedef void (*task_fn)(void *arg, uint32_t thread_index, size_t begin, size_t end);
+
+typedef struct thread_pool {
+    uint32_t n_threads; /* including the calling thread */
+#if DSV3_HAVE_THREADS
+    pthread_t *workers;
+    pthread_mutex_t mutex;
+    pthread_cond_t work_ready, work_done;
+    uint64_t generation;
+    uint32_t pending;
+    int shutdown;
+    task_fn fn;
+    void *arg;
+    size_t n_items;
+#endif
+} thread_pool;
+
+static void run_chunk(task_fn fn, void *arg, uint32_t index, uint32_t n_threads, size_t n_items) {
+    size_t begin = n_items * index / n_threads, end = n_items * (index + 1) / n_threads;
+    if (begin < end) fn(arg, index, begin, end);
+}
+
+#if DSV3_HAVE_THREADS
+typedef struct worker_start {
+    thread_pool *pool;
+    uint32_t index;
+} worker_start;
+
+static void *worker_main(void *p) {
+    thread_pool *pool = ((worker_start *)p)->pool;
+    uint32_t index = ((worker_start *)p)->index;
+    uint64_t seen = 0;
+    pthread_mutex_lock(&pool->mutex);
+    for (;;) {
+        while (pool->generation == seen && !pool->shutdown) pthread_cond_wait(&pool->work_ready, &pool->mutex);
+        if (pool->shutdown) break;
+        seen = pool->generation;
+        task_fn fn = pool->fn;
+        void *arg = pool->arg;
+        size_t n_items = pool->n_items;
+        pthread_mutex_unlock(&pool->mutex);
+        run_chunk(fn, arg, index, pool->n_threads, n_items);
+        pthread_mutex_lock(&pool->mutex);
+        if (--pool->pending == 0) pthread_cond_signal(&pool->work_done);
+    }
+    pthread_mutex_unlock(&pool->mutex);
+    return NULL;
+}
+#endif
+
+/* Starts n_threads - 1 workers. start_args holds n_threads entries and must
+   live as long as the pool. */
+static int pool_start(thread_pool *pool, uint32_t n_threads, void *start_args, const allocator *a) {
+    pool->n_threads = n_threads ? n_threads : 1;
+#if DSV3_HAVE_THREADS
+    if (pool->n_threads == 1) return 1;
+    worker_start *starts = (worker_start *)start_args;
+    pool->workers = (pthread_t *)mem_calloc(a, pool->n_threads, sizeof(pthread_t));
+    if (!pool->workers) return 0;
+    if (pthread_mutex_init(&pool->mutex, NULL) != 0) {
+        mem_free(a, pool->workers);
+        pool->workers = NULL;
+        return 0;
+    }
+    if (pthread_cond_init(&pool->work_ready, NULL) != 0) {
+        pthread_mutex_destroy(&pool->mutex);
+        mem_free(a, pool->workers);
+        pool->workers = NULL;
+        return 0;
+    }
+    if (pthread_cond_init(&pool->work_done, NULL) != 0) {
+        pthread_cond_destroy(&pool->work_ready);
+        pthread_mutex_destroy(&pool->mutex);
+        mem_free(a, pool->workers);
+        pool->workers = NULL;
+        return 0;
+    }
+    for (uint32_t i = 1; i < pool->n_threads; i++) {
+        starts[i].pool = pool;
+        starts[i].index = i;
+        if (pthread_create(&pool->workers[i], NULL, worker_main, &starts[i]) != 0) {
+            /* run with the workers that did start */
+            pool->n_threads = i;
+            break;
+        }
+    }
+    return 1;
+#else
+    (void)start_args;
+    (void)a;
+    pool->n_threads = 1;
+    return 1;
+#endif
+}
+
+static void pool_stop(thread_pool *pool, const allocator *a) {
+#if DSV3_HAVE_THREADS
+    if (pool->workers) {
+        pthread_mutex_lock(&pool->mutex);
+        pool->shutdown = 1;
+        pthread_cond_broadcast(&pool->work_ready);
+        pthread_mutex_unlock(&pool->mutex);
+        for (uint32_t i = 1; i < pool->n_threads; i++) pthread_join(pool->workers[i], NULL);
+        pthread_cond_destroy(&pool->work_ready);
+        pthread_cond_destroy(&pool->work_done);
+        pthread_mutex_destroy(&pool->mutex);
+        mem_free(a, pool->workers);
+        pool->workers = NULL;
+    }
+#else
+    (void)a;
+#endif
+    (void)pool;
+}
+
+/* Runs fn over [0, n_items) on every thread of the pool and returns when all
+   chunks are done. Small jobs stay on the calling thread. */
+static void parallel_for(thread_pool *pool, size_t n_items, size_t min_items_per_thread, task_fn fn, void *arg) {
+    uint32_t n = pool->n_threads;
+#if DSV3_HAVE_THREADS
+    if (n > 1 && n_items >= (size_t)n * min_items_per_thread) {
+        pthread_mutex_lock(&pool->mutex);
+        pool->fn = fn;
+        pool->arg = arg;
+        pool->n_items = n_items;
+        pool->pending = n - 1;
+        pool->generation++;
+        pthread_cond_broadcast(&pool->work_ready);
+        pthread_mutex_unlock(&pool->mutex);
+        run_chunk(fn, arg, 0, n, n_items);
+        pthread_mutex_lock(&pool->mutex);
+        while (pool->pending > 0) pthread_cond_wait(&pool->work_done, &pool->mutex);
+        pthread_mutex_unlock(&pool->mutex);
+        return;
+    }
+#endif
+    (void)min_items_per_thread;
+    run_chunk(fn, arg, 0, 1, n_items);
+    (void)n;
+}
+
+static uint32_t hardware_threads(void) {
+#if DSV3_HAVE_THREADS && defined(_SC_NPROCESSORS_ONLN)
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    if (n > 0) return n > 256 ? 256 : (uint32_t)n;
+#endif
+    return 1;
+}
+
+/* ==== 8. Model: hyperparameters, tensor binding, load (private) ========== */
 
 typedef struct layer_weights {
     tensor_view attn_norm;
@@ -906,6 +1227,7 @@ struct dsv3_model {
     file_image image;
     gguf_file gguf;
     dsv3_hparams hp;
+    kernel_set kernels;       /* best for this CPU, chosen at load */
     uint32_t qk_head_dim;     /* qk_nope + qk_rope */
     int32_t token_bos, token_eos, token_pad;
     tensor_view token_embd, output_norm, output;
@@ -986,6 +1308,7 @@ static int32_t bind_tensor(dsv3_model *m, tensor_view *view, const char *name, i
     memcpy(view->ne, t->ne, sizeof view->ne);
     view->row_bytes = (size_t)(t->ne[0] / tt->block_size * tt->type_size);
     view->data = t->data;
+    view->dot = m->kernels.row_dot[t->type];
     if ((size_t)t->ne[0] > m->max_row) m->max_row = (size_t)t->ne[0];
     return DSV3_OK;
 }
@@ -1377,6 +1700,7 @@ static int32_t model_load_common(const char *path, const void *data, size_t size
         m->image.kind = 0;
     }
     if ((st = gguf_parse(&m->gguf, m->image.data, m->image.size, &a, &err))) goto done;
+    kernels_best(&m->kernels);
     if ((st = load_hparams(m, &params, &err))) goto done;
     m->layers = (layer_weights *)mem_calloc(&a, m->hp.n_layer, sizeof *m->layers);
     m->rope_inv_freq = (double *)mem_calloc(&a, m->hp.qk_rope_head_dim / 2, sizeof(double));
@@ -1410,7 +1734,7 @@ done:
     return st;
 }
 
-/* ==== 7. Forward pass: MLA attention, DeepSeekMoE, output head (private) = */
+/* ==== 9. Forward pass: MLA attention, DeepSeekMoE, output head (private) = */
 
 struct dsv3_context {
     const dsv3_model *model;
@@ -1432,7 +1756,11 @@ struct dsv3_context {
     float *ffn_gate, *ffn_up; /* [widest FFN] */
     float *expert_out;      /* [n_embd] */
     float *router_scores, *router_choice, *group_scores; /* [n_expert], [n_expert], [groups] */
-    float *row;             /* [max_row] one weight row or cache row as floats */
+    float *row;             /* [n_threads][row_stride] per-thread row scratch:
+                               one weight row or cache row as floats */
+    size_t row_stride;
+    thread_pool pool;
+    void *pool_start_args;
     float *rope_cs;         /* [rope] cos/sin pairs for one position */
     float *logits;          /* [n_vocab] */
     float *expert_weights;  /* [n_expert_used] */
@@ -1454,77 +1782,115 @@ static uint8_t *kv_row(const dsv3_context *ctx, uint32_t layer, size_t pos) {
     return ctx->kv_cache + ((size_t)layer * ctx->n_ctx + pos) * ctx->kv_row_bytes;
 }
 
+typedef struct matvec_job {
+    const tensor_view *w;
+    size_t first_row;
+    const float *x;
+    float *out;
+} matvec_job;
+
+static void matvec_task(void *arg, uint32_t thread_index, size_t begin, size_t end) {
+    const matvec_job *job = (const matvec_job *)arg;
+    (void)thread_index;
+    matvec(job->w, job->first_row + begin, end - begin, job->x, job->out + begin);
+}
+
+/* matvec with the rows split across the context's threads. */
+static void par_matvec(dsv3_context *ctx, const tensor_view *w, size_t first_row, size_t n_rows, const float *x,
+                       float *out) {
+    matvec_job job = {w, first_row, x, out};
+    parallel_for(&ctx->pool, n_rows, 16, matvec_task, &job);
+}
+
 /* Joint KV compression for one token (DeepSeek-V3 report eq. 1-3): the latent
    c_kv = RMSNorm(W_DKV h) and the shared rope key k_pe = RoPE(W_KR h), cached. */
 static void mla_cache_token(dsv3_context *ctx, const layer_weights *L, uint32_t layer, const float *xn, size_t pos) {
     const dsv3_model *m = ctx->model;
     const dsv3_hparams *hp = &m->hp;
     uint32_t Lkv = hp->kv_lora_rank, dr = hp->qk_rope_head_dim;
-    matvec(&L->kv_a_mqa, 0, Lkv + dr, xn, ctx->kv);
+    par_matvec(ctx, &L->kv_a_mqa, 0, Lkv + dr, xn, ctx->kv);
     rmsnorm(ctx->kv, ctx->kv, &L->kv_a_norm, Lkv, hp->rms_norm_eps, ctx->row);
     rope_angles(m, pos, ctx->rope_cs);
     rope_rotate(ctx->kv + Lkv, ctx->rope_cs, dr / 2);
     kv_store(kv_row(ctx, layer, pos), ctx->kv_type, ctx->kv, Lkv + dr);
 }
 
+typedef struct attend_job {
+    dsv3_context *ctx;
+    const layer_weights *L;
+    uint32_t layer;
+    size_t pos;
+} attend_job;
+
+/* Attention of heads [begin, end) for one token: see mla_attend. */
+static void attend_heads_task(void *arg, uint32_t thread_index, size_t begin, size_t end) {
+    const attend_job *job = (const attend_job *)arg;
+    dsv3_context *ctx = job->ctx;
+    const layer_weights *L = job->L;
+    const dsv3_model *m = ctx->model;
+    const dsv3_hparams *hp = &m->hp;
+    uint32_t Lkv = hp->kv_lora_rank, dr = hp->qk_rope_head_dim;
+    uint32_t dn = hp->qk_nope_head_dim, dv = hp->v_head_dim, dk = m->qk_head_dim;
+    size_t n_cached = job->pos + 1;
+    float *row = ctx->row + thread_index * ctx->row_stride;
+    const kernel_set *k = &m->kernels;
+
+    for (size_t h = begin; h < end; h++) {
+        float *q_head = ctx->q + h * dk;
+        rope_rotate(q_head + dn, ctx->rope_cs, dr / 2);
+        float *q_abs = ctx->q_abs + h * Lkv;
+        if (L->k_b.data) /* rows (h, r) of length dn: q_abs[r] = W_UK[h][:, r] . q_nope */
+            matvec(&L->k_b, h * Lkv, Lkv, q_head, q_abs);
+        else /* legacy rows h*(dn+dv) + d hold W_UK[h][d, :] */
+            matvec_transposed(&L->kv_b, h * (dn + dv), dn, q_head, q_abs, row);
+    }
+    /* Scores against every cached position, one cache row at a time. */
+    for (size_t t = 0; t < n_cached; t++) {
+        const float *c = kv_load(kv_row(ctx, job->layer, t), ctx->kv_type, row, Lkv + dr);
+        for (size_t h = begin; h < end; h++) {
+            float s = k->dot_f32(ctx->q_abs + h * Lkv, c, Lkv) + k->dot_f32(ctx->q + h * dk + dn, c + Lkv, dr);
+            ctx->scores[h * ctx->n_ctx + t] = s * hp->attn_scale;
+        }
+    }
+    for (size_t h = begin; h < end; h++) softmax(ctx->scores + h * ctx->n_ctx, n_cached);
+    memset(ctx->o_lat + begin * Lkv, 0, (end - begin) * Lkv * sizeof(float));
+    for (size_t t = 0; t < n_cached; t++) {
+        const float *c = kv_load(kv_row(ctx, job->layer, t), ctx->kv_type, row, Lkv);
+        for (size_t h = begin; h < end; h++) {
+            k->axpy_f32(ctx->o_lat + h * Lkv, ctx->scores[h * ctx->n_ctx + t], c, Lkv);
+        }
+    }
+    for (size_t h = begin; h < end; h++) {
+        const float *o = ctx->o_lat + h * Lkv;
+        float *out = ctx->attn_cat + h * dv;
+        if (L->v_b.data) matvec(&L->v_b, h * dv, dv, o, out);
+        else matvec(&L->kv_b, h * (dn + dv) + dn, dv, o, out);
+    }
+}
+
 /* Multi-head latent attention for one token at `pos` over cache rows 0..pos,
    in the absorbed form (DeepSeek-V2 report §2.1.2-2.1.3): each head's nope query
    is mapped into the latent space through W_UK, scores are taken against the
    cached latent plus the rope key, and the weighted latent sum is mapped out
-   through W_UV. Writes the attention output (before the residual) to ctx->hidden. */
+   through W_UV. Heads run in parallel. Writes the attention output (before the
+   residual) to ctx->hidden. */
 static void mla_attend(dsv3_context *ctx, const layer_weights *L, uint32_t layer, const float *xn, size_t pos) {
     const dsv3_model *m = ctx->model;
     const dsv3_hparams *hp = &m->hp;
-    uint32_t H = hp->n_head, Lkv = hp->kv_lora_rank, dr = hp->qk_rope_head_dim;
-    uint32_t dn = hp->qk_nope_head_dim, dv = hp->v_head_dim, dk = m->qk_head_dim;
-    size_t n_cached = pos + 1;
+    size_t H = hp->n_head, dk = m->qk_head_dim;
 
     /* Query: low-rank (report eq. 6-8) or a plain projection (V2-Lite). */
     if (L->q_a.data) {
-        matvec(&L->q_a, 0, hp->q_lora_rank, xn, ctx->q_lora);
+        par_matvec(ctx, &L->q_a, 0, hp->q_lora_rank, xn, ctx->q_lora);
         rmsnorm(ctx->q_lora, ctx->q_lora, &L->q_a_norm, hp->q_lora_rank, hp->rms_norm_eps, ctx->row);
-        matvec(&L->q_b, 0, (size_t)H * dk, ctx->q_lora, ctx->q);
+        par_matvec(ctx, &L->q_b, 0, H * dk, ctx->q_lora, ctx->q);
     } else {
-        matvec(&L->q, 0, (size_t)H * dk, xn, ctx->q);
+        par_matvec(ctx, &L->q, 0, H * dk, xn, ctx->q);
     }
     rope_angles(m, pos, ctx->rope_cs);
-    for (uint32_t h = 0; h < H; h++) {
-        float *q_head = ctx->q + (size_t)h * dk;
-        rope_rotate(q_head + dn, ctx->rope_cs, dr / 2);
-        float *q_abs = ctx->q_abs + (size_t)h * Lkv;
-        if (L->k_b.data) /* rows (h, r) of length dn: q_abs[r] = W_UK[h][:, r] . q_nope */
-            matvec(&L->k_b, (size_t)h * Lkv, Lkv, q_head, q_abs);
-        else /* legacy rows h*(dn+dv) + d hold W_UK[h][d, :] */
-            matvec_transposed(&L->kv_b, (size_t)h * (dn + dv), dn, q_head, q_abs, ctx->row);
-    }
-
-    /* Scores against every cached position, one cache row at a time. */
-    for (size_t t = 0; t < n_cached; t++) {
-        const float *c = kv_load(kv_row(ctx, layer, t), ctx->kv_type, ctx->row, Lkv + dr);
-        for (uint32_t h = 0; h < H; h++) {
-            float s = dot_f32(ctx->q_abs + (size_t)h * Lkv, c, Lkv) +
-                      dot_f32(ctx->q + (size_t)h * dk + dn, c + Lkv, dr);
-            ctx->scores[(size_t)h * ctx->n_ctx + t] = s * hp->attn_scale;
-        }
-    }
-    for (uint32_t h = 0; h < H; h++) softmax(ctx->scores + (size_t)h * ctx->n_ctx, n_cached);
-
-    memset(ctx->o_lat, 0, (size_t)H * Lkv * sizeof(float));
-    for (size_t t = 0; t < n_cached; t++) {
-        const float *c = kv_load(kv_row(ctx, layer, t), ctx->kv_type, ctx->row, Lkv);
-        for (uint32_t h = 0; h < H; h++) {
-            float p = ctx->scores[(size_t)h * ctx->n_ctx + t];
-            float *o = ctx->o_lat + (size_t)h * Lkv;
-            for (uint32_t j = 0; j < Lkv; j++) o[j] += p * c[j];
-        }
-    }
-    for (uint32_t h = 0; h < H; h++) {
-        const float *o = ctx->o_lat + (size_t)h * Lkv;
-        float *out = ctx->attn_cat + (size_t)h * dv;
-        if (L->v_b.data) matvec(&L->v_b, (size_t)h * dv, dv, o, out);
-        else matvec(&L->kv_b, (size_t)h * (dn + dv) + dn, dv, o, out);
-    }
-    matvec(&L->attn_output, 0, hp->n_embd, ctx->attn_cat, ctx->hidden);
+    attend_job job = {ctx, L, layer, pos};
+    parallel_for(&ctx->pool, H, 1, attend_heads_task, &job);
+    par_matvec(ctx, &L->attn_output, 0, hp->n_embd, ctx->attn_cat, ctx->hidden);
 }
 
 /* One SwiGLU FFN: out = W_down (silu(W_gate x) * W_up x), on rows
@@ -1532,10 +1898,10 @@ static void mla_attend(dsv3_context *ctx, const layer_weights *L, uint32_t layer
    down tensor's rows [down_row, down_row + n_embd). */
 static void swiglu_ffn(dsv3_context *ctx, const tensor_view *gate, const tensor_view *up, const tensor_view *down,
                        size_t first_row, size_t width, size_t down_row, const float *x, float *out) {
-    matvec(gate, first_row, width, x, ctx->ffn_gate);
-    matvec(up, first_row, width, x, ctx->ffn_up);
+    par_matvec(ctx, gate, first_row, width, x, ctx->ffn_gate);
+    par_matvec(ctx, up, first_row, width, x, ctx->ffn_up);
     swiglu(ctx->ffn_gate, ctx->ffn_up, width);
-    matvec(down, down_row, ctx->model->hp.n_embd, ctx->ffn_gate, out);
+    par_matvec(ctx, down, down_row, ctx->model->hp.n_embd, ctx->ffn_gate, out);
 }
 
 /* Index of the largest value among those not yet taken; ties go to the lower
@@ -1560,7 +1926,7 @@ static void moe_route(dsv3_context *ctx, const layer_weights *L, const float *xn
     const dsv3_hparams *hp = &ctx->model->hp;
     uint32_t X = hp->n_expert, k = hp->n_expert_used, G = hp->n_expert_groups;
     float *scores = ctx->router_scores, *choice = ctx->router_choice;
-    matvec(&L->gate_inp, 0, X, xn, scores);
+    par_matvec(ctx, &L->gate_inp, 0, X, xn, scores);
     if (hp->expert_gating == 2) {
         for (uint32_t i = 0; i < X; i++) scores[i] = sigmoid(scores[i]);
     } else {
@@ -1630,7 +1996,7 @@ static void ffn_token(dsv3_context *ctx, const layer_weights *L, const float *xn
     for (uint32_t j = 0; j < k; j++) {
         size_t e = ctx->chosen[j], Fe = hp->n_ff_expert;
         swiglu_ffn(ctx, &L->gate_exps, &L->up_exps, &L->down_exps, e * Fe, Fe, e * E, xn, ctx->expert_out);
-        for (uint32_t i = 0; i < E; i++) ctx->hidden[i] += weights[j] * ctx->expert_out[i];
+        ctx->model->kernels.axpy_f32(ctx->hidden, weights[j], ctx->expert_out, E);
     }
 }
 
@@ -1662,14 +2028,14 @@ static void forward_batch(dsv3_context *ctx, const int32_t *tokens, size_t n, fl
     for (size_t i = all_logits ? 0 : n - 1; i < n; i++) {
         rmsnorm(ctx->xn, ctx->x + i * E, &m->output_norm, E, hp->rms_norm_eps, ctx->row);
         float *out = all_logits ? all_logits + i * V : ctx->logits;
-        matvec(&m->output, 0, V, ctx->xn, out);
+        par_matvec(ctx, &m->output, 0, V, ctx->xn, out);
         if (all_logits && i == n - 1) memcpy(ctx->logits, out, V * sizeof(float));
     }
     ctx->pos += n;
     ctx->has_logits = 1;
 }
 
-/* ==== 8. Public API, in dsv3.h order ===================================== */
+/* ==== 10. Public API, in dsv3.h order ==================================== */
 
 const char *dsv3_status_string(int32_t status) {
     switch (status) {
@@ -1742,6 +2108,8 @@ void dsv3_context_default_params(dsv3_context_params *out) {
 void dsv3_context_free(dsv3_context *ctx) {
     if (!ctx) return;
     const allocator *a = &ctx->model->alloc;
+    pool_stop(&ctx->pool, a);
+    mem_free(a, ctx->pool_start_args);
     mem_free(a, ctx->kv_cache);
     mem_free(a, ctx->scratch);
     mem_free(a, ctx->chosen);
@@ -1768,6 +2136,13 @@ int32_t dsv3_context_create(const dsv3_model *model, const dsv3_context_params *
     if (p.n_ctx == 0) p.n_ctx = hp->n_ctx_train < 4096 ? hp->n_ctx_train : 4096;
     if (p.n_batch == 0) p.n_batch = 64;
     if (p.n_batch > p.n_ctx) p.n_batch = p.n_ctx;
+    if (p.n_threads < 0) {
+        model_log(model, DSV3_LOG_ERROR, "n_threads %d is negative", (int)p.n_threads);
+        return DSV3_ERR_INVALID_ARGUMENT;
+    }
+    uint32_t n_threads = p.n_threads ? (uint32_t)p.n_threads : hardware_threads();
+    if (n_threads > 1024) n_threads = 1024;
+    if (!DSV3_HAVE_THREADS) n_threads = 1;
 
     const allocator *a = &model->alloc;
     dsv3_context *ctx = (dsv3_context *)mem_calloc(a, 1, sizeof *ctx);
@@ -1787,7 +2162,8 @@ int32_t dsv3_context_create(const dsv3_model *model, const dsv3_context_params *
     size_t sizes[] = {
         B * E, B * E, H * model->qk_head_dim, hp->q_lora_rank + 1, Lkv + dr, H * Lkv,
         H * (size_t)ctx->n_ctx, H * Lkv, H * hp->v_head_dim, E, widest_ffn, widest_ffn, E,
-        hp->n_expert + 1, hp->n_expert + 1, hp->n_expert_groups + 1, model->max_row, dr,
+        hp->n_expert + 1, hp->n_expert + 1, hp->n_expert_groups + 1,
+        n_threads * ((model->max_row + 15) & ~(size_t)15), dr,
         hp->n_vocab, hp->n_expert_used + 1,
     };
     float **slots[] = {
@@ -1811,14 +2187,17 @@ int32_t dsv3_context_create(const dsv3_model *model, const dsv3_context_params *
         ctx->scratch = (float *)mem_calloc(a, total, sizeof(float));
         ctx->kv_cache = (uint8_t *)mem_calloc(a, (size_t)kv_bytes, 1);
         ctx->chosen = (uint32_t *)mem_calloc(a, (size_t)hp->n_expert_used + hp->n_expert_groups + 2, sizeof(uint32_t));
+        ctx->pool_start_args = mem_calloc(a, n_threads, 64); /* >= sizeof(worker_start) each */
     }
-    if (overflow || !ctx->scratch || !ctx->kv_cache || !ctx->chosen) {
+    if (overflow || !ctx->scratch || !ctx->kv_cache || !ctx->chosen || !ctx->pool_start_args ||
+        !pool_start(&ctx->pool, n_threads, ctx->pool_start_args, a)) {
         model_log(model, DSV3_LOG_ERROR, "out of memory creating a context of %u positions (%llu bytes of KV cache)",
                   ctx->n_ctx, (unsigned long long)kv_bytes);
         dsv3_context_free(ctx);
         return DSV3_ERR_OUT_OF_MEMORY;
     }
     ctx->kept_groups = ctx->chosen + hp->n_expert_used + 1;
+    ctx->row_stride = (model->max_row + 15) & ~(size_t)15;
     float *cursor_f = ctx->scratch;
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
         *slots[i] = cursor_f;

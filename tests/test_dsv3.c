@@ -201,6 +201,44 @@ static void test_golden_model(const char *model_file, const char *golden_file, i
     free(g.raw);
 }
 
+/* Every output element is computed by one thread with the same code, so the
+   logits are bit-identical for any thread count. */
+static void test_thread_counts(const char *model_file, const char *golden_file) {
+    golden g;
+    dsv3_model *m = open_model(model_file, DSV3_GROUPS_AUTO, 1);
+    if (!m || !load_golden(golden_file, &g)) {
+        CHECK(0, "cannot open %s / %s", model_file, golden_file);
+        dsv3_model_free(m);
+        return;
+    }
+    size_t V = g.n_vocab, N = g.n_tokens;
+    float *one = (float *)malloc(N * V * sizeof(float)), *many = (float *)malloc(N * V * sizeof(float));
+    const int32_t counts[] = {1, 2, 3, 7};
+    for (size_t c = 0; c < 4; c++) {
+        dsv3_context_params cp;
+        dsv3_context_default_params(&cp);
+        cp.n_ctx = 128;
+        cp.n_threads = counts[c];
+        dsv3_context *ctx = NULL;
+        CHECK(dsv3_context_create(m, &cp, &ctx) == DSV3_OK, "context with %d threads", (int)counts[c]);
+        if (!ctx) continue;
+        CHECK(dsv3_prefill(ctx, g.tokens, N, c == 0 ? one : many) == DSV3_OK, "prefill");
+        if (c > 0)
+            CHECK(memcmp(one, many, N * V * sizeof(float)) == 0, "%s: %d threads differ from 1", model_file,
+                  (int)counts[c]);
+        dsv3_context_free(ctx);
+    }
+    dsv3_context_params cp;
+    dsv3_context_default_params(&cp);
+    cp.n_threads = -1;
+    dsv3_context *ctx = NULL;
+    CHECK(dsv3_context_create(m, &cp, &ctx) == DSV3_ERR_INVALID_ARGUMENT && !ctx, "negative n_threads");
+    free(one);
+    free(many);
+    free(g.raw);
+    dsv3_model_free(m);
+}
+
 /* The same logits whether the file is mapped, read, or lent from memory. */
 static void test_load_paths(void) {
     const char *file = "v2lite_f16.gguf";
@@ -442,6 +480,8 @@ int main(int argc, char **argv) {
     test_golden_model("v2lite_f16.gguf", "v2lite_f16.golden", DSV3_GROUPS_AUTO, 1);
     test_golden_model("v3_256x_q8_0.gguf", "v3_256x_q8_0.golden", DSV3_GROUPS_AUTO, 0);
     test_golden_model("v3_256x_q8_0.gguf", "v3_256x_q8_0.nogroups.golden", DSV3_GROUPS_FILE_ONLY, 0);
+    test_thread_counts("v3_f32.gguf", "v3_f32.golden");
+    test_thread_counts("v3_legacy_bf16.gguf", "v3_legacy_bf16.golden");
     test_load_paths();
     test_hparams();
     test_api_misuse();

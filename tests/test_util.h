@@ -26,7 +26,7 @@ static int test_summary(void) {
 }
 
 /* Reads a whole file into an exact-size heap buffer (so ASan sees overreads). */
-static unsigned char *read_file(const char *path, size_t *size) {
+static inline unsigned char *read_file(const char *path, size_t *size) {
     FILE *f = fopen(path, "rb");
     if (!f) return NULL;
     fseek(f, 0, SEEK_END);

@@ -1,0 +1,200 @@
+/* Kernel tests: each SIMD variant against its scalar reference on random inputs
+ * of awkward lengths, the half-float conversions exhaustively, and the thread
+ * pool. Includes dsv3.c itself to reach its private kernels. */
+#include "../dsv3.c"
+#include "test_util.h"
+
+static uint64_t rng_state = 0x2545F4914F6CDD1Dull;
+static uint32_t next_u32(void) {
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return (uint32_t)(rng_state >> 16);
+}
+static float next_float(void) { return (float)((next_u32() & 0xFFFFFF) / 8388608.0 - 1.0); } /* [-1, 1) */
+
+/* Reference decoding of a binary16 from its fields. */
+static double f16_fields(uint16_t h) {
+    int sign = h >> 15, e = (h >> 10) & 31, mant = h & 1023;
+    double v = e == 0 ? ldexp(mant, -24) : ldexp(1024 + mant, e - 25);
+    return sign ? -v : v;
+}
+
+static void test_half_conversions(void) {
+    int bad = 0, bad_round_trip = 0;
+    for (uint32_t h = 0; h < 65536; h++) {
+        float f = f16_to_f32((uint16_t)h);
+        int e = (h >> 10) & 31;
+        if (e == 31) {
+            if ((h & 1023) ? !isnan(f) : !isinf(f)) bad++;
+            continue;
+        }
+        if ((double)f != f16_fields((uint16_t)h)) bad++;
+        if (f32_to_f16(f) != h) bad_round_trip++;
+    }
+    CHECK(bad == 0, "%d f16 values decode wrongly", bad);
+    CHECK(bad_round_trip == 0, "%d f16 values do not round-trip", bad_round_trip);
+    /* round to nearest even at the midpoints, overflow to infinity */
+    CHECK(f32_to_f16(1.0f + 1.0f / 2048) == 0x3C00, "midpoint 1+2^-11 rounds to even (down)");
+    CHECK(f32_to_f16(1.0f + 3.0f / 2048) == 0x3C02, "midpoint 1+3*2^-11 rounds to even (up)");
+    CHECK(f32_to_f16(65520.0f) == 0x7C00 && f32_to_f16(65519.0f) == 0x7BFF, "overflow threshold");
+    CHECK(f32_to_f16(5.9604644775390625e-8f) == 0x0001 && f32_to_f16(2.98e-8f) == 0x0000, "smallest subnormal");
+    CHECK(f32_to_bf16(1.0f + 1.0f / 256) == 0x3F80 && f32_to_bf16(1.0f + 3.0f / 256) == 0x3F82, "bf16 rounding");
+    CHECK(bf16_to_f32(0x3F80) == 1.0f && bf16_to_f32(0xC000) == -2.0f, "bf16 decode");
+#if DSV3_HAVE_AVX2
+    if (cpu_has_avx2()) {
+        /* F16C must agree with the scalar decoder on every value */
+        uint8_t row[2 * 16];
+        float x[16], scalar, simd;
+        int mismatch = 0;
+        for (uint32_t base = 0; base < 65536; base += 16) {
+            for (int j = 0; j < 16; j++) {
+                uint16_t h = (uint16_t)(base + j);
+                if (((h >> 10) & 31) == 31) h = 0; /* inf/NaN would poison the sum */
+                row[2 * j] = (uint8_t)h;
+                row[2 * j + 1] = (uint8_t)(h >> 8);
+                x[j] = j == (int)(base / 16 % 16) ? 1.0f : 0.0f; /* pick one lane */
+            }
+            scalar = f16_row_dot(row, x, 16);
+            simd = f16_row_dot_avx2(row, x, 16);
+            if (scalar != simd) mismatch++;
+        }
+        CHECK(mismatch == 0, "F16C and scalar decode disagree %d times", mismatch);
+    }
+#endif
+}
+
+/* Fills a row of `type` with n random weights and returns its bytes. */
+static void random_row(uint32_t type, uint8_t *row, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        float w = next_float() * 2.0f;
+        if (type == 0) memcpy(row + 4 * i, &w, 4);
+        if (type == 1 || type == 30) {
+            uint16_t h = type == 1 ? f32_to_f16(w) : f32_to_bf16(w);
+            row[2 * i] = (uint8_t)h;
+            row[2 * i + 1] = (uint8_t)(h >> 8);
+        }
+    }
+    if (type == 8) {
+        for (size_t b = 0; b < n / 32; b++) {
+            uint16_t d = f32_to_f16(0.01f + (next_u32() % 1000) / 20000.0f);
+            row[34 * b] = (uint8_t)d;
+            row[34 * b + 1] = (uint8_t)(d >> 8);
+            for (int j = 0; j < 32; j++) row[34 * b + 2 + j] = (uint8_t)(next_u32() & 0xFF);
+        }
+    }
+}
+
+static void compare_kernel_sets(const kernel_set *ref, const kernel_set *simd) {
+    enum { MAX_N = 4096 };
+    static uint8_t row[MAX_N * 4];
+    static float x[MAX_N], y_ref[MAX_N], y_simd[MAX_N], absprod[MAX_N];
+    const uint32_t types[] = {0, 1, 30, 8};
+    /* awkward lengths: below, at and above the vector widths, and long rows */
+    const size_t lengths[] = {1, 3, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100, 127, 128, 129, 576, 1000, 4096};
+    for (size_t ti = 0; ti < 4; ti++) {
+        uint32_t type = types[ti];
+        int worst_ok = 1;
+        double worst = 0;
+        size_t tested = 0;
+        for (size_t li = 0; li < sizeof lengths / sizeof lengths[0]; li++) {
+            size_t n = lengths[li];
+            if (n % type_table[type].block_size) continue;
+            for (int rep = 0; rep < 20; rep++) {
+                random_row(type, row, n);
+                for (size_t i = 0; i < n; i++) x[i] = next_float();
+                /* dequantized |w*x| bounds the rounding error of any summation order */
+                type_table[type].to_f32(row, y_ref, n);
+                double bound = 0;
+                for (size_t i = 0; i < n; i++) bound += fabs((double)y_ref[i] * x[i]);
+                double a = ref->row_dot[type](row, x, n), b = simd->row_dot[type](row, x, n);
+                double err = fabs(a - b) / (bound + 1e-30);
+                if (err > worst) worst = err;
+                if (!(err <= 1e-5)) worst_ok = 0;
+                tested++;
+            }
+        }
+        CHECK(worst_ok && tested > 0, "%s %s dot: relative error %.3g vs scalar (bar 1e-5)", simd->name,
+              type_table[type].name, worst);
+    }
+    int dot_ok = 1, axpy_ok = 1;
+    for (size_t li = 0; li < sizeof lengths / sizeof lengths[0]; li++) {
+        size_t n = lengths[li];
+        double bound = 0;
+        for (size_t i = 0; i < n; i++) {
+            x[i] = next_float();
+            y_ref[i] = y_simd[i] = next_float();
+            absprod[i] = fabsf(x[i] * y_ref[i]);
+            bound += absprod[i];
+        }
+        if (!(fabs((double)ref->dot_f32(x, y_ref, n) - simd->dot_f32(x, y_ref, n)) <= 1e-5 * bound + 1e-30))
+            dot_ok = 0;
+        ref->axpy_f32(y_ref, 0.37f, x, n);
+        simd->axpy_f32(y_simd, 0.37f, x, n);
+        for (size_t i = 0; i < n; i++)
+            if (!(fabsf(y_ref[i] - y_simd[i]) <= 1e-6f * (fabsf(y_ref[i]) + 1.0f))) axpy_ok = 0;
+    }
+    CHECK(dot_ok, "%s dot_f32 differs from scalar", simd->name);
+    CHECK(axpy_ok, "%s axpy_f32 differs from scalar", simd->name);
+}
+
+static void test_simd_kernels(void) {
+    kernel_set scalar, best;
+    kernels_scalar(&scalar);
+    kernels_best(&best);
+    printf("kernels: best set on this CPU is '%s'\n", best.name);
+#if DSV3_HAVE_AVX2
+    if (cpu_has_avx2()) {
+        CHECK(strcmp(best.name, "avx2") == 0, "AVX2 CPU but '%s' chosen", best.name);
+        kernel_set avx2;
+        kernels_avx2(&avx2);
+        compare_kernel_sets(&scalar, &avx2);
+    } else {
+        printf("kernels: this CPU lacks AVX2+FMA+F16C; only the scalar set is tested\n");
+    }
+#endif
+    /* the scalar set is its own reference: exact */
+    compare_kernel_sets(&scalar, &scalar);
+}
+
+/* Every item of a parallel_for is visited exactly once, by a valid thread. */
+typedef struct visit_job {
+    int *counts;
+    uint32_t n_threads;
+    int bad_index;
+} visit_job;
+static void visit_task(void *arg, uint32_t thread_index, size_t begin, size_t end) {
+    visit_job *job = (visit_job *)arg;
+    if (thread_index >= job->n_threads) job->bad_index = 1;
+    for (size_t i = begin; i < end; i++) job->counts[i]++;
+}
+
+static void test_thread_pool(void) {
+    allocator a = {NULL, NULL, NULL};
+    const uint32_t sizes[] = {1, 2, 3, 8};
+    for (size_t s = 0; s < 4; s++) {
+        thread_pool pool;
+        memset(&pool, 0, sizeof pool);
+        void *args = calloc(sizes[s], 64);
+        CHECK(pool_start(&pool, sizes[s], args, &a), "pool of %u", sizes[s]);
+        int ok = 1;
+        for (size_t n = 0; n < 200; n += 7) {
+            int counts[200] = {0};
+            visit_job job = {counts, pool.n_threads, 0};
+            for (int rep = 0; rep < 3; rep++) parallel_for(&pool, n, 1, visit_task, &job);
+            for (size_t i = 0; i < n; i++) ok &= counts[i] == 3;
+            ok &= !job.bad_index;
+        }
+        CHECK(ok, "pool of %u threads: items visited other than once per job", sizes[s]);
+        pool_stop(&pool, &a);
+        free(args);
+    }
+}
+
+int main(void) {
+    test_half_conversions();
+    test_simd_kernels();
+    test_thread_pool();
+    printf("kernels: ");
+    return test_summary();
+}
