@@ -44,7 +44,9 @@ def load_gguf(path):
     yarn = k("rope.scaling.type") == "yarn"
     hp = dict(
         n_vocab=g.tensors["token_embd.weight"]["ne"][1],
-        E=k("embedding_length"), L=k("block_count"), H=k("attention.head_count"),
+        # next-n (MTP) layers sit after the main layers and are not part of the forward pass
+        E=k("embedding_length"), L=k("block_count") - k("nextn_predict_layers", 0),
+        H=k("attention.head_count"),
         dn=dk - dr, dr=dr, dv=dv, Lq=k("attention.q_lora_rank", 0),
         Lkv=k("attention.kv_lora_rank"), F=k("feed_forward_length"),
         Fe=k("expert_feed_forward_length"), n_dense=k("leading_dense_block_count", 0),
