@@ -18,7 +18,8 @@
  *   7  thread pool
  *   8  model: hyperparameters, tensor binding, load
  *   9  forward pass: MLA attention, DeepSeekMoE, output head
- *   10 public API, in dsv3.h order
+ *   10 sampling
+ *   11 public API, in dsv3.h order
  *
  * Sources for the math: DeepSeek-V3 technical report (arXiv 2412.19437v2),
  * DeepSeek-V2 report (arXiv 2405.04434), YaRN (arXiv 2309.00071), and the GGUF
@@ -610,25 +611,236 @@ static float q8_0_row_dot(const uint8_t *row, const float *x, size_t n) {
     return sum;
 }
 
+/* Legacy 32-element blocks (gguf.md §3): low nibbles hold elements 0-15, high
+   nibbles 16-31; Q5 types add a fifth bit from a 32-bit mask. */
+static void q4_0_row_to_f32(const uint8_t *row, float *out, size_t n) {
+    for (size_t b = 0; b < n / 32; b++) {
+        const uint8_t *block = row + 18 * b;
+        float d = f16_to_f32(read_u16le(block));
+        const uint8_t *qs = block + 2;
+        for (int j = 0; j < 16; j++) {
+            out[32 * b + j] = d * (float)((qs[j] & 0xF) - 8);
+            out[32 * b + j + 16] = d * (float)((qs[j] >> 4) - 8);
+        }
+    }
+}
+
+static void q4_1_row_to_f32(const uint8_t *row, float *out, size_t n) {
+    for (size_t b = 0; b < n / 32; b++) {
+        const uint8_t *block = row + 20 * b;
+        float d = f16_to_f32(read_u16le(block)), m = f16_to_f32(read_u16le(block + 2));
+        const uint8_t *qs = block + 4;
+        for (int j = 0; j < 16; j++) {
+            out[32 * b + j] = d * (float)(qs[j] & 0xF) + m;
+            out[32 * b + j + 16] = d * (float)(qs[j] >> 4) + m;
+        }
+    }
+}
+
+static void q5_0_row_to_f32(const uint8_t *row, float *out, size_t n) {
+    for (size_t b = 0; b < n / 32; b++) {
+        const uint8_t *block = row + 22 * b;
+        float d = f16_to_f32(read_u16le(block));
+        uint32_t high = read_u32le(block + 2);
+        const uint8_t *qs = block + 6;
+        for (int j = 0; j < 16; j++) {
+            int lo = (qs[j] & 0xF) | (int)(((high >> j) & 1) << 4);
+            int hi = (qs[j] >> 4) | (int)(((high >> (j + 16)) & 1) << 4);
+            out[32 * b + j] = d * (float)(lo - 16);
+            out[32 * b + j + 16] = d * (float)(hi - 16);
+        }
+    }
+}
+
+static void q5_1_row_to_f32(const uint8_t *row, float *out, size_t n) {
+    for (size_t b = 0; b < n / 32; b++) {
+        const uint8_t *block = row + 24 * b;
+        float d = f16_to_f32(read_u16le(block)), m = f16_to_f32(read_u16le(block + 2));
+        uint32_t high = read_u32le(block + 4);
+        const uint8_t *qs = block + 8;
+        for (int j = 0; j < 16; j++) {
+            int lo = (qs[j] & 0xF) | (int)(((high >> j) & 1) << 4);
+            int hi = (qs[j] >> 4) | (int)(((high >> (j + 16)) & 1) << 4);
+            out[32 * b + j] = d * (float)lo + m;
+            out[32 * b + j + 16] = d * (float)hi + m;
+        }
+    }
+}
+
+/* K-quants: 256-element super-blocks (gguf.md §3). */
+static void q2_k_row_to_f32(const uint8_t *row, float *out, size_t n) {
+    for (size_t b = 0; b < n / 256; b++) {
+        const uint8_t *block = row + 84 * b;
+        const uint8_t *scales = block, *qs = block + 16;
+        float d = f16_to_f32(read_u16le(block + 80)), dmin = f16_to_f32(read_u16le(block + 82));
+        float *y = out + 256 * b;
+        for (int half = 0; half < 2; half++)
+            for (int shift = 0; shift < 4; shift++)
+                for (int k = 0; k < 2; k++) {
+                    uint8_t sc = scales[8 * half + 2 * shift + k];
+                    float scale = d * (float)(sc & 0xF), min = dmin * (float)(sc >> 4);
+                    for (int l = 0; l < 16; l++) {
+                        int q = (qs[32 * half + 16 * k + l] >> (2 * shift)) & 3;
+                        y[128 * half + 32 * shift + 16 * k + l] = scale * (float)q - min;
+                    }
+                }
+    }
+}
+
+static void q3_k_row_to_f32(const uint8_t *row, float *out, size_t n) {
+    for (size_t b = 0; b < n / 256; b++) {
+        const uint8_t *block = row + 110 * b;
+        const uint8_t *hmask = block, *qs = block + 32, *s = block + 96;
+        float d = f16_to_f32(read_u16le(block + 108));
+        int scales[16];
+        for (int i = 0; i < 16; i++) {
+            int low = i < 8 ? (s[i] & 0xF) : (s[i - 8] >> 4);
+            int high = (s[8 + i % 4] >> (2 * (i / 4))) & 3;
+            scales[i] = (low | (high << 4)) - 32;
+        }
+        float *y = out + 256 * b;
+        for (int half = 0; half < 2; half++)
+            for (int shift = 0; shift < 4; shift++)
+                for (int k = 0; k < 2; k++) {
+                    float scale = d * (float)scales[8 * half + 2 * shift + k];
+                    for (int l = 0; l < 16; l++) {
+                        int q = (qs[32 * half + 16 * k + l] >> (2 * shift)) & 3;
+                        if (!(hmask[16 * k + l] & (1 << (4 * half + shift)))) q -= 4;
+                        y[128 * half + 32 * shift + 16 * k + l] = scale * (float)q;
+                    }
+                }
+    }
+}
+
+/* The 6-bit scale and min of sub-block t from Q4_K/Q5_K's 12 packed bytes. */
+static void k_scale_min(const uint8_t *s, int t, int *scale, int *min) {
+    if (t < 4) {
+        *scale = s[t] & 63;
+        *min = s[t + 4] & 63;
+    } else {
+        *scale = (s[t + 4] & 0xF) | ((s[t - 4] >> 6) << 4);
+        *min = (s[t + 4] >> 4) | ((s[t] >> 6) << 4);
+    }
+}
+
+static void q4_k_row_to_f32(const uint8_t *row, float *out, size_t n) {
+    for (size_t b = 0; b < n / 256; b++) {
+        const uint8_t *block = row + 144 * b;
+        float d = f16_to_f32(read_u16le(block)), dmin = f16_to_f32(read_u16le(block + 2));
+        const uint8_t *s = block + 4, *qs = block + 16;
+        float *y = out + 256 * b;
+        for (int c = 0; c < 4; c++) {
+            int sc0, mn0, sc1, mn1;
+            k_scale_min(s, 2 * c, &sc0, &mn0);
+            k_scale_min(s, 2 * c + 1, &sc1, &mn1);
+            for (int l = 0; l < 32; l++) {
+                y[64 * c + l] = d * (float)sc0 * (float)(qs[32 * c + l] & 0xF) - dmin * (float)mn0;
+                y[64 * c + 32 + l] = d * (float)sc1 * (float)(qs[32 * c + l] >> 4) - dmin * (float)mn1;
+            }
+        }
+    }
+}
+
+static void q5_k_row_to_f32(const uint8_t *row, float *out, size_t n) {
+    for (size_t b = 0; b < n / 256; b++) {
+        const uint8_t *block = row + 176 * b;
+        float d = f16_to_f32(read_u16le(block)), dmin = f16_to_f32(read_u16le(block + 2));
+        const uint8_t *s = block + 4, *qh = block + 16, *qs = block + 48;
+        float *y = out + 256 * b;
+        for (int c = 0; c < 4; c++) {
+            int sc0, mn0, sc1, mn1;
+            k_scale_min(s, 2 * c, &sc0, &mn0);
+            k_scale_min(s, 2 * c + 1, &sc1, &mn1);
+            for (int l = 0; l < 32; l++) {
+                int q0 = (qs[32 * c + l] & 0xF) + (((qh[l] >> (2 * c)) & 1) << 4);
+                int q1 = (qs[32 * c + l] >> 4) + (((qh[l] >> (2 * c + 1)) & 1) << 4);
+                y[64 * c + l] = d * (float)sc0 * (float)q0 - dmin * (float)mn0;
+                y[64 * c + 32 + l] = d * (float)sc1 * (float)q1 - dmin * (float)mn1;
+            }
+        }
+    }
+}
+
+static void q6_k_row_to_f32(const uint8_t *row, float *out, size_t n) {
+    for (size_t b = 0; b < n / 256; b++) {
+        const uint8_t *block = row + 210 * b;
+        float d = f16_to_f32(read_u16le(block + 208));
+        float *y = out + 256 * b;
+        for (int half = 0; half < 2; half++) {
+            const uint8_t *ql = block + 64 * half, *qh = block + 128 + 32 * half;
+            const int8_t *sc = (const int8_t *)(const void *)(block + 192 + 8 * half);
+            for (int l = 0; l < 32; l++) {
+                int is = l / 16;
+                int q1 = ((ql[l] & 0xF) | (((qh[l] >> 0) & 3) << 4)) - 32;
+                int q2 = ((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32;
+                int q3 = ((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32;
+                int q4 = ((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32;
+                y[128 * half + l] = d * (float)sc[is] * (float)q1;
+                y[128 * half + l + 32] = d * (float)sc[is + 2] * (float)q2;
+                y[128 * half + l + 64] = d * (float)sc[is + 4] * (float)q3;
+                y[128 * half + l + 96] = d * (float)sc[is + 6] * (float)q4;
+            }
+        }
+    }
+}
+
+/* Q8_K: f32 scale, 256 int8, 16 int16 block sums (activation format). */
+static void q8_k_row_to_f32(const uint8_t *row, float *out, size_t n) {
+    for (size_t b = 0; b < n / 256; b++) {
+        const uint8_t *block = row + 292 * b;
+        float d = read_f32le(block);
+        for (int j = 0; j < 256; j++) out[256 * b + j] = d * (float)(int8_t)block[4 + j];
+    }
+}
+
+/* Reference dot product of a quantized row: decode one block at a time and
+   accumulate, so the reference needs no row-sized buffer. */
+#define DSV3_BLOCK_DOT(fn_name, to_f32_fn, block_elems, block_bytes)                     \
+    static float fn_name(const uint8_t *row, const float *x, size_t n) {                 \
+        float decoded[block_elems], sum = 0.0f;                                          \
+        for (size_t b = 0; b < n / (block_elems); b++) {                                 \
+            to_f32_fn(row + (block_bytes) * b, decoded, (block_elems));                  \
+            sum += dot_f32_ref(decoded, x + (block_elems) * b, (block_elems));           \
+        }                                                                                \
+        return sum;                                                                      \
+    }
+
+static float dot_f32_ref(const float *a, const float *b, size_t n) {
+    float sum = 0.0f;
+    for (size_t i = 0; i < n; i++) sum += a[i] * b[i];
+    return sum;
+}
+
+DSV3_BLOCK_DOT(q4_0_row_dot, q4_0_row_to_f32, 32, 18)
+DSV3_BLOCK_DOT(q4_1_row_dot, q4_1_row_to_f32, 32, 20)
+DSV3_BLOCK_DOT(q5_0_row_dot, q5_0_row_to_f32, 32, 22)
+DSV3_BLOCK_DOT(q5_1_row_dot, q5_1_row_to_f32, 32, 24)
+DSV3_BLOCK_DOT(q2_k_row_dot, q2_k_row_to_f32, 256, 84)
+DSV3_BLOCK_DOT(q3_k_row_dot, q3_k_row_to_f32, 256, 110)
+DSV3_BLOCK_DOT(q4_k_row_dot, q4_k_row_to_f32, 256, 144)
+DSV3_BLOCK_DOT(q5_k_row_dot, q5_k_row_to_f32, 256, 176)
+DSV3_BLOCK_DOT(q6_k_row_dot, q6_k_row_to_f32, 256, 210)
+DSV3_BLOCK_DOT(q8_k_row_dot, q8_k_row_to_f32, 256, 292)
+
 #define DSV3_TYPE_COUNT 43
 /* Indexed by ggml type id (gguf.md §2). Removed ids have no layout. */
 static const type_traits type_table[DSV3_TYPE_COUNT] = {
     [0] = {"F32", 1, 4, f32_row_to_f32, f32_row_dot},
     [1] = {"F16", 1, 2, f16_row_to_f32, f16_row_dot},
-    [2] = {"Q4_0", 32, 18, NULL, NULL},
-    [3] = {"Q4_1", 32, 20, NULL, NULL},
+    [2] = {"Q4_0", 32, 18, q4_0_row_to_f32, q4_0_row_dot},
+    [3] = {"Q4_1", 32, 20, q4_1_row_to_f32, q4_1_row_dot},
     [4] = {"Q4_2 (removed)", 0, 0, NULL, NULL},
     [5] = {"Q4_3 (removed)", 0, 0, NULL, NULL},
-    [6] = {"Q5_0", 32, 22, NULL, NULL},
-    [7] = {"Q5_1", 32, 24, NULL, NULL},
+    [6] = {"Q5_0", 32, 22, q5_0_row_to_f32, q5_0_row_dot},
+    [7] = {"Q5_1", 32, 24, q5_1_row_to_f32, q5_1_row_dot},
     [8] = {"Q8_0", 32, 34, q8_0_row_to_f32, q8_0_row_dot},
     [9] = {"Q8_1", 32, 36, NULL, NULL},
-    [10] = {"Q2_K", 256, 84, NULL, NULL},
-    [11] = {"Q3_K", 256, 110, NULL, NULL},
-    [12] = {"Q4_K", 256, 144, NULL, NULL},
-    [13] = {"Q5_K", 256, 176, NULL, NULL},
-    [14] = {"Q6_K", 256, 210, NULL, NULL},
-    [15] = {"Q8_K", 256, 292, NULL, NULL},
+    [10] = {"Q2_K", 256, 84, q2_k_row_to_f32, q2_k_row_dot},
+    [11] = {"Q3_K", 256, 110, q3_k_row_to_f32, q3_k_row_dot},
+    [12] = {"Q4_K", 256, 144, q4_k_row_to_f32, q4_k_row_dot},
+    [13] = {"Q5_K", 256, 176, q5_k_row_to_f32, q5_k_row_dot},
+    [14] = {"Q6_K", 256, 210, q6_k_row_to_f32, q6_k_row_dot},
+    [15] = {"Q8_K", 256, 292, q8_k_row_to_f32, q8_k_row_dot},
     [16] = {"IQ2_XXS", 256, 66, NULL, NULL},
     [17] = {"IQ2_XS", 256, 74, NULL, NULL},
     [18] = {"IQ3_XXS", 256, 98, NULL, NULL},
@@ -1344,6 +1556,13 @@ static int32_t load_hparams(dsv3_model *m, const dsv3_model_params *params, erro
     }
 
     if ((st = hp_uint(m, "block_count", 1, &hp->n_layer, err))) return st;
+    /* Multi-token-prediction layers are counted in block_count and stored after
+       the main layers (llama.cpp's next-n convention); the forward pass skips them. */
+    if ((st = hp_uint(m, "nextn_predict_layers", 0, &hp->n_layer_nextn, err))) return st;
+    if (hp->n_layer_nextn >= hp->n_layer)
+        return fail(err, DSV3_ERR_BAD_MODEL, "nextn_predict_layers %u leaves no main layers of block_count %u",
+                    hp->n_layer_nextn, hp->n_layer);
+    hp->n_layer -= hp->n_layer_nextn;
     if ((st = hp_uint(m, "embedding_length", 1, &hp->n_embd, err))) return st;
     if ((st = hp_uint(m, "attention.head_count", 1, &hp->n_head, err))) return st;
     if ((st = hp_uint(m, "attention.kv_lora_rank", 1, &hp->kv_lora_rank, err))) return st;
@@ -1767,6 +1986,10 @@ struct dsv3_context {
     uint32_t *chosen;       /* [n_expert_used] */
     uint32_t *kept_groups;  /* [n_expert_groups_used] */
     int has_logits;
+    int32_t *tokens;        /* [n_ctx] the tokens fed so far */
+    uint64_t rng_state;     /* sampling generator */
+    struct candidate *candidates; /* [n_vocab] sampling scratch */
+    uint8_t *seen;          /* [n_vocab] sampling scratch: penalty marks */
     char last_error[DSV3_ERROR_SIZE];
 };
 
@@ -2007,8 +2230,10 @@ static void forward_batch(dsv3_context *ctx, const int32_t *tokens, size_t n, fl
     const dsv3_model *m = ctx->model;
     const dsv3_hparams *hp = &m->hp;
     size_t E = hp->n_embd, V = hp->n_vocab;
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         type_table[m->token_embd.type].to_f32(view_row(&m->token_embd, (size_t)tokens[i]), ctx->x + i * E, E);
+        ctx->tokens[ctx->pos + i] = tokens[i];
+    }
 
     for (uint32_t l = 0; l < hp->n_layer; l++) {
         const layer_weights *L = &m->layers[l];
@@ -2035,7 +2260,99 @@ static void forward_batch(dsv3_context *ctx, const int32_t *tokens, size_t n, fl
     ctx->has_logits = 1;
 }
 
-/* ==== 10. Public API, in dsv3.h order ==================================== */
+/* ==== 10. Sampling (private) ============================================== */
+
+typedef struct candidate {
+    float logit;
+    int32_t id;
+} candidate;
+
+/* splitmix64 (Steele, Lea, Flood 2014): a tiny generator with a full 64-bit
+   period whose output passes BigCrush; one state word per context. */
+static uint64_t next_random(uint64_t *state) {
+    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+/* Uniform in [0, 1) with 53 random bits. */
+static double next_uniform(uint64_t *state) { return (double)(next_random(state) >> 11) * (1.0 / 9007199254740992.0); }
+
+/* Descending logit, ties to the lower id: a total order, so sorting is deterministic. */
+static int candidate_order(const void *pa, const void *pb) {
+    const candidate *a = (const candidate *)pa, *b = (const candidate *)pb;
+    if (a->logit != b->logit) return a->logit > b->logit ? -1 : 1;
+    return (a->id > b->id) - (a->id < b->id);
+}
+
+static int32_t sample_token(dsv3_context *ctx, const dsv3_sampling_params *p, const float *logits) {
+    size_t V = ctx->model->hp.n_vocab;
+    candidate *c = ctx->candidates;
+    for (size_t i = 0; i < V; i++) {
+        c[i].logit = logits[i] == logits[i] ? logits[i] : -INFINITY; /* NaN never wins */
+        c[i].id = (int32_t)i;
+    }
+    /* Penalties apply once per distinct recent token (CTRL paper, Keskar et al.
+       2019, eq. 3, for the repetition penalty). */
+    if ((p->repeat_penalty != 1.0f || p->presence_penalty != 0.0f) && p->penalty_window > 0) {
+        size_t window = (size_t)p->penalty_window < ctx->pos ? (size_t)p->penalty_window : ctx->pos;
+        const int32_t *recent = ctx->tokens + ctx->pos - window;
+        for (size_t i = 0; i < window; i++) {
+            int32_t t = recent[i];
+            if (ctx->seen[t]) continue;
+            ctx->seen[t] = 1;
+            float *l = &c[t].logit;
+            if (p->repeat_penalty > 0.0f && p->repeat_penalty != 1.0f)
+                *l = *l > 0.0f ? *l / p->repeat_penalty : *l * p->repeat_penalty;
+            *l -= p->presence_penalty;
+        }
+        for (size_t i = 0; i < window; i++) ctx->seen[recent[i]] = 0;
+    }
+    if (!(p->temperature > 0.0f)) {
+        size_t best = 0;
+        for (size_t i = 1; i < V; i++)
+            if (c[i].logit > c[best].logit) best = i;
+        return (int32_t)best;
+    }
+    for (size_t i = 0; i < V; i++) c[i].logit /= p->temperature;
+    qsort(c, V, sizeof *c, candidate_order);
+    size_t n = V;
+    if (p->top_k > 0 && (size_t)p->top_k < n) n = (size_t)p->top_k;
+    if (c[0].logit == -INFINITY) return c[0].id; /* everything masked: nothing to draw from */
+    /* probabilities of the survivors, in place of their logits */
+    double sum = 0.0;
+    float top = c[0].logit;
+    for (size_t i = 0; i < n; i++) {
+        c[i].logit = expf(c[i].logit - top);
+        sum += c[i].logit;
+    }
+    if (p->top_p < 1.0f) {
+        double mass = 0.0;
+        for (size_t i = 0; i < n; i++) {
+            mass += c[i].logit / sum;
+            if (mass >= p->top_p) {
+                n = i + 1;
+                break;
+            }
+        }
+    }
+    if (p->min_p > 0.0f) {
+        size_t keep = 1; /* c[0] has probability 1 relative to itself */
+        while (keep < n && c[keep].logit >= p->min_p) keep++;
+        n = keep;
+    }
+    sum = 0.0;
+    for (size_t i = 0; i < n; i++) sum += c[i].logit;
+    double r = next_uniform(&ctx->rng_state) * sum;
+    for (size_t i = 0; i < n; i++) {
+        r -= c[i].logit;
+        if (r < 0.0) return c[i].id;
+    }
+    return c[n - 1].id;
+}
+
+/* ==== 11. Public API, in dsv3.h order ==================================== */
 
 const char *dsv3_status_string(int32_t status) {
     switch (status) {
@@ -2103,6 +2420,7 @@ void dsv3_context_default_params(dsv3_context_params *out) {
     out->n_batch = 64;
     out->n_threads = 0;
     out->kv_type = DSV3_KV_F32;
+    out->seed = 1;
 }
 
 void dsv3_context_free(dsv3_context *ctx) {
@@ -2110,6 +2428,9 @@ void dsv3_context_free(dsv3_context *ctx) {
     const allocator *a = &ctx->model->alloc;
     pool_stop(&ctx->pool, a);
     mem_free(a, ctx->pool_start_args);
+    mem_free(a, ctx->tokens);
+    mem_free(a, ctx->candidates);
+    mem_free(a, ctx->seen);
     mem_free(a, ctx->kv_cache);
     mem_free(a, ctx->scratch);
     mem_free(a, ctx->chosen);
@@ -2188,8 +2509,12 @@ int32_t dsv3_context_create(const dsv3_model *model, const dsv3_context_params *
         ctx->kv_cache = (uint8_t *)mem_calloc(a, (size_t)kv_bytes, 1);
         ctx->chosen = (uint32_t *)mem_calloc(a, (size_t)hp->n_expert_used + hp->n_expert_groups + 2, sizeof(uint32_t));
         ctx->pool_start_args = mem_calloc(a, n_threads, 64); /* >= sizeof(worker_start) each */
+        ctx->tokens = (int32_t *)mem_calloc(a, ctx->n_ctx, sizeof(int32_t));
+        ctx->candidates = (candidate *)mem_calloc(a, hp->n_vocab, sizeof(candidate));
+        ctx->seen = (uint8_t *)mem_calloc(a, hp->n_vocab, 1);
     }
-    if (overflow || !ctx->scratch || !ctx->kv_cache || !ctx->chosen || !ctx->pool_start_args ||
+    if (overflow || !ctx->scratch || !ctx->kv_cache || !ctx->chosen || !ctx->pool_start_args || !ctx->tokens ||
+        !ctx->candidates || !ctx->seen ||
         !pool_start(&ctx->pool, n_threads, ctx->pool_start_args, a)) {
         model_log(model, DSV3_LOG_ERROR, "out of memory creating a context of %u positions (%llu bytes of KV cache)",
                   ctx->n_ctx, (unsigned long long)kv_bytes);
@@ -2198,6 +2523,7 @@ int32_t dsv3_context_create(const dsv3_model *model, const dsv3_context_params *
     }
     ctx->kept_groups = ctx->chosen + hp->n_expert_used + 1;
     ctx->row_stride = (model->max_row + 15) & ~(size_t)15;
+    ctx->rng_state = p.seed;
     float *cursor_f = ctx->scratch;
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
         *slots[i] = cursor_f;
@@ -2277,3 +2603,44 @@ size_t dsv3_context_kv_bytes_per_token(const dsv3_context *ctx) {
     return ctx ? ctx->kv_row_bytes * ctx->model->hp.n_layer : 0;
 }
 const char *dsv3_context_last_error(const dsv3_context *ctx) { return ctx ? ctx->last_error : ""; }
+
+const int32_t *dsv3_context_tokens(const dsv3_context *ctx) { return ctx && ctx->pos ? ctx->tokens : NULL; }
+
+void dsv3_sampling_default_params(dsv3_sampling_params *out) {
+    if (!out) return;
+    memset(out, 0, sizeof *out);
+    out->struct_size = sizeof *out;
+    out->temperature = 0.8f;
+    out->top_k = 40;
+    out->top_p = 0.95f;
+    out->min_p = 0.05f;
+    out->repeat_penalty = 1.0f;
+    out->presence_penalty = 0.0f;
+    out->penalty_window = 64;
+}
+
+int32_t dsv3_sample(dsv3_context *ctx, const dsv3_sampling_params *params, const float *logits, int32_t *out_token) {
+    if (out_token) *out_token = -1;
+    if (!ctx || !out_token) return DSV3_ERR_INVALID_ARGUMENT;
+    error_slot err = {DSV3_OK, ""};
+    dsv3_sampling_params p;
+    dsv3_sampling_default_params(&p);
+    int32_t st = merge_params(&p, sizeof p, params, &err);
+    if (st) return context_fail(ctx, st, "%s", err.message);
+    if (!logits) logits = dsv3_context_logits(ctx);
+    if (!logits) return context_fail(ctx, DSV3_ERR_INVALID_ARGUMENT, "no logits to sample from: feed a token first");
+    if (!(p.top_p > 0.0f) || !(p.min_p >= 0.0f) || p.min_p > 1.0f || p.top_k < 0 || p.penalty_window < 0 ||
+        !(p.repeat_penalty > 0.0f) || p.temperature != p.temperature)
+        return context_fail(ctx, DSV3_ERR_INVALID_ARGUMENT,
+                            "bad sampling params: temperature %g, top_k %d, top_p %g, min_p %g, repeat_penalty %g, window %d",
+                            (double)p.temperature, (int)p.top_k, (double)p.top_p, (double)p.min_p,
+                            (double)p.repeat_penalty, (int)p.penalty_window);
+    *out_token = sample_token(ctx, &p, logits);
+    return DSV3_OK;
+}
+
+int32_t dsv3_context_set_seed(dsv3_context *ctx, uint64_t seed) {
+    if (!ctx) return DSV3_ERR_INVALID_ARGUMENT;
+    ctx->rng_state = seed;
+    return DSV3_OK;
+}

@@ -129,7 +129,9 @@ DSV3_API int32_t dsv3_model_token_pad(const dsv3_model *model);
 /* Hyperparameters as dsv3 runs them (after defaults and overrides). */
 typedef struct dsv3_hparams {
     uint32_t struct_size;          /* set by the caller to sizeof(dsv3_hparams) */
-    uint32_t n_vocab, n_ctx_train, n_embd, n_layer, n_head;
+    uint32_t n_vocab, n_ctx_train, n_embd;
+    uint32_t n_layer;              /* main layers (block_count - n_layer_nextn) */
+    uint32_t n_head;
     uint32_t q_lora_rank;          /* 0: plain attn_q projection */
     uint32_t kv_lora_rank;
     uint32_t qk_nope_head_dim, qk_rope_head_dim, v_head_dim;
@@ -151,6 +153,8 @@ typedef struct dsv3_hparams {
     float    yarn_beta_fast, yarn_beta_slow;
     float    yarn_mscale_all_dim;
     float    attn_scale;           /* the softmax scale actually used */
+    uint32_t n_layer_nextn;        /* multi-token-prediction layers in the file
+                                      (after the n_layer main ones; not run) */
 } dsv3_hparams;
 
 /* Fills *out up to out->struct_size bytes (set it first). */
@@ -171,6 +175,7 @@ typedef struct dsv3_context_params {
                               longer prefills are split, so this only sizes scratch */
     int32_t  n_threads;    /* 0: default. Compute is single-threaded in this version */
     int32_t  kv_type;      /* DSV3_KV_F32 (default), DSV3_KV_F16 or DSV3_KV_BF16 */
+    uint64_t seed;         /* seed of the context's sampling generator (default 1) */
 } dsv3_context_params;
 
 DSV3_API void dsv3_context_default_params(dsv3_context_params *out);
@@ -207,6 +212,37 @@ DSV3_API size_t dsv3_context_n_ctx(const dsv3_context *ctx);
 DSV3_API size_t dsv3_context_kv_bytes_per_token(const dsv3_context *ctx);
 /* Detailed message of the context's last failure ("" if none); never NULL. */
 DSV3_API const char *dsv3_context_last_error(const dsv3_context *ctx);
+/* The tokens fed so far (dsv3_context_position() of them); valid until the next
+ * call that changes the context. NULL when empty. */
+DSV3_API const int32_t *dsv3_context_tokens(const dsv3_context *ctx);
+
+/* ---- Sampling ------------------------------------------------------------ */
+/* Applied in this order: repetition/presence penalties over the last
+ * penalty_window tokens of the context, temperature, top-k, top-p (nucleus),
+ * min-p, then a draw from the context's seeded generator. The same seed, inputs
+ * and params give the same tokens on every run and any thread count. */
+typedef struct dsv3_sampling_params {
+    uint32_t struct_size;      /* sizeof(dsv3_sampling_params) as the caller built it */
+    float    temperature;      /* <= 0: greedy (argmax). Default 0.8 */
+    int32_t  top_k;            /* keep the k most likely; 0: off. Default 40 */
+    float    top_p;            /* keep the smallest set with this much mass; 1: off. Default 0.95 */
+    float    min_p;            /* drop tokens below min_p * the top probability; 0: off. Default 0.05 */
+    float    repeat_penalty;   /* divide positive (multiply negative) logits of recent tokens; 1: off (default) */
+    float    presence_penalty; /* subtract from logits of recent tokens; 0: off (default) */
+    int32_t  penalty_window;   /* how many recent tokens the penalties look at. Default 64 */
+} dsv3_sampling_params;
+
+DSV3_API void dsv3_sampling_default_params(dsv3_sampling_params *out);
+
+/* Picks the next token from logits (n_vocab floats: the context's own, from
+ * dsv3_context_logits(), or any array the host has modified, e.g. with biases or
+ * a grammar mask; -INFINITY removes a token). params NULL: defaults. The logits
+ * are not modified. Advances the context's generator. */
+DSV3_API int32_t dsv3_sample(dsv3_context *ctx, const dsv3_sampling_params *params, const float *logits,
+                             int32_t *out_token);
+
+/* Reseeds the context's sampling generator. */
+DSV3_API int32_t dsv3_context_set_seed(dsv3_context *ctx, uint64_t seed);
 
 #ifdef __cplusplus
 }

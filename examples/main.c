@@ -9,7 +9,6 @@
 #include "dsv3.h"
 
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +25,10 @@ static void usage(FILE *out) {
             "  -c, --ctx N           context length (default: min(4096, the model's))\n"
             "  -t, --threads N       threads (accepted; compute is single-threaded for now)\n"
             "      --temp T          sampling temperature, 0 = greedy (default 0)\n"
+            "      --top-k K         sample among the K most likely (default 40; 0 = off)\n"
+            "      --top-p P         nucleus sampling mass (default 0.95; 1 = off)\n"
+            "      --min-p P         drop tokens below P x the top probability (default 0.05)\n"
+            "      --repeat-penalty R  penalise the last 64 tokens (default 1 = off)\n"
             "      --seed S          sampling seed (default 1)\n"
             "      --prefill MODE    batch (default) or step: how the prompt is fed\n"
             "      --batch N         prefill batch size (default 64)\n"
@@ -87,29 +90,6 @@ static int parse_tokens(const char *s, int32_t **out, size_t *n_out) {
     return 1;
 }
 
-/* xorshift64*: a small seeded generator for sampling. */
-static double next_uniform(uint64_t *state) {
-    *state ^= *state >> 12;
-    *state ^= *state << 25;
-    *state ^= *state >> 27;
-    return (double)((*state * 2685821657736338717ull) >> 11) * (1.0 / 9007199254740992.0);
-}
-
-static int32_t sample(const float *logits, size_t n_vocab, float temp, uint64_t *rng) {
-    size_t best = 0;
-    for (size_t i = 1; i < n_vocab; i++)
-        if (logits[i] > logits[best]) best = i;
-    if (temp <= 0.0f) return (int32_t)best;
-    double sum = 0.0;
-    for (size_t i = 0; i < n_vocab; i++) sum += exp((logits[i] - logits[best]) / temp);
-    double r = next_uniform(rng) * sum;
-    for (size_t i = 0; i < n_vocab; i++) {
-        r -= exp((logits[i] - logits[best]) / temp);
-        if (r <= 0.0) return (int32_t)i;
-    }
-    return (int32_t)best;
-}
-
 static int write_logits(FILE *f, const float *logits, size_t n) {
     /* float32 little-endian: the host order on every platform dsv3 supports */
     return fwrite(logits, sizeof(float), n, f) == n;
@@ -119,7 +99,9 @@ int main(int argc, char **argv) {
     const char *model_path = NULL, *tokens_arg = NULL, *dump_path = NULL, *prefill_mode = "batch";
     const char *text_prompt = NULL;
     long n_predict = 16, n_ctx = 0, n_threads = 0, n_batch = 64, seed = 1;
-    float temp = 0.0f;
+    dsv3_sampling_params sampling;
+    dsv3_sampling_default_params(&sampling);
+    sampling.temperature = 0.0f; /* greedy unless asked */
     int32_t kv_type = DSV3_KV_F32;
     int no_groups = 0;
 
@@ -152,10 +134,19 @@ int main(int argc, char **argv) {
             if (!parse_long(v, 1, 1 << 20, &n_batch)) goto bad_value;
         } else if (!strcmp(a, "--seed")) {
             if (!parse_long(v, 0, INT32_MAX, &seed)) goto bad_value;
-        } else if (!strcmp(a, "--temp")) {
+        } else if (!strcmp(a, "--temp") || !strcmp(a, "--top-p") || !strcmp(a, "--min-p") ||
+                   !strcmp(a, "--repeat-penalty")) {
             char *end;
-            temp = strtof(v, &end);
-            if (end == v || *end || !(temp >= 0.0f)) goto bad_value;
+            float f = strtof(v, &end);
+            if (end == v || *end || !(f >= 0.0f)) goto bad_value;
+            if (!strcmp(a, "--temp")) sampling.temperature = f;
+            else if (!strcmp(a, "--top-p")) sampling.top_p = f;
+            else if (!strcmp(a, "--min-p")) sampling.min_p = f;
+            else sampling.repeat_penalty = f;
+        } else if (!strcmp(a, "--top-k")) {
+            long k;
+            if (!parse_long(v, 0, INT32_MAX, &k)) goto bad_value;
+            sampling.top_k = (int32_t)k;
         } else if (!strcmp(a, "--prefill")) {
             if (strcmp(v, "batch") && strcmp(v, "step")) goto bad_value;
             prefill_mode = v;
@@ -220,6 +211,7 @@ int main(int argc, char **argv) {
     cp.n_threads = (int32_t)n_threads;
     cp.n_batch = (uint32_t)n_batch;
     cp.kv_type = kv_type;
+    cp.seed = (uint64_t)seed;
     dsv3_context *ctx = NULL;
     st = dsv3_context_create(model, &cp, &ctx);
     if (st) {
@@ -265,10 +257,15 @@ int main(int argc, char **argv) {
     }
     double t1 = now_seconds();
 
-    uint64_t rng = 0x9E3779B97F4A7C15ull ^ (uint64_t)seed;
     long generated = 0;
     for (; generated < n_predict; generated++) {
-        int32_t next = sample(logits, n_vocab, temp, &rng);
+        int32_t next;
+        st = dsv3_sample(ctx, &sampling, logits, &next);
+        if (st) {
+            fprintf(stderr, "\ndsv3: sampling failed: %s\n", dsv3_context_last_error(ctx));
+            rc = 1;
+            goto out;
+        }
         printf("%s%d", generated ? "," : "", next);
         fflush(stdout);
         st = dsv3_step(ctx, next, &logits);

@@ -391,6 +391,114 @@ static void test_api_misuse(void) {
     dsv3_model_free(m);
 }
 
+static void test_sampling(void) {
+    dsv3_model *m = open_model("v3_f32.gguf", DSV3_GROUPS_AUTO, 1);
+    if (!m) return;
+    dsv3_context *ctx = open_context(m, 64, 8, DSV3_KV_F32);
+    enum { V = 320 };
+    float logits[V];
+    for (int i = 0; i < V; i++) logits[i] = -INFINITY;
+    /* probabilities 0.5, 0.3, 0.2 on tokens 10, 20, 30 (at temperature 1) */
+    logits[10] = logf(0.5f);
+    logits[20] = logf(0.3f);
+    logits[30] = logf(0.2f);
+    dsv3_sampling_params sp;
+    dsv3_sampling_default_params(&sp);
+    sp.temperature = 1.0f;
+    sp.top_k = 0;
+    sp.top_p = 1.0f;
+    sp.min_p = 0.0f;
+    int32_t tok = -5;
+    CHECK(dsv3_sample(ctx, &sp, NULL, &tok) == DSV3_ERR_INVALID_ARGUMENT && tok == -1, "no logits yet");
+    int counts[V] = {0};
+    const int draws = 20000;
+    int all_ok = 1;
+    for (int i = 0; i < draws; i++) {
+        all_ok &= dsv3_sample(ctx, &sp, logits, &tok) == DSV3_OK;
+        if (tok >= 0 && tok < V) counts[tok]++;
+    }
+    CHECK(all_ok, "sampling failed");
+    /* 4 standard deviations of a binomial at n = 20000 is under 0.015 */
+    CHECK(fabs(counts[10] / (double)draws - 0.5) < 0.015 && fabs(counts[20] / (double)draws - 0.3) < 0.015 &&
+              fabs(counts[30] / (double)draws - 0.2) < 0.015 && counts[10] + counts[20] + counts[30] == draws,
+          "frequencies %d %d %d", counts[10], counts[20], counts[30]);
+    int only_two = 1, only_one = 1;
+    sp.top_k = 2; /* 10 and 20 */
+    for (int i = 0; i < 2000; i++) {
+        dsv3_sample(ctx, &sp, logits, &tok);
+        only_two &= tok == 10 || tok == 20;
+    }
+    sp.top_k = 0;
+    sp.top_p = 0.7f; /* 0.5 + 0.3 reaches it */
+    for (int i = 0; i < 2000; i++) {
+        dsv3_sample(ctx, &sp, logits, &tok);
+        only_two &= tok == 10 || tok == 20;
+    }
+    sp.top_p = 1.0f;
+    sp.min_p = 0.5f; /* keeps p >= 0.25 */
+    for (int i = 0; i < 2000; i++) {
+        dsv3_sample(ctx, &sp, logits, &tok);
+        only_two &= tok == 10 || tok == 20;
+    }
+    sp.min_p = 0.0f;
+    sp.temperature = 0.01f; /* nearly greedy */
+    for (int i = 0; i < 2000; i++) {
+        dsv3_sample(ctx, &sp, logits, &tok);
+        only_one &= tok == 10;
+    }
+    CHECK(only_two, "top-k / top-p / min-p let a third token through");
+    CHECK(only_one, "a low temperature is not near-greedy");
+    sp.temperature = 0.0f;
+    logits[20] = logits[10]; /* a tie goes to the lower id */
+    CHECK(dsv3_sample(ctx, &sp, logits, &tok) == DSV3_OK && tok == 10, "greedy tie -> %d", tok);
+
+    /* same seed, same tokens; another seed, other tokens */
+    const int32_t prompt[] = {4, 5, 6};
+    int32_t run[3][24];
+    const uint64_t seeds[3] = {42, 42, 43};
+    dsv3_sampling_default_params(&sp);
+    for (int r = 0; r < 3; r++) {
+        dsv3_context_rewind(ctx, 0);
+        dsv3_context_set_seed(ctx, seeds[r]);
+        CHECK(dsv3_prefill(ctx, prompt, 3, NULL) == DSV3_OK, "prefill");
+        for (int i = 0; i < 24; i++) {
+            CHECK(dsv3_sample(ctx, &sp, NULL, &run[r][i]) == DSV3_OK, "sample");
+            CHECK(dsv3_step(ctx, run[r][i], NULL) == DSV3_OK, "step");
+        }
+    }
+    CHECK(memcmp(run[0], run[1], sizeof run[0]) == 0, "same seed, different tokens");
+    CHECK(memcmp(run[0], run[2], sizeof run[0]) != 0, "different seeds, same 24 tokens");
+    const int32_t *hist = dsv3_context_tokens(ctx);
+    CHECK(hist && dsv3_context_position(ctx) == 27 && hist[0] == 4 && hist[3] == run[2][0] && hist[26] == run[2][23],
+          "token history");
+
+    /* a repetition penalty moves greedy away from a token just seen */
+    const float *ctx_logits = dsv3_context_logits(ctx);
+    float boosted[V];
+    memcpy(boosted, ctx_logits, sizeof boosted);
+    int32_t last = hist[26];
+    boosted[last] = 1000.0f;
+    sp.temperature = 0.0f;
+    sp.repeat_penalty = 1.0f;
+    CHECK(dsv3_sample(ctx, &sp, boosted, &tok) == DSV3_OK && tok == last, "unpenalised greedy");
+    sp.presence_penalty = 2000.0f;
+    CHECK(dsv3_sample(ctx, &sp, boosted, &tok) == DSV3_OK && tok != last, "presence penalty");
+    CHECK(boosted[last] == 1000.0f, "the caller's logits are not modified");
+    sp.presence_penalty = 0.0f;
+    sp.repeat_penalty = 1e6f;
+    CHECK(dsv3_sample(ctx, &sp, boosted, &tok) == DSV3_OK && tok != last, "repeat penalty");
+    sp.repeat_penalty = 0.0f;
+    CHECK(dsv3_sample(ctx, &sp, boosted, &tok) == DSV3_ERR_INVALID_ARGUMENT, "repeat penalty 0 is invalid");
+    sp.repeat_penalty = 1.0f;
+    sp.top_p = 0.0f;
+    CHECK(dsv3_sample(ctx, &sp, boosted, &tok) == DSV3_ERR_INVALID_ARGUMENT, "top_p 0 is invalid");
+    CHECK(dsv3_sample(NULL, &sp, boosted, &tok) == DSV3_ERR_INVALID_ARGUMENT, "NULL ctx");
+    CHECK(dsv3_sample(ctx, &sp, boosted, NULL) == DSV3_ERR_INVALID_ARGUMENT, "NULL out");
+    CHECK(dsv3_context_rewind(ctx, 2) == DSV3_OK && dsv3_context_tokens(ctx)[1] == 5, "history after rewind");
+    dsv3_context_free(ctx);
+    dsv3_model_free(m);
+}
+
 /* Failing allocations surface as DSV3_ERR_OUT_OF_MEMORY, never a crash. */
 typedef struct alloc_budget {
     int remaining;
@@ -411,7 +519,8 @@ static void test_out_of_memory(void) {
     char path[512], message[256];
     snprintf(path, sizeof path, "%s/v3_f32.gguf", data_dir);
     int load_failed = 0, ctx_failed = 0, succeeded = 0;
-    for (int budget = 0; budget < 12; budget++) {
+    /* every allocation of load and context creation fails in turn, until all succeed */
+    for (int budget = 0; budget < 200 && !succeeded; budget++) {
         alloc_budget b = {budget, 0};
         dsv3_model_params mp;
         dsv3_model_default_params(&mp);
@@ -485,6 +594,7 @@ int main(int argc, char **argv) {
     test_load_paths();
     test_hparams();
     test_api_misuse();
+    test_sampling();
     test_out_of_memory();
     test_malformed_files(data_dir);
     return test_summary();
