@@ -191,7 +191,65 @@ static void test_thread_pool(void) {
     }
 }
 
-int main(void) {
+/* Dequantization of every type against tests/tools/quant_ref.py's vectors
+   (independent numpy decoders written from the block layouts). */
+static void test_dequantize_vectors(const char *path) {
+    size_t size = 0;
+    unsigned char *buf = read_file(path, &size);
+    CHECK(buf && size >= 12 && memcmp(buf, "DSVQ", 4) == 0, "cannot read %s", path);
+    if (!buf || size < 12) {
+        free(buf);
+        return;
+    }
+    uint32_t n_records = read_u32le(buf + 8);
+    size_t at = 12;
+    int seen[DSV3_TYPE_COUNT] = {0};
+    for (uint32_t r = 0; r < n_records; r++) {
+        if (at + 12 > size) break;
+        uint32_t type = read_u32le(buf + at), n = read_u32le(buf + at + 4), n_bytes = read_u32le(buf + at + 8);
+        at += 12;
+        if (type >= DSV3_TYPE_COUNT || at + n_bytes + 4 * (size_t)n > size || !type_table[type].to_f32 ||
+            (size_t)n / type_table[type].block_size * type_table[type].type_size != n_bytes) {
+            CHECK(0, "record %u: bad type %u or size", r, type);
+            break;
+        }
+        const uint8_t *blocks = buf + at;
+        float *want = (float *)malloc(n * sizeof(float)), *got = (float *)malloc(n * sizeof(float));
+        memcpy(want, buf + at + n_bytes, n * sizeof(float));
+        at += n_bytes + 4 * (size_t)n;
+        type_table[type].to_f32(blocks, got, n);
+        double max_abs = 0, max_diff = 0;
+        for (uint32_t i = 0; i < n; i++) {
+            if (fabs(want[i]) > max_abs) max_abs = fabs(want[i]);
+            double d = fabs((double)got[i] - want[i]);
+            if (!(d <= max_diff)) max_diff = d;
+        }
+        /* every operation but the last is exact in float32, so decoders agree exactly */
+        CHECK(max_diff == 0.0, "%s dequantization differs by %.3g (max %.3g)", type_table[type].name, max_diff,
+              max_abs);
+        /* the reference dot product agrees with dequantize-then-dot */
+        float *x = (float *)malloc(n * sizeof(float));
+        double bound = 0, plain = 0;
+        for (uint32_t i = 0; i < n; i++) {
+            x[i] = next_float();
+            plain += (double)got[i] * x[i];
+            bound += fabs((double)got[i] * x[i]);
+        }
+        double dot = type_table[type].dot(blocks, x, n);
+        CHECK(fabs(dot - plain) <= 1e-5 * bound + 1e-30, "%s dot %.9g vs %.9g", type_table[type].name, dot, plain);
+        seen[type] = 1;
+        free(x);
+        free(want);
+        free(got);
+    }
+    const uint32_t expected[] = {2, 3, 6, 7, 8, 10, 11, 12, 13, 14, 15};
+    for (size_t i = 0; i < sizeof expected / sizeof expected[0]; i++)
+        CHECK(seen[expected[i]], "no vectors for %s", type_table[expected[i]].name);
+    free(buf);
+}
+
+int main(int argc, char **argv) {
+    test_dequantize_vectors(argc > 1 ? argv[1] : "tests/data/quant_vectors.bin");
     test_half_conversions();
     test_simd_kernels();
     test_thread_pool();
