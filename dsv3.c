@@ -1962,29 +1962,32 @@ struct dsv3_context {
     size_t pos;
     uint8_t *kv_cache;      /* [layer][position][kv_lora + rope] */
     size_t kv_row_bytes;    /* one position of one layer */
-    float *scratch;         /* everything below points into it */
-    float *x, *xn;          /* [n_batch][n_embd] residual stream, normalised copy */
-    float *q;               /* [n_head][nope + rope] */
-    float *q_lora;          /* [q_lora_rank] */
-    float *kv;              /* [kv_lora + rope] */
-    float *q_abs;           /* [n_head][kv_lora] query absorbed into the latent space */
+    float *scratch;         /* the float buffers below point into it; B = n_batch */
+    float *x, *xn;          /* [B][n_embd] residual stream, normalised copy */
+    float *q;               /* [B][n_head][nope + rope] */
+    float *q_lora;          /* [B][q_lora_rank] */
+    float *kv;              /* [B][kv_lora + rope] */
+    float *q_abs;           /* [n_head][kv_lora] one token's query in the latent space */
     float *scores;          /* [n_head][n_ctx] */
     float *o_lat;           /* [n_head][kv_lora] */
-    float *attn_cat;        /* [n_head * v_head_dim] */
-    float *hidden;          /* [n_embd] layer output before the residual add */
-    float *ffn_gate, *ffn_up; /* [widest FFN] */
-    float *expert_out;      /* [n_embd] */
-    float *router_scores, *router_choice, *group_scores; /* [n_expert], [n_expert], [groups] */
-    float *row;             /* [n_threads][row_stride] per-thread row scratch:
-                               one weight row or cache row as floats */
+    float *attn_cat;        /* [B][n_head * v_head_dim] */
+    float *hidden;          /* [B][n_embd] sublayer output before the residual add */
+    float *ffn_gate, *ffn_up; /* [B][widest FFN] */
+    float *expert_in, *expert_out; /* [B][n_embd] the rows of the tokens routed to one expert */
+    float *router_logits;   /* [B][n_expert] */
+    float *router_choice, *group_scores; /* [n_expert], [groups]: one token at a time */
+    float *expert_weights;  /* [B][n_expert_used] gate weights, by ascending expert id */
+    float *bucket_weights;  /* [B * n_expert_used] gate weights grouped by expert */
+    float *row;             /* [n_threads][row_stride] per-thread row scratch */
+    float *rope_cs;         /* [rope] cos/sin pairs for one position */
+    float *logits;          /* [n_vocab] */
+    uint32_t *chosen;       /* [B][n_expert_used] expert ids, ascending */
+    uint32_t *kept_groups;  /* [groups] */
+    uint32_t *bucket_start; /* [n_expert + 1] first entry of each expert's bucket */
+    uint32_t *bucket_tokens;/* [B * n_expert_used] token index of each entry */
     size_t row_stride;
     thread_pool pool;
     void *pool_start_args;
-    float *rope_cs;         /* [rope] cos/sin pairs for one position */
-    float *logits;          /* [n_vocab] */
-    float *expert_weights;  /* [n_expert_used] */
-    uint32_t *chosen;       /* [n_expert_used] */
-    uint32_t *kept_groups;  /* [n_expert_groups_used] */
     int has_logits;
     int32_t *tokens;        /* [n_ctx] the tokens fed so far */
     uint64_t rng_state;     /* sampling generator */
@@ -2005,37 +2008,40 @@ static uint8_t *kv_row(const dsv3_context *ctx, uint32_t layer, size_t pos) {
     return ctx->kv_cache + ((size_t)layer * ctx->n_ctx + pos) * ctx->kv_row_bytes;
 }
 
-typedef struct matvec_job {
+typedef struct matmul_job {
     const tensor_view *w;
     size_t first_row;
     const float *x;
+    size_t x_stride;
     float *out;
-} matvec_job;
+    size_t out_stride;
+    size_t n_tokens;
+} matmul_job;
 
-static void matvec_task(void *arg, uint32_t thread_index, size_t begin, size_t end) {
-    const matvec_job *job = (const matvec_job *)arg;
+/* Rows [begin, end) for every token: blocks of rows stay in cache while each
+   token's activations stream past them, so a batch reads its weights once. */
+static void matmul_task(void *arg, uint32_t thread_index, size_t begin, size_t end) {
+    const matmul_job *job = (const matmul_job *)arg;
+    const tensor_view *w = job->w;
+    size_t n = (size_t)w->ne[0];
     (void)thread_index;
-    matvec(job->w, job->first_row + begin, end - begin, job->x, job->out + begin);
+    for (size_t r0 = begin; r0 < end; r0 += 16) {
+        size_t r1 = r0 + 16 < end ? r0 + 16 : end;
+        for (size_t t = 0; t < job->n_tokens; t++) {
+            const float *x = job->x + t * job->x_stride;
+            float *out = job->out + t * job->out_stride;
+            for (size_t r = r0; r < r1; r++) out[r] = w->dot(view_row(w, job->first_row + r), x, n);
+        }
+    }
 }
 
-/* matvec with the rows split across the context's threads. */
-static void par_matvec(dsv3_context *ctx, const tensor_view *w, size_t first_row, size_t n_rows, const float *x,
-                       float *out) {
-    matvec_job job = {w, first_row, x, out};
-    parallel_for(&ctx->pool, n_rows, 16, matvec_task, &job);
-}
-
-/* Joint KV compression for one token (DeepSeek-V3 report eq. 1-3): the latent
-   c_kv = RMSNorm(W_DKV h) and the shared rope key k_pe = RoPE(W_KR h), cached. */
-static void mla_cache_token(dsv3_context *ctx, const layer_weights *L, uint32_t layer, const float *xn, size_t pos) {
-    const dsv3_model *m = ctx->model;
-    const dsv3_hparams *hp = &m->hp;
-    uint32_t Lkv = hp->kv_lora_rank, dr = hp->qk_rope_head_dim;
-    par_matvec(ctx, &L->kv_a_mqa, 0, Lkv + dr, xn, ctx->kv);
-    rmsnorm(ctx->kv, ctx->kv, &L->kv_a_norm, Lkv, hp->rms_norm_eps, ctx->row);
-    rope_angles(m, pos, ctx->rope_cs);
-    rope_rotate(ctx->kv + Lkv, ctx->rope_cs, dr / 2);
-    kv_store(kv_row(ctx, layer, pos), ctx->kv_type, ctx->kv, Lkv + dr);
+/* out[t][r] = W[first_row + r] . x[t] for n_tokens tokens, rows split across
+   the context's threads. Every element is one call of the weight type's dot
+   product, so the result does not depend on the batch size or thread count. */
+static void par_matmul(dsv3_context *ctx, const tensor_view *w, size_t first_row, size_t n_rows, const float *x,
+                       size_t x_stride, size_t n_tokens, float *out, size_t out_stride) {
+    matmul_job job = {w, first_row, x, x_stride, out, out_stride, n_tokens};
+    parallel_for(&ctx->pool, n_rows, 16, matmul_task, &job);
 }
 
 typedef struct attend_job {
@@ -2043,9 +2049,11 @@ typedef struct attend_job {
     const layer_weights *L;
     uint32_t layer;
     size_t pos;
+    float *q;        /* this token's query, [n_head][nope + rope], rope applied */
+    float *out;      /* this token's [n_head * v_head_dim] */
 } attend_job;
 
-/* Attention of heads [begin, end) for one token: see mla_attend. */
+/* Attention of heads [begin, end) for one token: see mla_attend_token. */
 static void attend_heads_task(void *arg, uint32_t thread_index, size_t begin, size_t end) {
     const attend_job *job = (const attend_job *)arg;
     dsv3_context *ctx = job->ctx;
@@ -2059,8 +2067,7 @@ static void attend_heads_task(void *arg, uint32_t thread_index, size_t begin, si
     const kernel_set *k = &m->kernels;
 
     for (size_t h = begin; h < end; h++) {
-        float *q_head = ctx->q + h * dk;
-        rope_rotate(q_head + dn, ctx->rope_cs, dr / 2);
+        const float *q_head = job->q + h * dk;
         float *q_abs = ctx->q_abs + h * Lkv;
         if (L->k_b.data) /* rows (h, r) of length dn: q_abs[r] = W_UK[h][:, r] . q_nope */
             matvec(&L->k_b, h * Lkv, Lkv, q_head, q_abs);
@@ -2071,7 +2078,7 @@ static void attend_heads_task(void *arg, uint32_t thread_index, size_t begin, si
     for (size_t t = 0; t < n_cached; t++) {
         const float *c = kv_load(kv_row(ctx, job->layer, t), ctx->kv_type, row, Lkv + dr);
         for (size_t h = begin; h < end; h++) {
-            float s = k->dot_f32(ctx->q_abs + h * Lkv, c, Lkv) + k->dot_f32(ctx->q + h * dk + dn, c + Lkv, dr);
+            float s = k->dot_f32(ctx->q_abs + h * Lkv, c, Lkv) + k->dot_f32(job->q + h * dk + dn, c + Lkv, dr);
             ctx->scores[h * ctx->n_ctx + t] = s * hp->attn_scale;
         }
     }
@@ -2079,13 +2086,12 @@ static void attend_heads_task(void *arg, uint32_t thread_index, size_t begin, si
     memset(ctx->o_lat + begin * Lkv, 0, (end - begin) * Lkv * sizeof(float));
     for (size_t t = 0; t < n_cached; t++) {
         const float *c = kv_load(kv_row(ctx, job->layer, t), ctx->kv_type, row, Lkv);
-        for (size_t h = begin; h < end; h++) {
+        for (size_t h = begin; h < end; h++)
             k->axpy_f32(ctx->o_lat + h * Lkv, ctx->scores[h * ctx->n_ctx + t], c, Lkv);
-        }
     }
     for (size_t h = begin; h < end; h++) {
         const float *o = ctx->o_lat + h * Lkv;
-        float *out = ctx->attn_cat + h * dv;
+        float *out = job->out + h * dv;
         if (L->v_b.data) matvec(&L->v_b, h * dv, dv, o, out);
         else matvec(&L->kv_b, h * (dn + dv) + dn, dv, o, out);
     }
@@ -2095,36 +2101,58 @@ static void attend_heads_task(void *arg, uint32_t thread_index, size_t begin, si
    in the absorbed form (DeepSeek-V2 report §2.1.2-2.1.3): each head's nope query
    is mapped into the latent space through W_UK, scores are taken against the
    cached latent plus the rope key, and the weighted latent sum is mapped out
-   through W_UV. Heads run in parallel. Writes the attention output (before the
-   residual) to ctx->hidden. */
-static void mla_attend(dsv3_context *ctx, const layer_weights *L, uint32_t layer, const float *xn, size_t pos) {
+   through W_UV. Heads run in parallel. */
+static void mla_attend_token(dsv3_context *ctx, const layer_weights *L, uint32_t layer, float *q, size_t pos,
+                             float *out) {
     const dsv3_model *m = ctx->model;
-    const dsv3_hparams *hp = &m->hp;
-    size_t H = hp->n_head, dk = m->qk_head_dim;
-
-    /* Query: low-rank (report eq. 6-8) or a plain projection (V2-Lite). */
-    if (L->q_a.data) {
-        par_matvec(ctx, &L->q_a, 0, hp->q_lora_rank, xn, ctx->q_lora);
-        rmsnorm(ctx->q_lora, ctx->q_lora, &L->q_a_norm, hp->q_lora_rank, hp->rms_norm_eps, ctx->row);
-        par_matvec(ctx, &L->q_b, 0, H * dk, ctx->q_lora, ctx->q);
-    } else {
-        par_matvec(ctx, &L->q, 0, H * dk, xn, ctx->q);
-    }
+    uint32_t H = m->hp.n_head, dn = m->hp.qk_nope_head_dim, dr = m->hp.qk_rope_head_dim;
     rope_angles(m, pos, ctx->rope_cs);
-    attend_job job = {ctx, L, layer, pos};
+    for (uint32_t h = 0; h < H; h++) rope_rotate(q + (size_t)h * m->qk_head_dim + dn, ctx->rope_cs, dr / 2);
+    attend_job job = {ctx, L, layer, pos, q, out};
     parallel_for(&ctx->pool, H, 1, attend_heads_task, &job);
-    par_matvec(ctx, &L->attn_output, 0, hp->n_embd, ctx->attn_cat, ctx->hidden);
 }
 
-/* One SwiGLU FFN: out = W_down (silu(W_gate x) * W_up x), on rows
-   [first_row, first_row + width) of the stacked gate/up tensors and on the
-   down tensor's rows [down_row, down_row + n_embd). */
+/* The attention sublayer for n tokens at positions pos..pos+n-1: joint KV
+   compression into the cache (DeepSeek-V3 report eq. 1-3: the latent
+   c_kv = RMSNorm(W_DKV h) and the shared rope key k_pe = RoPE(W_KR h)), the
+   queries (eq. 6-8, or a plain projection for V2-Lite), causal attention token
+   by token, and the output projection into ctx->hidden. */
+static void attention_batch(dsv3_context *ctx, const layer_weights *L, uint32_t layer, size_t n) {
+    const dsv3_model *m = ctx->model;
+    const dsv3_hparams *hp = &m->hp;
+    size_t E = hp->n_embd, H = hp->n_head, dk = m->qk_head_dim, dv = hp->v_head_dim;
+    size_t Lkv = hp->kv_lora_rank, dr = hp->qk_rope_head_dim, Lq = hp->q_lora_rank;
+    par_matmul(ctx, &L->kv_a_mqa, 0, Lkv + dr, ctx->xn, E, n, ctx->kv, Lkv + dr);
+    for (size_t i = 0; i < n; i++) {
+        float *kv = ctx->kv + i * (Lkv + dr);
+        rmsnorm(kv, kv, &L->kv_a_norm, Lkv, hp->rms_norm_eps, ctx->row);
+        rope_angles(m, ctx->pos + i, ctx->rope_cs);
+        rope_rotate(kv + Lkv, ctx->rope_cs, dr / 2);
+        kv_store(kv_row(ctx, layer, ctx->pos + i), ctx->kv_type, kv, Lkv + dr);
+    }
+    if (L->q_a.data) {
+        par_matmul(ctx, &L->q_a, 0, Lq, ctx->xn, E, n, ctx->q_lora, Lq);
+        for (size_t i = 0; i < n; i++)
+            rmsnorm(ctx->q_lora + i * Lq, ctx->q_lora + i * Lq, &L->q_a_norm, Lq, hp->rms_norm_eps, ctx->row);
+        par_matmul(ctx, &L->q_b, 0, H * dk, ctx->q_lora, Lq, n, ctx->q, H * dk);
+    } else {
+        par_matmul(ctx, &L->q, 0, H * dk, ctx->xn, E, n, ctx->q, H * dk);
+    }
+    for (size_t i = 0; i < n; i++)
+        mla_attend_token(ctx, L, layer, ctx->q + i * H * dk, ctx->pos + i, ctx->attn_cat + i * H * dv);
+    par_matmul(ctx, &L->attn_output, 0, E, ctx->attn_cat, H * dv, n, ctx->hidden, E);
+}
+
+/* SwiGLU FFNs for n token rows of x (stride n_embd): out = W_down (silu(W_gate x)
+   * W_up x) (report §2.1.2), on rows [first_row, first_row + width) of the
+   stacked gate/up tensors and rows [down_row, down_row + n_embd) of down. */
 static void swiglu_ffn(dsv3_context *ctx, const tensor_view *gate, const tensor_view *up, const tensor_view *down,
-                       size_t first_row, size_t width, size_t down_row, const float *x, float *out) {
-    par_matvec(ctx, gate, first_row, width, x, ctx->ffn_gate);
-    par_matvec(ctx, up, first_row, width, x, ctx->ffn_up);
-    swiglu(ctx->ffn_gate, ctx->ffn_up, width);
-    par_matvec(ctx, down, down_row, ctx->model->hp.n_embd, ctx->ffn_gate, out);
+                       size_t first_row, size_t width, size_t down_row, const float *x, size_t n, float *out) {
+    size_t E = ctx->model->hp.n_embd, stride = width;
+    par_matmul(ctx, gate, first_row, width, x, E, n, ctx->ffn_gate, stride);
+    par_matmul(ctx, up, first_row, width, x, E, n, ctx->ffn_up, stride);
+    for (size_t i = 0; i < n; i++) swiglu(ctx->ffn_gate + i * stride, ctx->ffn_up + i * stride, width);
+    par_matmul(ctx, down, down_row, E, ctx->ffn_gate, stride, n, out, E);
 }
 
 /* Index of the largest value among those not yet taken; ties go to the lower
@@ -2140,16 +2168,17 @@ static uint32_t argmax_excluding(const float *v, uint32_t n, const uint32_t *tak
     return best;
 }
 
-/* DeepSeekMoE routing (DeepSeek-V3 report §2.1.2, eq. 12-16): affinities by
-   sigmoid (V3) or softmax (V2); the bias only picks experts (eq. 16), the gate
-   weights come from the unbiased affinities, normalised (eq. 13) when the file
-   says so, times the routed scaling factor. Group-limited: experts are split into
-   groups and only the best groups compete (§2.1.2 node-limited routing). */
-static void moe_route(dsv3_context *ctx, const layer_weights *L, const float *xn, float *weights) {
+/* DeepSeekMoE routing of one token (DeepSeek-V3 report §2.1.2, eq. 12-16) from
+   its router logits (overwritten with the affinities): sigmoid (V3) or softmax
+   (V2) affinities; the bias only picks experts (eq. 16), the gate weights come
+   from the unbiased affinities, normalised (eq. 13) when the file says so, times
+   the routed scaling factor. Group-limited: experts are split into groups and
+   only the best groups compete (§2.1.2 node-limited routing). Writes the chosen
+   experts in ascending id order, with their weights. */
+static void moe_route(dsv3_context *ctx, const layer_weights *L, float *scores, uint32_t *chosen, float *weights) {
     const dsv3_hparams *hp = &ctx->model->hp;
     uint32_t X = hp->n_expert, k = hp->n_expert_used, G = hp->n_expert_groups;
-    float *scores = ctx->router_scores, *choice = ctx->router_choice;
-    par_matvec(ctx, &L->gate_inp, 0, X, xn, scores);
+    float *choice = ctx->router_choice;
     if (hp->expert_gating == 2) {
         for (uint32_t i = 0; i < X; i++) scores[i] = sigmoid(scores[i]);
     } else {
@@ -2189,37 +2218,71 @@ static void moe_route(dsv3_context *ctx, const layer_weights *L, const float *xn
     }
     float sum = 0.0f;
     for (uint32_t j = 0; j < k; j++) {
-        ctx->chosen[j] = argmax_excluding(choice, X, ctx->chosen, j);
-        weights[j] = scores[ctx->chosen[j]];
+        chosen[j] = argmax_excluding(choice, X, chosen, j);
+        weights[j] = scores[chosen[j]];
         sum += weights[j];
     }
     float scale = hp->expert_weights_scale;
     if (hp->expert_weights_norm) scale /= sum > DSV3_MIN_EXPERT_WEIGHT_SUM ? sum : DSV3_MIN_EXPERT_WEIGHT_SUM;
     for (uint32_t j = 0; j < k; j++) weights[j] *= scale;
+    /* ascending expert id: the order the experts' outputs are added in */
+    for (uint32_t j = 1; j < k; j++)
+        for (uint32_t i = j; i > 0 && chosen[i - 1] > chosen[i]; i--) {
+            uint32_t e = chosen[i];
+            chosen[i] = chosen[i - 1];
+            chosen[i - 1] = e;
+            float w = weights[i];
+            weights[i] = weights[i - 1];
+            weights[i - 1] = w;
+        }
 }
 
-/* The FFN of one layer for one token: dense SwiGLU, or routed experts plus the
-   shared experts (report eq. 12). Writes ctx->hidden. */
-static void ffn_token(dsv3_context *ctx, const layer_weights *L, const float *xn) {
+/* The FFN sublayer for n tokens (rows of ctx->xn) into ctx->hidden: dense
+   SwiGLU, or the shared experts plus the routed ones (report eq. 12). Tokens
+   are grouped by expert, so each chosen expert's weights are read once per
+   batch; every token adds its experts' outputs in ascending expert id. */
+static void ffn_batch(dsv3_context *ctx, const layer_weights *L, size_t n) {
     const dsv3_hparams *hp = &ctx->model->hp;
-    uint32_t E = hp->n_embd;
+    size_t E = hp->n_embd, X = hp->n_expert, k = hp->n_expert_used, Fe = hp->n_ff_expert;
     if (!L->is_moe) {
-        swiglu_ffn(ctx, &L->ffn_gate, &L->ffn_up, &L->ffn_down, 0, hp->n_ff, 0, xn, ctx->hidden);
+        swiglu_ffn(ctx, &L->ffn_gate, &L->ffn_up, &L->ffn_down, 0, hp->n_ff, 0, ctx->xn, n, ctx->hidden);
         return;
     }
-    float *weights = ctx->expert_weights;
-    uint32_t k = hp->n_expert_used;
-    moe_route(ctx, L, xn, weights);
-    if (L->gate_shexp.data) {
-        size_t width = (size_t)hp->n_ff_expert * hp->n_expert_shared;
-        swiglu_ffn(ctx, &L->gate_shexp, &L->up_shexp, &L->down_shexp, 0, width, 0, xn, ctx->hidden);
-    } else {
-        memset(ctx->hidden, 0, E * sizeof(float));
-    }
-    for (uint32_t j = 0; j < k; j++) {
-        size_t e = ctx->chosen[j], Fe = hp->n_ff_expert;
-        swiglu_ffn(ctx, &L->gate_exps, &L->up_exps, &L->down_exps, e * Fe, Fe, e * E, xn, ctx->expert_out);
-        ctx->model->kernels.axpy_f32(ctx->hidden, weights[j], ctx->expert_out, E);
+    par_matmul(ctx, &L->gate_inp, 0, X, ctx->xn, E, n, ctx->router_logits, X);
+    for (size_t i = 0; i < n; i++)
+        moe_route(ctx, L, ctx->router_logits + i * X, ctx->chosen + i * k, ctx->expert_weights + i * k);
+    if (L->gate_shexp.data)
+        swiglu_ffn(ctx, &L->gate_shexp, &L->up_shexp, &L->down_shexp, 0, Fe * hp->n_expert_shared, 0, ctx->xn, n,
+                   ctx->hidden);
+    else
+        memset(ctx->hidden, 0, n * E * sizeof(float));
+
+    /* Bucket the (token, weight) pairs by expert: a counting sort. */
+    uint32_t *start = ctx->bucket_start;
+    memset(start, 0, (X + 1) * sizeof(uint32_t));
+    for (size_t j = 0; j < n * k; j++) start[ctx->chosen[j] + 1]++;
+    for (size_t e = 0; e < X; e++) start[e + 1] += start[e];
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < k; j++) {
+            uint32_t e = ctx->chosen[i * k + j], slot = start[e]++;
+            ctx->bucket_tokens[slot] = (uint32_t)i;
+            ctx->bucket_weights[slot] = ctx->expert_weights[i * k + j];
+        }
+    for (size_t e = X; e > 0; e--) start[e] = start[e - 1]; /* undo the fill's advance */
+    start[0] = 0;
+
+    /* Tokens are bucketed in ascending order and experts visited in ascending
+       id, so each token's sum runs in the same order as for a single token. */
+    for (size_t e = 0; e < X; e++) {
+        size_t first = start[e], count = start[e + 1] - first;
+        if (count == 0) continue;
+        for (size_t j = 0; j < count; j++)
+            memcpy(ctx->expert_in + j * E, ctx->xn + (size_t)ctx->bucket_tokens[first + j] * E, E * sizeof(float));
+        swiglu_ffn(ctx, &L->gate_exps, &L->up_exps, &L->down_exps, e * Fe, Fe, e * E, ctx->expert_in, count,
+                   ctx->expert_out);
+        for (size_t j = 0; j < count; j++)
+            ctx->model->kernels.axpy_f32(ctx->hidden + (size_t)ctx->bucket_tokens[first + j] * E,
+                                         ctx->bucket_weights[first + j], ctx->expert_out + j * E, E);
     }
 }
 
@@ -2234,27 +2297,27 @@ static void forward_batch(dsv3_context *ctx, const int32_t *tokens, size_t n, fl
         type_table[m->token_embd.type].to_f32(view_row(&m->token_embd, (size_t)tokens[i]), ctx->x + i * E, E);
         ctx->tokens[ctx->pos + i] = tokens[i];
     }
-
     for (uint32_t l = 0; l < hp->n_layer; l++) {
         const layer_weights *L = &m->layers[l];
-        for (size_t i = 0; i < n; i++) {
+        for (size_t i = 0; i < n; i++)
             rmsnorm(ctx->xn + i * E, ctx->x + i * E, &L->attn_norm, E, hp->rms_norm_eps, ctx->row);
-            mla_cache_token(ctx, L, l, ctx->xn + i * E, ctx->pos + i);
-        }
+        attention_batch(ctx, L, l, n);
         for (size_t i = 0; i < n; i++) {
-            mla_attend(ctx, L, l, ctx->xn + i * E, ctx->pos + i);
             float *x = ctx->x + i * E;
-            for (size_t j = 0; j < E; j++) x[j] += ctx->hidden[j];
+            for (size_t j = 0; j < E; j++) x[j] += ctx->hidden[i * E + j];
             rmsnorm(ctx->xn + i * E, x, &L->ffn_norm, E, hp->rms_norm_eps, ctx->row);
-            ffn_token(ctx, L, ctx->xn + i * E);
-            for (size_t j = 0; j < E; j++) x[j] += ctx->hidden[j];
         }
+        ffn_batch(ctx, L, n);
+        for (size_t i = 0; i < n * E; i++) ctx->x[i] += ctx->hidden[i];
     }
-    for (size_t i = all_logits ? 0 : n - 1; i < n; i++) {
-        rmsnorm(ctx->xn, ctx->x + i * E, &m->output_norm, E, hp->rms_norm_eps, ctx->row);
-        float *out = all_logits ? all_logits + i * V : ctx->logits;
-        par_matvec(ctx, &m->output, 0, V, ctx->xn, out);
-        if (all_logits && i == n - 1) memcpy(ctx->logits, out, V * sizeof(float));
+    size_t first = all_logits ? 0 : n - 1;
+    for (size_t i = first; i < n; i++)
+        rmsnorm(ctx->xn + i * E, ctx->x + i * E, &m->output_norm, E, hp->rms_norm_eps, ctx->row);
+    if (all_logits) {
+        par_matmul(ctx, &m->output, 0, V, ctx->xn, E, n, all_logits, V);
+        memcpy(ctx->logits, all_logits + (n - 1) * V, V * sizeof(float));
+    } else {
+        par_matmul(ctx, &m->output, 0, V, ctx->xn + (n - 1) * E, E, 1, ctx->logits, V);
     }
     ctx->pos += n;
     ctx->has_logits = 1;
@@ -2478,20 +2541,19 @@ int32_t dsv3_context_create(const dsv3_model *model, const dsv3_context_params *
     size_t shared = (size_t)hp->n_ff_expert * hp->n_expert_shared;
     if (shared > widest_ffn) widest_ffn = shared;
     if (hp->n_ff_expert > widest_ffn) widest_ffn = hp->n_ff_expert;
-    size_t B = ctx->n_batch;
+    size_t B = ctx->n_batch, X = hp->n_expert, K = hp->n_expert_used;
     /* Sizes in floats, in the order the pointers are laid out. */
     size_t sizes[] = {
-        B * E, B * E, H * model->qk_head_dim, hp->q_lora_rank + 1, Lkv + dr, H * Lkv,
-        H * (size_t)ctx->n_ctx, H * Lkv, H * hp->v_head_dim, E, widest_ffn, widest_ffn, E,
-        hp->n_expert + 1, hp->n_expert + 1, hp->n_expert_groups + 1,
-        n_threads * ((model->max_row + 15) & ~(size_t)15), dr,
-        hp->n_vocab, hp->n_expert_used + 1,
+        B * E, B * E, B * H * model->qk_head_dim, B * hp->q_lora_rank, B * (Lkv + dr), H * Lkv,
+        H * (size_t)ctx->n_ctx, H * Lkv, B * H * hp->v_head_dim, B * E, B * widest_ffn, B * widest_ffn,
+        B * E, B * E, B * X, X, hp->n_expert_groups, B * K, B * K,
+        n_threads * ((model->max_row + 15) & ~(size_t)15), dr, hp->n_vocab,
     };
     float **slots[] = {
         &ctx->x, &ctx->xn, &ctx->q, &ctx->q_lora, &ctx->kv, &ctx->q_abs, &ctx->scores, &ctx->o_lat,
-        &ctx->attn_cat, &ctx->hidden, &ctx->ffn_gate, &ctx->ffn_up, &ctx->expert_out,
-        &ctx->router_scores, &ctx->router_choice, &ctx->group_scores, &ctx->row, &ctx->rope_cs,
-        &ctx->logits, &ctx->expert_weights,
+        &ctx->attn_cat, &ctx->hidden, &ctx->ffn_gate, &ctx->ffn_up, &ctx->expert_in, &ctx->expert_out,
+        &ctx->router_logits, &ctx->router_choice, &ctx->group_scores, &ctx->expert_weights, &ctx->bucket_weights,
+        &ctx->row, &ctx->rope_cs, &ctx->logits,
     };
     size_t total = 0;
     int overflow = 0;
@@ -2507,7 +2569,7 @@ int32_t dsv3_context_create(const dsv3_model *model, const dsv3_context_params *
     if (!overflow) {
         ctx->scratch = (float *)mem_calloc(a, total, sizeof(float));
         ctx->kv_cache = (uint8_t *)mem_calloc(a, (size_t)kv_bytes, 1);
-        ctx->chosen = (uint32_t *)mem_calloc(a, (size_t)hp->n_expert_used + hp->n_expert_groups + 2, sizeof(uint32_t));
+        ctx->chosen = (uint32_t *)mem_calloc(a, 2 * B * K + hp->n_expert_groups + X + 1, sizeof(uint32_t));
         ctx->pool_start_args = mem_calloc(a, n_threads, 64); /* >= sizeof(worker_start) each */
         ctx->tokens = (int32_t *)mem_calloc(a, ctx->n_ctx, sizeof(int32_t));
         ctx->candidates = (candidate *)mem_calloc(a, hp->n_vocab, sizeof(candidate));
@@ -2521,7 +2583,9 @@ int32_t dsv3_context_create(const dsv3_model *model, const dsv3_context_params *
         dsv3_context_free(ctx);
         return DSV3_ERR_OUT_OF_MEMORY;
     }
-    ctx->kept_groups = ctx->chosen + hp->n_expert_used + 1;
+    ctx->kept_groups = ctx->chosen + B * K;
+    ctx->bucket_start = ctx->kept_groups + hp->n_expert_groups;
+    ctx->bucket_tokens = ctx->bucket_start + X + 1;
     ctx->row_stride = (model->max_row + 15) & ~(size_t)15;
     ctx->rng_state = p.seed;
     float *cursor_f = ctx->scratch;
