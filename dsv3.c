@@ -870,6 +870,255 @@ static const type_traits type_table[DSV3_TYPE_COUNT] = {
     [42] = {"Q2_0", 64, 18, NULL, NULL},
 };
 
+/* ---- Integer dot products against 8-bit activations ---------------------
+   The standard CPU approach for quantized weights (as in ggml): the activation
+   vector is quantized once per product to 8-bit blocks, and each weight row is
+   dotted with it in integers, the scales applied per block. Lossy types (4-6 bit
+   and K-quants) use it; F32/F16/BF16/Q8_0 keep the exact float path. */
+
+enum { ACT_NONE = 0, ACT_Q8_32 = 1, ACT_Q8_256 = 2 };
+
+/* 32 activations: scale, sum of the quants (for the offset types), quants. */
+typedef struct act_block32 {
+    float d;
+    int32_t sum;
+    int8_t qs[32];
+} act_block32;
+
+/* 256 activations (the K-quant super-block): scale, quants, and the sums of
+   each 16 quants, which apply the K-quants' per-sub-block minimums cheaply. */
+typedef struct act_block256 {
+    float d;
+    int16_t bsums[16];
+    int8_t qs[256];
+} act_block256;
+
+static size_t act_bytes(int kind, size_t n) {
+    if (kind == ACT_Q8_32) return n / 32 * sizeof(act_block32);
+    if (kind == ACT_Q8_256) return n / 256 * sizeof(act_block256);
+    return 0;
+}
+
+/* Symmetric 8-bit quantization of each block: d = max|x| / 127. */
+static float quantize_act_block(const float *x, int8_t *qs, size_t n) {
+    float amax = 0.0f;
+    for (size_t i = 0; i < n; i++) amax = fabsf(x[i]) > amax ? fabsf(x[i]) : amax;
+    float d = amax / 127.0f, inv = d > 0.0f ? 1.0f / d : 0.0f;
+    for (size_t i = 0; i < n; i++) qs[i] = (int8_t)roundf(x[i] * inv);
+    return d;
+}
+
+static void quantize_act(int kind, const float *x, void *out, size_t n) {
+    if (kind == ACT_Q8_32) {
+        act_block32 *a = (act_block32 *)out;
+        for (size_t b = 0; b < n / 32; b++) {
+            a[b].d = quantize_act_block(x + 32 * b, a[b].qs, 32);
+            int32_t sum = 0;
+            for (int j = 0; j < 32; j++) sum += a[b].qs[j];
+            a[b].sum = sum;
+        }
+    } else {
+        act_block256 *a = (act_block256 *)out;
+        for (size_t b = 0; b < n / 256; b++) {
+            a[b].d = quantize_act_block(x + 256 * b, a[b].qs, 256);
+            for (int g = 0; g < 16; g++) {
+                int sum = 0;
+                for (int j = 0; j < 16; j++) sum += a[b].qs[16 * g + j];
+                a[b].bsums[g] = (int16_t)sum;
+            }
+        }
+    }
+}
+
+typedef float (*act_dot_fn)(const uint8_t *row, const void *act, size_t n);
+
+/* Reference integer dots: the decoded integer quants times the activation
+   quants, summed exactly in integers per (sub-)block, then scaled. */
+static float q4_0_act_dot(const uint8_t *row, const void *act, size_t n) {
+    const act_block32 *a = (const act_block32 *)act;
+    float sum = 0.0f;
+    for (size_t b = 0; b < n / 32; b++) {
+        const uint8_t *block = row + 18 * b, *qs = block + 2;
+        int32_t isum = 0;
+        for (int j = 0; j < 16; j++) isum += ((qs[j] & 0xF) - 8) * a[b].qs[j] + ((qs[j] >> 4) - 8) * a[b].qs[j + 16];
+        sum += f16_to_f32(read_u16le(block)) * a[b].d * (float)isum;
+    }
+    return sum;
+}
+
+static float q4_1_act_dot(const uint8_t *row, const void *act, size_t n) {
+    const act_block32 *a = (const act_block32 *)act;
+    float sum = 0.0f;
+    for (size_t b = 0; b < n / 32; b++) {
+        const uint8_t *block = row + 20 * b, *qs = block + 4;
+        int32_t isum = 0;
+        for (int j = 0; j < 16; j++) isum += (qs[j] & 0xF) * a[b].qs[j] + (qs[j] >> 4) * a[b].qs[j + 16];
+        sum += f16_to_f32(read_u16le(block)) * a[b].d * (float)isum +
+               f16_to_f32(read_u16le(block + 2)) * a[b].d * (float)a[b].sum;
+    }
+    return sum;
+}
+
+static int32_t q5_isum(const uint8_t *qs, uint32_t high, const int8_t *aq, int offset) {
+    int32_t isum = 0;
+    for (int j = 0; j < 16; j++) {
+        int lo = ((qs[j] & 0xF) | (int)(((high >> j) & 1) << 4)) - offset;
+        int hi = ((qs[j] >> 4) | (int)(((high >> (j + 16)) & 1) << 4)) - offset;
+        isum += lo * aq[j] + hi * aq[j + 16];
+    }
+    return isum;
+}
+
+static float q5_0_act_dot(const uint8_t *row, const void *act, size_t n) {
+    const act_block32 *a = (const act_block32 *)act;
+    float sum = 0.0f;
+    for (size_t b = 0; b < n / 32; b++) {
+        const uint8_t *block = row + 22 * b;
+        int32_t isum = q5_isum(block + 6, read_u32le(block + 2), a[b].qs, 16);
+        sum += f16_to_f32(read_u16le(block)) * a[b].d * (float)isum;
+    }
+    return sum;
+}
+
+static float q5_1_act_dot(const uint8_t *row, const void *act, size_t n) {
+    const act_block32 *a = (const act_block32 *)act;
+    float sum = 0.0f;
+    for (size_t b = 0; b < n / 32; b++) {
+        const uint8_t *block = row + 24 * b;
+        int32_t isum = q5_isum(block + 8, read_u32le(block + 4), a[b].qs, 0);
+        sum += f16_to_f32(read_u16le(block)) * a[b].d * (float)isum +
+               f16_to_f32(read_u16le(block + 2)) * a[b].d * (float)a[b].sum;
+    }
+    return sum;
+}
+
+static float q2_k_act_dot(const uint8_t *row, const void *act, size_t n) {
+    const act_block256 *a = (const act_block256 *)act;
+    float sum = 0.0f;
+    for (size_t b = 0; b < n / 256; b++) {
+        const uint8_t *block = row + 84 * b, *scales = block, *qs = block + 16;
+        int32_t scaled = 0, mins = 0;
+        for (int half = 0; half < 2; half++)
+            for (int shift = 0; shift < 4; shift++)
+                for (int k = 0; k < 2; k++) {
+                    int sub = 8 * half + 2 * shift + k; /* 16 elements starting at 16 * sub */
+                    int32_t isum = 0;
+                    for (int l = 0; l < 16; l++)
+                        isum += ((qs[32 * half + 16 * k + l] >> (2 * shift)) & 3) * a[b].qs[16 * sub + l];
+                    scaled += (scales[sub] & 0xF) * isum;
+                    mins += (scales[sub] >> 4) * a[b].bsums[sub];
+                }
+        sum += a[b].d * (f16_to_f32(read_u16le(block + 80)) * (float)scaled -
+                         f16_to_f32(read_u16le(block + 82)) * (float)mins);
+    }
+    return sum;
+}
+
+static float q3_k_act_dot(const uint8_t *row, const void *act, size_t n) {
+    const act_block256 *a = (const act_block256 *)act;
+    float sum = 0.0f;
+    for (size_t b = 0; b < n / 256; b++) {
+        const uint8_t *block = row + 110 * b, *hmask = block, *qs = block + 32, *s = block + 96;
+        int32_t scaled = 0;
+        for (int half = 0; half < 2; half++)
+            for (int shift = 0; shift < 4; shift++)
+                for (int k = 0; k < 2; k++) {
+                    int sub = 8 * half + 2 * shift + k;
+                    int low = sub < 8 ? (s[sub] & 0xF) : (s[sub - 8] >> 4);
+                    int scale = (low | (((s[8 + sub % 4] >> (2 * (sub / 4))) & 3) << 4)) - 32;
+                    int32_t isum = 0;
+                    for (int l = 0; l < 16; l++) {
+                        int q = (qs[32 * half + 16 * k + l] >> (2 * shift)) & 3;
+                        if (!(hmask[16 * k + l] & (1 << (4 * half + shift)))) q -= 4;
+                        isum += q * a[b].qs[16 * sub + l];
+                    }
+                    scaled += scale * isum;
+                }
+        sum += a[b].d * f16_to_f32(read_u16le(block + 108)) * (float)scaled;
+    }
+    return sum;
+}
+
+static float q4_k_act_dot(const uint8_t *row, const void *act, size_t n) {
+    const act_block256 *a = (const act_block256 *)act;
+    float sum = 0.0f;
+    for (size_t b = 0; b < n / 256; b++) {
+        const uint8_t *block = row + 144 * b, *s = block + 4, *qs = block + 16;
+        int32_t scaled = 0, mins = 0;
+        for (int t = 0; t < 8; t++) { /* 32-element sub-blocks */
+            int sc, mn;
+            k_scale_min(s, t, &sc, &mn);
+            const uint8_t *q = qs + 32 * (t / 2);
+            int32_t isum = 0;
+            for (int l = 0; l < 32; l++) isum += (t % 2 ? q[l] >> 4 : q[l] & 0xF) * a[b].qs[32 * t + l];
+            scaled += sc * isum;
+            mins += mn * (a[b].bsums[2 * t] + a[b].bsums[2 * t + 1]);
+        }
+        sum += a[b].d * (f16_to_f32(read_u16le(block)) * (float)scaled -
+                         f16_to_f32(read_u16le(block + 2)) * (float)mins);
+    }
+    return sum;
+}
+
+static float q5_k_act_dot(const uint8_t *row, const void *act, size_t n) {
+    const act_block256 *a = (const act_block256 *)act;
+    float sum = 0.0f;
+    for (size_t b = 0; b < n / 256; b++) {
+        const uint8_t *block = row + 176 * b, *s = block + 4, *qh = block + 16, *qs = block + 48;
+        int32_t scaled = 0, mins = 0;
+        for (int t = 0; t < 8; t++) {
+            int sc, mn;
+            k_scale_min(s, t, &sc, &mn);
+            const uint8_t *q = qs + 32 * (t / 2);
+            int32_t isum = 0;
+            for (int l = 0; l < 32; l++) {
+                int v = (t % 2 ? q[l] >> 4 : q[l] & 0xF) + (((qh[l] >> t) & 1) << 4);
+                isum += v * a[b].qs[32 * t + l];
+            }
+            scaled += sc * isum;
+            mins += mn * (a[b].bsums[2 * t] + a[b].bsums[2 * t + 1]);
+        }
+        sum += a[b].d * (f16_to_f32(read_u16le(block)) * (float)scaled -
+                         f16_to_f32(read_u16le(block + 2)) * (float)mins);
+    }
+    return sum;
+}
+
+static float q6_k_act_dot(const uint8_t *row, const void *act, size_t n) {
+    const act_block256 *a = (const act_block256 *)act;
+    float sum = 0.0f;
+    for (size_t b = 0; b < n / 256; b++) {
+        const uint8_t *block = row + 210 * b;
+        const int8_t *sc = (const int8_t *)(const void *)(block + 192);
+        int32_t scaled = 0;
+        for (int half = 0; half < 2; half++) {
+            const uint8_t *ql = block + 64 * half, *qh = block + 128 + 32 * half;
+            const int8_t *aq = a[b].qs + 128 * half;
+            int32_t isum[8] = {0}; /* per 16-element group, scale index order */
+            for (int l = 0; l < 32; l++) {
+                int is = l / 16;
+                isum[is + 0] += (((ql[l] & 0xF) | (((qh[l] >> 0) & 3) << 4)) - 32) * aq[l];
+                isum[is + 2] += (((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32) * aq[l + 32];
+                isum[is + 4] += (((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32) * aq[l + 64];
+                isum[is + 6] += (((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32) * aq[l + 96];
+            }
+            for (int j = 0; j < 8; j++) scaled += sc[8 * half + j] * isum[j];
+        }
+        sum += a[b].d * f16_to_f32(read_u16le(block + 208)) * (float)scaled;
+    }
+    return sum;
+}
+
+/* Which activation format each weight type pairs with, and its reference dot. */
+static const struct {
+    int kind;
+    act_dot_fn dot;
+} act_table[DSV3_TYPE_COUNT] = {
+    [2] = {ACT_Q8_32, q4_0_act_dot},   [3] = {ACT_Q8_32, q4_1_act_dot},   [6] = {ACT_Q8_32, q5_0_act_dot},
+    [7] = {ACT_Q8_32, q5_1_act_dot},   [10] = {ACT_Q8_256, q2_k_act_dot}, [11] = {ACT_Q8_256, q3_k_act_dot},
+    [12] = {ACT_Q8_256, q4_k_act_dot}, [13] = {ACT_Q8_256, q5_k_act_dot}, [14] = {ACT_Q8_256, q6_k_act_dot},
+};
+
 static const char *type_name(uint32_t type) {
     return type < DSV3_TYPE_COUNT && type_table[type].name ? type_table[type].name : "unknown";
 }
@@ -1013,7 +1262,9 @@ typedef struct tensor_view {
     uint64_t ne[DSV3_MAX_DIMS];
     size_t row_bytes;
     const uint8_t *data; /* NULL: the tensor is absent */
-    row_dot_fn dot;      /* this type's dot product, chosen at load */
+    row_dot_fn dot;      /* this type's float dot product, chosen at load */
+    int act_kind;        /* ACT_*: activations are quantized for act_dot */
+    act_dot_fn act_dot;  /* integer dot against quantized activations */
 } tensor_view;
 
 static const uint8_t *view_row(const tensor_view *w, size_t row) { return w->data + row * w->row_bytes; }
@@ -1115,6 +1366,7 @@ static size_t kv_element_size(int32_t kv_type) { return kv_type == DSV3_KV_F32 ?
 typedef struct kernel_set {
     const char *name;
     row_dot_fn row_dot[DSV3_TYPE_COUNT]; /* NULL: type not implemented */
+    act_dot_fn act_dot[DSV3_TYPE_COUNT]; /* NULL: the type keeps the float path */
     float (*dot_f32)(const float *a, const float *b, size_t n);
     void (*axpy_f32)(float *y, float a, const float *x, size_t n);
 } kernel_set;
@@ -1126,7 +1378,10 @@ static void axpy_f32(float *y, float a, const float *x, size_t n) {
 static void kernels_scalar(kernel_set *k) {
     memset(k, 0, sizeof *k);
     k->name = "scalar";
-    for (uint32_t t = 0; t < DSV3_TYPE_COUNT; t++) k->row_dot[t] = type_table[t].dot;
+    for (uint32_t t = 0; t < DSV3_TYPE_COUNT; t++) {
+        k->row_dot[t] = type_table[t].dot;
+        k->act_dot[t] = act_table[t].dot;
+    }
     k->dot_f32 = dot_f32;
     k->axpy_f32 = axpy_f32;
 }
@@ -1218,6 +1473,102 @@ DSV3_AVX2 static float q8_0_row_dot_avx2(const uint8_t *row, const float *x, siz
     return hsum256(acc);
 }
 
+/* Integer dots on AVX2: _mm256_maddubs_epi16 multiplies the unsigned weight
+   quants by the signed activation quants and adds neighbouring pairs into 16-bit
+   lanes (no overflow: |pair| <= 2 * 63 * 127), _mm256_madd_epi16 applies 16-bit
+   scales and widens to 32 bits. Offsets (Q4_0's 8, Q6_K's 32) and K-quant
+   minimums are applied through the activation sums. */
+DSV3_AVX2 static int32_t hsum_epi32(__m256i v) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
+    return _mm_cvtsi128_si32(s);
+}
+
+DSV3_AVX2 static float q4_0_act_dot_avx2(const uint8_t *row, const void *act, size_t n) {
+    const act_block32 *a = (const act_block32 *)act;
+    const __m256i low_nibbles = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
+    __m256 acc = _mm256_setzero_ps();
+    for (size_t b = 0; b < n / 32; b++) {
+        const uint8_t *block = row + 18 * b;
+        __m128i packed = _mm_loadu_si128((const __m128i *)(const void *)(block + 2));
+        __m256i q = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(packed, 4), packed), low_nibbles);
+        __m256i y = _mm256_loadu_si256((const __m256i *)(const void *)a[b].qs);
+        __m256i dot = _mm256_madd_epi16(_mm256_maddubs_epi16(q, y), ones);
+        /* sum((q - 8) * y) = sum(q * y) - 8 * sum(y) */
+        __m256 isum = _mm256_cvtepi32_ps(dot);
+        float scale = f16_to_f32(read_u16le(block)) * a[b].d;
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(scale), isum, acc);
+        acc = _mm256_add_ps(acc, _mm256_setr_ps(-8.0f * scale * (float)a[b].sum, 0, 0, 0, 0, 0, 0, 0));
+    }
+    return hsum256(acc);
+}
+
+DSV3_AVX2 static float q4_k_act_dot_avx2(const uint8_t *row, const void *act, size_t n) {
+    const act_block256 *a = (const act_block256 *)act;
+    const __m256i low_nibbles = _mm256_set1_epi8(0x0F);
+    float sum = 0.0f;
+    for (size_t b = 0; b < n / 256; b++) {
+        const uint8_t *block = row + 144 * b, *s = block + 4, *qs = block + 16;
+        int sc[8], mn[8];
+        int32_t mins = 0;
+        for (int t = 0; t < 8; t++) {
+            k_scale_min(s, t, &sc[t], &mn[t]);
+            mins += mn[t] * (a[b].bsums[2 * t] + a[b].bsums[2 * t + 1]);
+        }
+        __m256i isum = _mm256_setzero_si256();
+        for (int c = 0; c < 4; c++) {
+            __m256i packed = _mm256_loadu_si256((const __m256i *)(const void *)(qs + 32 * c));
+            __m256i lo = _mm256_and_si256(packed, low_nibbles);
+            __m256i hi = _mm256_and_si256(_mm256_srli_epi16(packed, 4), low_nibbles);
+            __m256i y_lo = _mm256_loadu_si256((const __m256i *)(const void *)(a[b].qs + 64 * c));
+            __m256i y_hi = _mm256_loadu_si256((const __m256i *)(const void *)(a[b].qs + 64 * c + 32));
+            __m256i p_lo = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, y_lo), _mm256_set1_epi16((short)sc[2 * c]));
+            __m256i p_hi = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, y_hi), _mm256_set1_epi16((short)sc[2 * c + 1]));
+            isum = _mm256_add_epi32(isum, _mm256_add_epi32(p_lo, p_hi));
+        }
+        sum += a[b].d * (f16_to_f32(read_u16le(block)) * (float)hsum_epi32(isum) -
+                         f16_to_f32(read_u16le(block + 2)) * (float)mins);
+    }
+    return sum;
+}
+
+DSV3_AVX2 static float q6_k_act_dot_avx2(const uint8_t *row, const void *act, size_t n) {
+    const act_block256 *a = (const act_block256 *)act;
+    const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(0x03);
+    float sum = 0.0f;
+    for (size_t b = 0; b < n / 256; b++) {
+        const uint8_t *block = row + 210 * b;
+        const int8_t *sc = (const int8_t *)(const void *)(block + 192);
+        __m256i isum = _mm256_setzero_si256();
+        int32_t offset = 0; /* 32 * sum(scale * activation sum): the -32 of every quant */
+        for (int g = 0; g < 16; g++) offset += sc[g] * a[b].bsums[g];
+        for (int half = 0; half < 2; half++) {
+            const uint8_t *ql = block + 64 * half, *qh = block + 128 + 32 * half;
+            const int8_t *y = a[b].qs + 128 * half, *scale = sc + 8 * half;
+            __m256i l0 = _mm256_loadu_si256((const __m256i *)(const void *)ql);
+            __m256i l1 = _mm256_loadu_si256((const __m256i *)(const void *)(ql + 32));
+            __m256i h = _mm256_loadu_si256((const __m256i *)(const void *)qh);
+            __m256i q[4];
+            q[0] = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_slli_epi16(_mm256_and_si256(h, m2), 4));
+            q[1] = _mm256_or_si256(_mm256_and_si256(l1, m4),
+                                   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 2), m2), 4));
+            q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
+                                   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 4), m2), 4));
+            q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
+                                   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 6), m2), 4));
+            for (int k = 0; k < 4; k++) {
+                __m256i yk = _mm256_loadu_si256((const __m256i *)(const void *)(y + 32 * k));
+                /* lanes 0-7 hold elements 0-15 (scale 2k), lanes 8-15 elements 16-31 (scale 2k+1) */
+                __m256i scales = _mm256_set_m128i(_mm_set1_epi16(scale[2 * k + 1]), _mm_set1_epi16(scale[2 * k]));
+                isum = _mm256_add_epi32(isum, _mm256_madd_epi16(_mm256_maddubs_epi16(q[k], yk), scales));
+            }
+        }
+        sum += a[b].d * f16_to_f32(read_u16le(block + 208)) * (float)(hsum_epi32(isum) - 32 * offset);
+    }
+    return sum;
+}
+
 /* CPUID leaf 1: FMA (ECX 12), OSXSAVE (27), AVX (28), F16C (29); leaf 7: AVX2
    (EBX 5); and the OS must save YMM state (XCR0 bits 1-2). */
 static int cpu_has_avx2(void) {
@@ -1243,6 +1594,9 @@ static void kernels_avx2(kernel_set *k) {
     k->row_dot[30] = bf16_row_dot_avx2;
     k->dot_f32 = dot_f32_avx2;
     k->axpy_f32 = axpy_f32_avx2;
+    k->act_dot[2] = q4_0_act_dot_avx2;
+    k->act_dot[12] = q4_k_act_dot_avx2;
+    k->act_dot[14] = q6_k_act_dot_avx2;
 }
 #else
 #  define DSV3_HAVE_AVX2 0
@@ -1440,6 +1794,7 @@ struct dsv3_model {
     gguf_file gguf;
     dsv3_hparams hp;
     kernel_set kernels;       /* best for this CPU, chosen at load */
+    int float_activations;    /* 1: never quantize activations */
     uint32_t qk_head_dim;     /* qk_nope + qk_rope */
     int32_t token_bos, token_eos, token_pad;
     tensor_view token_embd, output_norm, output;
@@ -1521,6 +1876,10 @@ static int32_t bind_tensor(dsv3_model *m, tensor_view *view, const char *name, i
     view->row_bytes = (size_t)(t->ne[0] / tt->block_size * tt->type_size);
     view->data = t->data;
     view->dot = m->kernels.row_dot[t->type];
+    if (!m->float_activations && m->kernels.act_dot[t->type]) {
+        view->act_kind = act_table[t->type].kind;
+        view->act_dot = m->kernels.act_dot[t->type];
+    }
     if ((size_t)t->ne[0] > m->max_row) m->max_row = (size_t)t->ne[0];
     return DSV3_OK;
 }
@@ -1909,6 +2268,7 @@ static int32_t model_load_common(const char *path, const void *data, size_t size
         goto done;
     }
     m->alloc = a;
+    m->float_activations = params.float_activations != 0;
     m->log = params.log;
     m->log_user = params.user;
     if (path) {
@@ -1981,6 +2341,7 @@ struct dsv3_context {
     float *row;             /* [n_threads][row_stride] per-thread row scratch */
     float *rope_cs;         /* [rope] cos/sin pairs for one position */
     float *logits;          /* [n_vocab] */
+    uint8_t *act;           /* [B][quantized activations of the longest row] */
     uint32_t *chosen;       /* [B][n_expert_used] expert ids, ascending */
     uint32_t *kept_groups;  /* [groups] */
     uint32_t *bucket_start; /* [n_expert + 1] first entry of each expert's bucket */
@@ -2013,6 +2374,8 @@ typedef struct matmul_job {
     size_t first_row;
     const float *x;
     size_t x_stride;
+    const uint8_t *act;  /* quantized activations, or NULL for the float path */
+    size_t act_stride;
     float *out;
     size_t out_stride;
     size_t n_tokens;
@@ -2028,9 +2391,14 @@ static void matmul_task(void *arg, uint32_t thread_index, size_t begin, size_t e
     for (size_t r0 = begin; r0 < end; r0 += 16) {
         size_t r1 = r0 + 16 < end ? r0 + 16 : end;
         for (size_t t = 0; t < job->n_tokens; t++) {
-            const float *x = job->x + t * job->x_stride;
             float *out = job->out + t * job->out_stride;
-            for (size_t r = r0; r < r1; r++) out[r] = w->dot(view_row(w, job->first_row + r), x, n);
+            if (job->act) {
+                const uint8_t *act = job->act + t * job->act_stride;
+                for (size_t r = r0; r < r1; r++) out[r] = w->act_dot(view_row(w, job->first_row + r), act, n);
+            } else {
+                const float *x = job->x + t * job->x_stride;
+                for (size_t r = r0; r < r1; r++) out[r] = w->dot(view_row(w, job->first_row + r), x, n);
+            }
         }
     }
 }
@@ -2040,7 +2408,15 @@ static void matmul_task(void *arg, uint32_t thread_index, size_t begin, size_t e
    product, so the result does not depend on the batch size or thread count. */
 static void par_matmul(dsv3_context *ctx, const tensor_view *w, size_t first_row, size_t n_rows, const float *x,
                        size_t x_stride, size_t n_tokens, float *out, size_t out_stride) {
-    matmul_job job = {w, first_row, x, x_stride, out, out_stride, n_tokens};
+    matmul_job job = {w, first_row, x, x_stride, NULL, 0, out, out_stride, n_tokens};
+    if (w->act_kind) {
+        /* each token's activations quantized once, shared by every row */
+        size_t n = (size_t)w->ne[0];
+        job.act = ctx->act;
+        job.act_stride = act_bytes(w->act_kind, n);
+        for (size_t t = 0; t < n_tokens; t++)
+            quantize_act(w->act_kind, x + t * x_stride, ctx->act + t * job.act_stride, n);
+    }
     parallel_for(&ctx->pool, n_rows, 16, matmul_task, &job);
 }
 
@@ -2466,6 +2842,32 @@ int32_t dsv3_model_token_bos(const dsv3_model *model) { return model ? model->to
 int32_t dsv3_model_token_eos(const dsv3_model *model) { return model ? model->token_eos : -1; }
 int32_t dsv3_model_token_pad(const dsv3_model *model) { return model ? model->token_pad : -1; }
 
+static uint64_t view_bytes(const tensor_view *v, uint64_t rows) { return v->data ? v->row_bytes * rows : 0; }
+
+static uint64_t view_all_bytes(const tensor_view *v) {
+    return view_bytes(v, v->ne[1] * v->ne[2] * v->ne[3]);
+}
+
+uint64_t dsv3_model_active_bytes(const dsv3_model *model) {
+    if (!model) return 0;
+    const dsv3_hparams *hp = &model->hp;
+    uint64_t total = model->token_embd.row_bytes + view_all_bytes(&model->output_norm) + view_all_bytes(&model->output);
+    for (uint32_t l = 0; l < hp->n_layer; l++) {
+        const layer_weights *L = &model->layers[l];
+        const tensor_view *whole[] = {&L->attn_norm, &L->q, &L->q_a, &L->q_a_norm, &L->q_b, &L->kv_a_mqa,
+                                      &L->kv_a_norm, &L->k_b, &L->v_b, &L->kv_b, &L->attn_output, &L->ffn_norm,
+                                      &L->ffn_gate, &L->ffn_up, &L->ffn_down, &L->gate_inp, &L->exp_probs_b,
+                                      &L->gate_shexp, &L->up_shexp, &L->down_shexp};
+        for (size_t i = 0; i < sizeof whole / sizeof whole[0]; i++) total += view_all_bytes(whole[i]);
+        if (L->is_moe) {
+            uint64_t k = hp->n_expert_used, Fe = hp->n_ff_expert, E = hp->n_embd;
+            total += view_bytes(&L->gate_exps, k * Fe) + view_bytes(&L->up_exps, k * Fe) +
+                     view_bytes(&L->down_exps, k * E);
+        }
+    }
+    return total;
+}
+
 int32_t dsv3_model_hparams(const dsv3_model *model, dsv3_hparams *out) {
     if (!model || !out || out->struct_size < sizeof(uint32_t)) return DSV3_ERR_INVALID_ARGUMENT;
     size_t n = out->struct_size < sizeof model->hp ? out->struct_size : sizeof model->hp;
@@ -2492,6 +2894,7 @@ void dsv3_context_free(dsv3_context *ctx) {
     pool_stop(&ctx->pool, a);
     mem_free(a, ctx->pool_start_args);
     mem_free(a, ctx->tokens);
+    mem_free(a, ctx->act);
     mem_free(a, ctx->candidates);
     mem_free(a, ctx->seen);
     mem_free(a, ctx->kv_cache);
@@ -2572,11 +2975,12 @@ int32_t dsv3_context_create(const dsv3_model *model, const dsv3_context_params *
         ctx->chosen = (uint32_t *)mem_calloc(a, 2 * B * K + hp->n_expert_groups + X + 1, sizeof(uint32_t));
         ctx->pool_start_args = mem_calloc(a, n_threads, 64); /* >= sizeof(worker_start) each */
         ctx->tokens = (int32_t *)mem_calloc(a, ctx->n_ctx, sizeof(int32_t));
+        ctx->act = (uint8_t *)mem_calloc(a, B, model->max_row / 32 * sizeof(act_block32) + 64);
         ctx->candidates = (candidate *)mem_calloc(a, hp->n_vocab, sizeof(candidate));
         ctx->seen = (uint8_t *)mem_calloc(a, hp->n_vocab, 1);
     }
     if (overflow || !ctx->scratch || !ctx->kv_cache || !ctx->chosen || !ctx->pool_start_args || !ctx->tokens ||
-        !ctx->candidates || !ctx->seen ||
+        !ctx->candidates || !ctx->seen || !ctx->act ||
         !pool_start(&ctx->pool, n_threads, ctx->pool_start_args, a)) {
         model_log(model, DSV3_LOG_ERROR, "out of memory creating a context of %u positions (%llu bytes of KV cache)",
                   ctx->n_ctx, (unsigned long long)kv_bytes);

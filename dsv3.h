@@ -97,6 +97,10 @@ typedef struct dsv3_model_params {
     dsv3_alloc_fn alloc;        /* NULL: malloc */
     dsv3_free_fn  free_fn;      /* NULL: free */
     void         *user;         /* passed to log, alloc and free_fn */
+    int32_t       float_activations; /* 0 (default): products with 4-6 bit and K-quant
+                                   weights quantize the activations to 8 bits and
+                                   use integer dot products (fast, as llama.cpp);
+                                   1: dequantize and multiply in float (exact) */
 } dsv3_model_params;
 
 DSV3_API void dsv3_model_default_params(dsv3_model_params *out);
@@ -125,6 +129,12 @@ DSV3_API size_t  dsv3_model_n_ctx_train(const dsv3_model *model);
 DSV3_API int32_t dsv3_model_token_bos(const dsv3_model *model);
 DSV3_API int32_t dsv3_model_token_eos(const dsv3_model *model);
 DSV3_API int32_t dsv3_model_token_pad(const dsv3_model *model);
+
+/* Bytes of weights one decoded token reads: every layer's attention, dense and
+ * shared-expert weights, expert_used_count routed experts per MoE layer, the
+ * routers, the output head and one embedding row. Decode speed is bounded by
+ * memory bandwidth divided by this. */
+DSV3_API uint64_t dsv3_model_active_bytes(const dsv3_model *model);
 
 /* Hyperparameters as dsv3 runs them (after defaults and overrides). */
 typedef struct dsv3_hparams {
