@@ -14,7 +14,7 @@ LIB_CFLAGS = $(CFLAGS) -std=c11 $(WARNINGS) -fPIC -fvisibility=hidden -pthread
 APP_CFLAGS = $(CFLAGS) -std=c11 $(WARNINGS) -I.
 LDLIBS  = -lm -pthread
 
-.PHONY: all lib test sanitize clean install check-headers
+.PHONY: all lib test sanitize clean install check-headers fuzz fuzz-replay replay-corpus
 
 all: lib $(BUILD)/dsv3
 
@@ -62,10 +62,35 @@ test: all check-headers $(BUILD)/test_dsv3 $(BUILD)/test_kernels
 	$(BUILD)/test_dsv3 tests/data
 	sh tests/test_cli.sh $(BUILD)/dsv3 tests/data
 
-# The whole suite under AddressSanitizer + UndefinedBehaviorSanitizer.
+# The whole suite under AddressSanitizer + UndefinedBehaviorSanitizer, then the
+# fuzz corpus replayed through the same build.
+SAN_CFLAGS  = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+SAN_LDFLAGS = -fsanitize=address,undefined
 sanitize:
-	$(MAKE) BUILD=build-sanitize CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
-	    LDFLAGS="-fsanitize=address,undefined" test
+	$(MAKE) BUILD=build-sanitize CFLAGS="$(SAN_CFLAGS)" LDFLAGS="$(SAN_LDFLAGS)" test replay-corpus
+
+# Fuzzing. `make fuzz` builds the libFuzzer target (clang only), run it as e.g.
+#   build/fuzz_load -dict=fuzz/gguf.dict -max_len=32768 -max_total_time=240 fuzz/corpus/load
+# `make fuzz-replay` runs fuzz/corpus through fuzz/driver.c under ASan + UBSan with
+# $(CC), no libFuzzer needed. Seeds: /usr/bin/python3 tests/tools/gen_fuzz_seeds.py
+FUZZ_CC ?= clang
+HAVE_FUZZ_CC := $(shell command -v $(FUZZ_CC) 2>/dev/null)
+$(BUILD)/fuzz_load: fuzz/fuzz_load.c dsv3.c dsv3.h | $(BUILD)
+	$(FUZZ_CC) -O1 -g -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all \
+	    -std=c11 $(WARNINGS) -I. -pthread fuzz/fuzz_load.c dsv3.c -o $@ -lm
+ifneq ($(HAVE_FUZZ_CC),)
+fuzz: $(BUILD)/fuzz_load
+else
+fuzz:
+	@echo "note: no $(FUZZ_CC) found, cannot build the libFuzzer target"
+endif
+
+$(BUILD)/fuzz_replay: fuzz/driver.c fuzz/fuzz_load.c $(BUILD)/libdsv3.a
+	$(CC) $(APP_CFLAGS) fuzz/driver.c fuzz/fuzz_load.c $(BUILD)/libdsv3.a -o $@ $(LDFLAGS) $(LDLIBS)
+replay-corpus: $(BUILD)/fuzz_replay
+	$(BUILD)/fuzz_replay fuzz/corpus/load
+fuzz-replay:
+	$(MAKE) BUILD=build-sanitize CFLAGS="$(SAN_CFLAGS)" LDFLAGS="$(SAN_LDFLAGS)" replay-corpus
 
 install: lib
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib

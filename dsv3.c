@@ -2123,6 +2123,7 @@ static int32_t bind_model_tensors(dsv3_model *m, error_slot *err) {
     dsv3_hparams *hp = &m->hp;
     uint64_t E = hp->n_embd, H = hp->n_head, Lkv = hp->kv_lora_rank, dr = hp->qk_rope_head_dim;
     uint64_t dn = hp->qk_nope_head_dim, dv = hp->v_head_dim, dk = m->qk_head_dim;
+    uint32_t q_lora_seen = 0;
     int32_t st;
     const gguf_tensor *emb = gguf_find_tensor(&m->gguf, "token_embd.weight");
     if (!emb) return fail(err, DSV3_ERR_BAD_MODEL, "tensor 'token_embd.weight' is missing");
@@ -2148,6 +2149,10 @@ static int32_t bind_model_tensors(dsv3_model *m, error_slot *err) {
         if ((st = bind_layer_tensor(m, &L->attn_norm, l, "attn_norm.weight", 1, E, 1, 1, err))) return st;
         if (find_layer_tensor(m, l, "attn_q_a.weight")) {
             uint64_t Lq = find_layer_tensor(m, l, "attn_q_a.weight")->ne[1];
+            if (Lq > UINT32_MAX || (q_lora_seen && Lq != q_lora_seen))
+                return fail(err, DSV3_ERR_BAD_MODEL, "blk.%u.attn_q_a.weight has %llu outputs, other layers %u", l,
+                            (unsigned long long)Lq, q_lora_seen);
+            q_lora_seen = (uint32_t)Lq;
             if (hp->q_lora_rank && Lq != hp->q_lora_rank)
                 return fail(err, DSV3_ERR_BAD_MODEL, "blk.%u.attn_q_a.weight has %llu outputs but q_lora_rank is %u", l,
                             (unsigned long long)Lq, hp->q_lora_rank);
@@ -2192,6 +2197,14 @@ static int32_t bind_model_tensors(dsv3_model *m, error_slot *err) {
         }
     }
     if (m->max_row < Lkv + dr) m->max_row = Lkv + dr;
+    /* Keys no tensor confirmed must not size anything: zero what is unused. */
+    hp->q_lora_rank = q_lora_seen;
+    if (hp->n_layer_dense_lead == 0) hp->n_ff = 0;
+    if (hp->n_layer_dense_lead == hp->n_layer) {
+        hp->n_expert = hp->n_expert_used = hp->n_expert_shared = hp->n_ff_expert = 0;
+        hp->n_expert_groups = hp->n_expert_groups_used = 0;
+        hp->has_expert_bias = 0;
+    }
     return DSV3_OK;
 }
 
@@ -2281,6 +2294,16 @@ static int32_t model_load_common(const char *path, const void *data, size_t size
     if ((st = gguf_parse(&m->gguf, m->image.data, m->image.size, &a, &err))) goto done;
     kernels_best(&m->kernels);
     if ((st = load_hparams(m, &params, &err))) goto done;
+    {
+        /* block_count sizes an allocation: confirm it by the last layer's tensor first */
+        char last[DSV3_GGUF_MAX_NAME + 16];
+        snprintf(last, sizeof last, "blk.%u.attn_norm.weight", m->hp.n_layer - 1);
+        if (!gguf_find_tensor(&m->gguf, last)) {
+            st = fail(&err, DSV3_ERR_BAD_MODEL, "block_count is %u but tensor '%s' is missing",
+                      m->hp.n_layer + m->hp.n_layer_nextn, last);
+            goto done;
+        }
+    }
     m->layers = (layer_weights *)mem_calloc(&a, m->hp.n_layer, sizeof *m->layers);
     m->rope_inv_freq = (double *)mem_calloc(&a, m->hp.qk_rope_head_dim / 2, sizeof(double));
     if (!m->layers || !m->rope_inv_freq) {
