@@ -14,7 +14,7 @@ LIB_CFLAGS = $(CFLAGS) -std=c11 $(WARNINGS) -fPIC -fvisibility=hidden -pthread
 APP_CFLAGS = $(CFLAGS) -std=c11 $(WARNINGS) -I.
 LDLIBS  = -lm -pthread
 
-.PHONY: all lib test sanitize clean install check-headers fuzz fuzz-replay replay-corpus
+.PHONY: all lib test sanitize clean install check-headers fuzz fuzz-replay replay-corpus bench bench-models
 
 all: lib $(BUILD)/dsv3
 
@@ -38,6 +38,17 @@ $(BUILD)/dsv3: examples/main.c $(BUILD)/libdsv3.a
 
 $(BUILD)/test_dsv3: tests/test_dsv3.c tests/test_malformed.c tests/test_util.h $(BUILD)/libdsv3.a
 	$(CC) $(APP_CFLAGS) tests/test_dsv3.c $(BUILD)/libdsv3.a -o $@ $(LDFLAGS) $(LDLIBS)
+
+$(BUILD)/dsv3-bench: examples/bench.c $(BUILD)/libdsv3.a
+	$(CC) $(APP_CFLAGS) examples/bench.c $(BUILD)/libdsv3.a -o $@ $(LDFLAGS) $(LDLIBS)
+
+# `make bench` builds the benchmark; `make bench-models` writes its models
+# (several GB, into build/bench) and runs it on them.
+bench: $(BUILD)/dsv3-bench
+bench-models: $(BUILD)/dsv3-bench
+	/usr/bin/python3 tests/tools/gen_bench_models.py $(BUILD)/bench
+	for m in $(BUILD)/bench/bench-q8_0.gguf $(BUILD)/bench/bench-q4_k_m.gguf; do \
+	    for t in 1 2; do $(BUILD)/dsv3-bench -m $$m -t $$t -p 512 -n 128; done; done
 
 # Kernel tests include dsv3.c to reach its private kernels.
 $(BUILD)/test_kernels: tests/test_kernels.c tests/test_util.h dsv3.c dsv3.h | $(BUILD)
