@@ -1795,6 +1795,7 @@ struct dsv3_model {
     dsv3_hparams hp;
     kernel_set kernels;       /* best for this CPU, chosen at load */
     int float_activations;    /* 1: never quantize activations */
+    int ignore_expert_bias;   /* 1: route without exp_probs_b */
     uint32_t qk_head_dim;     /* qk_nope + qk_rope */
     int32_t token_bos, token_eos, token_pad;
     tensor_view token_embd, output_norm, output;
@@ -2282,6 +2283,7 @@ static int32_t model_load_common(const char *path, const void *data, size_t size
     }
     m->alloc = a;
     m->float_activations = params.float_activations != 0;
+    m->ignore_expert_bias = params.ignore_expert_bias != 0;
     m->log = params.log;
     m->log_user = params.user;
     if (path) {
@@ -2377,6 +2379,7 @@ struct dsv3_context {
     uint64_t rng_state;     /* sampling generator */
     struct candidate *candidates; /* [n_vocab] sampling scratch */
     uint8_t *seen;          /* [n_vocab] sampling scratch: penalty marks */
+    uint64_t *expert_counts;/* [n_layer][n_expert] tokens routed to each expert */
     char last_error[DSV3_ERROR_SIZE];
 };
 
@@ -2583,7 +2586,8 @@ static void moe_route(dsv3_context *ctx, const layer_weights *L, float *scores, 
     } else {
         softmax(scores, X);
     }
-    if (L->exp_probs_b.data) {
+    int use_bias = L->exp_probs_b.data && !ctx->model->ignore_expert_bias;
+    if (use_bias) {
         type_table[L->exp_probs_b.type].to_f32(L->exp_probs_b.data, ctx->row, X);
         for (uint32_t i = 0; i < X; i++) choice[i] = scores[i] + ctx->row[i];
     } else {
@@ -2640,7 +2644,7 @@ static void moe_route(dsv3_context *ctx, const layer_weights *L, float *scores, 
    SwiGLU, or the shared experts plus the routed ones (report eq. 12). Tokens
    are grouped by expert, so each chosen expert's weights are read once per
    batch; every token adds its experts' outputs in ascending expert id. */
-static void ffn_batch(dsv3_context *ctx, const layer_weights *L, size_t n) {
+static void ffn_batch(dsv3_context *ctx, const layer_weights *L, uint32_t layer, size_t n) {
     const dsv3_hparams *hp = &ctx->model->hp;
     size_t E = hp->n_embd, X = hp->n_expert, k = hp->n_expert_used, Fe = hp->n_ff_expert;
     if (!L->is_moe) {
@@ -2669,6 +2673,8 @@ static void ffn_batch(dsv3_context *ctx, const layer_weights *L, size_t n) {
         }
     for (size_t e = X; e > 0; e--) start[e] = start[e - 1]; /* undo the fill's advance */
     start[0] = 0;
+    uint64_t *counts = ctx->expert_counts + (size_t)layer * X;
+    for (size_t e = 0; e < X; e++) counts[e] += start[e + 1] - start[e];
 
     /* Tokens are bucketed in ascending order and experts visited in ascending
        id, so each token's sum runs in the same order as for a single token. */
@@ -2706,7 +2712,7 @@ static void forward_batch(dsv3_context *ctx, const int32_t *tokens, size_t n, fl
             for (size_t j = 0; j < E; j++) x[j] += ctx->hidden[i * E + j];
             rmsnorm(ctx->xn + i * E, x, &L->ffn_norm, E, hp->rms_norm_eps, ctx->row);
         }
-        ffn_batch(ctx, L, n);
+        ffn_batch(ctx, L, l, n);
         for (size_t i = 0; i < n * E; i++) ctx->x[i] += ctx->hidden[i];
     }
     size_t first = all_logits ? 0 : n - 1;
@@ -2918,6 +2924,7 @@ void dsv3_context_free(dsv3_context *ctx) {
     mem_free(a, ctx->pool_start_args);
     mem_free(a, ctx->tokens);
     mem_free(a, ctx->act);
+    mem_free(a, ctx->expert_counts);
     mem_free(a, ctx->candidates);
     mem_free(a, ctx->seen);
     mem_free(a, ctx->kv_cache);
@@ -2999,11 +3006,12 @@ int32_t dsv3_context_create(const dsv3_model *model, const dsv3_context_params *
         ctx->pool_start_args = mem_calloc(a, n_threads, 64); /* >= sizeof(worker_start) each */
         ctx->tokens = (int32_t *)mem_calloc(a, ctx->n_ctx, sizeof(int32_t));
         ctx->act = (uint8_t *)mem_calloc(a, B, model->max_row / 32 * sizeof(act_block32) + 64);
+        ctx->expert_counts = (uint64_t *)mem_calloc(a, (size_t)hp->n_layer * X + 1, sizeof(uint64_t));
         ctx->candidates = (candidate *)mem_calloc(a, hp->n_vocab, sizeof(candidate));
         ctx->seen = (uint8_t *)mem_calloc(a, hp->n_vocab, 1);
     }
     if (overflow || !ctx->scratch || !ctx->kv_cache || !ctx->chosen || !ctx->pool_start_args || !ctx->tokens ||
-        !ctx->candidates || !ctx->seen || !ctx->act ||
+        !ctx->candidates || !ctx->seen || !ctx->act || !ctx->expert_counts ||
         !pool_start(&ctx->pool, n_threads, ctx->pool_start_args, a)) {
         model_log(model, DSV3_LOG_ERROR, "out of memory creating a context of %u positions (%llu bytes of KV cache)",
                   ctx->n_ctx, (unsigned long long)kv_bytes);
@@ -3127,6 +3135,21 @@ int32_t dsv3_sample(dsv3_context *ctx, const dsv3_sampling_params *params, const
                             (double)p.temperature, (int)p.top_k, (double)p.top_p, (double)p.min_p,
                             (double)p.repeat_penalty, (int)p.penalty_window);
     *out_token = sample_token(ctx, &p, logits);
+    return DSV3_OK;
+}
+
+int32_t dsv3_context_expert_counts(const dsv3_context *ctx, uint32_t layer, uint64_t *counts, size_t n_counts) {
+    if (!ctx || !counts) return DSV3_ERR_INVALID_ARGUMENT;
+    const dsv3_hparams *hp = &ctx->model->hp;
+    if (layer >= hp->n_layer || n_counts < hp->n_expert) return DSV3_ERR_INVALID_ARGUMENT;
+    memset(counts, 0, n_counts * sizeof *counts);
+    memcpy(counts, ctx->expert_counts + (size_t)layer * hp->n_expert, hp->n_expert * sizeof *counts);
+    return DSV3_OK;
+}
+
+int32_t dsv3_context_reset_expert_counts(dsv3_context *ctx) {
+    if (!ctx) return DSV3_ERR_INVALID_ARGUMENT;
+    memset(ctx->expert_counts, 0, ((size_t)ctx->model->hp.n_layer * ctx->model->hp.n_expert + 1) * sizeof(uint64_t));
     return DSV3_OK;
 }
 

@@ -101,6 +101,8 @@ typedef struct dsv3_model_params {
                                    weights quantize the activations to 8 bits and
                                    use integer dot products (fast, as llama.cpp);
                                    1: dequantize and multiply in float (exact) */
+    int32_t       ignore_expert_bias; /* 1: route without exp_probs_b (to see what
+                                   DeepSeek-V3's bias-based load balancing does) */
 } dsv3_model_params;
 
 DSV3_API void dsv3_model_default_params(dsv3_model_params *out);
@@ -225,6 +227,14 @@ DSV3_API const char *dsv3_context_last_error(const dsv3_context *ctx);
 /* The tokens fed so far (dsv3_context_position() of them); valid until the next
  * call that changes the context. NULL when empty. */
 DSV3_API const int32_t *dsv3_context_tokens(const dsv3_context *ctx);
+
+/* Expert-load telemetry: how many tokens each routed expert of MoE layer `layer`
+ * (0-based over all layers; dense layers report zeros) received since the context
+ * was created or the counts were reset. counts receives n_counts values, which
+ * must be at least the model's expert count. */
+DSV3_API int32_t dsv3_context_expert_counts(const dsv3_context *ctx, uint32_t layer, uint64_t *counts,
+                                            size_t n_counts);
+DSV3_API int32_t dsv3_context_reset_expert_counts(dsv3_context *ctx);
 
 /* ---- Sampling ------------------------------------------------------------ */
 /* Applied in this order: repetition/presence penalties over the last

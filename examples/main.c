@@ -34,6 +34,8 @@ static void usage(FILE *out) {
             "      --batch N         prefill batch size (default 64)\n"
             "      --kv-type TYPE    f32 (default), f16 or bf16 latent cache\n"
             "      --no-groups       llama.cpp routing: no expert groups unless the file has the keys\n"
+            "      --no-expert-bias  route without the expert bias (exp_probs_b)\n"
+            "      --expert-stats    print each MoE layer's expert load (max/mean tokens per expert)\n"
             "      --dump-logits F   write float32 logits of every evaluated position to F\n"
             "  -h, --help            this text\n");
 }
@@ -95,6 +97,32 @@ static int write_logits(FILE *f, const float *logits, size_t n) {
     return fwrite(logits, sizeof(float), n, f) == n;
 }
 
+/* Load balance of each MoE layer over everything this context evaluated. */
+static void print_expert_stats(const dsv3_model *model, const dsv3_context *ctx) {
+    dsv3_hparams hp;
+    memset(&hp, 0, sizeof hp);
+    hp.struct_size = sizeof hp;
+    dsv3_model_hparams(model, &hp);
+    if (hp.n_expert == 0) return;
+    uint64_t *counts = malloc(hp.n_expert * sizeof *counts);
+    if (!counts) return;
+    fprintf(stderr, "expert load (tokens per expert; max/mean 1.00 is perfectly even):\n");
+    fprintf(stderr, "%6s %10s %10s %10s %8s\n", "layer", "mean", "max", "min", "max/mean");
+    for (uint32_t l = hp.n_layer_dense_lead; l < hp.n_layer; l++) {
+        if (dsv3_context_expert_counts(ctx, l, counts, hp.n_expert)) break;
+        uint64_t max = 0, min = UINT64_MAX, total = 0;
+        for (uint32_t e = 0; e < hp.n_expert; e++) {
+            total += counts[e];
+            if (counts[e] > max) max = counts[e];
+            if (counts[e] < min) min = counts[e];
+        }
+        double mean = (double)total / hp.n_expert;
+        fprintf(stderr, "%6u %10.2f %10llu %10llu %8.2f\n", l, mean, (unsigned long long)max,
+                (unsigned long long)min, mean > 0 ? max / mean : 0.0);
+    }
+    free(counts);
+}
+
 int main(int argc, char **argv) {
     const char *model_path = NULL, *tokens_arg = NULL, *dump_path = NULL, *prefill_mode = "batch";
     const char *text_prompt = NULL;
@@ -103,7 +131,7 @@ int main(int argc, char **argv) {
     dsv3_sampling_default_params(&sampling);
     sampling.temperature = 0.0f; /* greedy unless asked */
     int32_t kv_type = DSV3_KV_F32;
-    int no_groups = 0;
+    int no_groups = 0, no_expert_bias = 0, expert_stats = 0;
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -114,6 +142,12 @@ int main(int argc, char **argv) {
             return 0;
         } else if (!strcmp(a, "--no-groups")) {
             no_groups = 1;
+            takes_value = 0;
+        } else if (!strcmp(a, "--no-expert-bias")) {
+            no_expert_bias = 1;
+            takes_value = 0;
+        } else if (!strcmp(a, "--expert-stats")) {
+            expert_stats = 1;
             takes_value = 0;
         } else if (!v) {
             fprintf(stderr, "dsv3: option %s needs a value\n", a);
@@ -188,6 +222,7 @@ int main(int argc, char **argv) {
     dsv3_model_params mp;
     dsv3_model_default_params(&mp);
     if (no_groups) mp.expert_groups = DSV3_GROUPS_FILE_ONLY;
+    mp.ignore_expert_bias = no_expert_bias;
     dsv3_model *model = NULL;
     char message[512];
     int32_t st = dsv3_model_load(model_path, &mp, &model, message, sizeof message);
@@ -290,6 +325,7 @@ int main(int argc, char **argv) {
             n_prompt, n_prompt / (t1 - t0 > 1e-9 ? t1 - t0 : 1e-9), generated,
             generated / (t2 - t1 > 1e-9 ? t2 - t1 : 1e-9), kv_per_token,
             kv_per_token * (double)dsv3_context_n_ctx(ctx) / (1024.0 * 1024.0), dsv3_context_n_ctx(ctx));
+    if (expert_stats) print_expert_stats(model, ctx);
     goto out;
 
 write_error:

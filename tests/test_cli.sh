@@ -35,6 +35,12 @@ n=$(echo "$tokens" | tr ',' '\n' | wc -l)
 if "$helper" --compare-dump "$tmp/ng" "$data/v3_256x_q8_0.nogroups.golden" "$n" >/dev/null; then ok; else bad "--no-groups logits"; fi
 if "$helper" --compare-dump "$tmp/ng" "$data/v3_256x_q8_0.golden" "$n" >/dev/null 2>&1; then bad "grouped and ungrouped routing agree"; else ok; fi
 
+# expert-load telemetry: one row per MoE layer; the bias switch changes routing
+"$bin" -m "$data/v3_256x_q8_0.gguf" --tokens "$tokens" -n 0 --expert-stats 2>"$tmp/stats" >/dev/null
+"$bin" -m "$data/v3_256x_q8_0.gguf" --tokens "$tokens" -n 0 --expert-stats --no-expert-bias 2>"$tmp/stats2" >/dev/null
+if grep -Eq '^ +1 +1\.75 ' "$tmp/stats"; then ok; else bad "expert stats: $(cat "$tmp/stats")"; fi
+if ! cmp -s "$tmp/stats" "$tmp/stats2"; then ok; else bad "--no-expert-bias changed nothing"; fi
+
 # seeded sampling is reproducible
 "$bin" -m "$data/v3_f32.gguf" --tokens 1,2,3 -n 8 --temp 1.0 --seed 7 >"$tmp/s1" 2>/dev/null
 "$bin" -m "$data/v3_f32.gguf" --tokens 1,2,3 -n 8 --temp 1.0 --seed 7 >"$tmp/s2" 2>/dev/null

@@ -499,6 +499,42 @@ static void test_sampling(void) {
     dsv3_model_free(m);
 }
 
+static void test_expert_counts(void) {
+    uint64_t with_bias[256], without_bias[256];
+    for (int pass = 0; pass < 2; pass++) {
+        char path[512], message[256];
+        snprintf(path, sizeof path, "%s/v3_256x_q8_0.gguf", data_dir);
+        dsv3_model_params mp;
+        dsv3_model_default_params(&mp);
+        mp.ignore_expert_bias = pass;
+        dsv3_model *m = NULL;
+        CHECK(dsv3_model_load(path, &mp, &m, message, sizeof message) == DSV3_OK, "%s", message);
+        if (!m) return;
+        dsv3_context *ctx = open_context(m, 64, 16, DSV3_KV_F32);
+        int32_t tokens[40];
+        for (int i = 0; i < 40; i++) tokens[i] = (i * 37 + 11) % 320;
+        CHECK(dsv3_prefill(ctx, tokens, 40, NULL) == DSV3_OK, "prefill");
+        uint64_t *counts = pass ? without_bias : with_bias, total = 0, dense_total = 0;
+        CHECK(dsv3_context_expert_counts(ctx, 1, counts, 256) == DSV3_OK, "counts");
+        for (int e = 0; e < 256; e++) total += counts[e];
+        uint64_t dense[256];
+        CHECK(dsv3_context_expert_counts(ctx, 0, dense, 256) == DSV3_OK, "dense layer counts");
+        for (int e = 0; e < 256; e++) dense_total += dense[e];
+        CHECK(total == 40 * 8 && dense_total == 0, "40 tokens x top-8 = %llu routed, dense layer %llu",
+              (unsigned long long)total, (unsigned long long)dense_total);
+        CHECK(dsv3_context_expert_counts(ctx, 2, counts, 256) == DSV3_ERR_INVALID_ARGUMENT, "layer out of range");
+        CHECK(dsv3_context_expert_counts(ctx, 1, counts, 255) == DSV3_ERR_INVALID_ARGUMENT, "buffer too small");
+        CHECK(dsv3_context_reset_expert_counts(ctx) == DSV3_OK && dsv3_context_expert_counts(ctx, 1, dense, 256) == 0,
+              "reset");
+        total = 0;
+        for (int e = 0; e < 256; e++) total += dense[e];
+        CHECK(total == 0, "counts after reset");
+        dsv3_context_free(ctx);
+        dsv3_model_free(m);
+    }
+    CHECK(memcmp(with_bias, without_bias, sizeof with_bias) != 0, "ignoring the routing bias changes no routing");
+}
+
 /* Failing allocations surface as DSV3_ERR_OUT_OF_MEMORY, never a crash. */
 typedef struct alloc_budget {
     int remaining;
@@ -595,6 +631,7 @@ int main(int argc, char **argv) {
     test_hparams();
     test_api_misuse();
     test_sampling();
+    test_expert_counts();
     test_out_of_memory();
     test_malformed_files(data_dir);
     return test_summary();
