@@ -184,6 +184,14 @@ static uint16_t f32_to_bf16(float f) {
     return (uint16_t)(bits >> 16);
 }
 
+/* FNV-1a, 64-bit: a fast, well-spread hash for fingerprints and checksums. */
+static uint64_t fnv1a(uint64_t hash, const void *data, size_t n) {
+    const uint8_t *p = (const uint8_t *)data;
+    for (size_t i = 0; i < n; i++) hash = (hash ^ p[i]) * 0x100000001B3ull;
+    return hash;
+}
+#define DSV3_FNV_OFFSET 0xCBF29CE484222325ull
+
 static uint16_t read_u16le(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
 
 static uint32_t read_u32le(const uint8_t *p) {
@@ -1802,6 +1810,7 @@ struct dsv3_model {
     layer_weights *layers;
     double *rope_inv_freq;    /* per rope pair, YaRN blend applied */
     size_t max_row;           /* longest row any kernel converts to floats */
+    uint64_t fingerprint;     /* FNV-1a of the GGUF header: names the model in saved states */
 };
 
 #if defined(__GNUC__) || defined(__clang__)
@@ -2295,6 +2304,7 @@ static int32_t model_load_common(const char *path, const void *data, size_t size
     }
     if ((st = gguf_parse(&m->gguf, m->image.data, m->image.size, &a, &err))) goto done;
     kernels_best(&m->kernels);
+    m->fingerprint = fnv1a(DSV3_FNV_OFFSET, m->image.data, (size_t)m->gguf.data_offset);
     if ((st = load_hparams(m, &params, &err))) goto done;
     {
         /* block_count sizes an allocation: confirm it by the last layer's tensor first */
@@ -3136,6 +3146,144 @@ int32_t dsv3_sample(dsv3_context *ctx, const dsv3_sampling_params *params, const
                             (double)p.repeat_penalty, (int)p.penalty_window);
     *out_token = sample_token(ctx, &p, logits);
     return DSV3_OK;
+}
+
+/* ---- Context state ------------------------------------------------------ */
+/* Layout (little-endian): magic "DSV3STAT", u32 format version, u32 library
+   version, u64 model fingerprint, u32 n_layer, u32 kv row bytes, i32 kv type,
+   u32 has_logits, u64 position, u64 generator state, i32 tokens[position],
+   KV rows [n_layer][position][kv row bytes], f32 logits[n_vocab] (if any),
+   u64 FNV-1a checksum of everything before it. */
+#define DSV3_STATE_VERSION 1
+#define DSV3_STATE_HEADER 56
+
+static size_t state_size_for(const dsv3_context *ctx, size_t pos, int has_logits) {
+    const dsv3_hparams *hp = &ctx->model->hp;
+    return DSV3_STATE_HEADER + pos * sizeof(int32_t) + (size_t)hp->n_layer * pos * ctx->kv_row_bytes +
+           (has_logits ? (size_t)hp->n_vocab * sizeof(float) : 0) + 8;
+}
+
+static size_t state_size(const dsv3_context *ctx) { return state_size_for(ctx, ctx->pos, ctx->has_logits); }
+
+static uint8_t *put_u32(uint8_t *p, uint32_t v) {
+    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
+    return p + 4;
+}
+
+static uint8_t *put_u64(uint8_t *p, uint64_t v) {
+    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
+    return p + 8;
+}
+
+size_t dsv3_context_state_size(const dsv3_context *ctx) { return ctx ? state_size(ctx) : 0; }
+
+int32_t dsv3_context_state_save(const dsv3_context *ctx, void *buf, size_t buf_size, size_t *n_written) {
+    if (n_written) *n_written = 0;
+    if (!ctx || (!buf && buf_size)) return DSV3_ERR_INVALID_ARGUMENT;
+    const dsv3_hparams *hp = &ctx->model->hp;
+    size_t need = state_size(ctx);
+    if (n_written) *n_written = need;
+    if (buf_size < need) return DSV3_ERR_BUFFER_TOO_SMALL;
+    uint8_t *p = (uint8_t *)buf;
+    memcpy(p, "DSV3STAT", 8);
+    p = put_u32(p + 8, DSV3_STATE_VERSION);
+    p = put_u32(p, DSV3_VERSION_NUMBER);
+    p = put_u64(p, ctx->model->fingerprint);
+    p = put_u32(p, hp->n_layer);
+    p = put_u32(p, (uint32_t)ctx->kv_row_bytes);
+    p = put_u32(p, (uint32_t)ctx->kv_type);
+    p = put_u32(p, (uint32_t)ctx->has_logits);
+    p = put_u64(p, ctx->pos);
+    p = put_u64(p, ctx->rng_state);
+    for (size_t i = 0; i < ctx->pos; i++) p = put_u32(p, (uint32_t)ctx->tokens[i]);
+    for (uint32_t l = 0; l < hp->n_layer; l++) {
+        memcpy(p, kv_row(ctx, l, 0), ctx->pos * ctx->kv_row_bytes); /* host order: little-endian only */
+        p += ctx->pos * ctx->kv_row_bytes;
+    }
+    if (ctx->has_logits) {
+        memcpy(p, ctx->logits, hp->n_vocab * sizeof(float));
+        p += hp->n_vocab * sizeof(float);
+    }
+    put_u64(p, fnv1a(DSV3_FNV_OFFSET, buf, (size_t)(p - (uint8_t *)buf)));
+    return DSV3_OK;
+}
+
+int32_t dsv3_context_state_load(dsv3_context *ctx, const void *buf, size_t size) {
+    if (!ctx) return DSV3_ERR_INVALID_ARGUMENT;
+    if (!buf) return context_fail(ctx, DSV3_ERR_INVALID_ARGUMENT, "NULL state buffer");
+    const dsv3_hparams *hp = &ctx->model->hp;
+    const uint8_t *p = (const uint8_t *)buf;
+    if (size < DSV3_STATE_HEADER + 8 || memcmp(p, "DSV3STAT", 8) != 0)
+        return context_fail(ctx, DSV3_ERR_BAD_FILE, "not a dsv3 context state (%zu bytes)", size);
+    uint32_t version = read_u32le(p + 8);
+    if (version != DSV3_STATE_VERSION)
+        return context_fail(ctx, DSV3_ERR_UNSUPPORTED, "state format version %u; this library reads version %u",
+                            version, DSV3_STATE_VERSION);
+    if (read_u64le(p + size - 8) != fnv1a(DSV3_FNV_OFFSET, p, size - 8))
+        return context_fail(ctx, DSV3_ERR_BAD_FILE, "state checksum mismatch: the state is corrupt or truncated");
+    if (read_u64le(p + 16) != ctx->model->fingerprint || read_u32le(p + 24) != hp->n_layer)
+        return context_fail(ctx, DSV3_ERR_INVALID_ARGUMENT, "the state was saved from another model file");
+    if (read_u32le(p + 28) != ctx->kv_row_bytes || (int32_t)read_u32le(p + 32) != ctx->kv_type)
+        return context_fail(ctx, DSV3_ERR_INVALID_ARGUMENT, "the state has KV cache type %d; this context uses %d",
+                            (int)read_u32le(p + 32), (int)ctx->kv_type);
+    uint32_t has_logits = read_u32le(p + 36);
+    uint64_t pos = read_u64le(p + 40);
+    if (pos > ctx->n_ctx)
+        return context_fail(ctx, DSV3_ERR_CONTEXT_FULL, "the state holds %llu positions; this context holds %u",
+                            (unsigned long long)pos, ctx->n_ctx);
+    if (has_logits > 1) return context_fail(ctx, DSV3_ERR_BAD_FILE, "corrupt state header");
+    /* the size implied by the header must be exactly the size given */
+    size_t implied = state_size_for(ctx, (size_t)pos, (int)has_logits);
+    if (implied != size)
+        return context_fail(ctx, DSV3_ERR_BAD_FILE, "state of %zu bytes, its header implies %zu", size, implied);
+    const uint8_t *tokens = p + DSV3_STATE_HEADER;
+    for (uint64_t i = 0; i < pos; i++) {
+        uint32_t t = read_u32le(tokens + 4 * i);
+        if (t >= hp->n_vocab) return context_fail(ctx, DSV3_ERR_BAD_FILE, "state token %u is out of range", t);
+    }
+    /* everything checked: now change the context */
+    ctx->pos = (size_t)pos;
+    ctx->rng_state = read_u64le(p + 48);
+    for (uint64_t i = 0; i < pos; i++) ctx->tokens[i] = (int32_t)read_u32le(tokens + 4 * i);
+    const uint8_t *kv = tokens + 4 * pos;
+    for (uint32_t l = 0; l < hp->n_layer; l++) {
+        memcpy(kv_row(ctx, l, 0), kv, ctx->pos * ctx->kv_row_bytes);
+        kv += ctx->pos * ctx->kv_row_bytes;
+    }
+    ctx->has_logits = (int)has_logits;
+    if (has_logits) memcpy(ctx->logits, kv, hp->n_vocab * sizeof(float));
+    ctx->last_error[0] = '\0';
+    return DSV3_OK;
+}
+
+int32_t dsv3_context_state_save_file(const dsv3_context *ctx, const char *path) {
+    if (!ctx || !path) return DSV3_ERR_INVALID_ARGUMENT;
+    dsv3_context *mut = (dsv3_context *)(uintptr_t)ctx; /* only its error message is written */
+    size_t size = state_size(ctx);
+    uint8_t *buf = (uint8_t *)mem_alloc(&ctx->model->alloc, size);
+    if (!buf) return context_fail(mut, DSV3_ERR_OUT_OF_MEMORY, "cannot allocate %zu bytes for the state", size);
+    size_t written = 0;
+    int32_t st = dsv3_context_state_save(ctx, buf, size, &written);
+    FILE *f = st ? NULL : fopen(path, "wb");
+    if (!st && !f) st = context_fail(mut, DSV3_ERR_IO, "cannot write '%s': %s", path, strerror(errno));
+    if (f) {
+        int ok = fwrite(buf, 1, written, f) == written;
+        ok &= fclose(f) == 0;
+        if (!ok) st = context_fail(mut, DSV3_ERR_IO, "writing '%s' failed", path);
+    }
+    mem_free(&ctx->model->alloc, buf);
+    return st;
+}
+
+int32_t dsv3_context_state_load_file(dsv3_context *ctx, const char *path) {
+    if (!ctx || !path) return DSV3_ERR_INVALID_ARGUMENT;
+    error_slot err = {DSV3_OK, ""};
+    file_image img;
+    int32_t st = image_open(&img, path, 0, &ctx->model->alloc, &err);
+    if (st) return context_fail(ctx, st, "%s", err.message);
+    st = dsv3_context_state_load(ctx, img.data, img.size);
+    image_close(&img, &ctx->model->alloc);
+    return st;
 }
 
 int32_t dsv3_context_expert_counts(const dsv3_context *ctx, uint32_t layer, uint64_t *counts, size_t n_counts) {

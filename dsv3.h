@@ -236,6 +236,21 @@ DSV3_API int32_t dsv3_context_expert_counts(const dsv3_context *ctx, uint32_t la
                                             size_t n_counts);
 DSV3_API int32_t dsv3_context_reset_expert_counts(dsv3_context *ctx);
 
+/* ---- State ---------------------------------------------------------------- */
+/* A context's state (tokens, position, the filled part of the KV cache, the last
+ * logits and the sampling generator) as bytes, to resume a conversation later or
+ * in another process, or to cache a long system prompt. The format is versioned
+ * and checksummed, and names the model it belongs to: restoring into a context
+ * of another model file, with another KV cache type, or too short a context
+ * fails with a clear error and leaves the context unchanged. */
+DSV3_API size_t  dsv3_context_state_size(const dsv3_context *ctx);
+/* Writes the state into buf; DSV3_ERR_BUFFER_TOO_SMALL (and *n_written = the
+ * size needed) when buf_size is too small. */
+DSV3_API int32_t dsv3_context_state_save(const dsv3_context *ctx, void *buf, size_t buf_size, size_t *n_written);
+DSV3_API int32_t dsv3_context_state_load(dsv3_context *ctx, const void *buf, size_t size);
+DSV3_API int32_t dsv3_context_state_save_file(const dsv3_context *ctx, const char *path);
+DSV3_API int32_t dsv3_context_state_load_file(dsv3_context *ctx, const char *path);
+
 /* ---- Sampling ------------------------------------------------------------ */
 /* Applied in this order: repetition/presence penalties over the last
  * penalty_window tokens of the context, temperature, top-k, top-p (nucleus),

@@ -4,11 +4,14 @@
  *
  * usage: test_dsv3 DATA_DIR
  */
+#define _POSIX_C_SOURCE 200809L /* mkstemp */
 #include "dsv3.h"
 #include "test_util.h"
 
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 static const char *data_dir = "tests/data";
 
@@ -535,6 +538,95 @@ static void test_expert_counts(void) {
     CHECK(memcmp(with_bias, without_bias, sizeof with_bias) != 0, "ignoring the routing bias changes no routing");
 }
 
+/* Generates n tokens with the default sampler, recording tokens and logits. */
+static void generate(dsv3_context *ctx, int n, int32_t *tokens, float *logits, size_t V) {
+    for (int i = 0; i < n; i++) {
+        int32_t t = -1;
+        CHECK(dsv3_sample(ctx, NULL, NULL, &t) == DSV3_OK, "sample");
+        tokens[i] = t;
+        const float *l = NULL;
+        CHECK(dsv3_step(ctx, t, &l) == DSV3_OK && l, "step");
+        if (l) memcpy(logits + (size_t)i * V, l, V * sizeof(float));
+    }
+}
+
+static void test_state_save_restore(void) {
+    dsv3_model *m = open_model("v3_f32.gguf", DSV3_GROUPS_AUTO, 1);
+    dsv3_model *other = open_model("v3_legacy_bf16.gguf", DSV3_GROUPS_AUTO, 1);
+    if (!m || !other) return;
+    enum { V = 320, N = 12 };
+    dsv3_context *a = open_context(m, 64, 8, DSV3_KV_F16);
+    const int32_t prompt[] = {9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 100};
+    CHECK(dsv3_prefill(a, prompt, 11, NULL) == DSV3_OK, "prefill");
+    size_t size = dsv3_context_state_size(a), written = 0;
+    unsigned char *state = (unsigned char *)malloc(size);
+    CHECK(dsv3_context_state_save(a, state, size - 1, &written) == DSV3_ERR_BUFFER_TOO_SMALL && written == size,
+          "too small");
+    CHECK(dsv3_context_state_save(a, state, size, &written) == DSV3_OK && written == size, "save");
+    int32_t tok_a[N], tok_b[N];
+    static float log_a[N * V], log_b[N * V];
+    generate(a, N, tok_a, log_a, V);
+
+    /* a fresh context resumes exactly where the first one was saved */
+    dsv3_context *b = open_context(m, 32, 4, DSV3_KV_F16);
+    CHECK(dsv3_context_state_load(b, state, size) == DSV3_OK, "load: %s", dsv3_context_last_error(b));
+    CHECK(dsv3_context_position(b) == 11 && dsv3_context_tokens(b)[10] == 100, "restored position and tokens");
+    generate(b, N, tok_b, log_b, V);
+    CHECK(memcmp(tok_a, tok_b, sizeof tok_a) == 0 && memcmp(log_a, log_b, sizeof log_a) == 0,
+          "resumed generation differs");
+
+    /* refusals leave the context unchanged */
+    size_t before = dsv3_context_position(b);
+    dsv3_context *wrong_type = open_context(m, 64, 8, DSV3_KV_F32);
+    CHECK(dsv3_context_state_load(wrong_type, state, size) == DSV3_ERR_INVALID_ARGUMENT &&
+              strstr(dsv3_context_last_error(wrong_type), "KV cache type"), "kv type: %s",
+          dsv3_context_last_error(wrong_type));
+    dsv3_context *wrong_model = open_context(other, 64, 8, DSV3_KV_F16);
+    CHECK(dsv3_context_state_load(wrong_model, state, size) == DSV3_ERR_INVALID_ARGUMENT &&
+              strstr(dsv3_context_last_error(wrong_model), "another model"), "model: %s",
+          dsv3_context_last_error(wrong_model));
+    dsv3_context *too_short = open_context(m, 8, 8, DSV3_KV_F16);
+    CHECK(dsv3_context_state_load(too_short, state, size) == DSV3_ERR_CONTEXT_FULL, "short context");
+    CHECK(dsv3_context_position(too_short) == 0, "short context unchanged");
+    state[size / 2] ^= 0x40;
+    CHECK(dsv3_context_state_load(b, state, size) == DSV3_ERR_BAD_FILE && dsv3_context_position(b) == before,
+          "corrupt byte");
+    state[size / 2] ^= 0x40;
+    CHECK(dsv3_context_state_load(b, state, size - 9) == DSV3_ERR_BAD_FILE && dsv3_context_position(b) == before,
+          "truncated");
+    CHECK(dsv3_context_state_load(b, state, 10) == DSV3_ERR_BAD_FILE, "tiny");
+    CHECK(dsv3_context_state_load(b, NULL, size) == DSV3_ERR_INVALID_ARGUMENT, "NULL");
+    memcpy(state + 8, "\x02\0\0\0", 4);
+    CHECK(dsv3_context_state_load(b, state, size) == DSV3_ERR_UNSUPPORTED, "future version");
+
+    /* through a file, and an empty context round-trips too */
+    char path[] = "/tmp/dsv3-state-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0, "mkstemp");
+    if (fd >= 0) close(fd);
+    CHECK(dsv3_context_state_save_file(a, path) == DSV3_OK, "save file");
+    CHECK(dsv3_context_state_load_file(b, path) == DSV3_OK && dsv3_context_position(b) == 11 + N, "load file: %s",
+          dsv3_context_last_error(b));
+    CHECK(memcmp(dsv3_context_logits(a), dsv3_context_logits(b), V * sizeof(float)) == 0, "logits from file");
+    CHECK(dsv3_context_state_load_file(b, "/nonexistent/state") == DSV3_ERR_IO, "missing file");
+    CHECK(dsv3_context_state_save_file(a, "/nonexistent/dir/state") == DSV3_ERR_IO, "unwritable file");
+    remove(path);
+    dsv3_context_rewind(a, 0);
+    size = dsv3_context_state_size(a);
+    unsigned char empty[128];
+    CHECK(size <= sizeof empty && dsv3_context_state_save(a, empty, sizeof empty, &written) == DSV3_OK &&
+              dsv3_context_state_load(b, empty, written) == DSV3_OK && dsv3_context_position(b) == 0 &&
+              dsv3_context_logits(b) == NULL, "empty state");
+    free(state);
+    dsv3_context_free(a);
+    dsv3_context_free(b);
+    dsv3_context_free(wrong_type);
+    dsv3_context_free(wrong_model);
+    dsv3_context_free(too_short);
+    dsv3_model_free(m);
+    dsv3_model_free(other);
+}
+
 /* Failing allocations surface as DSV3_ERR_OUT_OF_MEMORY, never a crash. */
 typedef struct alloc_budget {
     int remaining;
@@ -632,6 +724,7 @@ int main(int argc, char **argv) {
     test_api_misuse();
     test_sampling();
     test_expert_counts();
+    test_state_save_restore();
     test_out_of_memory();
     test_malformed_files(data_dir);
     return test_summary();
