@@ -2304,7 +2304,9 @@ static int32_t model_load_common(const char *path, const void *data, size_t size
     }
     if ((st = gguf_parse(&m->gguf, m->image.data, m->image.size, &a, &err))) goto done;
     kernels_best(&m->kernels);
-    m->fingerprint = fnv1a(DSV3_FNV_OFFSET, m->image.data, (size_t)m->gguf.data_offset);
+    /* the header's padding may run past the end of a file without tensors */
+    m->fingerprint = fnv1a(DSV3_FNV_OFFSET, m->image.data,
+                           m->gguf.data_offset < m->image.size ? (size_t)m->gguf.data_offset : m->image.size);
     if ((st = load_hparams(m, &params, &err))) goto done;
     {
         /* block_count sizes an allocation: confirm it by the last layer's tensor first */
