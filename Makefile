@@ -39,6 +39,10 @@ $(BUILD)/dsv3: examples/main.c $(BUILD)/libdsv3.a
 $(BUILD)/test_dsv3: tests/test_dsv3.c tests/test_malformed.c tests/test_util.h $(BUILD)/libdsv3.a
 	$(CC) $(APP_CFLAGS) tests/test_dsv3.c $(BUILD)/libdsv3.a -o $@ $(LDFLAGS) $(LDLIBS)
 
+# The tokenizer test compiles the library into itself (to read its work counter).
+$(BUILD)/test_tokenizer: tests/test_tokenizer.c tests/test_util.h dsv3.c dsv3.h | $(BUILD)
+	$(CC) $(APP_CFLAGS) tests/test_tokenizer.c -o $@ $(LDFLAGS) $(LDLIBS)
+
 # The public header must compile as strict C99 and as C++.
 $(BUILD)/header_c99.o: tests/header_c99.c dsv3.h | $(BUILD)
 	$(CC) $(CFLAGS) -std=c99 -pedantic $(WARNINGS) -Werror -I. -c tests/header_c99.c -o $@
@@ -53,8 +57,9 @@ check-headers: $(BUILD)/header_c99.o
 	@echo "note: no $(CXX) found, skipping the C++ header test"
 endif
 
-test: all check-headers $(BUILD)/test_dsv3
+test: all check-headers $(BUILD)/test_dsv3 $(BUILD)/test_tokenizer
 	$(BUILD)/test_dsv3 tests/data
+	$(BUILD)/test_tokenizer tests/data
 	sh tests/test_cli.sh $(BUILD)/dsv3 tests/data
 
 # The whole suite under AddressSanitizer + UndefinedBehaviorSanitizer.
