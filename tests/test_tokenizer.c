@@ -7,6 +7,8 @@
  * of its encoder can be read; everything else goes through the public API.
  *
  * usage: test_tokenizer DATA_DIR
+ *        test_tokenizer --decode MODEL ID,ID,...   (for tests/test_cli.sh) prints
+ *            the text of the ids up to the first EOS, then a newline
  */
 #include "../dsv3.c"
 #include "test_util.h"
@@ -502,7 +504,32 @@ static void test_no_tokenizer(void) {
     free(img);
 }
 
+static int decode_helper(const char *path, const char *list) {
+    dsv3_model_params p;
+    dsv3_model_default_params(&p);
+    p.vocab_only = 1;
+    dsv3_model *m = NULL;
+    char err[512];
+    if (dsv3_model_load(path, &p, &m, err, sizeof err)) {
+        fprintf(stderr, "%s\n", err);
+        return 1;
+    }
+    for (const char *q = list; *q;) {
+        char *end;
+        long id = strtol(q, &end, 10);
+        if (end == q || id == dsv3_model_token_eos(m)) break;
+        char piece[256];
+        size_t n = 0;
+        if (dsv3_token_to_piece(m, (int32_t)id, 0, piece, sizeof piece, &n) == DSV3_OK) fwrite(piece, 1, n, stdout);
+        q = *end == ',' ? end + 1 : end;
+    }
+    printf("\n");
+    dsv3_model_free(m);
+    return 0;
+}
+
 int main(int argc, char **argv) {
+    if (argc == 4 && !strcmp(argv[1], "--decode")) return decode_helper(argv[2], argv[3]);
     if (argc > 1) data_dir = argv[1];
     dsv3_model *v3 = load_vocab("deepseek-v3-vocab.gguf");
     if (v3) {
