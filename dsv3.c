@@ -1121,6 +1121,13 @@ static int byte_from_alphabet(uint32_t cp) {
     return 0xAD;
 }
 
+static uint32_t byte_to_alphabet(uint32_t b) {
+    if (byte_is_printable(b)) return b;
+    if (b <= 0x20) return 0x100 + b;
+    if (b >= 0x7F && b <= 0xA0) return 0x100 + 33 + (b - 0x7F);
+    return 0x143; /* 0xAD */
+}
+
 /* GGUF token types (llama.cpp's llama_token_type). */
 enum { TOKEN_NORMAL = 1, TOKEN_UNKNOWN = 2, TOKEN_CONTROL = 3, TOKEN_USER_DEFINED = 4,
        TOKEN_UNUSED = 5, TOKEN_BYTE = 6 };
@@ -1357,6 +1364,19 @@ static int32_t vocab_load(vocab *v, const gguf_file *g, const allocator *a, size
     for (int b = 0; b < 256; b++) {
         uint8_t byte = (uint8_t)b;
         v->byte_token[b] = vocab_find(v, &byte, 1);
+        if (v->byte_token[b] < 0) {
+            /* DeepSeek LLM's vocabulary lacks the bytes that never occur in
+               UTF-8 (C0, C1, F5..FF) among its BPE tokens and has their
+               alphabet characters as added tokens instead; like llama.cpp,
+               use those (only invalid UTF-8 input reaches them). */
+            uint32_t cp = byte_to_alphabet((uint32_t)b);
+            uint8_t want[2] = {(uint8_t)(cp < 0x80 ? cp : 0xC0 | cp >> 6), (uint8_t)(0x80 | (cp & 0x3F))};
+            size_t want_len = cp < 0x80 ? 1 : 2;
+            for (uint32_t i = 0; i < n && v->byte_token[b] < 0; i++)
+                if (v->types[i] != TOKEN_NORMAL && token_len(v, (int32_t)i) == want_len &&
+                    memcmp(token_bytes(v, (int32_t)i), want, want_len) == 0)
+                    v->byte_token[b] = (int32_t)i;
+        }
         if (v->byte_token[b] < 0)
             return fail(err, DSV3_ERR_BAD_MODEL, "the vocabulary has no token for byte 0x%02X: not a byte-level BPE vocabulary", b);
     }

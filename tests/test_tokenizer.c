@@ -118,9 +118,10 @@ static int same_ids(const int32_t *got, size_t n_got, const unsigned char *want,
     return 1;
 }
 
-static void test_goldens(const dsv3_model *m) {
+static void test_goldens(const dsv3_model *m, const char *file) {
     char path[512];
-    snprintf(path, sizeof path, "%s/deepseek-v3-vocab.golden", data_dir);
+    snprintf(path, sizeof path, "%s/%s", data_dir, file);
+    int32_t bos = dsv3_model_token_bos(m);
     size_t size = 0;
     unsigned char *g = read_file(path, &size);
     CHECK(g && size >= 12 && memcmp(g, "DSVT", 4) == 0 && rd32(g + 4) == 1, "%s is missing or not a golden", path);
@@ -160,7 +161,7 @@ static void test_goldens(const dsv3_model *m) {
             if (k == 0) { /* BOS when asked, the vocab saying add_bos_token */
                 size_t nb = 0;
                 int32_t *with_bos = tokenize(m, text, len, 1, 1, &nb);
-                CHECK(with_bos && nb == n_want[0] + 1 && with_bos[0] == 0 && same_ids(with_bos + 1, nb - 1, want[0], n_want[0]),
+                CHECK(with_bos && nb == n_want[0] + 1 && with_bos[0] == bos && same_ids(with_bos + 1, nb - 1, want[0], n_want[0]),
                       "golden %u with BOS", c);
                 free(with_bos);
             }
@@ -168,18 +169,30 @@ static void test_goldens(const dsv3_model *m) {
         free(text);
     }
     CHECK(pos == size, "golden file has %zu trailing bytes", size - pos);
-    printf("tokenizer goldens: %u strings, %zu of %u encodings match id for id, %zu round trips, %zu streamed\n",
+    printf("%s: %u strings, %zu of %u encodings match id for id, %zu round trips, %zu streamed\n", file,
            n_cases, matched, 2 * n_cases, round_trips, streamed);
     free(g);
 }
 
+typedef struct vector_case {
+    const char *text;
+    int32_t ids[40];
+    size_t n;
+} vector_case;
+
+static void check_vectors(const dsv3_model *m, const vector_case *cases, size_t n_cases, const char *what) {
+    for (size_t c = 0; c < n_cases; c++) {
+        size_t n = 0;
+        int32_t *ids = tokenize(m, cases[c].text, strlen(cases[c].text), 0, 1, &n);
+        int ok = ids && n == cases[c].n && memcmp(ids, cases[c].ids, n * sizeof *ids) == 0;
+        CHECK(ok, "%s vector %zu: %s", what, c, cases[c].text);
+        free(ids);
+    }
+}
+
 /* Test vectors of the project's dsv3-tokenizer.md §3.2, inline. */
 static void test_reference_vectors(const dsv3_model *m) {
-    static const struct {
-        const char *text;
-        int32_t ids[12];
-        size_t n;
-    } cases[] = {
+    static const vector_case cases[] = {
         {"Hello world", {19923, 2058}, 2},
         {"Hello, world! 1234567", {19923, 14, 2058, 3, 223, 6895, 18009, 25}, 8},
         {"  leading spaces\n\nnewlines\r\n", {223, 6646, 13564, 271, 2839, 12678, 204, 201}, 8},
@@ -192,13 +205,34 @@ static void test_reference_vectors(const dsv3_model *m) {
         {"\xc3\xa9moji \xf0\x9f\x98\x8a done", {619, 7129, 7063, 53769, 235, 3989}, 6},
         {"3.14159 and 1,000,000", {21, 16, 9926, 3318, 305, 223, 19, 14, 1320, 14, 1320}, 11},
     };
-    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
-        size_t n = 0;
-        int32_t *ids = tokenize(m, cases[c].text, strlen(cases[c].text), 0, 1, &n);
-        int ok = ids && n == cases[c].n && memcmp(ids, cases[c].ids, n * sizeof *ids) == 0;
-        CHECK(ok, "reference vector %zu: %s", c, cases[c].text);
-        free(ids);
-    }
+    check_vectors(m, cases, sizeof cases / sizeof cases[0], "deepseek-v3");
+}
+
+/* DeepSeek LLM / V2 vocabulary: vectors from llama.cpp's
+   models/ggml-vocab-deepseek-llm.gguf.out (made with Hugging Face tokenizers),
+   a source independent of this project's JS goldens. */
+static void test_llm_vectors(const dsv3_model *m) {
+    static const vector_case cases[] = {
+        {" ", {207}, 1},
+        {"\t\n", {184, 185}, 2},
+        {"Hello world", {17464, 1843}, 2},
+        {" Hello World!", {37727, 5427, 0}, 3},
+        {"    Hello\n    Hello", {300, 37727, 185, 300, 37727}, 5},
+        {" this is \xf0\x9f\xa6\x99.cpp", {437, 317, 12356, 99, 234, 13, 14743}, 7},
+        {"w048 7tuijk dsdfhu", {86, 15, 19, 23, 207, 22, 83, 3970, 27519, 26016, 3944, 14025}, 12},
+        {"\xd0\xbd\xd0\xb5\xd1\x89\xd0\xbe \xd0\xbd\xd0\xb0 \xd0\x91\xd1\x8a\xd0\xbb\xd0\xb3\xd0\xb0\xd1\x80\xd1\x81"
+         "\xd0\xba\xd0\xb8", {1603, 6476, 620, 91754}, 4},
+        {"\n =", {185, 403}, 2},
+        {"' era", {6, 2906}, 2},
+        {"Hello, y'all! How are you \xf0\x9f\x98\x81 ?\xe6\x88\x91\xe6\x83\xb3\xe5\x9c\xa8" "apple\xe5\xb7\xa5\xe4\xbd\x9c"
+         "1314151\xe5\xa4\xa9\xef\xbd\x9e",
+         {17464, 11, 320, 6, 436, 0, 1724, 418, 340, 33701, 210, 3025, 19017, 612, 9407, 2681, 16, 18, 16, 19, 16, 20, 16, 1398,
+          68940, 239}, 26},
+        {"3333333", {18, 18, 18, 18, 18, 18, 18}, 7},
+    };
+    check_vectors(m, cases, sizeof cases / sizeof cases[0], "deepseek-llm");
+    CHECK(dsv3_model_n_vocab(m) == 102400 && dsv3_model_token_bos(m) == 100000 && dsv3_model_token_eos(m) == 100001,
+          "deepseek-llm special ids");
 }
 
 /* ---- invalid UTF-8 and random round trips ---- */
@@ -216,7 +250,7 @@ static int round_trip(const dsv3_model *m, const char *text, size_t len, int spe
     int32_t *ids = tokenize(m, text, len, 0, special, &n);
     if (!ids) return 0;
     int ok = 1;
-    for (size_t i = 0; i < n; i++) ok &= ids[i] >= 0 && ids[i] < 128815;
+    for (size_t i = 0; i < n; i++) ok &= ids[i] >= 0 && (size_t)ids[i] < dsv3_model_n_vocab(m);
     char *back = detokenize(m, ids, n, 1, &back_len);
     ok = ok && back && back_len == len && memcmp(back, text, len) == 0 && stream_decode_ok(m, ids, n, text, len, 1);
     free(back);
@@ -224,7 +258,19 @@ static int round_trip(const dsv3_model *m, const char *text, size_t len, int spe
     return ok;
 }
 
-static void test_invalid_utf8(const dsv3_model *m) {
+/* exact: decode(encode(x)) == x also for invalid UTF-8 (every byte has a BPE
+   token); else the ids need only be valid. */
+static int invalid_ok(const dsv3_model *m, const char *text, size_t len, int special, int exact) {
+    if (exact) return round_trip(m, text, len, special);
+    size_t n = 0;
+    int32_t *ids = tokenize(m, text, len, 0, special, &n);
+    int ok = ids != NULL;
+    for (size_t i = 0; ok && i < n; i++) ok = ids[i] >= 0 && (size_t)ids[i] < dsv3_model_n_vocab(m);
+    free(ids);
+    return ok;
+}
+
+static void test_invalid_utf8(const dsv3_model *m, int exact) {
     static const char *const bad[] = {
         "\xff", "\xfe\xff", "\xc0\x80", "\xc1\xbf", "\xe0\x80\x80", "\xed\xa0\x80", "\xed\xbf\xbf",
         "\xf4\x90\x80\x80", "\xf5\x80\x80\x80", "\xf0\x9f\x98", "\xf0\x9f", "\xe4\xbd", "\x80", "\x80\x80\x80",
@@ -233,8 +279,8 @@ static void test_invalid_utf8(const dsv3_model *m) {
     };
     int all = 1;
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        all &= round_trip(m, bad[i], strlen(bad[i]), 1);
-        all &= round_trip(m, bad[i], strlen(bad[i]), 0);
+        all &= invalid_ok(m, bad[i], strlen(bad[i]), 1, exact);
+        all &= invalid_ok(m, bad[i], strlen(bad[i]), 0, exact);
     }
     CHECK(all, "invalid UTF-8 strings tokenize and decode back to their bytes");
     /* random bytes, including NULs */
@@ -243,7 +289,7 @@ static void test_invalid_utf8(const dsv3_model *m) {
         size_t len = rnd() % 48;
         char *buf = (char *)malloc(len ? len : 1);
         for (size_t i = 0; i < len; i++) buf[i] = (char)(rnd() % 4 ? (char)(rnd() & 0xFF) : "\x80\xbf\xe0\xf0 \n"[rnd() % 6]);
-        random_ok &= round_trip(m, buf, len, (int)(t & 1));
+        random_ok &= invalid_ok(m, buf, len, (int)(t & 1), exact);
         free(buf);
     }
     CHECK(random_ok, "random byte strings round-trip");
@@ -534,14 +580,23 @@ int main(int argc, char **argv) {
     dsv3_model *v3 = load_vocab("deepseek-v3-vocab.gguf");
     if (v3) {
         test_reference_vectors(v3);
-        test_goldens(v3);
+        test_goldens(v3, "deepseek-v3-vocab.golden");
         test_api(v3);
-        test_invalid_utf8(v3);
+        test_invalid_utf8(v3, 1);
         test_random_round_trips(v3);
         test_chat(v3);
         test_no_quadratic(v3);
     }
     dsv3_model_free(v3);
+    dsv3_model *llm = load_vocab("deepseek-llm-vocab.gguf");
+    if (llm) {
+        test_llm_vectors(llm);
+        test_goldens(llm, "deepseek-llm-vocab.golden");
+        test_invalid_utf8(llm, 0);
+        test_random_round_trips(llm);
+        test_no_quadratic(llm);
+    }
+    dsv3_model_free(llm);
     test_no_tokenizer();
     return test_summary();
 }
