@@ -14,7 +14,7 @@ LIB_CFLAGS = $(CFLAGS) -std=c11 $(WARNINGS) -fPIC -fvisibility=hidden
 APP_CFLAGS = $(CFLAGS) -std=c11 $(WARNINGS) -I.
 LDLIBS  = -lm
 
-.PHONY: all lib test sanitize clean install check-headers
+.PHONY: all lib test sanitize bench clean install check-headers
 
 all: lib $(BUILD)/dsv3
 
@@ -61,6 +61,10 @@ test: all check-headers $(BUILD)/test_dsv3 $(BUILD)/test_tokenizer
 	$(BUILD)/test_dsv3 tests/data
 	$(BUILD)/test_tokenizer tests/data
 	sh tests/test_cli.sh $(BUILD)/dsv3 tests/data
+
+# Throughput figures (not pass/fail): the tokenizer on ~4 MB of mixed text.
+bench: $(BUILD)/test_tokenizer
+	$(BUILD)/test_tokenizer --bench tests/data
 
 # The whole suite under AddressSanitizer + UndefinedBehaviorSanitizer.
 sanitize:

@@ -1457,6 +1457,16 @@ typedef struct bpe_pair {
     int32_t right, left_id, right_id, result;
 } bpe_pair;
 
+/* Recently seen short pieces and their ids: words repeat, and a hit skips
+   the BPE. Direct-mapped, per call (the model stays read-only). */
+#define PIECE_CACHE_BYTES 30
+#define PIECE_CACHE_IDS 15
+typedef struct piece_cache_slot {
+    uint8_t len, n_ids;
+    uint8_t bytes[PIECE_CACHE_BYTES];
+    int32_t ids[PIECE_CACHE_IDS];
+} piece_cache_slot;
+
 typedef struct encoder {
     const vocab *v;
     const allocator *a;
@@ -1466,6 +1476,8 @@ typedef struct encoder {
     bpe_pair *heap;
     size_t scratch;      /* symbols the scratch holds */
     size_t n_heap;
+    piece_cache_slot *cache; /* NULL: no cache (short texts) */
+    size_t cache_mask;
     uint64_t work;       /* steps taken, for the tests' complexity check */
 } encoder;
 
@@ -1518,6 +1530,14 @@ static int32_t bpe_piece(encoder *e, const uint8_t *s, size_t n) {
         emit_token(e, v->byte_token[s[0]]);
         return DSV3_OK;
     }
+    piece_cache_slot *slot = NULL;
+    if (e->cache && n <= PIECE_CACHE_BYTES) {
+        slot = &e->cache[(size_t)hash_bytes(s, n) & e->cache_mask];
+        if (slot->len == n && memcmp(slot->bytes, s, n) == 0) {
+            for (size_t i = 0; i < slot->n_ids; i++) emit_token(e, slot->ids[i]);
+            return DSV3_OK;
+        }
+    }
     if (n > e->scratch) {
         size_t want = n < 256 ? 256 : n;
         if (want > (size_t)INT32_MAX / 4) return DSV3_ERR_OUT_OF_MEMORY;
@@ -1548,7 +1568,20 @@ static int32_t bpe_piece(encoder *e, const uint8_t *s, size_t n) {
         if (l->prev >= 0) heap_push(e, l->prev, p.left);
         if (l->next >= 0) heap_push(e, p.left, l->next);
     }
-    for (int32_t i = 0; i >= 0; i = sym[i].next) emit_token(e, sym[i].id);
+    size_t n_ids = 0;
+    for (int32_t i = 0; i >= 0; i = sym[i].next) {
+        emit_token(e, sym[i].id);
+        if (slot && n_ids < PIECE_CACHE_IDS) slot->ids[n_ids] = sym[i].id;
+        n_ids++;
+    }
+    if (slot) {
+        slot->len = 0; /* invalid unless it fits */
+        if (n_ids <= PIECE_CACHE_IDS) {
+            slot->len = (uint8_t)n;
+            slot->n_ids = (uint8_t)n_ids;
+            memcpy(slot->bytes, s, n);
+        }
+    }
     return DSV3_OK;
 }
 
@@ -1700,6 +1733,7 @@ static const uint32_t llm_letter_ranges[][2] = {
 };
 
 static int is_llm_letter(uint32_t cp) {
+    if (cp < 0x80) return (cp | 0x20) >= 'a' && (cp | 0x20) <= 'z';
     size_t lo = 0, hi = sizeof llm_letter_ranges / sizeof llm_letter_ranges[0];
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
@@ -1834,11 +1868,27 @@ static int32_t encode_text(encoder *e, const uint8_t *s, size_t n, int add_bos, 
     return encode_plain(e, s + start, n - start);
 }
 
+/* A cache only pays off on longer texts; without memory it is simply off. */
+static void encoder_init(encoder *e, const vocab *v, const allocator *a, int32_t *out, size_t cap, size_t text_len) {
+    memset(e, 0, sizeof *e);
+    e->v = v;
+    e->a = a;
+    e->out = out;
+    e->cap = cap;
+    if (text_len >= 4096) {
+        size_t slots = pow2_at_least(text_len / 64 < 4096 ? text_len / 64 : 4096);
+        e->cache = (piece_cache_slot *)mem_calloc(a, slots, sizeof *e->cache);
+        if (e->cache) e->cache_mask = slots - 1;
+    }
+}
+
 static void encoder_release(encoder *e) {
     mem_free(e->a, e->sym);
     mem_free(e->a, e->heap);
+    mem_free(e->a, e->cache);
     e->sym = NULL;
     e->heap = NULL;
+    e->cache = NULL;
     e->scratch = 0;
 }
 
@@ -2907,11 +2957,7 @@ int32_t dsv3_tokenize(const dsv3_model *model, const char *text, size_t text_len
     int32_t st = need_tokenizer(model);
     if (st) return st;
     encoder e;
-    memset(&e, 0, sizeof e);
-    e.v = &model->vocab;
-    e.a = &model->alloc;
-    e.out = tokens;
-    e.cap = max_tokens;
+    encoder_init(&e, &model->vocab, &model->alloc, tokens, max_tokens, text_len);
     st = encode_text(&e, (const uint8_t *)text, text_len, add_bos != 0, parse_special != 0);
     encoder_release(&e);
     if (st) return st;

@@ -9,7 +9,9 @@
  * usage: test_tokenizer DATA_DIR
  *        test_tokenizer --decode MODEL ID,ID,...   (for tests/test_cli.sh) prints
  *            the text of the ids up to the first EOS, then a newline
+ *        test_tokenizer --bench DATA_DIR           (make bench) throughput
  */
+#include <time.h>
 #include "../dsv3.c"
 #include "test_util.h"
 
@@ -473,9 +475,7 @@ static void test_chat(const dsv3_model *m) {
 
 static uint64_t encode_work(const dsv3_model *m, const uint8_t *s, size_t n, size_t *n_ids) {
     encoder e;
-    memset(&e, 0, sizeof e);
-    e.v = &m->vocab;
-    e.a = &m->alloc;
+    encoder_init(&e, &m->vocab, &m->alloc, NULL, 0, n);
     int32_t st = encode_text(&e, s, n, 0, 1);
     encoder_release(&e);
     *n_ids = e.n;
@@ -506,6 +506,40 @@ static void test_no_quadratic(const dsv3_model *m) {
     CHECK(w_big <= 25 * w_small + 1000, "random letters: %llu steps for 64 KiB, %llu for 1 MiB",
           (unsigned long long)w_small, (unsigned long long)w_big);
     free(buf);
+}
+
+/* The piece cache (on for long texts) changes nothing: a long mixed text
+   encodes to the same ids with and without it. */
+static void test_cache_equivalence(const dsv3_model *m) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/deepseek-v3-vocab.golden", data_dir);
+    size_t size = 0, len = 0;
+    unsigned char *g = read_file(path, &size);
+    if (!g || size < 12) return;
+    uint8_t *text = (uint8_t *)malloc(size);
+    for (size_t pos = 12, c = 0; c < rd32(g + 8); c++) {
+        uint32_t l = rd32(g + pos);
+        memcpy(text + len, g + pos + 4, l);
+        len += l;
+        text[len++] = (uint8_t)" \n"[c % 2];
+        pos += 4 + l;
+        pos += 4 + 4 * (size_t)rd32(g + pos);
+        pos += 4 + 4 * (size_t)rd32(g + pos);
+    }
+    int32_t *a = (int32_t *)malloc(len * sizeof *a), *b = (int32_t *)malloc(len * sizeof *b);
+    encoder e1, e2;
+    encoder_init(&e1, &m->vocab, &m->alloc, a, len, 0);
+    encoder_init(&e2, &m->vocab, &m->alloc, b, len, len);
+    CHECK(e1.cache == NULL && e2.cache != NULL, "cache off for short, on for long texts");
+    int32_t s1 = encode_text(&e1, text, len, 0, 1), s2 = encode_text(&e2, text, len, 0, 1);
+    CHECK(s1 == DSV3_OK && s2 == DSV3_OK && e1.n == e2.n && e1.n <= len && memcmp(a, b, e1.n * sizeof *a) == 0,
+          "cached and uncached encodings of %zu bytes agree (%zu and %zu ids)", len, e1.n, e2.n);
+    encoder_release(&e1);
+    encoder_release(&e2);
+    free(a);
+    free(b);
+    free(text);
+    free(g);
 }
 
 /* ---- models without a tokenizer, bad files ---- */
@@ -574,8 +608,78 @@ static int decode_helper(const char *path, const char *list) {
     return 0;
 }
 
+static double seconds(void) {
+    struct timespec ts;
+    timespec_get(&ts, TIME_UTC);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Tokenizer throughput on ~4 MB of mixed text: the golden corpus (prose, code,
+   numbers, CJK, scripts, emoji, whitespace) repeated, one string per line. */
+static int bench(void) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/deepseek-v3-vocab.golden", data_dir);
+    size_t size = 0;
+    unsigned char *g = read_file(path, &size);
+    if (!g || size < 12) return 1;
+    size_t cap = 4u << 20, len = 0;
+    char *text = (char *)malloc(cap);
+    while (len < cap - 4096) {
+        size_t pos = 12;
+        for (uint32_t c = 0, n_cases = rd32(g + 8); c < n_cases && len < cap - 4096; c++) {
+            uint32_t l = rd32(g + pos);
+            if (l < 4000) {
+                memcpy(text + len, g + pos + 4, l);
+                len += l;
+                text[len++] = '\n';
+            }
+            pos += 4 + l;
+            pos += 4 + 4 * (size_t)rd32(g + pos);
+            pos += 4 + 4 * (size_t)rd32(g + pos);
+        }
+    }
+    free(g);
+    static const char *const files[] = {"deepseek-v3-vocab.gguf", "deepseek-llm-vocab.gguf"};
+    for (size_t f = 0; f < 2; f++) {
+        double t0 = seconds();
+        dsv3_model *m = load_vocab(files[f]);
+        double t1 = seconds();
+        if (!m) return 1;
+        size_t n = 0;
+        dsv3_tokenize(m, text, len, 0, 1, NULL, 0, &n);
+        int32_t *ids = (int32_t *)malloc(n * sizeof *ids);
+        double best_enc = 1e9, best_dec = 1e9;
+        for (int rep = 0; rep < 3; rep++) {
+            double a = seconds();
+            dsv3_tokenize(m, text, len, 0, 1, ids, n, &n);
+            double b = seconds();
+            size_t out_len = 0;
+            char piece[256];
+            for (size_t i = 0; i < n; i++) {
+                size_t k;
+                dsv3_token_to_piece(m, ids[i], 1, piece, sizeof piece, &k);
+                out_len += k;
+            }
+            double c = seconds();
+            if (b - a < best_enc) best_enc = b - a;
+            if (c - b < best_dec) best_dec = c - b;
+            if (out_len != len) printf("decode length differs\n");
+        }
+        printf("%-24s load %6.1f ms | encode %.2f MB in %zu tokens: %6.2f MB/s | decode %7.1f MB/s\n", files[f],
+               (t1 - t0) * 1e3, len / 1e6, n, len / 1e6 / best_enc, len / 1e6 / best_dec);
+        free(ids);
+        dsv3_model_free(m);
+    }
+    free(text);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (argc == 4 && !strcmp(argv[1], "--decode")) return decode_helper(argv[2], argv[3]);
+    if (argc >= 2 && !strcmp(argv[1], "--bench")) {
+        if (argc > 2) data_dir = argv[2];
+        return bench();
+    }
     if (argc > 1) data_dir = argv[1];
     dsv3_model *v3 = load_vocab("deepseek-v3-vocab.gguf");
     if (v3) {
@@ -586,6 +690,7 @@ int main(int argc, char **argv) {
         test_random_round_trips(v3);
         test_chat(v3);
         test_no_quadratic(v3);
+        test_cache_equivalence(v3);
     }
     dsv3_model_free(v3);
     dsv3_model *llm = load_vocab("deepseek-llm-vocab.gguf");
@@ -595,6 +700,7 @@ int main(int argc, char **argv) {
         test_invalid_utf8(llm, 0);
         test_random_round_trips(llm);
         test_no_quadratic(llm);
+        test_cache_equivalence(llm);
     }
     dsv3_model_free(llm);
     test_no_tokenizer();
