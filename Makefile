@@ -44,7 +44,9 @@ $(BUILD)/dsv3-bench: examples/bench.c $(BUILD)/libdsv3.a
 
 # `make bench` builds the benchmark; `make bench-models` writes its models
 # (several GB, into build/bench) and runs it on them.
-bench: $(BUILD)/dsv3-bench
+# `make bench` also prints the tokenizer's throughput on ~4 MB of mixed text.
+bench: $(BUILD)/dsv3-bench $(BUILD)/test_tokenizer
+	$(BUILD)/test_tokenizer --bench tests/data
 bench-models: $(BUILD)/dsv3-bench
 	/usr/bin/python3 tests/tools/gen_bench_models.py $(BUILD)/bench
 	for m in $(BUILD)/bench/bench-q8_0.gguf $(BUILD)/bench/bench-q4_k_m.gguf; do \
@@ -53,6 +55,10 @@ bench-models: $(BUILD)/dsv3-bench
 # Kernel tests include dsv3.c to reach its private kernels.
 $(BUILD)/test_kernels: tests/test_kernels.c tests/test_util.h dsv3.c dsv3.h | $(BUILD)
 	$(CC) $(APP_CFLAGS) -pthread tests/test_kernels.c -o $@ $(LDFLAGS) $(LDLIBS)
+
+# The tokenizer test compiles the library into itself (to read its work counter).
+$(BUILD)/test_tokenizer: tests/test_tokenizer.c tests/test_util.h dsv3.c dsv3.h | $(BUILD)
+	$(CC) $(APP_CFLAGS) tests/test_tokenizer.c -o $@ $(LDFLAGS) $(LDLIBS)
 
 # The public header must compile as strict C99 and as C++.
 $(BUILD)/header_c99.o: tests/header_c99.c dsv3.h | $(BUILD)
@@ -68,9 +74,10 @@ check-headers: $(BUILD)/header_c99.o
 	@echo "note: no $(CXX) found, skipping the C++ header test"
 endif
 
-test: all check-headers $(BUILD)/test_dsv3 $(BUILD)/test_kernels
+test: all check-headers $(BUILD)/test_dsv3 $(BUILD)/test_kernels $(BUILD)/test_tokenizer
 	$(BUILD)/test_kernels
 	$(BUILD)/test_dsv3 tests/data
+	$(BUILD)/test_tokenizer tests/data
 	sh tests/test_cli.sh $(BUILD)/dsv3 tests/data
 
 # The whole suite under AddressSanitizer + UndefinedBehaviorSanitizer, then the

@@ -3,8 +3,9 @@
  * The one public header of dsv3 (MIT licence, see LICENSE). Pair it with dsv3.c.
  *
  * Objects
- *   dsv3_model    weights mapped read-only from a GGUF file. Immutable after load:
- *                 any number of contexts, in any number of threads, may share one.
+ *   dsv3_model    weights mapped read-only from a GGUF file, and the tokenizer.
+ *                 Immutable after load: any number of contexts, in any number of
+ *                 threads, may share one.
  *   dsv3_context  one conversation: the latent KV cache, the position, scratch.
  *                 A context is used by one thread at a time.
  *
@@ -103,11 +104,16 @@ typedef struct dsv3_model_params {
                                    1: dequantize and multiply in float (exact) */
     int32_t       ignore_expert_bias; /* 1: route without exp_probs_b (to see what
                                    DeepSeek-V3's bias-based load balancing does) */
+    int32_t       vocab_only;   /* 1: load only the tokenizer (tokenizer.ggml.*
+                                   metadata) from a file of any architecture,
+                                   with or without tensors. Such a model
+                                   tokenizes and decodes; contexts refuse it. */
 } dsv3_model_params;
 
 DSV3_API void dsv3_model_default_params(dsv3_model_params *out);
 
-/* Loads a "deepseek2"-architecture GGUF file (v2 or v3). params may be NULL for
+/* Loads a "deepseek2"-architecture GGUF file (v2 or v3), and its tokenizer when
+ * the file has one (tokenizer.ggml.* metadata with merges). params may be NULL for
  * defaults. On success *out_model is set and DSV3_OK returned; on failure
  * *out_model is NULL and, when error_message is not NULL, a NUL-terminated
  * description (which key, tensor or byte offset) is written into it. */
@@ -131,6 +137,8 @@ DSV3_API size_t  dsv3_model_n_ctx_train(const dsv3_model *model);
 DSV3_API int32_t dsv3_model_token_bos(const dsv3_model *model);
 DSV3_API int32_t dsv3_model_token_eos(const dsv3_model *model);
 DSV3_API int32_t dsv3_model_token_pad(const dsv3_model *model);
+/* 1 when the model has a tokenizer (dsv3_tokenize and the decoders work), else 0. */
+DSV3_API int32_t dsv3_model_has_tokenizer(const dsv3_model *model);
 
 /* Bytes of weights one decoded token reads: every layer's attention, dense and
  * shared-expert weights, expert_used_count routed experts per MoE layer, the
@@ -171,6 +179,96 @@ typedef struct dsv3_hparams {
 
 /* Fills *out up to out->struct_size bytes (set it first). */
 DSV3_API int32_t dsv3_model_hparams(const dsv3_model *model, dsv3_hparams *out);
+
+/* ---- Tokenizer ------------------------------------------------------------
+ * DeepSeek's byte-level BPE, loaded from the GGUF file's tokenizer.ggml.*
+ * metadata (pre-tokenizers "deepseek-v3" and "deepseek-llm"). Exact to the
+ * Hugging Face tokenizer of the model. Everything here reads the model only:
+ * any number of threads may tokenize and decode with one model at once. Models
+ * without a tokenizer return DSV3_ERR_UNSUPPORTED. */
+
+/* Text -> token ids. text: text_len bytes of UTF-8 (need not be NUL-terminated;
+ * invalid UTF-8 is accepted and encoded byte by byte, so every input gives ids
+ * that decode back to the same bytes).
+ * add_bos: prepend BOS when the vocabulary asks for one (add_bos_token).
+ * parse_special: 1 turns added-token strings in the text (<｜User｜>,
+ *   <｜end▁of▁sentence｜>, ...) into their ids, as Hugging Face's tokenizer does;
+ *   0 encodes them as plain text (use 0 for untrusted content). Added tokens of
+ *   type USER_DEFINED (R1's <think>) are matched either way, as in llama.cpp.
+ * *n_tokens receives the number of ids the text needs. When that exceeds
+ * max_tokens, the first max_tokens are written and DSV3_ERR_BUFFER_TOO_SMALL
+ * returned: call again with a buffer of *n_tokens. tokens may be NULL when
+ * max_tokens is 0 (to ask for the count). */
+DSV3_API int32_t dsv3_tokenize(const dsv3_model *model, const char *text, size_t text_len,
+                               int32_t add_bos, int32_t parse_special,
+                               int32_t *tokens, size_t max_tokens, size_t *n_tokens);
+
+/* The bytes of one token (not NUL-terminated; may be part of a UTF-8 character).
+ * render_special: 1 gives control tokens (BOS, EOS, <｜User｜>, ...) as their
+ * text, 0 as nothing. *n_bytes receives the length; when it exceeds buf_size,
+ * nothing is written and DSV3_ERR_BUFFER_TOO_SMALL returned.
+ * DSV3_ERR_TOKEN_OUT_OF_RANGE for ids outside the vocabulary. */
+DSV3_API int32_t dsv3_token_to_piece(const dsv3_model *model, int32_t token, int32_t render_special,
+                                     char *buf, size_t buf_size, size_t *n_bytes);
+
+/* Streaming decoder: turns tokens into text as they are generated and never
+ * splits a UTF-8 character: bytes that start a character the next token may
+ * complete are held back (at most 3). Caller-allocated, no cleanup needed;
+ * one decoder per stream. The fields are private.
+ *
+ *     dsv3_decoder dec; char text[256]; size_t n;
+ *     dsv3_decoder_init(&dec, 0);
+ *     for each generated token t:
+ *         if (dsv3_decoder_push(model, &dec, t, text, sizeof text, &n) == DSV3_OK)
+ *             fwrite(text, 1, n, stdout);
+ *     dsv3_decoder_flush(&dec, text, sizeof text, &n); fwrite(text, 1, n, stdout);
+ */
+typedef struct dsv3_decoder {
+    uint8_t  pending[4];     /* held-back bytes of an incomplete character */
+    uint32_t n_pending;
+    int32_t  render_special; /* as in dsv3_token_to_piece */
+    uint32_t reserved[4];
+} dsv3_decoder;
+
+DSV3_API void dsv3_decoder_init(dsv3_decoder *decoder, int32_t render_special);
+/* Appends a token's bytes and writes out what is now complete text (*n_bytes
+ * may be 0). Bytes that can never form a character (invalid UTF-8) are passed
+ * through as they are. Needs at most 3 + (the token's length) bytes of buf;
+ * on DSV3_ERR_BUFFER_TOO_SMALL (*n_bytes = the size needed) the decoder is
+ * unchanged, so the call can be repeated with a larger buffer. */
+DSV3_API int32_t dsv3_decoder_push(const dsv3_model *model, dsv3_decoder *decoder, int32_t token,
+                                   char *buf, size_t buf_size, size_t *n_bytes);
+/* Writes out any held-back bytes (an unfinished character) and resets the
+ * decoder. buf_size 4 always suffices. */
+DSV3_API int32_t dsv3_decoder_flush(dsv3_decoder *decoder, char *buf, size_t buf_size, size_t *n_bytes);
+
+/* Chat formatting: messages -> the prompt text DeepSeek's chat template makes
+ * (encode it with parse_special = 1 and add_bos = 0: the text starts with BOS).
+ * role: "system", "user", "assistant" or "tool"; role and content are
+ * NUL-terminated UTF-8. System messages are joined by "\n\n" and placed right
+ * after BOS; each user turn is <｜User｜>content, each assistant turn
+ * <｜Assistant｜>content<｜end▁of▁sentence｜>; add_generation_prompt ends with
+ * <｜Assistant｜>. The DeepSeek-R1 template also keeps only the text after the
+ * last </think> of earlier assistant turns and opens the answer with
+ * "<think>\n".
+ * style: DSV3_CHAT_AUTO picks R1 when the file's chat template handles </think>
+ * (model may then not be NULL), else V3; or force DSV3_CHAT_DEEPSEEK_V3 /
+ * DSV3_CHAT_DEEPSEEK_R1 (model may be NULL: BOS is <｜begin▁of▁sentence｜>).
+ * *n_out receives the length (no NUL is counted); the text is NUL-terminated
+ * when out_size > *n_out. DSV3_ERR_BUFFER_TOO_SMALL when out_size <= *n_out.
+ * DSV3_ERR_INVALID_ARGUMENT for an unknown role or NULL strings. */
+#define DSV3_CHAT_AUTO        0
+#define DSV3_CHAT_DEEPSEEK_V3 1
+#define DSV3_CHAT_DEEPSEEK_R1 2
+
+typedef struct dsv3_chat_message {
+    const char *role;
+    const char *content;
+} dsv3_chat_message;
+
+DSV3_API int32_t dsv3_chat_format(const dsv3_model *model, const dsv3_chat_message *messages,
+                                  size_t n_messages, int32_t add_generation_prompt, int32_t style,
+                                  char *out, size_t out_size, size_t *n_out);
 
 /* ---- Context ------------------------------------------------------------- */
 typedef struct dsv3_context dsv3_context;

@@ -1,9 +1,12 @@
 /* build/dsv3 - command-line front end of the dsv3 library.
  *
- *   dsv3 -m MODEL.gguf --tokens 1,2,3 -n 16
+ *   dsv3 -m MODEL.gguf -p "Hello" -n 16          text in, text out
+ *   dsv3 -m MODEL.gguf --tokens 1,2,3 -n 16      token ids in, ids out
+ *   dsv3 -m MODEL.gguf --tokenize -f FILE        print the prompt's ids and exit
  *
- * Feeds a prompt, generates tokens (greedy by default), optionally dumps the
- * logits of every evaluated position, and reports speed on stderr.
+ * Feeds a prompt, generates tokens (greedy by default) and streams them as text
+ * when the model has a tokenizer (as ids otherwise), optionally dumps the logits
+ * of every evaluated position, and reports speed on stderr.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "dsv3.h"
@@ -19,8 +22,13 @@ static void usage(FILE *out) {
             "usage: dsv3 -m MODEL.gguf [--tokens ID,ID,... | -p PROMPT | -f FILE] [options]\n"
             "  -m, --model FILE      GGUF model (architecture deepseek2)\n"
             "      --tokens LIST     prompt as comma-separated token ids\n"
-            "  -p, --prompt TEXT     prompt text (needs the tokenizer: not in this version)\n"
-            "  -f, --file FILE       prompt text from a file (likewise)\n"
+            "  -p, --prompt TEXT     prompt text, through the model's tokenizer\n"
+            "  -f, --file FILE       prompt text from a file, its bytes exactly\n"
+            "      --chat            wrap the prompt as one user turn of the chat template\n"
+            "      --no-special      special token strings in the prompt are plain text\n"
+            "                        (default: parsed as special tokens, as Hugging Face does)\n"
+            "      --no-bos          do not start the prompt with BOS\n"
+            "      --tokenize        print the prompt's token ids on one line and exit\n"
             "  -n, --n-predict N     tokens to generate (default 16)\n"
             "  -c, --ctx N           context length (default: min(4096, the model's))\n"
             "  -t, --threads N       threads (accepted; compute is single-threaded for now)\n"
@@ -123,9 +131,80 @@ static void print_expert_stats(const dsv3_model *model, const dsv3_context *ctx)
     free(counts);
 }
 
+/* Reads a whole file, bytes exactly (nothing stripped, no escapes). */
+static char *read_all(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        n += fread(buf + n, 1, cap - n, f);
+        if (n < cap) break;
+        char *grown = realloc(buf, cap * 2);
+        if (!grown) {
+            free(buf);
+            buf = NULL;
+            break;
+        }
+        buf = grown;
+        cap *= 2;
+    }
+    if (buf && ferror(f)) {
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    *len = n;
+    return buf;
+}
+
+/* Appends the ids of text to *ids (a malloc'd array of *n). */
+static int32_t append_tokens(const dsv3_model *model, const char *text, size_t len, int add_bos, int special,
+                             int32_t **ids, size_t *n) {
+    size_t need = 0;
+    int32_t st = dsv3_tokenize(model, text, len, add_bos, special, NULL, 0, &need);
+    if (st != DSV3_OK && st != DSV3_ERR_BUFFER_TOO_SMALL) return st;
+    int32_t *grown = realloc(*ids, (*n + need + 1) * sizeof **ids);
+    if (!grown) return DSV3_ERR_OUT_OF_MEMORY;
+    *ids = grown;
+    st = dsv3_tokenize(model, text, len, add_bos, special, *ids + *n, need, &need);
+    if (st == DSV3_OK) *n += need;
+    return st;
+}
+
+/* The prompt's ids. With --chat the text is one user turn: the template's own
+   text (BOS, <｜User｜>, <｜Assistant｜>...) is encoded with special tokens, the
+   user's text as --no-special says. */
+static int32_t prompt_tokens(const dsv3_model *model, const char *text, size_t len, int chat, int special, int bos,
+                             int32_t **ids, size_t *n) {
+    int32_t st;
+    *ids = NULL;
+    *n = 0;
+    if (!chat) {
+        st = append_tokens(model, text, len, bos, special, ids, n);
+        return st;
+    }
+    dsv3_chat_message turn = {"user", ""};
+    char head[256], full[512];
+    size_t n_head = 0, n_full = 0;
+    st = dsv3_chat_format(model, &turn, 1, 0, DSV3_CHAT_AUTO, head, sizeof head, &n_head);
+    if (!st) st = dsv3_chat_format(model, &turn, 1, 1, DSV3_CHAT_AUTO, full, sizeof full, &n_full);
+    if (st) return st;
+    /* the template starts with BOS itself: add none */
+    if (!st) st = append_tokens(model, head, n_head, 0, 1, ids, n);
+    if (!st) st = append_tokens(model, text, len, 0, special, ids, n);
+    if (!st) st = append_tokens(model, full + n_head, n_full - n_head, 0, 1, ids, n);
+    if (!st && !bos && *n && (*ids)[0] == dsv3_model_token_bos(model)) {
+        memmove(*ids, *ids + 1, (*n - 1) * sizeof **ids);
+        (*n)--;
+    }
+    return st;
+}
+
 int main(int argc, char **argv) {
     const char *model_path = NULL, *tokens_arg = NULL, *dump_path = NULL, *prefill_mode = "batch";
-    const char *text_prompt = NULL;
+    const char *text_prompt = NULL, *prompt_file = NULL;
+    int chat = 0, special = 1, add_bos = 1, tokenize_only = 0;
     long n_predict = 16, n_ctx = 0, n_threads = 0, n_batch = 64, seed = 1;
     dsv3_sampling_params sampling;
     dsv3_sampling_default_params(&sampling);
@@ -149,6 +228,18 @@ int main(int argc, char **argv) {
         } else if (!strcmp(a, "--expert-stats")) {
             expert_stats = 1;
             takes_value = 0;
+        } else if (!strcmp(a, "--chat")) {
+            chat = 1;
+            takes_value = 0;
+        } else if (!strcmp(a, "--no-special")) {
+            special = 0;
+            takes_value = 0;
+        } else if (!strcmp(a, "--no-bos")) {
+            add_bos = 0;
+            takes_value = 0;
+        } else if (!strcmp(a, "--tokenize")) {
+            tokenize_only = 1;
+            takes_value = 0;
         } else if (!v) {
             fprintf(stderr, "dsv3: option %s needs a value\n", a);
             return 2;
@@ -156,8 +247,12 @@ int main(int argc, char **argv) {
             model_path = v;
         } else if (!strcmp(a, "--tokens")) {
             tokens_arg = v;
-        } else if (!strcmp(a, "-p") || !strcmp(a, "--prompt") || !strcmp(a, "-f") || !strcmp(a, "--file")) {
+        } else if (!strcmp(a, "-p") || !strcmp(a, "--prompt")) {
             text_prompt = v;
+            prompt_file = NULL;
+        } else if (!strcmp(a, "-f") || !strcmp(a, "--file")) {
+            prompt_file = v;
+            text_prompt = NULL;
         } else if (!strcmp(a, "-n") || !strcmp(a, "--n-predict")) {
             if (!parse_long(v, 0, 1 << 30, &n_predict)) goto bad_value;
         } else if (!strcmp(a, "-c") || !strcmp(a, "--ctx")) {
@@ -206,10 +301,27 @@ int main(int argc, char **argv) {
         usage(stderr);
         return 2;
     }
-    if (text_prompt) {
-        fprintf(stderr, "dsv3: text prompts need the tokenizer, which this version does not have yet; "
-                        "use --tokens ID,ID,...\n");
+    if (tokens_arg && (text_prompt || prompt_file)) {
+        fprintf(stderr, "dsv3: give the prompt as --tokens or as text (-p/-f), not both\n");
         return 2;
+    }
+    if (tokenize_only && !text_prompt && !prompt_file) {
+        fprintf(stderr, "dsv3: --tokenize needs a text prompt (-p TEXT or -f FILE)\n");
+        return 2;
+    }
+    char *text = NULL;
+    size_t text_len = 0;
+    if (prompt_file) {
+        text = read_all(prompt_file, &text_len);
+        if (!text) {
+            fprintf(stderr, "dsv3: cannot read %s: %s\n", prompt_file, strerror(errno));
+            return 1;
+        }
+    } else if (text_prompt) {
+        text_len = strlen(text_prompt);
+        text = malloc(text_len + 1);
+        if (!text) return 1;
+        memcpy(text, text_prompt, text_len + 1);
     }
 
     int32_t *prompt = NULL;
@@ -223,13 +335,40 @@ int main(int argc, char **argv) {
     dsv3_model_default_params(&mp);
     if (no_groups) mp.expert_groups = DSV3_GROUPS_FILE_ONLY;
     mp.ignore_expert_bias = no_expert_bias;
+    mp.vocab_only = tokenize_only; /* the tokenizer alone: any GGUF with one */
     dsv3_model *model = NULL;
     char message[512];
     int32_t st = dsv3_model_load(model_path, &mp, &model, message, sizeof message);
     if (st) {
         fprintf(stderr, "dsv3: cannot load %s: %s (%s)\n", model_path, message, dsv3_status_string(st));
         free(prompt);
+        free(text);
         return 1;
+    }
+    int has_tokenizer = dsv3_model_has_tokenizer(model);
+    if (text) {
+        if (!has_tokenizer) {
+            fprintf(stderr, "dsv3: %s has no tokenizer (tokenizer.ggml.tokens with merges): use --tokens ID,ID,...\n",
+                    model_path);
+            free(text);
+            dsv3_model_free(model);
+            return 1;
+        }
+        st = prompt_tokens(model, text, text_len, chat, special, add_bos, &prompt, &n_prompt);
+        free(text);
+        if (st) {
+            fprintf(stderr, "dsv3: cannot tokenize the prompt: %s\n", dsv3_status_string(st));
+            free(prompt);
+            dsv3_model_free(model);
+            return 1;
+        }
+        if (tokenize_only) {
+            for (size_t i = 0; i < n_prompt; i++) printf("%s%d", i ? "," : "", prompt[i]);
+            printf("\n");
+            free(prompt);
+            dsv3_model_free(model);
+            return 0;
+        }
     }
     size_t n_vocab = dsv3_model_n_vocab(model);
     if (n_prompt == 0) {
@@ -293,6 +432,11 @@ int main(int argc, char **argv) {
     double t1 = now_seconds();
 
     long generated = 0;
+    /* With a tokenizer, text streams out as it is generated (never half a
+       UTF-8 character) and EOS ends the answer; without one, ids are printed. */
+    dsv3_decoder decoder;
+    dsv3_decoder_init(&decoder, 0);
+    int32_t eos = dsv3_model_token_eos(model);
     for (; generated < n_predict; generated++) {
         int32_t next;
         st = dsv3_sample(ctx, &sampling, logits, &next);
@@ -301,7 +445,18 @@ int main(int argc, char **argv) {
             rc = 1;
             goto out;
         }
-        printf("%s%d", generated ? "," : "", next);
+        if (has_tokenizer) {
+            char piece[512];
+            size_t n_piece = 0;
+            if (next == eos) {
+                generated++;
+                break;
+            }
+            if (dsv3_decoder_push(model, &decoder, next, piece, sizeof piece, &n_piece) == DSV3_OK)
+                fwrite(piece, 1, n_piece, stdout);
+        } else {
+            printf("%s%d", generated ? "," : "", next);
+        }
         fflush(stdout);
         st = dsv3_step(ctx, next, &logits);
         if (st == DSV3_ERR_CONTEXT_FULL) {
@@ -315,6 +470,11 @@ int main(int argc, char **argv) {
             goto out;
         }
         if (dump && !write_logits(dump, logits, n_vocab)) goto write_error;
+    }
+    if (has_tokenizer) {
+        char tail[8];
+        size_t n_tail = 0;
+        if (dsv3_decoder_flush(&decoder, tail, sizeof tail, &n_tail) == DSV3_OK) fwrite(tail, 1, n_tail, stdout);
     }
     if (n_predict) printf("\n");
     double t2 = now_seconds();

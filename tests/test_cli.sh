@@ -66,5 +66,49 @@ expect_failure -m "$data/v3_f32.gguf" --tokens 1 --dump-logits "$tmp/no/such/dir
 # a full context stops generation with a message, not a failure
 if "$bin" -m "$data/v3_f32.gguf" --tokens 1,2 -n 10 -c 4 >"$tmp/out" 2>"$tmp/err" && grep -q 'context full' "$tmp/err"; then ok; else bad "context full"; fi
 
+# ---- the tokenizer path ----
+tok=$(dirname "$bin")/test_tokenizer
+vocab="$data/deepseek-v3-vocab.gguf"
+expect_ids() { # expected ids, then dsv3 arguments
+    want=$1
+    shift
+    got=$("$bin" "$@" 2>"$tmp/err")
+    if [ "$got" = "$want" ]; then ok; else bad "$* printed '$got', want '$want' ($(cat "$tmp/err"))"; fi
+}
+expect_ids 0,19923,2058 -m "$vocab" --tokenize -p "Hello world"
+expect_ids 19923,2058 -m "$vocab" --tokenize -p "Hello world" --no-bos
+expect_ids 128803,6366 -m "$vocab" --tokenize -p "<｜User｜>hi" --no-bos
+expect_ids 30,28217,6756,28217,32,6366 -m "$vocab" --tokenize -p "<｜User｜>hi" --no-bos --no-special
+expect_ids 0,128803,23166,128804 -m "$vocab" --tokenize -p "Hi" --chat
+expect_ids 128803,23166,128804 -m "$vocab" --tokenize -p "Hi" --chat --no-bos
+expect_ids 0,128803,23166,30,28217,6756,28217,32,128804 -m "$vocab" --tokenize -p "Hi<｜User｜>" --chat --no-special
+expect_ids 0,128803,23166,128803,128804 -m "$vocab" --tokenize -p "Hi<｜User｜>" --chat
+# -f takes the file's bytes exactly: CR, tabs, trailing spaces and newline kept
+# (ids from the JS reference tokenizer)
+printf 'a  b\r\n\tc \n' >"$tmp/prompt.txt"
+expect_ids 67,223,291,204,201,28544,539 -m "$vocab" --tokenize -f "$tmp/prompt.txt" --no-bos
+printf '' >"$tmp/empty.txt"
+expect_ids 0 -m "$vocab" --tokenize -f "$tmp/empty.txt"
+expect_failure -m "$vocab" --tokenize
+expect_failure -m "$vocab" --tokenize -f "$tmp/no-such-file"
+expect_failure -m "$vocab" -p "needs weights"
+expect_failure -m "$data/v3_f32.gguf" -p "the tiny test models have no tokenizer"
+expect_failure -m "$data/v3_f32.gguf" --tokens 1 -p "both"
+
+# v3_f32_bpe.gguf: v3_f32's weights with a small real BPE vocabulary
+bpe="$data/v3_f32_bpe.gguf"
+expect_ids 0,271,279,48,262,275 -m "$bpe" --tokenize -p "hello there, the dog"
+tokens=$("$helper" --golden-tokens "$data/v3_f32.golden")
+n=$(echo "$tokens" | tr ',' '\n' | wc -l)
+"$bin" -m "$bpe" --tokens "$tokens" -n 0 --dump-logits "$tmp/bpe" 2>/dev/null
+if "$helper" --compare-dump "$tmp/bpe" "$data/v3_f32.golden" "$n" >/dev/null; then ok; else bad "bpe model logits"; fi
+# generated text streams out and is the decoding of the ids the same weights pick
+ids=$("$bin" -m "$data/v3_f32.gguf" --tokens 1,2,3 -n 24 2>/dev/null)
+"$bin" -m "$bpe" --tokens 1,2,3 -n 24 >"$tmp/text" 2>/dev/null
+"$tok" --decode "$bpe" "$ids" >"$tmp/want"
+if cmp -s "$tmp/text" "$tmp/want"; then ok; else bad "streamed text differs from the decoded ids $ids"; fi
+if "$bin" -m "$bpe" -p "the cat" -n 8 >"$tmp/out" 2>"$tmp/err" && grep -q 'prompt 3 tokens' "$tmp/err"; then ok
+else bad "text prompt on the bpe model: $(cat "$tmp/err")"; fi
+
 echo "test_cli: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
