@@ -913,7 +913,8 @@ static float quantize_act_block(const float *x, int8_t *qs, size_t n) {
     float amax = 0.0f;
     for (size_t i = 0; i < n; i++) amax = fabsf(x[i]) > amax ? fabsf(x[i]) : amax;
     float d = amax / 127.0f, inv = d > 0.0f ? 1.0f / d : 0.0f;
-    for (size_t i = 0; i < n; i++) qs[i] = (int8_t)roundf(x[i] * inv);
+    /* the clamp also turns NaN (from a corrupt model) into a defined value */
+    for (size_t i = 0; i < n; i++) qs[i] = (int8_t)roundf(fmaxf(-127.0f, fminf(127.0f, x[i] * inv)));
     return d;
 }
 
