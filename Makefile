@@ -16,7 +16,7 @@ LDLIBS  = -lm -pthread
 
 .PHONY: all lib test sanitize clean install check-headers fuzz fuzz-replay replay-corpus bench bench-models
 
-all: lib $(BUILD)/dsv3
+all: lib $(BUILD)/dsv3 $(BUILD)/dsv3-quantize
 
 lib: $(BUILD)/libdsv3.a $(BUILD)/libdsv3.so
 
@@ -38,6 +38,13 @@ $(BUILD)/dsv3: examples/main.c $(BUILD)/libdsv3.a
 
 $(BUILD)/test_dsv3: tests/test_dsv3.c tests/test_malformed.c tests/test_util.h $(BUILD)/libdsv3.a
 	$(CC) $(APP_CFLAGS) tests/test_dsv3.c $(BUILD)/libdsv3.a -o $@ $(LDFLAGS) $(LDLIBS)
+
+$(BUILD)/dsv3-quantize: examples/quantize.c $(BUILD)/libdsv3.a
+	$(CC) $(APP_CFLAGS) examples/quantize.c $(BUILD)/libdsv3.a -o $@ $(LDFLAGS) $(LDLIBS)
+
+# Quantizer tests include dsv3.c to reach its private quantizers.
+$(BUILD)/test_quantize: tests/test_quantize.c tests/test_util.h dsv3.c dsv3.h | $(BUILD)
+	$(CC) $(APP_CFLAGS) -pthread tests/test_quantize.c -o $@ $(LDFLAGS) $(LDLIBS)
 
 $(BUILD)/dsv3-bench: examples/bench.c $(BUILD)/libdsv3.a
 	$(CC) $(APP_CFLAGS) examples/bench.c $(BUILD)/libdsv3.a -o $@ $(LDFLAGS) $(LDLIBS)
@@ -74,8 +81,9 @@ check-headers: $(BUILD)/header_c99.o
 	@echo "note: no $(CXX) found, skipping the C++ header test"
 endif
 
-test: all check-headers $(BUILD)/test_dsv3 $(BUILD)/test_kernels $(BUILD)/test_tokenizer
+test: all check-headers $(BUILD)/test_dsv3 $(BUILD)/test_kernels $(BUILD)/test_tokenizer $(BUILD)/test_quantize
 	$(BUILD)/test_kernels
+	$(BUILD)/test_quantize tests/data
 	$(BUILD)/test_dsv3 tests/data
 	$(BUILD)/test_tokenizer tests/data
 	sh tests/test_cli.sh $(BUILD)/dsv3 tests/data

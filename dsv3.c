@@ -21,6 +21,7 @@
  *   10 forward pass: MLA attention, DeepSeekMoE, output head
  *   11 sampling
  *   12 public API, in dsv3.h order
+ *   13 quantizers, GGUF writer, dsv3_quantize_file
  *
  * Sources for the math: DeepSeek-V3 technical report (arXiv 2412.19437v2),
  * DeepSeek-V2 report (arXiv 2405.04434), YaRN (arXiv 2309.00071), and the GGUF
@@ -4691,4 +4692,914 @@ int32_t dsv3_context_set_seed(dsv3_context *ctx, uint64_t seed) {
     if (!ctx) return DSV3_ERR_INVALID_ARGUMENT;
     ctx->rng_state = seed;
     return DSV3_OK;
+}
+
+/* ==== 13. Quantizers, GGUF writer, dsv3_quantize_file ================== */
+/* Reference quantizers for every block type dsv3 reads (layouts: gguf.md §3),
+   a minimal GGUF writer, and the file converter behind `dsv3-quantize`.
+
+   The algorithms follow the published ggml reference quantizers
+   (ggml-quants.c: quantize_row_*_ref, make_qx_quants, make_q3_quants,
+   make_qkx2_quants), re-derived here rather than copied:
+   - Q8_0, Q4_0, Q5_0: one scale per 32 weights from the largest magnitude; the
+     4/5-bit types map the extreme value, with its sign, to the asymmetric end of
+     the range (-8 / -16), which buys half a step on the other side. Q8_0 stays
+     symmetric (-127..127) so integer kernels never meet -128.
+   - Q4_1, Q5_1: scale and offset from the block's min and max.
+   - K-quants: per sub-block a grid search over inverse scales, each candidate
+     refined by weighted least squares (scale and min for Q2_K/Q4_K/Q5_K,
+     scale only for Q3_K/Q6_K, plus coordinate descent on the levels for
+     Q3_K); then the sub-block scales are themselves quantized against one
+     f16 super-scale, and the levels are recomputed with the scales as stored.
+   Every stored f16 scale is rounded first and the levels are computed against
+   the rounded value, so decoding reproduces exactly what the fit assumed. */
+
+
+/* ggml type ids used below (gguf.md §2). */
+enum {
+    QT_F32 = 0, QT_F16 = 1, QT_Q4_0 = 2, QT_Q4_1 = 3, QT_Q5_0 = 6, QT_Q5_1 = 7, QT_Q8_0 = 8,
+    QT_Q2_K = 10, QT_Q3_K = 11, QT_Q4_K = 12, QT_Q5_K = 13, QT_Q6_K = 14, QT_Q8_K = 15, QT_BF16 = 30
+};
+
+/* n floats (a multiple of the type's block size) -> n/block blocks. */
+typedef void (*quantize_row_fn)(const float *x, uint8_t *out, size_t n);
+
+static void store_u16le(uint8_t *p, uint16_t v) {
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+
+static void store_u32le(uint8_t *p, uint32_t v) {
+    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void store_u64le(uint8_t *p, uint64_t v) {
+    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* The integer level nearest to v, clamped to [lo, hi]; NaN gives lo. Rounds
+   halves up. No float-to-int conversion ever sees an out-of-range value. */
+static int quant_level(float v, int lo, int hi) {
+    if (!(v > (float)lo)) return lo;
+    if (!(v < (float)hi)) return hi;
+    return lo + (int)(v - (float)lo + 0.5f);
+}
+
+/* Stores a scale as f16 (clamped to the largest finite f16, so an enormous
+   block saturates instead of decoding as inf) and returns the stored value. */
+static float store_scale_f16(uint8_t *p, float d) {
+    if (d > 65504.0f) d = 65504.0f;
+    if (d < -65504.0f) d = -65504.0f;
+    uint16_t h = f32_to_f16(d);
+    store_u16le(p, h);
+    return f16_to_f32(h);
+}
+
+/* The element of largest magnitude, with its sign (0 for an empty/zero block). */
+static float signed_absmax(const float *x, int n) {
+    float amax = 0.0f, max = 0.0f;
+    for (int i = 0; i < n; i++) {
+        float a = fabsf(x[i]);
+        if (a > amax) {
+            amax = a;
+            max = x[i];
+        }
+    }
+    return max;
+}
+
+/* ---- F16 / BF16 ---------------------------------------------------------- */
+
+static void quantize_row_f16(const float *x, uint8_t *out, size_t n) {
+    for (size_t i = 0; i < n; i++) store_u16le(out + 2 * i, f32_to_f16(x[i]));
+}
+
+static void quantize_row_bf16(const float *x, uint8_t *out, size_t n) {
+    for (size_t i = 0; i < n; i++) store_u16le(out + 2 * i, f32_to_bf16(x[i]));
+}
+
+/* ---- Legacy 32-element blocks -------------------------------------------- */
+
+static void quantize_row_q8_0(const float *x, uint8_t *out, size_t n) {
+    for (size_t b = 0; b < n / 32; b++, x += 32, out += 34) {
+        float amax = 0.0f;
+        for (int j = 0; j < 32; j++) amax = fabsf(x[j]) > amax ? fabsf(x[j]) : amax;
+        float d = store_scale_f16(out, amax / 127.0f);
+        float inv = d > 0.0f ? 1.0f / d : 0.0f;
+        for (int j = 0; j < 32; j++) out[2 + j] = (uint8_t)(int8_t)quant_level(x[j] * inv, -127, 127);
+    }
+}
+
+/* Symmetric 4/5-bit: the extreme value lands exactly on level -half. Low
+   nibbles hold elements 0-15, high nibbles 16-31; Q5_0's fifth bits go to a
+   little-endian u32 (bit j for element j). */
+static void quantize_row_q4_0(const float *x, uint8_t *out, size_t n) {
+    for (size_t b = 0; b < n / 32; b++, x += 32, out += 18) {
+        float d = store_scale_f16(out, signed_absmax(x, 32) / -8.0f);
+        float inv = d != 0.0f ? 1.0f / d : 0.0f;
+        for (int j = 0; j < 16; j++) {
+            int lo = quant_level(x[j] * inv + 8.0f, 0, 15), hi = quant_level(x[j + 16] * inv + 8.0f, 0, 15);
+            out[2 + j] = (uint8_t)(lo | hi << 4);
+        }
+    }
+}
+
+static void quantize_row_q5_0(const float *x, uint8_t *out, size_t n) {
+    for (size_t b = 0; b < n / 32; b++, x += 32, out += 22) {
+        float d = store_scale_f16(out, signed_absmax(x, 32) / -16.0f);
+        float inv = d != 0.0f ? 1.0f / d : 0.0f;
+        uint32_t high = 0;
+        for (int j = 0; j < 16; j++) {
+            int lo = quant_level(x[j] * inv + 16.0f, 0, 31), hi = quant_level(x[j + 16] * inv + 16.0f, 0, 31);
+            out[6 + j] = (uint8_t)((lo & 0xF) | (hi & 0xF) << 4);
+            high |= (uint32_t)(lo >> 4) << j | (uint32_t)(hi >> 4) << (j + 16);
+        }
+        store_u32le(out + 2, high);
+    }
+}
+
+/* Affine 4/5-bit: y = d*q + m with m the block minimum (stored first, so the
+   step is fitted to the rounded minimum). */
+static void quantize_row_affine32(const float *x, uint8_t *out, size_t n, int nmax, size_t block_bytes) {
+    for (size_t b = 0; b < n / 32; b++, x += 32, out += block_bytes) {
+        float min = x[0], max = x[0];
+        for (int j = 1; j < 32; j++) {
+            min = x[j] < min ? x[j] : min;
+            max = x[j] > max ? x[j] : max;
+        }
+        float m = store_scale_f16(out + 2, min);
+        float d = store_scale_f16(out, (max - m) / (float)nmax);
+        if (d == 0.0f) m = store_scale_f16(out + 2, 0.5f * (min + max)); /* range below f16 resolution */
+        float inv = d > 0.0f ? 1.0f / d : 0.0f;
+        uint8_t *qs = out + (nmax == 15 ? 4 : 8);
+        uint32_t high = 0;
+        for (int j = 0; j < 16; j++) {
+            int lo = quant_level((x[j] - m) * inv, 0, nmax), hi = quant_level((x[j + 16] - m) * inv, 0, nmax);
+            qs[j] = (uint8_t)((lo & 0xF) | (hi & 0xF) << 4);
+            high |= (uint32_t)(lo >> 4) << j | (uint32_t)(hi >> 4) << (j + 16);
+        }
+        if (nmax == 31) store_u32le(out + 4, high);
+    }
+}
+
+static void quantize_row_q4_1(const float *x, uint8_t *out, size_t n) { quantize_row_affine32(x, out, n, 15, 20); }
+static void quantize_row_q5_1(const float *x, uint8_t *out, size_t n) { quantize_row_affine32(x, out, n, 31, 24); }
+
+/* ---- Sub-block fitting for the K-quants ---------------------------------- */
+
+/* Fits x[i] ~ scale * L[i] - min_out with L in 0..nmax, scale >= 0, min_out >= 0
+   (a block that is all positive is fitted with no offset), minimising the
+   w-weighted squared error, or the weighted absolute error when use_abs.
+   Starting from the plain min/max mapping, the inverse scale is tried at
+   nmax / range and at (nmax + rmin + rdelta*k) / range for k = 0..nstep, with
+   levels taken from the best offset so far; each trial's levels get their
+   least-squares scale and offset, and the best fit wins. Returns the scale.
+   L receives n levels; aux is n bytes of scratch. */
+static float fit_scale_min(const float *x, const float *w, int n, int nmax, uint8_t *L, uint8_t *aux,
+                           float *min_out, float rmin, float rdelta, int nstep, int use_abs) {
+    float lo = x[0], hi = x[0], sw = 0.0f, swx = 0.0f;
+    for (int i = 0; i < n; i++) {
+        lo = x[i] < lo ? x[i] : lo;
+        hi = x[i] > hi ? x[i] : hi;
+        sw += w[i];
+        swx += w[i] * x[i];
+    }
+    if (lo > 0.0f) lo = 0.0f;
+    if (!(hi > lo)) { /* constant non-positive block: the offset alone is exact */
+        memset(L, 0, (size_t)n);
+        *min_out = -lo;
+        return 0.0f;
+    }
+    /* start from the plain min/max mapping */
+    float range = hi - lo, best_scale = range / (float)nmax, best_off = lo, best_err = 0.0f;
+    for (int i = 0; i < n; i++) {
+        L[i] = (uint8_t)quant_level((x[i] - lo) / best_scale, 0, nmax);
+        float diff = best_scale * (float)L[i] + lo - x[i];
+        best_err += w[i] * (use_abs ? fabsf(diff) : diff * diff);
+    }
+    for (int k = -1; k <= nstep; k++) {
+        float iscale = (k < 0 ? (float)nmax : (float)nmax + rmin + rdelta * (float)k) / range;
+        float sl = 0.0f, sl2 = 0.0f, sxl = 0.0f;
+        for (int i = 0; i < n; i++) {
+            int l = quant_level((x[i] - best_off) * iscale, 0, nmax);
+            aux[i] = (uint8_t)l;
+            sl += w[i] * (float)l;
+            sl2 += w[i] * (float)l * (float)l;
+            sxl += w[i] * (float)l * x[i];
+        }
+        /* weighted least squares for x ~ scale*l + off */
+        float det = sw * sl2 - sl * sl;
+        if (!(det > 0.0f)) continue;
+        float scale = (sw * sxl - swx * sl) / det, off = (sl2 * swx - sl * sxl) / det;
+        if (off > 0.0f) { /* the format's offset can only lower values */
+            off = 0.0f;
+            scale = sxl / sl2;
+        }
+        float err = 0.0f;
+        for (int i = 0; i < n; i++) {
+            float diff = scale * (float)aux[i] + off - x[i];
+            err += w[i] * (use_abs ? fabsf(diff) : diff * diff);
+        }
+        if (err < best_err) {
+            best_err = err;
+            best_scale = scale;
+            best_off = off;
+            memcpy(L, aux, (size_t)n);
+        }
+    }
+    *min_out = -best_off;
+    return best_scale;
+}
+
+/* Fits x[i] ~ scale * l[i] with l in -nmax..nmax-1, weights x^2 (large values
+   matter most). The extreme value with its sign maps near -nmax; inverse
+   scales (nmax + 0.1k)/max for k = -9..9 are tried, each with its
+   least-squares scale. L receives l + nmax. Returns the scale (may be < 0). */
+static float fit_symmetric(const float *x, int n, int nmax, uint8_t *L) {
+    float max = signed_absmax(x, n);
+    if (fabsf(max) < 1e-15f) {
+        memset(L, nmax, (size_t)n);
+        return 0.0f;
+    }
+    float best_num = 0.0f, best_den = 1.0f, best_scale = 0.0f;
+    int have = 0;
+    for (int k = -9; k <= 9; k++) {
+        float iscale = -((float)nmax + 0.1f * (float)k) / max;
+        float sxl = 0.0f, sl2 = 0.0f;
+        for (int i = 0; i < n; i++) {
+            int l = quant_level(x[i] * iscale, -nmax, nmax - 1);
+            float w = x[i] * x[i];
+            sxl += w * x[i] * (float)l;
+            sl2 += w * (float)l * (float)l;
+        }
+        /* the weighted error at the best scale is sum(w x^2) - sxl^2/sl2 */
+        if (sl2 > 0.0f && (!have || sxl * sxl * best_den > best_num * sl2)) {
+            have = 1;
+            best_num = sxl * sxl;
+            best_den = sl2;
+            best_scale = sxl / sl2;
+            for (int i = 0; i < n; i++) L[i] = (uint8_t)(quant_level(x[i] * iscale, -nmax, nmax - 1) + nmax);
+        }
+    }
+    if (!have) {
+        memset(L, nmax, (size_t)n);
+        return 0.0f;
+    }
+    return best_scale;
+}
+
+/* Q3_K's sub-block fit: levels -nmax..nmax-1 from the signed maximum, then
+   coordinate descent: each level in turn moves to the value that is best
+   for the current least-squares scale of the others, kept when the
+   weighted fit (sxl^2 / sl2, weights x^2) improves. L receives l + nmax. */
+static float fit_levels_descent(const float *x, int n, int nmax, uint8_t *L) {
+    float max = signed_absmax(x, n);
+    if (fabsf(max) < 1e-15f) {
+        memset(L, nmax, (size_t)n);
+        return 0.0f;
+    }
+    float iscale = -(float)nmax / max, sxl = 0.0f, sl2 = 0.0f;
+    int l[256];
+    for (int i = 0; i < n; i++) {
+        l[i] = quant_level(x[i] * iscale, -nmax, nmax - 1);
+        float w = x[i] * x[i];
+        sxl += w * x[i] * (float)l[i];
+        sl2 += w * (float)l[i] * (float)l[i];
+    }
+    for (int pass = 0; pass < 5; pass++) {
+        int changed = 0;
+        for (int i = 0; i < n; i++) {
+            float w = x[i] * x[i];
+            float other_xl = sxl - w * x[i] * (float)l[i], other_l2 = sl2 - w * (float)l[i] * (float)l[i];
+            if (!(other_xl > 0.0f)) continue;
+            int cand = quant_level(x[i] * other_l2 / other_xl, -nmax, nmax - 1);
+            if (cand == l[i]) continue;
+            float new_xl = other_xl + w * x[i] * (float)cand, new_l2 = other_l2 + w * (float)cand * (float)cand;
+            if (new_l2 > 0.0f && new_xl * new_xl * sl2 > sxl * sxl * new_l2) {
+                l[i] = cand;
+                sxl = new_xl;
+                sl2 = new_l2;
+                changed = 1;
+            }
+        }
+        if (!changed) break;
+    }
+    for (int i = 0; i < n; i++) L[i] = (uint8_t)(l[i] + nmax);
+    return sl2 > 0.0f ? sxl / sl2 : 0.0f;
+}
+
+/* ---- K-quants: 256-element super-blocks ---------------------------------- */
+
+static void quantize_row_q2_k(const float *x, uint8_t *out, size_t n) {
+    for (size_t b = 0; b < n / 256; b++, x += 256, out += 84) {
+        uint8_t L[256], aux[16];
+        float w[16], scale[16], min[16], max_scale = 0.0f, max_min = 0.0f;
+        for (int s = 0; s < 16; s++) {
+            for (int i = 0; i < 16; i++) w[i] = fabsf(x[16 * s + i]);
+            scale[s] = fit_scale_min(x + 16 * s, w, 16, 3, L + 16 * s, aux, &min[s], -0.5f, 0.1f, 15, 1);
+            max_scale = scale[s] > max_scale ? scale[s] : max_scale;
+            max_min = min[s] > max_min ? min[s] : max_min;
+        }
+        float d = store_scale_f16(out + 80, max_scale / 15.0f), dmin = store_scale_f16(out + 82, max_min / 15.0f);
+        memset(out + 16, 0, 64);
+        for (int s = 0; s < 16; s++) {
+            int sc = d > 0.0f ? quant_level(scale[s] / d, 0, 15) : 0;
+            int mn = dmin > 0.0f ? quant_level(min[s] / dmin, 0, 15) : 0;
+            out[s] = (uint8_t)(sc | mn << 4);
+            float ds = d * (float)sc, dm = dmin * (float)mn;
+            for (int i = 0; i < 16; i++) {
+                int e = 16 * s + i;
+                int q = ds > 0.0f ? quant_level((x[e] + dm) / ds, 0, 3) : 0;
+                /* element e = 128h + 32j + r (r < 32): byte 32h + r, bits 2j */
+                out[16 + 32 * (e / 128) + e % 32] |= (uint8_t)(q << (2 * ((e % 128) / 32)));
+            }
+        }
+    }
+}
+
+static void quantize_row_q3_k(const float *x, uint8_t *out, size_t n) {
+    for (size_t b = 0; b < n / 256; b++, x += 256, out += 110) {
+        uint8_t L[256];
+        float scale[16], max_scale = 0.0f;
+        for (int s = 0; s < 16; s++) {
+            scale[s] = fit_levels_descent(x + 16 * s, 16, 4, L + 16 * s);
+            if (fabsf(scale[s]) > fabsf(max_scale)) max_scale = scale[s];
+        }
+        memset(out, 0, 110);
+        /* signed 6-bit scales: the largest maps to -32 */
+        float d = store_scale_f16(out + 108, max_scale / -32.0f);
+        uint8_t *hmask = out, *qs = out + 32, *sb = out + 96;
+        for (int s = 0; s < 16; s++) {
+            int sc = d != 0.0f ? quant_level(scale[s] / d, -32, 31) : 0;
+            int u = sc + 32;
+            if (s < 8) sb[s] |= (uint8_t)(u & 0xF);
+            else sb[s - 8] |= (uint8_t)((u & 0xF) << 4);
+            sb[8 + s % 4] |= (uint8_t)((u >> 4) << (2 * (s / 4)));
+            float ds = d * (float)sc;
+            for (int i = 0; i < 16; i++) {
+                int e = 16 * s + i;
+                int q = ds != 0.0f ? quant_level(x[e] / ds, -4, 3) : 0;
+                int stored = q + 4; /* 0..7: bit 2 -> hmask, low 2 bits -> qs */
+                if (stored & 4) hmask[e % 32] |= (uint8_t)(1u << (e / 32));
+                qs[32 * (e / 128) + e % 32] |= (uint8_t)((stored & 3) << (2 * ((e % 128) / 32)));
+            }
+        }
+    }
+}
+
+/* Q4_K and Q5_K share everything but the level count and qh. Sub-block fits
+   weight each element by rms(sub-block) + |x|. */
+static void quantize_row_q45_k(const float *x, uint8_t *out, size_t n, int nmax) {
+    size_t block_bytes = nmax == 15 ? 144 : 176;
+    float rmin = nmax == 15 ? -1.0f : -0.5f;
+    int nstep = nmax == 15 ? 20 : 15;
+    for (size_t b = 0; b < n / 256; b++, x += 256, out += block_bytes) {
+        uint8_t L[256], aux[32];
+        float w[32], scale[8], min[8], max_scale = 0.0f, max_min = 0.0f;
+        for (int s = 0; s < 8; s++) {
+            const float *xs = x + 32 * s;
+            float sum2 = 0.0f;
+            for (int i = 0; i < 32; i++) sum2 += xs[i] * xs[i];
+            float rms = sqrtf(sum2 / 32.0f);
+            for (int i = 0; i < 32; i++) w[i] = rms + fabsf(xs[i]);
+            scale[s] = fit_scale_min(xs, w, 32, nmax, L + 32 * s, aux, &min[s], rmin, 0.1f, nstep, 0);
+            max_scale = scale[s] > max_scale ? scale[s] : max_scale;
+            max_min = min[s] > max_min ? min[s] : max_min;
+        }
+        memset(out, 0, block_bytes);
+        float d = store_scale_f16(out, max_scale / 63.0f), dmin = store_scale_f16(out + 2, max_min / 63.0f);
+        uint8_t *sb = out + 4;
+        for (int s = 0; s < 8; s++) {
+            int sc = d > 0.0f ? quant_level(scale[s] / d, 0, 63) : 0;
+            int mn = dmin > 0.0f ? quant_level(min[s] / dmin, 0, 63) : 0;
+            if (s < 4) {
+                sb[s] = (uint8_t)sc;
+                sb[s + 4] = (uint8_t)mn;
+            } else {
+                sb[s + 4] = (uint8_t)((sc & 0xF) | (mn & 0xF) << 4);
+                sb[s - 4] |= (uint8_t)((sc >> 4) << 6);
+                sb[s] |= (uint8_t)((mn >> 4) << 6);
+            }
+            float ds = d * (float)sc, dm = dmin * (float)mn;
+            for (int i = 0; i < 32; i++)
+                L[32 * s + i] = (uint8_t)(ds > 0.0f ? quant_level((x[32 * s + i] + dm) / ds, 0, nmax) : 0);
+        }
+        uint8_t *qh = nmax == 15 ? NULL : out + 16, *qs = out + (nmax == 15 ? 16 : 48);
+        for (int c = 0; c < 4; c++)
+            for (int l = 0; l < 32; l++) {
+                int q0 = L[64 * c + l], q1 = L[64 * c + 32 + l];
+                qs[32 * c + l] = (uint8_t)((q0 & 0xF) | (q1 & 0xF) << 4);
+                if (qh) qh[l] |= (uint8_t)((q0 >> 4) << (2 * c) | (q1 >> 4) << (2 * c + 1));
+            }
+    }
+}
+
+static void quantize_row_q4_k(const float *x, uint8_t *out, size_t n) { quantize_row_q45_k(x, out, n, 15); }
+static void quantize_row_q5_k(const float *x, uint8_t *out, size_t n) { quantize_row_q45_k(x, out, n, 31); }
+
+static void quantize_row_q6_k(const float *x, uint8_t *out, size_t n) {
+    for (size_t b = 0; b < n / 256; b++, x += 256, out += 210) {
+        uint8_t L[256];
+        float scale[16], max_scale = 0.0f;
+        for (int s = 0; s < 16; s++) {
+            scale[s] = fit_symmetric(x + 16 * s, 16, 32, L + 16 * s);
+            if (fabsf(scale[s]) > fabsf(max_scale)) max_scale = scale[s];
+        }
+        memset(out, 0, 210);
+        /* signed 8-bit scales: the largest maps to -128 */
+        float d = store_scale_f16(out + 208, max_scale / -128.0f);
+        for (int s = 0; s < 16; s++) {
+            int sc = d != 0.0f ? quant_level(scale[s] / d, -128, 127) : 0;
+            out[192 + s] = (uint8_t)(int8_t)sc;
+            float ds = d * (float)sc;
+            for (int i = 0; i < 16; i++)
+                L[16 * s + i] = (uint8_t)((ds != 0.0f ? quant_level(x[16 * s + i] / ds, -32, 31) : 0) + 32);
+        }
+        /* element 128h + 32g + l: low nibble in ql[64h + l + 32(g&1)] (high
+           half for g >= 2), top 2 bits in qh[32h + l] at bits 2g */
+        for (int h = 0; h < 2; h++)
+            for (int l = 0; l < 32; l++) {
+                const uint8_t *q = L + 128 * h + l;
+                out[64 * h + l] = (uint8_t)((q[0] & 0xF) | (q[64] & 0xF) << 4);
+                out[64 * h + l + 32] = (uint8_t)((q[32] & 0xF) | (q[96] & 0xF) << 4);
+                out[128 + 32 * h + l] =
+                    (uint8_t)(q[0] >> 4 | (q[32] >> 4) << 2 | (q[64] >> 4) << 4 | (q[96] >> 4) << 6);
+            }
+    }
+}
+
+/* Q8_K (activation format): f32 scale with the extreme at -127, 256 int8,
+   and the sums of each 16 levels for the min terms of K-quant dot products. */
+static void quantize_row_q8_k(const float *x, uint8_t *out, size_t n) {
+    for (size_t b = 0; b < n / 256; b++, x += 256, out += 292) {
+        float max = signed_absmax(x, 256);
+        float inv = max != 0.0f ? -127.0f / max : 0.0f;
+        store_u32le(out, bits_from_f32(max != 0.0f ? 1.0f / inv : 0.0f));
+        for (int g = 0; g < 16; g++) {
+            int sum = 0;
+            for (int i = 0; i < 16; i++) {
+                int q = quant_level(x[16 * g + i] * inv, -127, 127);
+                out[4 + 16 * g + i] = (uint8_t)(int8_t)q;
+                sum += q;
+            }
+            store_u16le(out + 260 + 2 * g, (uint16_t)(int16_t)sum);
+        }
+    }
+}
+
+/* The row quantizer of a ggml type id; NULL: none (F32 rows are stored as is).
+   (Could become a from_f32 column of type_table.) */
+static quantize_row_fn quantize_fn(uint32_t type) {
+    switch (type) {
+    case QT_F16: return quantize_row_f16;
+    case QT_BF16: return quantize_row_bf16;
+    case QT_Q4_0: return quantize_row_q4_0;
+    case QT_Q4_1: return quantize_row_q4_1;
+    case QT_Q5_0: return quantize_row_q5_0;
+    case QT_Q5_1: return quantize_row_q5_1;
+    case QT_Q8_0: return quantize_row_q8_0;
+    case QT_Q2_K: return quantize_row_q2_k;
+    case QT_Q3_K: return quantize_row_q3_k;
+    case QT_Q4_K: return quantize_row_q4_k;
+    case QT_Q5_K: return quantize_row_q5_k;
+    case QT_Q6_K: return quantize_row_q6_k;
+    case QT_Q8_K: return quantize_row_q8_k;
+    default: return NULL;
+    }
+}
+
+/* ---- GGUF writer ---------------------------------------------------------- */
+/* Sequential writer over a FILE; the first failure sticks and later writes are
+   skipped, so callers check once at the end. */
+typedef struct gguf_writer {
+    FILE *f;
+    uint64_t pos;
+    int failed;
+} gguf_writer;
+
+static void gw_bytes(gguf_writer *w, const void *p, size_t n) {
+    if (w->failed || n == 0) return;
+    if (fwrite(p, 1, n, w->f) != n) w->failed = 1;
+    w->pos += n;
+}
+
+static void gw_u32(gguf_writer *w, uint32_t v) {
+    uint8_t b[4];
+    store_u32le(b, v);
+    gw_bytes(w, b, 4);
+}
+
+static void gw_u64(gguf_writer *w, uint64_t v) {
+    uint8_t b[8];
+    store_u64le(b, v);
+    gw_bytes(w, b, 8);
+}
+
+static void gw_str(gguf_writer *w, const char *s, size_t len) {
+    gw_u64(w, len);
+    gw_bytes(w, s, len);
+}
+
+static void gw_pad(gguf_writer *w, uint64_t alignment) {
+    static const uint8_t zeros[64] = {0};
+    uint64_t pad = (alignment - w->pos % alignment) % alignment;
+    while (pad > 0) {
+        size_t chunk = pad < sizeof zeros ? (size_t)pad : sizeof zeros;
+        gw_bytes(w, zeros, chunk);
+        pad -= chunk;
+    }
+}
+
+static void gw_header(gguf_writer *w, uint64_t n_tensors, uint64_t n_kv) {
+    gw_bytes(w, "GGUF", 4);
+    gw_u32(w, 3);
+    gw_u64(w, n_tensors);
+    gw_u64(w, n_kv);
+}
+
+static void gw_kv_u32(gguf_writer *w, const char *key, uint32_t v) {
+    gw_str(w, key, strlen(key));
+    gw_u32(w, GGUF_U32);
+    gw_u32(w, v);
+}
+
+/* One past the last byte of a parsed key/value record (bounds already checked
+   by gguf_parse). The record starts at the key's 8-byte length. */
+static const uint8_t *gguf_kv_end(const gguf_kv *kv) {
+    const uint8_t *p = kv->value;
+    if (kv->type == GGUF_STRING) return p + 8 + read_u64le(p);
+    if (kv->type != GGUF_ARRAY) return p + gguf_scalar_size(kv->type);
+    if (kv->array_type != GGUF_STRING) return p + kv->array_count * gguf_scalar_size(kv->array_type);
+    for (uint64_t i = 0; i < kv->array_count; i++) p += 8 + read_u64le(p);
+    return p;
+}
+
+/* Copies a metadata record byte for byte: every value type round-trips. */
+static void gw_kv_raw(gguf_writer *w, const gguf_kv *kv) {
+    const uint8_t *start = (const uint8_t *)kv->key.ptr - 8;
+    gw_bytes(w, start, (size_t)(gguf_kv_end(kv) - start));
+}
+
+static void gw_tensor_info(gguf_writer *w, gguf_str name, uint32_t n_dims, const uint64_t *ne, uint32_t type,
+                           uint64_t offset) {
+    gw_str(w, name.ptr, name.len);
+    gw_u32(w, n_dims);
+    for (uint32_t d = 0; d < n_dims; d++) gw_u64(w, ne[d]);
+    gw_u32(w, type);
+    gw_u64(w, offset);
+}
+
+/* ---- File conversion ------------------------------------------------------ */
+
+/* Q4_K_M-style mix (params.mix = 1), after llama.cpp's llama_tensor_get_type:
+   - output.weight gets the "more bits" type of the bulk type T;
+   - the value path and the down projections, attn_v_b / legacy attn_kv_b and
+     ffn_down / ffn_down_exps / ffn_down_shexp, get it in the first and the last
+     eighth of the layers and in every third layer between (use_more_bits);
+   - everything else, token_embd included, gets T.
+   More bits: Q2_K -> Q4_K, Q3_K -> Q5_K, Q4_K and Q5_K -> Q6_K, Q4_0/Q4_1/
+   Q5_0/Q5_1 -> Q6_K; Q6_K, Q8_0, F16 and BF16 are left as they are.
+   Independently of the mix, 1-D tensors and the MoE router (ffn_gate_inp) stay
+   F32, and a matrix whose rows do not fill the chosen type's blocks falls back
+   to Q8_0 (rows of a multiple of 32, e.g. attn_k_b's 128) or F16. */
+static uint32_t more_bits_type(uint32_t t) {
+    switch (t) {
+    case QT_Q2_K: return QT_Q4_K;
+    case QT_Q3_K: return QT_Q5_K;
+    case QT_Q4_K: case QT_Q5_K: case QT_Q4_0: case QT_Q4_1: case QT_Q5_0: case QT_Q5_1: return QT_Q6_K;
+    default: return t;
+    }
+}
+
+static int use_more_bits(uint32_t layer, uint32_t n_layer) {
+    return layer < n_layer / 8 || layer >= 7 * n_layer / 8 || (layer - n_layer / 8) % 3 == 2;
+}
+
+/* "blk.N." prefix -> N; -1 when the tensor belongs to no layer. */
+static int64_t tensor_layer(const char *name) {
+    if (strncmp(name, "blk.", 4) != 0 || name[4] < '0' || name[4] > '9') return -1;
+    int64_t v = 0;
+    const char *p = name + 4;
+    while (*p >= '0' && *p <= '9' && v < 100000000) v = v * 10 + (*p++ - '0');
+    return *p == '.' ? v : -1;
+}
+
+static uint32_t fit_row_type(uint32_t type, uint64_t row) {
+    if (row % type_table[type].block_size == 0) return type;
+    if (type_table[type].block_size == 256 && row % 32 == 0) return QT_Q8_0;
+    return QT_F16;
+}
+
+static uint32_t choose_type(const gguf_tensor *t, const char *name, const dsv3_quantize_params *p, uint32_t n_layer) {
+    if (t->n_dims < 2 || strstr(name, "ffn_gate_inp") != NULL) return QT_F32;
+    uint32_t type = (uint32_t)p->type;
+    if (p->mix) {
+        int64_t layer = tensor_layer(name);
+        int value_or_down = strstr(name, "attn_v_b.") || strstr(name, "attn_kv_b.") || strstr(name, "ffn_down");
+        if (strcmp(name, "output.weight") == 0 ||
+            (value_or_down && layer >= 0 && use_more_bits((uint32_t)layer, n_layer)))
+            type = more_bits_type(type);
+    }
+    return fit_row_type(type, t->ne[0]);
+}
+
+/* llama_ftype for general.file_type (llama.h). */
+static uint32_t ftype_of(int32_t type, int32_t mix) {
+    switch (type) {
+    case QT_F16: return 1;
+    case QT_BF16: return 32;
+    case QT_Q4_0: return 2;
+    case QT_Q4_1: return 3;
+    case QT_Q5_0: return 8;
+    case QT_Q5_1: return 9;
+    case QT_Q8_0: return 7;
+    case QT_Q2_K: return 10;
+    case QT_Q3_K: return mix ? 12 : 11; /* Q3_K_M : Q3_K_S */
+    case QT_Q4_K: return mix ? 15 : 14; /* Q4_K_M : Q4_K_S */
+    case QT_Q5_K: return mix ? 17 : 16; /* Q5_K_M : Q5_K_S */
+    case QT_Q6_K: return 18;
+    default: return 0;
+    }
+}
+
+/* One chunk of rows of one tensor, split across the pool's threads. */
+typedef struct quantize_job {
+    const uint8_t *in;       /* first input row of the chunk */
+    size_t in_row_bytes, out_row_bytes, n;
+    row_to_f32_fn to_f32;
+    quantize_row_fn quantize; /* NULL: write F32 */
+    int check_finite;
+    uint8_t *out;
+    float *scratch;          /* n floats per thread */
+    size_t *bad_row;         /* per thread: first row with a NaN/inf, or SIZE_MAX */
+} quantize_job;
+
+static void quantize_task(void *arg, uint32_t thread_index, size_t begin, size_t end) {
+    quantize_job *job = (quantize_job *)arg;
+    float *row = job->scratch + (size_t)thread_index * job->n;
+    for (size_t r = begin; r < end; r++) {
+        job->to_f32(job->in + r * job->in_row_bytes, row, job->n);
+        if (job->check_finite) {
+            int bad = 0;
+            for (size_t i = 0; i < job->n; i++) bad |= !isfinite(row[i]);
+            if (bad) {
+                if (r < job->bad_row[thread_index]) job->bad_row[thread_index] = r;
+                continue;
+            }
+        }
+        uint8_t *dst = job->out + r * job->out_row_bytes;
+        if (job->quantize) job->quantize(row, dst, job->n);
+        else for (size_t i = 0; i < job->n; i++) store_u32le(dst + 4 * i, bits_from_f32(row[i]));
+    }
+}
+
+static int accepted_quantize_type(int32_t t) {
+    switch (t) {
+    case QT_F16: case QT_BF16: case QT_Q4_0: case QT_Q4_1: case QT_Q5_0: case QT_Q5_1: case QT_Q8_0:
+    case QT_Q2_K: case QT_Q3_K: case QT_Q4_K: case QT_Q5_K: case QT_Q6_K: return 1;
+    default: return 0;
+    }
+}
+
+/* Writes every tensor of g, converted, after the header already written. */
+static int32_t write_tensor_data(gguf_writer *w, const gguf_file *g, const uint32_t *out_types, thread_pool *pool,
+                                 const allocator *a, error_slot *err) {
+    uint32_t n_threads = pool->n_threads;
+    size_t max_row = 1; /* longest row that is converted (copies need no buffer) */
+    for (uint64_t i = 0; i < g->n_tensors; i++)
+        if (g->tensors[i].type != out_types[i] && g->tensors[i].ne[0] > max_row) max_row = (size_t)g->tensors[i].ne[0];
+    const size_t chunk_target = (size_t)16 << 20; /* bytes of output per chunk */
+    float *scratch = NULL;
+    size_t *bad_row = (size_t *)mem_calloc(a, n_threads, sizeof *bad_row);
+    uint8_t *chunk = NULL;
+    size_t chunk_size = 0;
+    int32_t st = DSV3_OK;
+    if (!bad_row || max_row > SIZE_MAX / sizeof(float) / n_threads ||
+        !(scratch = (float *)mem_alloc(a, max_row * n_threads * sizeof(float)))) {
+        st = fail(err, DSV3_ERR_OUT_OF_MEMORY, "out of memory for row buffers of %zu elements", max_row);
+        goto done;
+    }
+    for (uint64_t i = 0; i < g->n_tensors && st == DSV3_OK; i++) {
+        const gguf_tensor *t = &g->tensors[i];
+        uint32_t in_type = t->type, out_type = out_types[i];
+        const type_traits *ti = &type_table[in_type], *to = &type_table[out_type];
+        size_t n = (size_t)t->ne[0];
+        size_t n_rows = (size_t)(t->ne[1] * t->ne[2] * t->ne[3]);
+        size_t in_row_bytes = n / ti->block_size * ti->type_size, out_row_bytes = n / to->block_size * to->type_size;
+        gw_pad(w, g->alignment);
+        if (in_type == out_type) { /* same type: copy, no second rounding */
+            gw_bytes(w, t->data, (size_t)t->n_bytes);
+            continue;
+        }
+        size_t rows_per_chunk = chunk_target / out_row_bytes;
+        if (rows_per_chunk == 0) rows_per_chunk = 1;
+        if (rows_per_chunk > n_rows) rows_per_chunk = n_rows;
+        if (rows_per_chunk * out_row_bytes > chunk_size) {
+            mem_free(a, chunk);
+            chunk_size = rows_per_chunk * out_row_bytes;
+            if (!(chunk = (uint8_t *)mem_alloc(a, chunk_size))) {
+                st = fail(err, DSV3_ERR_OUT_OF_MEMORY, "out of memory for a %zu-byte output buffer", chunk_size);
+                break;
+            }
+        }
+        quantize_job job = {NULL, in_row_bytes, out_row_bytes, n, ti->to_f32,
+                            out_type == QT_F32 ? NULL : quantize_fn(out_type),
+                            out_type != QT_F32 && out_type != QT_F16 && out_type != QT_BF16,
+                            chunk, scratch, bad_row};
+        for (size_t first = 0; first < n_rows; first += rows_per_chunk) {
+            size_t rows = n_rows - first < rows_per_chunk ? n_rows - first : rows_per_chunk;
+            job.in = t->data + first * in_row_bytes;
+            for (uint32_t k = 0; k < n_threads; k++) bad_row[k] = SIZE_MAX;
+            parallel_for(pool, rows, 4, quantize_task, &job);
+            size_t bad = SIZE_MAX;
+            for (uint32_t k = 0; k < n_threads; k++) bad = bad_row[k] < bad ? bad_row[k] : bad;
+            if (bad != SIZE_MAX) {
+                st = fail(err, DSV3_ERR_BAD_MODEL,
+                          "tensor '%.*s': row %zu holds NaN or infinity; cannot quantize it to %s",
+                          (int)t->name.len, t->name.ptr, first + bad, to->name);
+                break;
+            }
+            gw_bytes(w, chunk, rows * out_row_bytes);
+        }
+    }
+done:
+    mem_free(a, chunk);
+    mem_free(a, scratch);
+    mem_free(a, bad_row);
+    return st;
+}
+
+static int32_t quantize_file(const char *in_path, const char *out_path, const dsv3_quantize_params *p,
+                             const allocator *a, error_slot *err) {
+    file_image img;
+    gguf_file g;
+    memset(&g, 0, sizeof g);
+    uint32_t *out_types = NULL;
+    char *tmp_path = NULL;
+    FILE *f = NULL;
+    int created = 0;
+    thread_pool pool;
+    void *pool_args = NULL;
+    int pool_running = 0;
+    memset(&pool, 0, sizeof pool);
+    int32_t st = image_open(&img, in_path, 1, a, err);
+    if (st) return st;
+    if ((st = gguf_parse(&g, img.data, img.size, a, err))) goto done;
+
+    out_types = (uint32_t *)mem_calloc(a, (size_t)g.n_tensors, sizeof *out_types);
+    if (!out_types) {
+        st = fail(err, DSV3_ERR_OUT_OF_MEMORY, "out of memory for %llu tensor types", (unsigned long long)g.n_tensors);
+        goto done;
+    }
+    uint32_t n_layer = 0;
+    char name[DSV3_GGUF_MAX_NAME];
+    for (uint64_t i = 0; i < g.n_tensors; i++) {
+        const gguf_tensor *t = &g.tensors[i];
+        memcpy(name, t->name.ptr, t->name.len);
+        name[t->name.len] = '\0';
+        int64_t layer = tensor_layer(name);
+        if (layer >= 0 && (uint64_t)layer + 1 > n_layer) n_layer = (uint32_t)layer + 1;
+        if (!type_table[t->type].to_f32) {
+            st = fail(err, DSV3_ERR_UNSUPPORTED, "tensor '%s' uses ggml type %u (%s), which dsv3 cannot read", name,
+                      t->type, type_name(t->type));
+            goto done;
+        }
+    }
+    for (uint64_t i = 0; i < g.n_tensors; i++) {
+        const gguf_tensor *t = &g.tensors[i];
+        memcpy(name, t->name.ptr, t->name.len);
+        name[t->name.len] = '\0';
+        out_types[i] = choose_type(t, name, p, n_layer);
+    }
+
+    size_t path_len = strlen(out_path);
+    if (!(tmp_path = (char *)mem_alloc(a, path_len + 5))) {
+        st = fail(err, DSV3_ERR_OUT_OF_MEMORY, "out of memory");
+        goto done;
+    }
+    memcpy(tmp_path, out_path, path_len);
+    memcpy(tmp_path + path_len, ".tmp", 5);
+    if (!(f = fopen(tmp_path, "wb"))) {
+        st = fail(err, DSV3_ERR_IO, "cannot create '%s': %s", tmp_path, strerror(errno));
+        goto done;
+    }
+    created = 1;
+    gguf_writer w = {f, 0, 0};
+
+    /* Metadata: every record copied verbatim, except general.file_type which
+       gets the new type (added when absent, with general.quantization_version). */
+    const gguf_kv *ftype_kv = gguf_find(&g, "general.file_type");
+    int add_qv = gguf_find(&g, "general.quantization_version") == NULL;
+    uint32_t ftype = ftype_of(p->type, p->mix);
+    gw_header(&w, g.n_tensors, g.n_kv + (ftype_kv ? 0 : 1) + (uint64_t)add_qv);
+    for (uint64_t i = 0; i < g.n_kv; i++) {
+        if (&g.kv[i] == ftype_kv) gw_kv_u32(&w, "general.file_type", ftype);
+        else gw_kv_raw(&w, &g.kv[i]);
+    }
+    if (!ftype_kv) gw_kv_u32(&w, "general.file_type", ftype);
+    if (add_qv) gw_kv_u32(&w, "general.quantization_version", 2);
+
+    uint64_t offset = 0;
+    for (uint64_t i = 0; i < g.n_tensors; i++) {
+        const gguf_tensor *t = &g.tensors[i];
+        const type_traits *tt = &type_table[out_types[i]];
+        /* rows * row bytes; the element count is below 2^63 (gguf_parse) */
+        uint64_t bytes = t->ne[0] / tt->block_size * tt->type_size, rows = t->ne[1] * t->ne[2] * t->ne[3], next;
+        if (mul_overflows(bytes, rows, &bytes) || bytes > SIZE_MAX / 2 ||
+            add_overflows(offset, bytes + (g.alignment - bytes % g.alignment) % g.alignment, &next)) {
+            st = fail(err, DSV3_ERR_UNSUPPORTED, "tensor '%.*s' is too large as %s", (int)t->name.len, t->name.ptr,
+                      tt->name);
+            goto done;
+        }
+        gw_tensor_info(&w, t->name, t->n_dims, t->ne, out_types[i], offset);
+        offset = next;
+    }
+
+    uint32_t n_threads = p->n_threads > 0 ? (uint32_t)p->n_threads : hardware_threads();
+    if (n_threads > 256) n_threads = 256;
+    if (!DSV3_HAVE_THREADS) n_threads = 1;
+#if DSV3_HAVE_THREADS
+    pool_args = mem_calloc(a, n_threads, sizeof(worker_start));
+#else
+    pool_args = mem_calloc(a, 1, 1);
+#endif
+    if (!pool_args || !pool_start(&pool, n_threads, pool_args, a)) {
+        st = fail(err, DSV3_ERR_OUT_OF_MEMORY, "cannot start %u threads", n_threads);
+        goto done;
+    }
+    pool_running = 1;
+    if ((st = write_tensor_data(&w, &g, out_types, &pool, a, err))) goto done;
+    if (g.n_tensors > 0) gw_pad(&w, g.alignment);
+    if (w.failed || fflush(f) != 0) {
+        st = fail(err, DSV3_ERR_IO, "cannot write '%s': %s", tmp_path, strerror(errno));
+        goto done;
+    }
+    int close_failed = fclose(f) != 0;
+    f = NULL;
+    if (close_failed) {
+        st = fail(err, DSV3_ERR_IO, "cannot write '%s': %s", tmp_path, strerror(errno));
+        goto done;
+    }
+#ifdef _WIN32
+    remove(out_path); /* rename() does not replace an existing file there */
+#endif
+    if (rename(tmp_path, out_path) != 0) {
+        st = fail(err, DSV3_ERR_IO, "cannot rename '%s' to '%s': %s", tmp_path, out_path, strerror(errno));
+        goto done;
+    }
+done:
+    if (pool_running) pool_stop(&pool, a);
+    mem_free(a, pool_args);
+    if (f) fclose(f);
+    if (st != DSV3_OK && created) remove(tmp_path);
+    mem_free(a, tmp_path);
+    mem_free(a, out_types);
+    gguf_release(&g, a);
+    image_close(&img, a);
+    return st;
+}
+
+void dsv3_quantize_default_params(dsv3_quantize_params *out) {
+    if (!out) return;
+    memset(out, 0, sizeof *out);
+    out->struct_size = sizeof *out;
+    out->type = QT_Q4_K;
+    out->mix = 1;
+    out->n_threads = 0;
+}
+
+int32_t dsv3_quantize_file(const char *in_path, const char *out_path, const dsv3_quantize_params *params,
+                           char *error_message, size_t error_message_size) {
+    error_slot err = {DSV3_OK, ""};
+    allocator a = {NULL, NULL, NULL};
+    dsv3_quantize_params p;
+    dsv3_quantize_default_params(&p);
+    int32_t st = merge_params(&p, sizeof p, params, &err);
+    if (st == DSV3_OK) {
+        uint16_t probe = 1;
+        uint8_t first;
+        memcpy(&first, &probe, 1);
+        if (!in_path || !out_path)
+            st = fail(&err, DSV3_ERR_INVALID_ARGUMENT, "NULL %s path", in_path ? "output" : "input");
+        else if (!accepted_quantize_type(p.type))
+            st = fail(&err, DSV3_ERR_INVALID_ARGUMENT,
+                      "cannot quantize to ggml type %d (%s); use F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, "
+                      "Q2_K, Q3_K, Q4_K, Q5_K or Q6_K", (int)p.type,
+                      p.type >= 0 && p.type < DSV3_TYPE_COUNT ? type_name((uint32_t)p.type) : "unknown");
+        else if (p.mix != 0 && p.mix != 1)
+            st = fail(&err, DSV3_ERR_INVALID_ARGUMENT, "mix must be 0 or 1, not %d", (int)p.mix);
+        else if (p.n_threads < 0)
+            st = fail(&err, DSV3_ERR_INVALID_ARGUMENT, "n_threads %d is negative", (int)p.n_threads);
+        else if (first != 1)
+            st = fail(&err, DSV3_ERR_UNSUPPORTED, "dsv3 runs on little-endian machines only");
+        else
+            st = quantize_file(in_path, out_path, &p, &a, &err);
+    }
+    if (error_message && error_message_size) {
+        size_t n = st == DSV3_OK ? 0 : strlen(err.message);
+        if (n >= error_message_size) n = error_message_size - 1;
+        memcpy(error_message, err.message, n);
+        error_message[n] = '\0';
+    }
+    return st;
 }

@@ -377,6 +377,44 @@ DSV3_API int32_t dsv3_sample(dsv3_context *ctx, const dsv3_sampling_params *para
 /* Reseeds the context's sampling generator. */
 DSV3_API int32_t dsv3_context_set_seed(dsv3_context *ctx, uint64_t seed);
 
+/* ---- Quantization -------------------------------------------------------- */
+#define DSV3_HAVE_QUANTIZE 1
+
+typedef struct dsv3_quantize_params {
+    uint32_t struct_size; /* sizeof(dsv3_quantize_params) as the caller built it */
+    int32_t  type;        /* ggml type id of the bulk of the matrices: 1 F16, 30 BF16,
+                             2 Q4_0, 3 Q4_1, 6 Q5_0, 7 Q5_1, 8 Q8_0, 10 Q2_K, 11 Q3_K,
+                             12 Q4_K (default), 13 Q5_K, 14 Q6_K */
+    int32_t  mix;         /* 0: every eligible matrix gets `type`; 1 (default): a
+                             Q4_K_M-style mix, see below */
+    int32_t  n_threads;   /* 0 (default): one per online CPU */
+} dsv3_quantize_params;
+
+DSV3_API void dsv3_quantize_default_params(dsv3_quantize_params *out);
+
+/* Converts the GGUF file in_path (any architecture; tensors F32, F16, BF16 or
+ * any type dsv3 reads, which are dequantized first) into out_path:
+ *   - every metadata key is copied unchanged, except general.file_type, which is
+ *     set to the llama_ftype of the result (general.quantization_version = 2 is
+ *     added when absent);
+ *   - 1-D tensors (norms, exp_probs_b.bias) and the MoE router ffn_gate_inp are
+ *     stored as F32; every other tensor as `type`, or with mix = 1: output.weight,
+ *     and attn_v_b / attn_kv_b / ffn_down* in the first and last eighth of the
+ *     layers and every third layer between, one step up (Q2_K->Q4_K,
+ *     Q3_K->Q5_K, Q4_K/Q5_K/Q4_0/Q4_1/Q5_0/Q5_1->Q6_K);
+ *   - a matrix whose rows do not fill whole blocks falls back to Q8_0 (rows a
+ *     multiple of 32, e.g. attn_k_b with 128) or else F16; a tensor already of
+ *     its target type is copied bit for bit.
+ * The file is written to out_path + ".tmp" and renamed on success; on failure
+ * nothing is left behind. Rows holding NaN or infinity are refused
+ * (DSV3_ERR_BAD_MODEL). Errors: DSV3_ERR_INVALID_ARGUMENT (NULL path, type not
+ * listed above, mix not 0/1, negative n_threads), DSV3_ERR_IO, DSV3_ERR_BAD_FILE,
+ * DSV3_ERR_UNSUPPORTED, DSV3_ERR_OUT_OF_MEMORY; error_message (may be NULL)
+ * receives a NUL-terminated description. Thread-safe: no shared state. */
+DSV3_API int32_t dsv3_quantize_file(const char *in_path, const char *out_path,
+                                    const dsv3_quantize_params *params,
+                                    char *error_message, size_t error_message_size);
+
 #ifdef __cplusplus
 }
 #endif

@@ -46,6 +46,19 @@ if ! cmp -s "$tmp/stats" "$tmp/stats2"; then ok; else bad "--no-expert-bias chan
 "$bin" -m "$data/v3_f32.gguf" --tokens 1,2,3 -n 8 --temp 1.0 --seed 7 >"$tmp/s2" 2>/dev/null
 if cmp -s "$tmp/s1" "$tmp/s2" && grep -Eq '^([0-9]+,){7}[0-9]+$' "$tmp/s1"; then ok; else bad "seeded sampling"; fi
 
+# dsv3-quantize: a converted model loads and runs; bad arguments fail with a message
+quantize=$(dirname "$bin")/dsv3-quantize
+if "$quantize" "$data/v3_f32.gguf" "$tmp/q8.gguf" q8_0 >/dev/null 2>&1 &&
+   "$bin" -m "$tmp/q8.gguf" --tokens 1,2,3 -n 4 >/dev/null 2>&1; then ok; else bad "dsv3-quantize q8_0"; fi
+if "$quantize" "$data/v3_f32.gguf" "$tmp/q4km.gguf" Q4_K_M >/dev/null 2>&1 &&
+   "$bin" -m "$tmp/q4km.gguf" --tokens 1,2,3 -n 4 >/dev/null 2>&1; then ok; else bad "dsv3-quantize Q4_K_M"; fi
+for args in "" "$data/v3_f32.gguf $tmp/x.gguf q9_9" "$tmp/none.gguf $tmp/x.gguf q8_0"; do
+    # shellcheck disable=SC2086
+    if "$quantize" $args >/dev/null 2>"$tmp/err"; then bad "dsv3-quantize $args succeeded"
+    elif [ -s "$tmp/err" ] && [ ! -e "$tmp/x.gguf" ]; then ok
+    else bad "dsv3-quantize $args: no message or a partial file"; fi
+done
+
 # bad arguments and bad files: a message on stderr and a non-zero exit
 expect_failure() {
     if "$bin" "$@" >"$tmp/out" 2>"$tmp/err"; then bad "succeeded: $*"
