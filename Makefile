@@ -14,9 +14,9 @@ LIB_CFLAGS = $(CFLAGS) -std=c11 $(WARNINGS) -fPIC -fvisibility=hidden -pthread
 APP_CFLAGS = $(CFLAGS) -std=c11 $(WARNINGS) -I.
 LDLIBS  = -lm -pthread
 
-.PHONY: all lib test sanitize clean install check-headers
+.PHONY: all lib test sanitize clean install check-headers fuzz fuzz-replay replay-corpus bench bench-models
 
-all: lib $(BUILD)/dsv3
+all: lib $(BUILD)/dsv3 $(BUILD)/dsv3-quantize
 
 lib: $(BUILD)/libdsv3.a $(BUILD)/libdsv3.so
 
@@ -39,9 +39,33 @@ $(BUILD)/dsv3: examples/main.c $(BUILD)/libdsv3.a
 $(BUILD)/test_dsv3: tests/test_dsv3.c tests/test_malformed.c tests/test_util.h $(BUILD)/libdsv3.a
 	$(CC) $(APP_CFLAGS) tests/test_dsv3.c $(BUILD)/libdsv3.a -o $@ $(LDFLAGS) $(LDLIBS)
 
+$(BUILD)/dsv3-quantize: examples/quantize.c $(BUILD)/libdsv3.a
+	$(CC) $(APP_CFLAGS) examples/quantize.c $(BUILD)/libdsv3.a -o $@ $(LDFLAGS) $(LDLIBS)
+
+# Quantizer tests include dsv3.c to reach its private quantizers.
+$(BUILD)/test_quantize: tests/test_quantize.c tests/test_util.h dsv3.c dsv3.h | $(BUILD)
+	$(CC) $(APP_CFLAGS) -pthread tests/test_quantize.c -o $@ $(LDFLAGS) $(LDLIBS)
+
+$(BUILD)/dsv3-bench: examples/bench.c $(BUILD)/libdsv3.a
+	$(CC) $(APP_CFLAGS) examples/bench.c $(BUILD)/libdsv3.a -o $@ $(LDFLAGS) $(LDLIBS)
+
+# `make bench` builds the benchmark; `make bench-models` writes its models
+# (several GB, into build/bench) and runs it on them.
+# `make bench` also prints the tokenizer's throughput on ~4 MB of mixed text.
+bench: $(BUILD)/dsv3-bench $(BUILD)/test_tokenizer
+	$(BUILD)/test_tokenizer --bench tests/data
+bench-models: $(BUILD)/dsv3-bench
+	/usr/bin/python3 tests/tools/gen_bench_models.py $(BUILD)/bench
+	for m in $(BUILD)/bench/bench-q8_0.gguf $(BUILD)/bench/bench-q4_k_m.gguf; do \
+	    for t in 1 2; do $(BUILD)/dsv3-bench -m $$m -t $$t -p 512 -n 128; done; done
+
 # Kernel tests include dsv3.c to reach its private kernels.
 $(BUILD)/test_kernels: tests/test_kernels.c tests/test_util.h dsv3.c dsv3.h | $(BUILD)
 	$(CC) $(APP_CFLAGS) -pthread tests/test_kernels.c -o $@ $(LDFLAGS) $(LDLIBS)
+
+# The tokenizer test compiles the library into itself (to read its work counter).
+$(BUILD)/test_tokenizer: tests/test_tokenizer.c tests/test_util.h dsv3.c dsv3.h | $(BUILD)
+	$(CC) $(APP_CFLAGS) tests/test_tokenizer.c -o $@ $(LDFLAGS) $(LDLIBS)
 
 # The public header must compile as strict C99 and as C++.
 $(BUILD)/header_c99.o: tests/header_c99.c dsv3.h | $(BUILD)
@@ -57,15 +81,42 @@ check-headers: $(BUILD)/header_c99.o
 	@echo "note: no $(CXX) found, skipping the C++ header test"
 endif
 
-test: all check-headers $(BUILD)/test_dsv3 $(BUILD)/test_kernels
+test: all check-headers $(BUILD)/test_dsv3 $(BUILD)/test_kernels $(BUILD)/test_tokenizer $(BUILD)/test_quantize
 	$(BUILD)/test_kernels
+	$(BUILD)/test_quantize tests/data
 	$(BUILD)/test_dsv3 tests/data
+	$(BUILD)/test_tokenizer tests/data
 	sh tests/test_cli.sh $(BUILD)/dsv3 tests/data
 
-# The whole suite under AddressSanitizer + UndefinedBehaviorSanitizer.
+# The whole suite under AddressSanitizer + UndefinedBehaviorSanitizer, then the
+# fuzz corpus replayed through the same build.
+SAN_CFLAGS  = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+SAN_LDFLAGS = -fsanitize=address,undefined
 sanitize:
-	$(MAKE) BUILD=build-sanitize CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
-	    LDFLAGS="-fsanitize=address,undefined" test
+	$(MAKE) BUILD=build-sanitize CFLAGS="$(SAN_CFLAGS)" LDFLAGS="$(SAN_LDFLAGS)" test replay-corpus
+
+# Fuzzing. `make fuzz` builds the libFuzzer target (clang only), run it as e.g.
+#   build/fuzz_load -dict=fuzz/gguf.dict -max_len=32768 -max_total_time=240 fuzz/corpus/load
+# `make fuzz-replay` runs fuzz/corpus through fuzz/driver.c under ASan + UBSan with
+# $(CC), no libFuzzer needed. Seeds: /usr/bin/python3 tests/tools/gen_fuzz_seeds.py
+FUZZ_CC ?= clang
+HAVE_FUZZ_CC := $(shell command -v $(FUZZ_CC) 2>/dev/null)
+$(BUILD)/fuzz_load: fuzz/fuzz_load.c dsv3.c dsv3.h | $(BUILD)
+	$(FUZZ_CC) -O1 -g -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all \
+	    -std=c11 $(WARNINGS) -I. -pthread fuzz/fuzz_load.c dsv3.c -o $@ -lm
+ifneq ($(HAVE_FUZZ_CC),)
+fuzz: $(BUILD)/fuzz_load
+else
+fuzz:
+	@echo "note: no $(FUZZ_CC) found, cannot build the libFuzzer target"
+endif
+
+$(BUILD)/fuzz_replay: fuzz/driver.c fuzz/fuzz_load.c $(BUILD)/libdsv3.a
+	$(CC) $(APP_CFLAGS) fuzz/driver.c fuzz/fuzz_load.c $(BUILD)/libdsv3.a -o $@ $(LDFLAGS) $(LDLIBS)
+replay-corpus: $(BUILD)/fuzz_replay
+	$(BUILD)/fuzz_replay fuzz/corpus/load
+fuzz-replay:
+	$(MAKE) BUILD=build-sanitize CFLAGS="$(SAN_CFLAGS)" LDFLAGS="$(SAN_LDFLAGS)" replay-corpus
 
 install: lib
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib

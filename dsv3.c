@@ -13,12 +13,15 @@
  *   2  utilities: status, errors, allocation, checked arithmetic, half floats
  *   3  file mapping and the GGUF reader
  *   4  tensor type table
- *   5  scalar reference kernels
- *   6  SIMD kernels (AVX2) and dispatch
- *   7  thread pool
- *   8  model: hyperparameters, tensor binding, load
- *   9  forward pass: MLA attention, DeepSeekMoE, output head
- *   10 public API, in dsv3.h order
+ *   5  tokenizer: Unicode classes, pre-tokenizers, byte-level BPE, chat format
+ *   6  scalar reference kernels
+ *   7  SIMD kernels (AVX2) and dispatch
+ *   8  thread pool
+ *   9  model: hyperparameters, tensor binding, load
+ *   10 forward pass: MLA attention, DeepSeekMoE, output head
+ *   11 sampling
+ *   12 public API, in dsv3.h order
+ *   13 quantizers, GGUF writer, dsv3_quantize_file
  *
  * Sources for the math: DeepSeek-V3 technical report (arXiv 2412.19437v2),
  * DeepSeek-V2 report (arXiv 2405.04434), YaRN (arXiv 2309.00071), and the GGUF
@@ -38,7 +41,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ==== 1. Platform and configuration (private) ============================ */
+/* ==== 1. Platform and configuration (private) =========================== */
 
 #if !defined(DSV3_NO_MMAP) && (defined(__unix__) || defined(__APPLE__))
 #  define DSV3_HAVE_MMAP 1
@@ -66,7 +69,7 @@
    the value llama.cpp uses (deepseek2-gguf.md §5.1 step 7). */
 #define DSV3_MIN_EXPERT_WEIGHT_SUM 6.103515625e-5f
 
-/* ==== 2. Utilities: status, errors, allocation, checked math (private) === */
+/* ==== 2. Utilities: status, errors, allocation, checked math (private) */
 
 typedef struct allocator {
     dsv3_alloc_fn alloc;
@@ -183,6 +186,14 @@ static uint16_t f32_to_bf16(float f) {
     return (uint16_t)(bits >> 16);
 }
 
+/* FNV-1a, 64-bit: a fast, well-spread hash for fingerprints and checksums. */
+static uint64_t fnv1a(uint64_t hash, const void *data, size_t n) {
+    const uint8_t *p = (const uint8_t *)data;
+    for (size_t i = 0; i < n; i++) hash = (hash ^ p[i]) * 0x100000001B3ull;
+    return hash;
+}
+#define DSV3_FNV_OFFSET 0xCBF29CE484222325ull
+
 static uint16_t read_u16le(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
 
 static uint32_t read_u32le(const uint8_t *p) {
@@ -195,7 +206,7 @@ static uint64_t read_u64le(const uint8_t *p) {
 
 static float read_f32le(const uint8_t *p) { return f32_from_bits(read_u32le(p)); }
 
-/* ==== 3. File mapping and GGUF reader (private) ========================== */
+/* ==== 3. File mapping and GGUF reader (private) ========================= */
 
 /* The bytes of a model file: mapped, read into memory, or lent by the host. */
 typedef struct file_image {
@@ -544,7 +555,7 @@ static int32_t meta_string(const gguf_file *g, const char *key, gguf_str *out, i
     return DSV3_OK;
 }
 
-/* ==== 4. Tensor type table (private) ===================================== */
+/* ==== 4. Tensor type table (private) ==================================== */
 
 /* One row of weights (n elements, n a multiple of the block size) as floats. */
 typedef void (*row_to_f32_fn)(const uint8_t *row, float *out, size_t n);
@@ -610,25 +621,236 @@ static float q8_0_row_dot(const uint8_t *row, const float *x, size_t n) {
     return sum;
 }
 
+/* Legacy 32-element blocks (gguf.md §3): low nibbles hold elements 0-15, high
+   nibbles 16-31; Q5 types add a fifth bit from a 32-bit mask. */
+static void q4_0_row_to_f32(const uint8_t *row, float *out, size_t n) {
+    for (size_t b = 0; b < n / 32; b++) {
+        const uint8_t *block = row + 18 * b;
+        float d = f16_to_f32(read_u16le(block));
+        const uint8_t *qs = block + 2;
+        for (int j = 0; j < 16; j++) {
+            out[32 * b + j] = d * (float)((qs[j] & 0xF) - 8);
+            out[32 * b + j + 16] = d * (float)((qs[j] >> 4) - 8);
+        }
+    }
+}
+
+static void q4_1_row_to_f32(const uint8_t *row, float *out, size_t n) {
+    for (size_t b = 0; b < n / 32; b++) {
+        const uint8_t *block = row + 20 * b;
+        float d = f16_to_f32(read_u16le(block)), m = f16_to_f32(read_u16le(block + 2));
+        const uint8_t *qs = block + 4;
+        for (int j = 0; j < 16; j++) {
+            out[32 * b + j] = d * (float)(qs[j] & 0xF) + m;
+            out[32 * b + j + 16] = d * (float)(qs[j] >> 4) + m;
+        }
+    }
+}
+
+static void q5_0_row_to_f32(const uint8_t *row, float *out, size_t n) {
+    for (size_t b = 0; b < n / 32; b++) {
+        const uint8_t *block = row + 22 * b;
+        float d = f16_to_f32(read_u16le(block));
+        uint32_t high = read_u32le(block + 2);
+        const uint8_t *qs = block + 6;
+        for (int j = 0; j < 16; j++) {
+            int lo = (qs[j] & 0xF) | (int)(((high >> j) & 1) << 4);
+            int hi = (qs[j] >> 4) | (int)(((high >> (j + 16)) & 1) << 4);
+            out[32 * b + j] = d * (float)(lo - 16);
+            out[32 * b + j + 16] = d * (float)(hi - 16);
+        }
+    }
+}
+
+static void q5_1_row_to_f32(const uint8_t *row, float *out, size_t n) {
+    for (size_t b = 0; b < n / 32; b++) {
+        const uint8_t *block = row + 24 * b;
+        float d = f16_to_f32(read_u16le(block)), m = f16_to_f32(read_u16le(block + 2));
+        uint32_t high = read_u32le(block + 4);
+        const uint8_t *qs = block + 8;
+        for (int j = 0; j < 16; j++) {
+            int lo = (qs[j] & 0xF) | (int)(((high >> j) & 1) << 4);
+            int hi = (qs[j] >> 4) | (int)(((high >> (j + 16)) & 1) << 4);
+            out[32 * b + j] = d * (float)lo + m;
+            out[32 * b + j + 16] = d * (float)hi + m;
+        }
+    }
+}
+
+/* K-quants: 256-element super-blocks (gguf.md §3). */
+static void q2_k_row_to_f32(const uint8_t *row, float *out, size_t n) {
+    for (size_t b = 0; b < n / 256; b++) {
+        const uint8_t *block = row + 84 * b;
+        const uint8_t *scales = block, *qs = block + 16;
+        float d = f16_to_f32(read_u16le(block + 80)), dmin = f16_to_f32(read_u16le(block + 82));
+        float *y = out + 256 * b;
+        for (int half = 0; half < 2; half++)
+            for (int shift = 0; shift < 4; shift++)
+                for (int k = 0; k < 2; k++) {
+                    uint8_t sc = scales[8 * half + 2 * shift + k];
+                    float scale = d * (float)(sc & 0xF), min = dmin * (float)(sc >> 4);
+                    for (int l = 0; l < 16; l++) {
+                        int q = (qs[32 * half + 16 * k + l] >> (2 * shift)) & 3;
+                        y[128 * half + 32 * shift + 16 * k + l] = scale * (float)q - min;
+                    }
+                }
+    }
+}
+
+static void q3_k_row_to_f32(const uint8_t *row, float *out, size_t n) {
+    for (size_t b = 0; b < n / 256; b++) {
+        const uint8_t *block = row + 110 * b;
+        const uint8_t *hmask = block, *qs = block + 32, *s = block + 96;
+        float d = f16_to_f32(read_u16le(block + 108));
+        int scales[16];
+        for (int i = 0; i < 16; i++) {
+            int low = i < 8 ? (s[i] & 0xF) : (s[i - 8] >> 4);
+            int high = (s[8 + i % 4] >> (2 * (i / 4))) & 3;
+            scales[i] = (low | (high << 4)) - 32;
+        }
+        float *y = out + 256 * b;
+        for (int half = 0; half < 2; half++)
+            for (int shift = 0; shift < 4; shift++)
+                for (int k = 0; k < 2; k++) {
+                    float scale = d * (float)scales[8 * half + 2 * shift + k];
+                    for (int l = 0; l < 16; l++) {
+                        int q = (qs[32 * half + 16 * k + l] >> (2 * shift)) & 3;
+                        if (!(hmask[16 * k + l] & (1 << (4 * half + shift)))) q -= 4;
+                        y[128 * half + 32 * shift + 16 * k + l] = scale * (float)q;
+                    }
+                }
+    }
+}
+
+/* The 6-bit scale and min of sub-block t from Q4_K/Q5_K's 12 packed bytes. */
+static void k_scale_min(const uint8_t *s, int t, int *scale, int *min) {
+    if (t < 4) {
+        *scale = s[t] & 63;
+        *min = s[t + 4] & 63;
+    } else {
+        *scale = (s[t + 4] & 0xF) | ((s[t - 4] >> 6) << 4);
+        *min = (s[t + 4] >> 4) | ((s[t] >> 6) << 4);
+    }
+}
+
+static void q4_k_row_to_f32(const uint8_t *row, float *out, size_t n) {
+    for (size_t b = 0; b < n / 256; b++) {
+        const uint8_t *block = row + 144 * b;
+        float d = f16_to_f32(read_u16le(block)), dmin = f16_to_f32(read_u16le(block + 2));
+        const uint8_t *s = block + 4, *qs = block + 16;
+        float *y = out + 256 * b;
+        for (int c = 0; c < 4; c++) {
+            int sc0, mn0, sc1, mn1;
+            k_scale_min(s, 2 * c, &sc0, &mn0);
+            k_scale_min(s, 2 * c + 1, &sc1, &mn1);
+            for (int l = 0; l < 32; l++) {
+                y[64 * c + l] = d * (float)sc0 * (float)(qs[32 * c + l] & 0xF) - dmin * (float)mn0;
+                y[64 * c + 32 + l] = d * (float)sc1 * (float)(qs[32 * c + l] >> 4) - dmin * (float)mn1;
+            }
+        }
+    }
+}
+
+static void q5_k_row_to_f32(const uint8_t *row, float *out, size_t n) {
+    for (size_t b = 0; b < n / 256; b++) {
+        const uint8_t *block = row + 176 * b;
+        float d = f16_to_f32(read_u16le(block)), dmin = f16_to_f32(read_u16le(block + 2));
+        const uint8_t *s = block + 4, *qh = block + 16, *qs = block + 48;
+        float *y = out + 256 * b;
+        for (int c = 0; c < 4; c++) {
+            int sc0, mn0, sc1, mn1;
+            k_scale_min(s, 2 * c, &sc0, &mn0);
+            k_scale_min(s, 2 * c + 1, &sc1, &mn1);
+            for (int l = 0; l < 32; l++) {
+                int q0 = (qs[32 * c + l] & 0xF) + (((qh[l] >> (2 * c)) & 1) << 4);
+                int q1 = (qs[32 * c + l] >> 4) + (((qh[l] >> (2 * c + 1)) & 1) << 4);
+                y[64 * c + l] = d * (float)sc0 * (float)q0 - dmin * (float)mn0;
+                y[64 * c + 32 + l] = d * (float)sc1 * (float)q1 - dmin * (float)mn1;
+            }
+        }
+    }
+}
+
+static void q6_k_row_to_f32(const uint8_t *row, float *out, size_t n) {
+    for (size_t b = 0; b < n / 256; b++) {
+        const uint8_t *block = row + 210 * b;
+        float d = f16_to_f32(read_u16le(block + 208));
+        float *y = out + 256 * b;
+        for (int half = 0; half < 2; half++) {
+            const uint8_t *ql = block + 64 * half, *qh = block + 128 + 32 * half;
+            const int8_t *sc = (const int8_t *)(const void *)(block + 192 + 8 * half);
+            for (int l = 0; l < 32; l++) {
+                int is = l / 16;
+                int q1 = ((ql[l] & 0xF) | (((qh[l] >> 0) & 3) << 4)) - 32;
+                int q2 = ((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32;
+                int q3 = ((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32;
+                int q4 = ((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32;
+                y[128 * half + l] = d * (float)sc[is] * (float)q1;
+                y[128 * half + l + 32] = d * (float)sc[is + 2] * (float)q2;
+                y[128 * half + l + 64] = d * (float)sc[is + 4] * (float)q3;
+                y[128 * half + l + 96] = d * (float)sc[is + 6] * (float)q4;
+            }
+        }
+    }
+}
+
+/* Q8_K: f32 scale, 256 int8, 16 int16 block sums (activation format). */
+static void q8_k_row_to_f32(const uint8_t *row, float *out, size_t n) {
+    for (size_t b = 0; b < n / 256; b++) {
+        const uint8_t *block = row + 292 * b;
+        float d = read_f32le(block);
+        for (int j = 0; j < 256; j++) out[256 * b + j] = d * (float)(int8_t)block[4 + j];
+    }
+}
+
+/* Reference dot product of a quantized row: decode one block at a time and
+   accumulate, so the reference needs no row-sized buffer. */
+#define DSV3_BLOCK_DOT(fn_name, to_f32_fn, block_elems, block_bytes)                     \
+    static float fn_name(const uint8_t *row, const float *x, size_t n) {                 \
+        float decoded[block_elems], sum = 0.0f;                                          \
+        for (size_t b = 0; b < n / (block_elems); b++) {                                 \
+            to_f32_fn(row + (block_bytes) * b, decoded, (block_elems));                  \
+            sum += dot_f32_ref(decoded, x + (block_elems) * b, (block_elems));           \
+        }                                                                                \
+        return sum;                                                                      \
+    }
+
+static float dot_f32_ref(const float *a, const float *b, size_t n) {
+    float sum = 0.0f;
+    for (size_t i = 0; i < n; i++) sum += a[i] * b[i];
+    return sum;
+}
+
+DSV3_BLOCK_DOT(q4_0_row_dot, q4_0_row_to_f32, 32, 18)
+DSV3_BLOCK_DOT(q4_1_row_dot, q4_1_row_to_f32, 32, 20)
+DSV3_BLOCK_DOT(q5_0_row_dot, q5_0_row_to_f32, 32, 22)
+DSV3_BLOCK_DOT(q5_1_row_dot, q5_1_row_to_f32, 32, 24)
+DSV3_BLOCK_DOT(q2_k_row_dot, q2_k_row_to_f32, 256, 84)
+DSV3_BLOCK_DOT(q3_k_row_dot, q3_k_row_to_f32, 256, 110)
+DSV3_BLOCK_DOT(q4_k_row_dot, q4_k_row_to_f32, 256, 144)
+DSV3_BLOCK_DOT(q5_k_row_dot, q5_k_row_to_f32, 256, 176)
+DSV3_BLOCK_DOT(q6_k_row_dot, q6_k_row_to_f32, 256, 210)
+DSV3_BLOCK_DOT(q8_k_row_dot, q8_k_row_to_f32, 256, 292)
+
 #define DSV3_TYPE_COUNT 43
 /* Indexed by ggml type id (gguf.md §2). Removed ids have no layout. */
 static const type_traits type_table[DSV3_TYPE_COUNT] = {
     [0] = {"F32", 1, 4, f32_row_to_f32, f32_row_dot},
     [1] = {"F16", 1, 2, f16_row_to_f32, f16_row_dot},
-    [2] = {"Q4_0", 32, 18, NULL, NULL},
-    [3] = {"Q4_1", 32, 20, NULL, NULL},
+    [2] = {"Q4_0", 32, 18, q4_0_row_to_f32, q4_0_row_dot},
+    [3] = {"Q4_1", 32, 20, q4_1_row_to_f32, q4_1_row_dot},
     [4] = {"Q4_2 (removed)", 0, 0, NULL, NULL},
     [5] = {"Q4_3 (removed)", 0, 0, NULL, NULL},
-    [6] = {"Q5_0", 32, 22, NULL, NULL},
-    [7] = {"Q5_1", 32, 24, NULL, NULL},
+    [6] = {"Q5_0", 32, 22, q5_0_row_to_f32, q5_0_row_dot},
+    [7] = {"Q5_1", 32, 24, q5_1_row_to_f32, q5_1_row_dot},
     [8] = {"Q8_0", 32, 34, q8_0_row_to_f32, q8_0_row_dot},
     [9] = {"Q8_1", 32, 36, NULL, NULL},
-    [10] = {"Q2_K", 256, 84, NULL, NULL},
-    [11] = {"Q3_K", 256, 110, NULL, NULL},
-    [12] = {"Q4_K", 256, 144, NULL, NULL},
-    [13] = {"Q5_K", 256, 176, NULL, NULL},
-    [14] = {"Q6_K", 256, 210, NULL, NULL},
-    [15] = {"Q8_K", 256, 292, NULL, NULL},
+    [10] = {"Q2_K", 256, 84, q2_k_row_to_f32, q2_k_row_dot},
+    [11] = {"Q3_K", 256, 110, q3_k_row_to_f32, q3_k_row_dot},
+    [12] = {"Q4_K", 256, 144, q4_k_row_to_f32, q4_k_row_dot},
+    [13] = {"Q5_K", 256, 176, q5_k_row_to_f32, q5_k_row_dot},
+    [14] = {"Q6_K", 256, 210, q6_k_row_to_f32, q6_k_row_dot},
+    [15] = {"Q8_K", 256, 292, q8_k_row_to_f32, q8_k_row_dot},
     [16] = {"IQ2_XXS", 256, 66, NULL, NULL},
     [17] = {"IQ2_XS", 256, 74, NULL, NULL},
     [18] = {"IQ3_XXS", 256, 98, NULL, NULL},
@@ -656,6 +878,256 @@ static const type_traits type_table[DSV3_TYPE_COUNT] = {
     [40] = {"NVFP4", 64, 36, NULL, NULL},
     [41] = {"Q1_0", 128, 18, NULL, NULL},
     [42] = {"Q2_0", 64, 18, NULL, NULL},
+};
+
+/* ---- Integer dot products against 8-bit activations ---------------------
+   The standard CPU approach for quantized weights (as in ggml): the activation
+   vector is quantized once per product to 8-bit blocks, and each weight row is
+   dotted with it in integers, the scales applied per block. Lossy types (4-6 bit
+   and K-quants) use it; F32/F16/BF16/Q8_0 keep the exact float path. */
+
+enum { ACT_NONE = 0, ACT_Q8_32 = 1, ACT_Q8_256 = 2 };
+
+/* 32 activations: scale, sum of the quants (for the offset types), quants. */
+typedef struct act_block32 {
+    float d;
+    int32_t sum;
+    int8_t qs[32];
+} act_block32;
+
+/* 256 activations (the K-quant super-block): scale, quants, and the sums of
+   each 16 quants, which apply the K-quants' per-sub-block minimums cheaply. */
+typedef struct act_block256 {
+    float d;
+    int16_t bsums[16];
+    int8_t qs[256];
+} act_block256;
+
+static size_t act_bytes(int kind, size_t n) {
+    if (kind == ACT_Q8_32) return n / 32 * sizeof(act_block32);
+    if (kind == ACT_Q8_256) return n / 256 * sizeof(act_block256);
+    return 0;
+}
+
+/* Symmetric 8-bit quantization of each block: d = max|x| / 127. */
+static float quantize_act_block(const float *x, int8_t *qs, size_t n) {
+    float amax = 0.0f;
+    for (size_t i = 0; i < n; i++) amax = fabsf(x[i]) > amax ? fabsf(x[i]) : amax;
+    float d = amax / 127.0f, inv = d > 0.0f ? 1.0f / d : 0.0f;
+    /* the clamp also turns NaN (from a corrupt model) into a defined value */
+    for (size_t i = 0; i < n; i++) qs[i] = (int8_t)roundf(fmaxf(-127.0f, fminf(127.0f, x[i] * inv)));
+    return d;
+}
+
+static void quantize_act(int kind, const float *x, void *out, size_t n) {
+    if (kind == ACT_Q8_32) {
+        act_block32 *a = (act_block32 *)out;
+        for (size_t b = 0; b < n / 32; b++) {
+            a[b].d = quantize_act_block(x + 32 * b, a[b].qs, 32);
+            int32_t sum = 0;
+            for (int j = 0; j < 32; j++) sum += a[b].qs[j];
+            a[b].sum = sum;
+        }
+    } else {
+        act_block256 *a = (act_block256 *)out;
+        for (size_t b = 0; b < n / 256; b++) {
+            a[b].d = quantize_act_block(x + 256 * b, a[b].qs, 256);
+            for (int g = 0; g < 16; g++) {
+                int sum = 0;
+                for (int j = 0; j < 16; j++) sum += a[b].qs[16 * g + j];
+                a[b].bsums[g] = (int16_t)sum;
+            }
+        }
+    }
+}
+
+typedef float (*act_dot_fn)(const uint8_t *row, const void *act, size_t n);
+
+/* Reference integer dots: the decoded integer quants times the activation
+   quants, summed exactly in integers per (sub-)block, then scaled. */
+static float q4_0_act_dot(const uint8_t *row, const void *act, size_t n) {
+    const act_block32 *a = (const act_block32 *)act;
+    float sum = 0.0f;
+    for (size_t b = 0; b < n / 32; b++) {
+        const uint8_t *block = row + 18 * b, *qs = block + 2;
+        int32_t isum = 0;
+        for (int j = 0; j < 16; j++) isum += ((qs[j] & 0xF) - 8) * a[b].qs[j] + ((qs[j] >> 4) - 8) * a[b].qs[j + 16];
+        sum += f16_to_f32(read_u16le(block)) * a[b].d * (float)isum;
+    }
+    return sum;
+}
+
+static float q4_1_act_dot(const uint8_t *row, const void *act, size_t n) {
+    const act_block32 *a = (const act_block32 *)act;
+    float sum = 0.0f;
+    for (size_t b = 0; b < n / 32; b++) {
+        const uint8_t *block = row + 20 * b, *qs = block + 4;
+        int32_t isum = 0;
+        for (int j = 0; j < 16; j++) isum += (qs[j] & 0xF) * a[b].qs[j] + (qs[j] >> 4) * a[b].qs[j + 16];
+        sum += f16_to_f32(read_u16le(block)) * a[b].d * (float)isum +
+               f16_to_f32(read_u16le(block + 2)) * a[b].d * (float)a[b].sum;
+    }
+    return sum;
+}
+
+static int32_t q5_isum(const uint8_t *qs, uint32_t high, const int8_t *aq, int offset) {
+    int32_t isum = 0;
+    for (int j = 0; j < 16; j++) {
+        int lo = ((qs[j] & 0xF) | (int)(((high >> j) & 1) << 4)) - offset;
+        int hi = ((qs[j] >> 4) | (int)(((high >> (j + 16)) & 1) << 4)) - offset;
+        isum += lo * aq[j] + hi * aq[j + 16];
+    }
+    return isum;
+}
+
+static float q5_0_act_dot(const uint8_t *row, const void *act, size_t n) {
+    const act_block32 *a = (const act_block32 *)act;
+    float sum = 0.0f;
+    for (size_t b = 0; b < n / 32; b++) {
+        const uint8_t *block = row + 22 * b;
+        int32_t isum = q5_isum(block + 6, read_u32le(block + 2), a[b].qs, 16);
+        sum += f16_to_f32(read_u16le(block)) * a[b].d * (float)isum;
+    }
+    return sum;
+}
+
+static float q5_1_act_dot(const uint8_t *row, const void *act, size_t n) {
+    const act_block32 *a = (const act_block32 *)act;
+    float sum = 0.0f;
+    for (size_t b = 0; b < n / 32; b++) {
+        const uint8_t *block = row + 24 * b;
+        int32_t isum = q5_isum(block + 8, read_u32le(block + 4), a[b].qs, 0);
+        sum += f16_to_f32(read_u16le(block)) * a[b].d * (float)isum +
+               f16_to_f32(read_u16le(block + 2)) * a[b].d * (float)a[b].sum;
+    }
+    return sum;
+}
+
+static float q2_k_act_dot(const uint8_t *row, const void *act, size_t n) {
+    const act_block256 *a = (const act_block256 *)act;
+    float sum = 0.0f;
+    for (size_t b = 0; b < n / 256; b++) {
+        const uint8_t *block = row + 84 * b, *scales = block, *qs = block + 16;
+        int32_t scaled = 0, mins = 0;
+        for (int half = 0; half < 2; half++)
+            for (int shift = 0; shift < 4; shift++)
+                for (int k = 0; k < 2; k++) {
+                    int sub = 8 * half + 2 * shift + k; /* 16 elements starting at 16 * sub */
+                    int32_t isum = 0;
+                    for (int l = 0; l < 16; l++)
+                        isum += ((qs[32 * half + 16 * k + l] >> (2 * shift)) & 3) * a[b].qs[16 * sub + l];
+                    scaled += (scales[sub] & 0xF) * isum;
+                    mins += (scales[sub] >> 4) * a[b].bsums[sub];
+                }
+        sum += a[b].d * (f16_to_f32(read_u16le(block + 80)) * (float)scaled -
+                         f16_to_f32(read_u16le(block + 82)) * (float)mins);
+    }
+    return sum;
+}
+
+static float q3_k_act_dot(const uint8_t *row, const void *act, size_t n) {
+    const act_block256 *a = (const act_block256 *)act;
+    float sum = 0.0f;
+    for (size_t b = 0; b < n / 256; b++) {
+        const uint8_t *block = row + 110 * b, *hmask = block, *qs = block + 32, *s = block + 96;
+        int32_t scaled = 0;
+        for (int half = 0; half < 2; half++)
+            for (int shift = 0; shift < 4; shift++)
+                for (int k = 0; k < 2; k++) {
+                    int sub = 8 * half + 2 * shift + k;
+                    int low = sub < 8 ? (s[sub] & 0xF) : (s[sub - 8] >> 4);
+                    int scale = (low | (((s[8 + sub % 4] >> (2 * (sub / 4))) & 3) << 4)) - 32;
+                    int32_t isum = 0;
+                    for (int l = 0; l < 16; l++) {
+                        int q = (qs[32 * half + 16 * k + l] >> (2 * shift)) & 3;
+                        if (!(hmask[16 * k + l] & (1 << (4 * half + shift)))) q -= 4;
+                        isum += q * a[b].qs[16 * sub + l];
+                    }
+                    scaled += scale * isum;
+                }
+        sum += a[b].d * f16_to_f32(read_u16le(block + 108)) * (float)scaled;
+    }
+    return sum;
+}
+
+static float q4_k_act_dot(const uint8_t *row, const void *act, size_t n) {
+    const act_block256 *a = (const act_block256 *)act;
+    float sum = 0.0f;
+    for (size_t b = 0; b < n / 256; b++) {
+        const uint8_t *block = row + 144 * b, *s = block + 4, *qs = block + 16;
+        int32_t scaled = 0, mins = 0;
+        for (int t = 0; t < 8; t++) { /* 32-element sub-blocks */
+            int sc, mn;
+            k_scale_min(s, t, &sc, &mn);
+            const uint8_t *q = qs + 32 * (t / 2);
+            int32_t isum = 0;
+            for (int l = 0; l < 32; l++) isum += (t % 2 ? q[l] >> 4 : q[l] & 0xF) * a[b].qs[32 * t + l];
+            scaled += sc * isum;
+            mins += mn * (a[b].bsums[2 * t] + a[b].bsums[2 * t + 1]);
+        }
+        sum += a[b].d * (f16_to_f32(read_u16le(block)) * (float)scaled -
+                         f16_to_f32(read_u16le(block + 2)) * (float)mins);
+    }
+    return sum;
+}
+
+static float q5_k_act_dot(const uint8_t *row, const void *act, size_t n) {
+    const act_block256 *a = (const act_block256 *)act;
+    float sum = 0.0f;
+    for (size_t b = 0; b < n / 256; b++) {
+        const uint8_t *block = row + 176 * b, *s = block + 4, *qh = block + 16, *qs = block + 48;
+        int32_t scaled = 0, mins = 0;
+        for (int t = 0; t < 8; t++) {
+            int sc, mn;
+            k_scale_min(s, t, &sc, &mn);
+            const uint8_t *q = qs + 32 * (t / 2);
+            int32_t isum = 0;
+            for (int l = 0; l < 32; l++) {
+                int v = (t % 2 ? q[l] >> 4 : q[l] & 0xF) + (((qh[l] >> t) & 1) << 4);
+                isum += v * a[b].qs[32 * t + l];
+            }
+            scaled += sc * isum;
+            mins += mn * (a[b].bsums[2 * t] + a[b].bsums[2 * t + 1]);
+        }
+        sum += a[b].d * (f16_to_f32(read_u16le(block)) * (float)scaled -
+                         f16_to_f32(read_u16le(block + 2)) * (float)mins);
+    }
+    return sum;
+}
+
+static float q6_k_act_dot(const uint8_t *row, const void *act, size_t n) {
+    const act_block256 *a = (const act_block256 *)act;
+    float sum = 0.0f;
+    for (size_t b = 0; b < n / 256; b++) {
+        const uint8_t *block = row + 210 * b;
+        const int8_t *sc = (const int8_t *)(const void *)(block + 192);
+        int32_t scaled = 0;
+        for (int half = 0; half < 2; half++) {
+            const uint8_t *ql = block + 64 * half, *qh = block + 128 + 32 * half;
+            const int8_t *aq = a[b].qs + 128 * half;
+            int32_t isum[8] = {0}; /* per 16-element group, scale index order */
+            for (int l = 0; l < 32; l++) {
+                int is = l / 16;
+                isum[is + 0] += (((ql[l] & 0xF) | (((qh[l] >> 0) & 3) << 4)) - 32) * aq[l];
+                isum[is + 2] += (((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32) * aq[l + 32];
+                isum[is + 4] += (((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32) * aq[l + 64];
+                isum[is + 6] += (((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32) * aq[l + 96];
+            }
+            for (int j = 0; j < 8; j++) scaled += sc[8 * half + j] * isum[j];
+        }
+        sum += a[b].d * f16_to_f32(read_u16le(block + 208)) * (float)scaled;
+    }
+    return sum;
+}
+
+/* Which activation format each weight type pairs with, and its reference dot. */
+static const struct {
+    int kind;
+    act_dot_fn dot;
+} act_table[DSV3_TYPE_COUNT] = {
+    [2] = {ACT_Q8_32, q4_0_act_dot},   [3] = {ACT_Q8_32, q4_1_act_dot},   [6] = {ACT_Q8_32, q5_0_act_dot},
+    [7] = {ACT_Q8_32, q5_1_act_dot},   [10] = {ACT_Q8_256, q2_k_act_dot}, [11] = {ACT_Q8_256, q3_k_act_dot},
+    [12] = {ACT_Q8_256, q4_k_act_dot}, [13] = {ACT_Q8_256, q5_k_act_dot}, [14] = {ACT_Q8_256, q6_k_act_dot},
 };
 
 static const char *type_name(uint32_t type) {
@@ -789,7 +1261,1175 @@ static const gguf_tensor *gguf_find_tensor(const gguf_file *g, const char *name)
     return NULL;
 }
 
-/* ==== 5. Scalar reference kernels (private) ============================== */
+/* ==== 5. Tokenizer: Unicode classes, pre-tokenizers, byte-level BPE (private) */
+
+/* Facts from the project's dsv3-tokenizer.md: GPT-2 byte-level BPE, merges by
+   rank, pre-tokenizer regexes of DeepSeek-V3 ("deepseek-v3") and of DeepSeek LLM /
+   V2 ("deepseek-llm") written out by hand below, added tokens matched in the raw
+   text before pre-tokenization (leftmost, longest). */
+
+/* Unicode classes the pre-tokenizer regexes use. */
+#define UC_L 1u  /* \p{L}: Lu Ll Lt Lm Lo */
+#define UC_M 2u  /* \p{M}: Mn Mc Me */
+#define UC_N 4u  /* \p{N}: Nd Nl No */
+#define UC_P 8u  /* \p{P}: Pc Pd Ps Pe Pi Pf Po */
+#define UC_S 16u /* \p{S}: Sm Sc Sk So */
+#define UC_W 32u /* \s: the White_Space property */
+
+/* BEGIN unicode tables: generated by tests/tools/gen_unicode.py, do not edit */
+/* Source: Unicode Character Database (for the Unicode Character Database, for Version 15.0.0 of the Unicode Standard.): UnicodeData.txt general
+   categories, PropList.txt White_Space. 2230 ranges. */
+static const uint8_t unicode_ascii[128] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 32, 32, 32, 32, 32, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    32, 8, 8, 8, 16, 8, 8, 8, 8, 8, 8, 16, 8, 8, 8, 8,
+    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 8, 8, 16, 16, 16, 8,
+    8, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 8, 8, 8, 16, 8,
+    16, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 8, 16, 8, 16, 0,
+};
+static const uint32_t unicode_ranges[2230] = {
+    0x8000, 0x8520, 0x8600, 0xa020, 0xa108, 0xa210, 0xa708, 0xa810, 0xaa01, 0xab08, 0xac10, 0xad00,
+    0xae10, 0xb204, 0xb410, 0xb501, 0xb608, 0xb810, 0xb904, 0xba01, 0xbb08, 0xbc04, 0xbf08, 0xc001,
+    0xd710, 0xd801, 0xf710, 0xf801, 0x2c210, 0x2c601, 0x2d210, 0x2e001, 0x2e510, 0x2ec01, 0x2ed10,
+    0x2ee01, 0x2ef10, 0x30002, 0x37001, 0x37510, 0x37601, 0x37800, 0x37a01, 0x37e08, 0x37f01,
+    0x38000, 0x38410, 0x38601, 0x38708, 0x38801, 0x38b00, 0x38c01, 0x38d00, 0x38e01, 0x3a200,
+    0x3a301, 0x3f610, 0x3f701, 0x48210, 0x48302, 0x48a01, 0x53000, 0x53101, 0x55700, 0x55901,
+    0x55a08, 0x56001, 0x58908, 0x58b00, 0x58d10, 0x59000, 0x59102, 0x5be08, 0x5bf02, 0x5c008,
+    0x5c102, 0x5c308, 0x5c402, 0x5c608, 0x5c702, 0x5c800, 0x5d001, 0x5eb00, 0x5ef01, 0x5f308,
+    0x5f500, 0x60610, 0x60908, 0x60b10, 0x60c08, 0x60e10, 0x61002, 0x61b08, 0x61c00, 0x61d08,
+    0x62001, 0x64b02, 0x66004, 0x66a08, 0x66e01, 0x67002, 0x67101, 0x6d408, 0x6d501, 0x6d602,
+    0x6dd00, 0x6de10, 0x6df02, 0x6e501, 0x6e702, 0x6e910, 0x6ea02, 0x6ee01, 0x6f004, 0x6fa01,
+    0x6fd10, 0x6ff01, 0x70008, 0x70e00, 0x71001, 0x71102, 0x71201, 0x73002, 0x74b00, 0x74d01,
+    0x7a602, 0x7b101, 0x7b200, 0x7c004, 0x7ca01, 0x7eb02, 0x7f401, 0x7f610, 0x7f708, 0x7fa01,
+    0x7fb00, 0x7fd02, 0x7fe10, 0x80001, 0x81602, 0x81a01, 0x81b02, 0x82401, 0x82502, 0x82801,
+    0x82902, 0x82e00, 0x83008, 0x83f00, 0x84001, 0x85902, 0x85c00, 0x85e08, 0x85f00, 0x86001,
+    0x86b00, 0x87001, 0x88810, 0x88901, 0x88f00, 0x89802, 0x8a001, 0x8ca02, 0x8e200, 0x8e302,
+    0x90401, 0x93a02, 0x93d01, 0x93e02, 0x95001, 0x95102, 0x95801, 0x96202, 0x96408, 0x96604,
+    0x97008, 0x97101, 0x98102, 0x98400, 0x98501, 0x98d00, 0x98f01, 0x99100, 0x99301, 0x9a900,
+    0x9aa01, 0x9b100, 0x9b201, 0x9b300, 0x9b601, 0x9ba00, 0x9bc02, 0x9bd01, 0x9be02, 0x9c500,
+    0x9c702, 0x9c900, 0x9cb02, 0x9ce01, 0x9cf00, 0x9d702, 0x9d800, 0x9dc01, 0x9de00, 0x9df01,
+    0x9e202, 0x9e400, 0x9e604, 0x9f001, 0x9f210, 0x9f404, 0x9fa10, 0x9fc01, 0x9fd08, 0x9fe02,
+    0x9ff00, 0xa0102, 0xa0400, 0xa0501, 0xa0b00, 0xa0f01, 0xa1100, 0xa1301, 0xa2900, 0xa2a01,
+    0xa3100, 0xa3201, 0xa3400, 0xa3501, 0xa3700, 0xa3801, 0xa3a00, 0xa3c02, 0xa3d00, 0xa3e02,
+    0xa4300, 0xa4702, 0xa4900, 0xa4b02, 0xa4e00, 0xa5102, 0xa5200, 0xa5901, 0xa5d00, 0xa5e01,
+    0xa5f00, 0xa6604, 0xa7002, 0xa7201, 0xa7502, 0xa7608, 0xa7700, 0xa8102, 0xa8400, 0xa8501,
+    0xa8e00, 0xa8f01, 0xa9200, 0xa9301, 0xaa900, 0xaaa01, 0xab100, 0xab201, 0xab400, 0xab501,
+    0xaba00, 0xabc02, 0xabd01, 0xabe02, 0xac600, 0xac702, 0xaca00, 0xacb02, 0xace00, 0xad001,
+    0xad100, 0xae001, 0xae202, 0xae400, 0xae604, 0xaf008, 0xaf110, 0xaf200, 0xaf901, 0xafa02,
+    0xb0000, 0xb0102, 0xb0400, 0xb0501, 0xb0d00, 0xb0f01, 0xb1100, 0xb1301, 0xb2900, 0xb2a01,
+    0xb3100, 0xb3201, 0xb3400, 0xb3501, 0xb3a00, 0xb3c02, 0xb3d01, 0xb3e02, 0xb4500, 0xb4702,
+    0xb4900, 0xb4b02, 0xb4e00, 0xb5502, 0xb5800, 0xb5c01, 0xb5e00, 0xb5f01, 0xb6202, 0xb6400,
+    0xb6604, 0xb7010, 0xb7101, 0xb7204, 0xb7800, 0xb8202, 0xb8301, 0xb8400, 0xb8501, 0xb8b00,
+    0xb8e01, 0xb9100, 0xb9201, 0xb9600, 0xb9901, 0xb9b00, 0xb9c01, 0xb9d00, 0xb9e01, 0xba000,
+    0xba301, 0xba500, 0xba801, 0xbab00, 0xbae01, 0xbba00, 0xbbe02, 0xbc300, 0xbc602, 0xbc900,
+    0xbca02, 0xbce00, 0xbd001, 0xbd100, 0xbd702, 0xbd800, 0xbe604, 0xbf310, 0xbfb00, 0xc0002,
+    0xc0501, 0xc0d00, 0xc0e01, 0xc1100, 0xc1201, 0xc2900, 0xc2a01, 0xc3a00, 0xc3c02, 0xc3d01,
+    0xc3e02, 0xc4500, 0xc4602, 0xc4900, 0xc4a02, 0xc4e00, 0xc5502, 0xc5700, 0xc5801, 0xc5b00,
+    0xc5d01, 0xc5e00, 0xc6001, 0xc6202, 0xc6400, 0xc6604, 0xc7000, 0xc7708, 0xc7804, 0xc7f10,
+    0xc8001, 0xc8102, 0xc8408, 0xc8501, 0xc8d00, 0xc8e01, 0xc9100, 0xc9201, 0xca900, 0xcaa01,
+    0xcb400, 0xcb501, 0xcba00, 0xcbc02, 0xcbd01, 0xcbe02, 0xcc500, 0xcc602, 0xcc900, 0xcca02,
+    0xcce00, 0xcd502, 0xcd700, 0xcdd01, 0xcdf00, 0xce001, 0xce202, 0xce400, 0xce604, 0xcf000,
+    0xcf101, 0xcf302, 0xcf400, 0xd0002, 0xd0401, 0xd0d00, 0xd0e01, 0xd1100, 0xd1201, 0xd3b02,
+    0xd3d01, 0xd3e02, 0xd4500, 0xd4602, 0xd4900, 0xd4a02, 0xd4e01, 0xd4f10, 0xd5000, 0xd5401,
+    0xd5702, 0xd5804, 0xd5f01, 0xd6202, 0xd6400, 0xd6604, 0xd7910, 0xd7a01, 0xd8000, 0xd8102,
+    0xd8400, 0xd8501, 0xd9700, 0xd9a01, 0xdb200, 0xdb301, 0xdbc00, 0xdbd01, 0xdbe00, 0xdc001,
+    0xdc700, 0xdca02, 0xdcb00, 0xdcf02, 0xdd500, 0xdd602, 0xdd700, 0xdd802, 0xde000, 0xde604,
+    0xdf000, 0xdf202, 0xdf408, 0xdf500, 0xe0101, 0xe3102, 0xe3201, 0xe3402, 0xe3b00, 0xe3f10,
+    0xe4001, 0xe4702, 0xe4f08, 0xe5004, 0xe5a08, 0xe5c00, 0xe8101, 0xe8300, 0xe8401, 0xe8500,
+    0xe8601, 0xe8b00, 0xe8c01, 0xea400, 0xea501, 0xea600, 0xea701, 0xeb102, 0xeb201, 0xeb402,
+    0xebd01, 0xebe00, 0xec001, 0xec500, 0xec601, 0xec700, 0xec802, 0xecf00, 0xed004, 0xeda00,
+    0xedc01, 0xee000, 0xf0001, 0xf0110, 0xf0408, 0xf1310, 0xf1408, 0xf1510, 0xf1802, 0xf1a10,
+    0xf2004, 0xf3410, 0xf3502, 0xf3610, 0xf3702, 0xf3810, 0xf3902, 0xf3a08, 0xf3e02, 0xf4001,
+    0xf4800, 0xf4901, 0xf6d00, 0xf7102, 0xf8508, 0xf8602, 0xf8801, 0xf8d02, 0xf9800, 0xf9902,
+    0xfbd00, 0xfbe10, 0xfc602, 0xfc710, 0xfcd00, 0xfce10, 0xfd008, 0xfd510, 0xfd908, 0xfdb00,
+    0x100001, 0x102b02, 0x103f01, 0x104004, 0x104a08, 0x105001, 0x105602, 0x105a01, 0x105e02,
+    0x106101, 0x106202, 0x106501, 0x106702, 0x106e01, 0x107102, 0x107501, 0x108202, 0x108e01,
+    0x108f02, 0x109004, 0x109a02, 0x109e10, 0x10a001, 0x10c600, 0x10c701, 0x10c800, 0x10cd01,
+    0x10ce00, 0x10d001, 0x10fb08, 0x10fc01, 0x124900, 0x124a01, 0x124e00, 0x125001, 0x125700,
+    0x125801, 0x125900, 0x125a01, 0x125e00, 0x126001, 0x128900, 0x128a01, 0x128e00, 0x129001,
+    0x12b100, 0x12b201, 0x12b600, 0x12b801, 0x12bf00, 0x12c001, 0x12c100, 0x12c201, 0x12c600,
+    0x12c801, 0x12d700, 0x12d801, 0x131100, 0x131201, 0x131600, 0x131801, 0x135b00, 0x135d02,
+    0x136008, 0x136904, 0x137d00, 0x138001, 0x139010, 0x139a00, 0x13a001, 0x13f600, 0x13f801,
+    0x13fe00, 0x140008, 0x140101, 0x166d10, 0x166e08, 0x166f01, 0x168020, 0x168101, 0x169b08,
+    0x169d00, 0x16a001, 0x16eb08, 0x16ee04, 0x16f101, 0x16f900, 0x170001, 0x171202, 0x171600,
+    0x171f01, 0x173202, 0x173508, 0x173700, 0x174001, 0x175202, 0x175400, 0x176001, 0x176d00,
+    0x176e01, 0x177100, 0x177202, 0x177400, 0x178001, 0x17b402, 0x17d408, 0x17d701, 0x17d808,
+    0x17db10, 0x17dc01, 0x17dd02, 0x17de00, 0x17e004, 0x17ea00, 0x17f004, 0x17fa00, 0x180008,
+    0x180b02, 0x180e00, 0x180f02, 0x181004, 0x181a00, 0x182001, 0x187900, 0x188001, 0x188502,
+    0x188701, 0x18a902, 0x18aa01, 0x18ab00, 0x18b001, 0x18f600, 0x190001, 0x191f00, 0x192002,
+    0x192c00, 0x193002, 0x193c00, 0x194010, 0x194100, 0x194408, 0x194604, 0x195001, 0x196e00,
+    0x197001, 0x197500, 0x198001, 0x19ac00, 0x19b001, 0x19ca00, 0x19d004, 0x19db00, 0x19de10,
+    0x1a0001, 0x1a1702, 0x1a1c00, 0x1a1e08, 0x1a2001, 0x1a5502, 0x1a5f00, 0x1a6002, 0x1a7d00,
+    0x1a7f02, 0x1a8004, 0x1a8a00, 0x1a9004, 0x1a9a00, 0x1aa008, 0x1aa701, 0x1aa808, 0x1aae00,
+    0x1ab002, 0x1acf00, 0x1b0002, 0x1b0501, 0x1b3402, 0x1b4501, 0x1b4d00, 0x1b5004, 0x1b5a08,
+    0x1b6110, 0x1b6b02, 0x1b7410, 0x1b7d08, 0x1b7f00, 0x1b8002, 0x1b8301, 0x1ba102, 0x1bae01,
+    0x1bb004, 0x1bba01, 0x1be602, 0x1bf400, 0x1bfc08, 0x1c0001, 0x1c2402, 0x1c3800, 0x1c3b08,
+    0x1c4004, 0x1c4a00, 0x1c4d01, 0x1c5004, 0x1c5a01, 0x1c7e08, 0x1c8001, 0x1c8900, 0x1c9001,
+    0x1cbb00, 0x1cbd01, 0x1cc008, 0x1cc800, 0x1cd002, 0x1cd308, 0x1cd402, 0x1ce901, 0x1ced02,
+    0x1cee01, 0x1cf402, 0x1cf501, 0x1cf702, 0x1cfa01, 0x1cfb00, 0x1d0001, 0x1dc002, 0x1e0001,
+    0x1f1600, 0x1f1801, 0x1f1e00, 0x1f2001, 0x1f4600, 0x1f4801, 0x1f4e00, 0x1f5001, 0x1f5800,
+    0x1f5901, 0x1f5a00, 0x1f5b01, 0x1f5c00, 0x1f5d01, 0x1f5e00, 0x1f5f01, 0x1f7e00, 0x1f8001,
+    0x1fb500, 0x1fb601, 0x1fbd10, 0x1fbe01, 0x1fbf10, 0x1fc201, 0x1fc500, 0x1fc601, 0x1fcd10,
+    0x1fd001, 0x1fd400, 0x1fd601, 0x1fdc00, 0x1fdd10, 0x1fe001, 0x1fed10, 0x1ff000, 0x1ff201,
+    0x1ff500, 0x1ff601, 0x1ffd10, 0x1fff00, 0x200020, 0x200b00, 0x201008, 0x202820, 0x202a00,
+    0x202f20, 0x203008, 0x204410, 0x204508, 0x205210, 0x205308, 0x205f20, 0x206000, 0x207004,
+    0x207101, 0x207200, 0x207404, 0x207a10, 0x207d08, 0x207f01, 0x208004, 0x208a10, 0x208d08,
+    0x208f00, 0x209001, 0x209d00, 0x20a010, 0x20c100, 0x20d002, 0x20f100, 0x210010, 0x210201,
+    0x210310, 0x210701, 0x210810, 0x210a01, 0x211410, 0x211501, 0x211610, 0x211901, 0x211e10,
+    0x212401, 0x212510, 0x212601, 0x212710, 0x212801, 0x212910, 0x212a01, 0x212e10, 0x212f01,
+    0x213a10, 0x213c01, 0x214010, 0x214501, 0x214a10, 0x214e01, 0x214f10, 0x215004, 0x218301,
+    0x218504, 0x218a10, 0x218c00, 0x219010, 0x230808, 0x230c10, 0x232908, 0x232b10, 0x242700,
+    0x244010, 0x244b00, 0x246004, 0x249c10, 0x24ea04, 0x250010, 0x276808, 0x277604, 0x279410,
+    0x27c508, 0x27c710, 0x27e608, 0x27f010, 0x298308, 0x299910, 0x29d808, 0x29dc10, 0x29fc08,
+    0x29fe10, 0x2b7400, 0x2b7610, 0x2b9600, 0x2b9710, 0x2c0001, 0x2ce510, 0x2ceb01, 0x2cef02,
+    0x2cf201, 0x2cf400, 0x2cf908, 0x2cfd04, 0x2cfe08, 0x2d0001, 0x2d2600, 0x2d2701, 0x2d2800,
+    0x2d2d01, 0x2d2e00, 0x2d3001, 0x2d6800, 0x2d6f01, 0x2d7008, 0x2d7100, 0x2d7f02, 0x2d8001,
+    0x2d9700, 0x2da001, 0x2da700, 0x2da801, 0x2daf00, 0x2db001, 0x2db700, 0x2db801, 0x2dbf00,
+    0x2dc001, 0x2dc700, 0x2dc801, 0x2dcf00, 0x2dd001, 0x2dd700, 0x2dd801, 0x2ddf00, 0x2de002,
+    0x2e0008, 0x2e2f01, 0x2e3008, 0x2e5010, 0x2e5208, 0x2e5e00, 0x2e8010, 0x2e9a00, 0x2e9b10,
+    0x2ef400, 0x2f0010, 0x2fd600, 0x2ff010, 0x2ffc00, 0x300020, 0x300108, 0x300410, 0x300501,
+    0x300704, 0x300808, 0x301210, 0x301408, 0x302010, 0x302104, 0x302a02, 0x303008, 0x303101,
+    0x303610, 0x303804, 0x303b01, 0x303d08, 0x303e10, 0x304000, 0x304101, 0x309700, 0x309902,
+    0x309b10, 0x309d01, 0x30a008, 0x30a101, 0x30fb08, 0x30fc01, 0x310000, 0x310501, 0x313000,
+    0x313101, 0x318f00, 0x319010, 0x319204, 0x319610, 0x31a001, 0x31c010, 0x31e400, 0x31f001,
+    0x320010, 0x321f00, 0x322004, 0x322a10, 0x324804, 0x325010, 0x325104, 0x326010, 0x328004,
+    0x328a10, 0x32b104, 0x32c010, 0x340001, 0x4dc010, 0x4e0001, 0xa48d00, 0xa49010, 0xa4c700,
+    0xa4d001, 0xa4fe08, 0xa50001, 0xa60d08, 0xa61001, 0xa62004, 0xa62a01, 0xa62c00, 0xa64001,
+    0xa66f02, 0xa67308, 0xa67402, 0xa67e08, 0xa67f01, 0xa69e02, 0xa6a001, 0xa6e604, 0xa6f002,
+    0xa6f208, 0xa6f800, 0xa70010, 0xa71701, 0xa72010, 0xa72201, 0xa78910, 0xa78b01, 0xa7cb00,
+    0xa7d001, 0xa7d200, 0xa7d301, 0xa7d400, 0xa7d501, 0xa7da00, 0xa7f201, 0xa80202, 0xa80301,
+    0xa80602, 0xa80701, 0xa80b02, 0xa80c01, 0xa82302, 0xa82810, 0xa82c02, 0xa82d00, 0xa83004,
+    0xa83610, 0xa83a00, 0xa84001, 0xa87408, 0xa87800, 0xa88002, 0xa88201, 0xa8b402, 0xa8c600,
+    0xa8ce08, 0xa8d004, 0xa8da00, 0xa8e002, 0xa8f201, 0xa8f808, 0xa8fb01, 0xa8fc08, 0xa8fd01,
+    0xa8ff02, 0xa90004, 0xa90a01, 0xa92602, 0xa92e08, 0xa93001, 0xa94702, 0xa95400, 0xa95f08,
+    0xa96001, 0xa97d00, 0xa98002, 0xa98401, 0xa9b302, 0xa9c108, 0xa9ce00, 0xa9cf01, 0xa9d004,
+    0xa9da00, 0xa9de08, 0xa9e001, 0xa9e502, 0xa9e601, 0xa9f004, 0xa9fa01, 0xa9ff00, 0xaa0001,
+    0xaa2902, 0xaa3700, 0xaa4001, 0xaa4302, 0xaa4401, 0xaa4c02, 0xaa4e00, 0xaa5004, 0xaa5a00,
+    0xaa5c08, 0xaa6001, 0xaa7710, 0xaa7a01, 0xaa7b02, 0xaa7e01, 0xaab002, 0xaab101, 0xaab202,
+    0xaab501, 0xaab702, 0xaab901, 0xaabe02, 0xaac001, 0xaac102, 0xaac201, 0xaac300, 0xaadb01,
+    0xaade08, 0xaae001, 0xaaeb02, 0xaaf008, 0xaaf201, 0xaaf502, 0xaaf700, 0xab0101, 0xab0700,
+    0xab0901, 0xab0f00, 0xab1101, 0xab1700, 0xab2001, 0xab2700, 0xab2801, 0xab2f00, 0xab3001,
+    0xab5b10, 0xab5c01, 0xab6a10, 0xab6c00, 0xab7001, 0xabe302, 0xabeb08, 0xabec02, 0xabee00,
+    0xabf004, 0xabfa00, 0xac0001, 0xd7a400, 0xd7b001, 0xd7c700, 0xd7cb01, 0xd7fc00, 0xf90001,
+    0xfa6e00, 0xfa7001, 0xfada00, 0xfb0001, 0xfb0700, 0xfb1301, 0xfb1800, 0xfb1d01, 0xfb1e02,
+    0xfb1f01, 0xfb2910, 0xfb2a01, 0xfb3700, 0xfb3801, 0xfb3d00, 0xfb3e01, 0xfb3f00, 0xfb4001,
+    0xfb4200, 0xfb4301, 0xfb4500, 0xfb4601, 0xfbb210, 0xfbc300, 0xfbd301, 0xfd3e08, 0xfd4010,
+    0xfd5001, 0xfd9000, 0xfd9201, 0xfdc800, 0xfdcf10, 0xfdd000, 0xfdf001, 0xfdfc10, 0xfe0002,
+    0xfe1008, 0xfe1a00, 0xfe2002, 0xfe3008, 0xfe5300, 0xfe5408, 0xfe6210, 0xfe6308, 0xfe6410,
+    0xfe6700, 0xfe6808, 0xfe6910, 0xfe6a08, 0xfe6c00, 0xfe7001, 0xfe7500, 0xfe7601, 0xfefd00,
+    0xff0108, 0xff0410, 0xff0508, 0xff0b10, 0xff0c08, 0xff1004, 0xff1a08, 0xff1c10, 0xff1f08,
+    0xff2101, 0xff3b08, 0xff3e10, 0xff3f08, 0xff4010, 0xff4101, 0xff5b08, 0xff5c10, 0xff5d08,
+    0xff5e10, 0xff5f08, 0xff6601, 0xffbf00, 0xffc201, 0xffc800, 0xffca01, 0xffd000, 0xffd201,
+    0xffd800, 0xffda01, 0xffdd00, 0xffe010, 0xffe700, 0xffe810, 0xffef00, 0xfffc10, 0xfffe00,
+    0x1000001, 0x1000c00, 0x1000d01, 0x1002700, 0x1002801, 0x1003b00, 0x1003c01, 0x1003e00,
+    0x1003f01, 0x1004e00, 0x1005001, 0x1005e00, 0x1008001, 0x100fb00, 0x1010008, 0x1010300,
+    0x1010704, 0x1013400, 0x1013710, 0x1014004, 0x1017910, 0x1018a04, 0x1018c10, 0x1018f00,
+    0x1019010, 0x1019d00, 0x101a010, 0x101a100, 0x101d010, 0x101fd02, 0x101fe00, 0x1028001,
+    0x1029d00, 0x102a001, 0x102d100, 0x102e002, 0x102e104, 0x102fc00, 0x1030001, 0x1032004,
+    0x1032400, 0x1032d01, 0x1034104, 0x1034201, 0x1034a04, 0x1034b00, 0x1035001, 0x1037602,
+    0x1037b00, 0x1038001, 0x1039e00, 0x1039f08, 0x103a001, 0x103c400, 0x103c801, 0x103d008,
+    0x103d104, 0x103d600, 0x1040001, 0x1049e00, 0x104a004, 0x104aa00, 0x104b001, 0x104d400,
+    0x104d801, 0x104fc00, 0x1050001, 0x1052800, 0x1053001, 0x1056400, 0x1056f08, 0x1057001,
+    0x1057b00, 0x1057c01, 0x1058b00, 0x1058c01, 0x1059300, 0x1059401, 0x1059600, 0x1059701,
+    0x105a200, 0x105a301, 0x105b200, 0x105b301, 0x105ba00, 0x105bb01, 0x105bd00, 0x1060001,
+    0x1073700, 0x1074001, 0x1075600, 0x1076001, 0x1076800, 0x1078001, 0x1078600, 0x1078701,
+    0x107b100, 0x107b201, 0x107bb00, 0x1080001, 0x1080600, 0x1080801, 0x1080900, 0x1080a01,
+    0x1083600, 0x1083701, 0x1083900, 0x1083c01, 0x1083d00, 0x1083f01, 0x1085600, 0x1085708,
+    0x1085804, 0x1086001, 0x1087710, 0x1087904, 0x1088001, 0x1089f00, 0x108a704, 0x108b000,
+    0x108e001, 0x108f300, 0x108f401, 0x108f600, 0x108fb04, 0x1090001, 0x1091604, 0x1091c00,
+    0x1091f08, 0x1092001, 0x1093a00, 0x1093f08, 0x1094000, 0x1098001, 0x109b800, 0x109bc04,
+    0x109be01, 0x109c004, 0x109d000, 0x109d204, 0x10a0001, 0x10a0102, 0x10a0400, 0x10a0502,
+    0x10a0700, 0x10a0c02, 0x10a1001, 0x10a1400, 0x10a1501, 0x10a1800, 0x10a1901, 0x10a3600,
+    0x10a3802, 0x10a3b00, 0x10a3f02, 0x10a4004, 0x10a4900, 0x10a5008, 0x10a5900, 0x10a6001,
+    0x10a7d04, 0x10a7f08, 0x10a8001, 0x10a9d04, 0x10aa000, 0x10ac001, 0x10ac810, 0x10ac901,
+    0x10ae502, 0x10ae700, 0x10aeb04, 0x10af008, 0x10af700, 0x10b0001, 0x10b3600, 0x10b3908,
+    0x10b4001, 0x10b5600, 0x10b5804, 0x10b6001, 0x10b7300, 0x10b7804, 0x10b8001, 0x10b9200,
+    0x10b9908, 0x10b9d00, 0x10ba904, 0x10bb000, 0x10c0001, 0x10c4900, 0x10c8001, 0x10cb300,
+    0x10cc001, 0x10cf300, 0x10cfa04, 0x10d0001, 0x10d2402, 0x10d2800, 0x10d3004, 0x10d3a00,
+    0x10e6004, 0x10e7f00, 0x10e8001, 0x10eaa00, 0x10eab02, 0x10ead08, 0x10eae00, 0x10eb001,
+    0x10eb200, 0x10efd02, 0x10f0001, 0x10f1d04, 0x10f2701, 0x10f2800, 0x10f3001, 0x10f4602,
+    0x10f5104, 0x10f5508, 0x10f5a00, 0x10f7001, 0x10f8202, 0x10f8608, 0x10f8a00, 0x10fb001,
+    0x10fc504, 0x10fcc00, 0x10fe001, 0x10ff700, 0x1100002, 0x1100301, 0x1103802, 0x1104708,
+    0x1104e00, 0x1105204, 0x1107002, 0x1107101, 0x1107302, 0x1107501, 0x1107600, 0x1107f02,
+    0x1108301, 0x110b002, 0x110bb08, 0x110bd00, 0x110be08, 0x110c202, 0x110c300, 0x110d001,
+    0x110e900, 0x110f004, 0x110fa00, 0x1110002, 0x1110301, 0x1112702, 0x1113500, 0x1113604,
+    0x1114008, 0x1114401, 0x1114502, 0x1114701, 0x1114800, 0x1115001, 0x1117302, 0x1117408,
+    0x1117601, 0x1117700, 0x1118002, 0x1118301, 0x111b302, 0x111c101, 0x111c508, 0x111c902,
+    0x111cd08, 0x111ce02, 0x111d004, 0x111da01, 0x111db08, 0x111dc01, 0x111dd08, 0x111e000,
+    0x111e104, 0x111f500, 0x1120001, 0x1121200, 0x1121301, 0x1122c02, 0x1123808, 0x1123e02,
+    0x1123f01, 0x1124102, 0x1124200, 0x1128001, 0x1128700, 0x1128801, 0x1128900, 0x1128a01,
+    0x1128e00, 0x1128f01, 0x1129e00, 0x1129f01, 0x112a908, 0x112aa00, 0x112b001, 0x112df02,
+    0x112eb00, 0x112f004, 0x112fa00, 0x1130002, 0x1130400, 0x1130501, 0x1130d00, 0x1130f01,
+    0x1131100, 0x1131301, 0x1132900, 0x1132a01, 0x1133100, 0x1133201, 0x1133400, 0x1133501,
+    0x1133a00, 0x1133b02, 0x1133d01, 0x1133e02, 0x1134500, 0x1134702, 0x1134900, 0x1134b02,
+    0x1134e00, 0x1135001, 0x1135100, 0x1135702, 0x1135800, 0x1135d01, 0x1136202, 0x1136400,
+    0x1136602, 0x1136d00, 0x1137002, 0x1137500, 0x1140001, 0x1143502, 0x1144701, 0x1144b08,
+    0x1145004, 0x1145a08, 0x1145c00, 0x1145d08, 0x1145e02, 0x1145f01, 0x1146200, 0x1148001,
+    0x114b002, 0x114c401, 0x114c608, 0x114c701, 0x114c800, 0x114d004, 0x114da00, 0x1158001,
+    0x115af02, 0x115b600, 0x115b802, 0x115c108, 0x115d801, 0x115dc02, 0x115de00, 0x1160001,
+    0x1163002, 0x1164108, 0x1164401, 0x1164500, 0x1165004, 0x1165a00, 0x1166008, 0x1166d00,
+    0x1168001, 0x116ab02, 0x116b801, 0x116b908, 0x116ba00, 0x116c004, 0x116ca00, 0x1170001,
+    0x1171b00, 0x1171d02, 0x1172c00, 0x1173004, 0x1173c08, 0x1173f10, 0x1174001, 0x1174700,
+    0x1180001, 0x1182c02, 0x1183b08, 0x1183c00, 0x118a001, 0x118e004, 0x118f300, 0x118ff01,
+    0x1190700, 0x1190901, 0x1190a00, 0x1190c01, 0x1191400, 0x1191501, 0x1191700, 0x1191801,
+    0x1193002, 0x1193600, 0x1193702, 0x1193900, 0x1193b02, 0x1193f01, 0x1194002, 0x1194101,
+    0x1194202, 0x1194408, 0x1194700, 0x1195004, 0x1195a00, 0x119a001, 0x119a800, 0x119aa01,
+    0x119d102, 0x119d800, 0x119da02, 0x119e101, 0x119e208, 0x119e301, 0x119e402, 0x119e500,
+    0x11a0001, 0x11a0102, 0x11a0b01, 0x11a3302, 0x11a3a01, 0x11a3b02, 0x11a3f08, 0x11a4702,
+    0x11a4800, 0x11a5001, 0x11a5102, 0x11a5c01, 0x11a8a02, 0x11a9a08, 0x11a9d01, 0x11a9e08,
+    0x11aa300, 0x11ab001, 0x11af900, 0x11b0008, 0x11b0a00, 0x11c0001, 0x11c0900, 0x11c0a01,
+    0x11c2f02, 0x11c3700, 0x11c3802, 0x11c4001, 0x11c4108, 0x11c4600, 0x11c5004, 0x11c6d00,
+    0x11c7008, 0x11c7201, 0x11c9000, 0x11c9202, 0x11ca800, 0x11ca902, 0x11cb700, 0x11d0001,
+    0x11d0700, 0x11d0801, 0x11d0a00, 0x11d0b01, 0x11d3102, 0x11d3700, 0x11d3a02, 0x11d3b00,
+    0x11d3c02, 0x11d3e00, 0x11d3f02, 0x11d4601, 0x11d4702, 0x11d4800, 0x11d5004, 0x11d5a00,
+    0x11d6001, 0x11d6600, 0x11d6701, 0x11d6900, 0x11d6a01, 0x11d8a02, 0x11d8f00, 0x11d9002,
+    0x11d9200, 0x11d9302, 0x11d9801, 0x11d9900, 0x11da004, 0x11daa00, 0x11ee001, 0x11ef302,
+    0x11ef708, 0x11ef900, 0x11f0002, 0x11f0201, 0x11f0302, 0x11f0401, 0x11f1100, 0x11f1201,
+    0x11f3402, 0x11f3b00, 0x11f3e02, 0x11f4308, 0x11f5004, 0x11f5a00, 0x11fb001, 0x11fb100,
+    0x11fc004, 0x11fd510, 0x11ff200, 0x11fff08, 0x1200001, 0x1239a00, 0x1240004, 0x1246f00,
+    0x1247008, 0x1247500, 0x1248001, 0x1254400, 0x12f9001, 0x12ff108, 0x12ff300, 0x1300001,
+    0x1343000, 0x1344002, 0x1344101, 0x1344702, 0x1345600, 0x1440001, 0x1464700, 0x1680001,
+    0x16a3900, 0x16a4001, 0x16a5f00, 0x16a6004, 0x16a6a00, 0x16a6e08, 0x16a7001, 0x16abf00,
+    0x16ac004, 0x16aca00, 0x16ad001, 0x16aee00, 0x16af002, 0x16af508, 0x16af600, 0x16b0001,
+    0x16b3002, 0x16b3708, 0x16b3c10, 0x16b4001, 0x16b4408, 0x16b4510, 0x16b4600, 0x16b5004,
+    0x16b5a00, 0x16b5b04, 0x16b6200, 0x16b6301, 0x16b7800, 0x16b7d01, 0x16b9000, 0x16e4001,
+    0x16e8004, 0x16e9708, 0x16e9b00, 0x16f0001, 0x16f4b00, 0x16f4f02, 0x16f5001, 0x16f5102,
+    0x16f8800, 0x16f8f02, 0x16f9301, 0x16fa000, 0x16fe001, 0x16fe208, 0x16fe301, 0x16fe402,
+    0x16fe500, 0x16ff002, 0x16ff200, 0x1700001, 0x187f800, 0x1880001, 0x18cd600, 0x18d0001,
+    0x18d0900, 0x1aff001, 0x1aff400, 0x1aff501, 0x1affc00, 0x1affd01, 0x1afff00, 0x1b00001,
+    0x1b12300, 0x1b13201, 0x1b13300, 0x1b15001, 0x1b15300, 0x1b15501, 0x1b15600, 0x1b16401,
+    0x1b16800, 0x1b17001, 0x1b2fc00, 0x1bc0001, 0x1bc6b00, 0x1bc7001, 0x1bc7d00, 0x1bc8001,
+    0x1bc8900, 0x1bc9001, 0x1bc9a00, 0x1bc9c10, 0x1bc9d02, 0x1bc9f08, 0x1bca000, 0x1cf0002,
+    0x1cf2e00, 0x1cf3002, 0x1cf4700, 0x1cf5010, 0x1cfc400, 0x1d00010, 0x1d0f600, 0x1d10010,
+    0x1d12700, 0x1d12910, 0x1d16502, 0x1d16a10, 0x1d16d02, 0x1d17300, 0x1d17b02, 0x1d18310,
+    0x1d18502, 0x1d18c10, 0x1d1aa02, 0x1d1ae10, 0x1d1eb00, 0x1d20010, 0x1d24202, 0x1d24510,
+    0x1d24600, 0x1d2c004, 0x1d2d400, 0x1d2e004, 0x1d2f400, 0x1d30010, 0x1d35700, 0x1d36004,
+    0x1d37900, 0x1d40001, 0x1d45500, 0x1d45601, 0x1d49d00, 0x1d49e01, 0x1d4a000, 0x1d4a201,
+    0x1d4a300, 0x1d4a501, 0x1d4a700, 0x1d4a901, 0x1d4ad00, 0x1d4ae01, 0x1d4ba00, 0x1d4bb01,
+    0x1d4bc00, 0x1d4bd01, 0x1d4c400, 0x1d4c501, 0x1d50600, 0x1d50701, 0x1d50b00, 0x1d50d01,
+    0x1d51500, 0x1d51601, 0x1d51d00, 0x1d51e01, 0x1d53a00, 0x1d53b01, 0x1d53f00, 0x1d54001,
+    0x1d54500, 0x1d54601, 0x1d54700, 0x1d54a01, 0x1d55100, 0x1d55201, 0x1d6a600, 0x1d6a801,
+    0x1d6c110, 0x1d6c201, 0x1d6db10, 0x1d6dc01, 0x1d6fb10, 0x1d6fc01, 0x1d71510, 0x1d71601,
+    0x1d73510, 0x1d73601, 0x1d74f10, 0x1d75001, 0x1d76f10, 0x1d77001, 0x1d78910, 0x1d78a01,
+    0x1d7a910, 0x1d7aa01, 0x1d7c310, 0x1d7c401, 0x1d7cc00, 0x1d7ce04, 0x1d80010, 0x1da0002,
+    0x1da3710, 0x1da3b02, 0x1da6d10, 0x1da7502, 0x1da7610, 0x1da8402, 0x1da8510, 0x1da8708,
+    0x1da8c00, 0x1da9b02, 0x1daa000, 0x1daa102, 0x1dab000, 0x1df0001, 0x1df1f00, 0x1df2501,
+    0x1df2b00, 0x1e00002, 0x1e00700, 0x1e00802, 0x1e01900, 0x1e01b02, 0x1e02200, 0x1e02302,
+    0x1e02500, 0x1e02602, 0x1e02b00, 0x1e03001, 0x1e06e00, 0x1e08f02, 0x1e09000, 0x1e10001,
+    0x1e12d00, 0x1e13002, 0x1e13701, 0x1e13e00, 0x1e14004, 0x1e14a00, 0x1e14e01, 0x1e14f10,
+    0x1e15000, 0x1e29001, 0x1e2ae02, 0x1e2af00, 0x1e2c001, 0x1e2ec02, 0x1e2f004, 0x1e2fa00,
+    0x1e2ff10, 0x1e30000, 0x1e4d001, 0x1e4ec02, 0x1e4f004, 0x1e4fa00, 0x1e7e001, 0x1e7e700,
+    0x1e7e801, 0x1e7ec00, 0x1e7ed01, 0x1e7ef00, 0x1e7f001, 0x1e7ff00, 0x1e80001, 0x1e8c500,
+    0x1e8c704, 0x1e8d002, 0x1e8d700, 0x1e90001, 0x1e94402, 0x1e94b01, 0x1e94c00, 0x1e95004,
+    0x1e95a00, 0x1e95e08, 0x1e96000, 0x1ec7104, 0x1ecac10, 0x1ecad04, 0x1ecb010, 0x1ecb104,
+    0x1ecb500, 0x1ed0104, 0x1ed2e10, 0x1ed2f04, 0x1ed3e00, 0x1ee0001, 0x1ee0400, 0x1ee0501,
+    0x1ee2000, 0x1ee2101, 0x1ee2300, 0x1ee2401, 0x1ee2500, 0x1ee2701, 0x1ee2800, 0x1ee2901,
+    0x1ee3300, 0x1ee3401, 0x1ee3800, 0x1ee3901, 0x1ee3a00, 0x1ee3b01, 0x1ee3c00, 0x1ee4201,
+    0x1ee4300, 0x1ee4701, 0x1ee4800, 0x1ee4901, 0x1ee4a00, 0x1ee4b01, 0x1ee4c00, 0x1ee4d01,
+    0x1ee5000, 0x1ee5101, 0x1ee5300, 0x1ee5401, 0x1ee5500, 0x1ee5701, 0x1ee5800, 0x1ee5901,
+    0x1ee5a00, 0x1ee5b01, 0x1ee5c00, 0x1ee5d01, 0x1ee5e00, 0x1ee5f01, 0x1ee6000, 0x1ee6101,
+    0x1ee6300, 0x1ee6401, 0x1ee6500, 0x1ee6701, 0x1ee6b00, 0x1ee6c01, 0x1ee7300, 0x1ee7401,
+    0x1ee7800, 0x1ee7901, 0x1ee7d00, 0x1ee7e01, 0x1ee7f00, 0x1ee8001, 0x1ee8a00, 0x1ee8b01,
+    0x1ee9c00, 0x1eea101, 0x1eea400, 0x1eea501, 0x1eeaa00, 0x1eeab01, 0x1eebc00, 0x1eef010,
+    0x1eef200, 0x1f00010, 0x1f02c00, 0x1f03010, 0x1f09400, 0x1f0a010, 0x1f0af00, 0x1f0b110,
+    0x1f0c000, 0x1f0c110, 0x1f0d000, 0x1f0d110, 0x1f0f600, 0x1f10004, 0x1f10d10, 0x1f1ae00,
+    0x1f1e610, 0x1f20300, 0x1f21010, 0x1f23c00, 0x1f24010, 0x1f24900, 0x1f25010, 0x1f25200,
+    0x1f26010, 0x1f26600, 0x1f30010, 0x1f6d800, 0x1f6dc10, 0x1f6ed00, 0x1f6f010, 0x1f6fd00,
+    0x1f70010, 0x1f77700, 0x1f77b10, 0x1f7da00, 0x1f7e010, 0x1f7ec00, 0x1f7f010, 0x1f7f100,
+    0x1f80010, 0x1f80c00, 0x1f81010, 0x1f84800, 0x1f85010, 0x1f85a00, 0x1f86010, 0x1f88800,
+    0x1f89010, 0x1f8ae00, 0x1f8b010, 0x1f8b200, 0x1f90010, 0x1fa5400, 0x1fa6010, 0x1fa6e00,
+    0x1fa7010, 0x1fa7d00, 0x1fa8010, 0x1fa8900, 0x1fa9010, 0x1fabe00, 0x1fabf10, 0x1fac600,
+    0x1face10, 0x1fadc00, 0x1fae010, 0x1fae900, 0x1faf010, 0x1faf900, 0x1fb0010, 0x1fb9300,
+    0x1fb9410, 0x1fbcb00, 0x1fbf004, 0x1fbfa00, 0x2000001, 0x2a6e000, 0x2a70001, 0x2b73a00,
+    0x2b74001, 0x2b81e00, 0x2b82001, 0x2cea200, 0x2ceb001, 0x2ebe100, 0x2f80001, 0x2fa1e00,
+    0x3000001, 0x3134b00, 0x3135001, 0x323b000, 0xe010002, 0xe01f000,
+};
+/* END unicode tables */
+
+static unsigned unicode_class(uint32_t cp) {
+    if (cp < 128) return unicode_ascii[cp];
+    if (cp > 0x10FFFF) return 0; /* includes the invalid-byte marker */
+    size_t lo = 0, hi = sizeof unicode_ranges / sizeof unicode_ranges[0];
+    while (hi - lo > 1) { /* last range starting at or before cp */
+        size_t mid = lo + (hi - lo) / 2;
+        if ((unicode_ranges[mid] >> 8) <= cp) lo = mid;
+        else hi = mid;
+    }
+    return unicode_ranges[lo] & 0xFFu;
+}
+
+/* A byte that does not start a valid UTF-8 sequence decodes as this marker, one
+   byte long, with no Unicode class: invalid input still tokenizes (into byte
+   tokens) and decodes back to the same bytes. */
+#define CP_INVALID 0xFFFFFFFFu
+
+static size_t utf8_decode(const uint8_t *s, size_t n, uint32_t *cp) {
+    uint32_t b = s[0], c, min;
+    size_t len;
+    if (b < 0x80) {
+        *cp = b;
+        return 1;
+    }
+    if (b >= 0xC2 && b <= 0xDF) len = 2, c = b & 0x1F, min = 0x80;
+    else if (b >= 0xE0 && b <= 0xEF) len = 3, c = b & 0x0F, min = 0x800;
+    else if (b >= 0xF0 && b <= 0xF4) len = 4, c = b & 0x07, min = 0x10000;
+    else goto invalid;
+    if (len > n) goto invalid;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xC0) != 0x80) goto invalid;
+        c = c << 6 | (s[i] & 0x3Fu);
+    }
+    if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF)) goto invalid;
+    *cp = c;
+    return len;
+invalid:
+    *cp = CP_INVALID;
+    return 1;
+}
+
+/* GPT-2's bytes_to_unicode (dsv3-tokenizer.md §1.1): printable bytes stand for
+   themselves; the other 68, in increasing order, for U+0100..U+0143. */
+static int byte_is_printable(uint32_t b) {
+    return (b >= 0x21 && b <= 0x7E) || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
+}
+
+static int byte_from_alphabet(uint32_t cp) {
+    if (cp <= 0xFF) return byte_is_printable(cp) ? (int)cp : -1;
+    if (cp > 0x143) return -1;
+    uint32_t k = cp - 0x100; /* index among the non-printable bytes */
+    if (k <= 0x20) return (int)k;                /* 0x00..0x20 */
+    if (k <= 0x20 + 34) return (int)(k - 33 + 0x7F); /* 0x7F..0xA0 */
+    return 0xAD;
+}
+
+static uint32_t byte_to_alphabet(uint32_t b) {
+    if (byte_is_printable(b)) return b;
+    if (b <= 0x20) return 0x100 + b;
+    if (b >= 0x7F && b <= 0xA0) return 0x100 + 33 + (b - 0x7F);
+    return 0x143; /* 0xAD */
+}
+
+/* GGUF token types (llama.cpp's llama_token_type). */
+enum { TOKEN_NORMAL = 1, TOKEN_UNKNOWN = 2, TOKEN_CONTROL = 3, TOKEN_USER_DEFINED = 4,
+       TOKEN_UNUSED = 5, TOKEN_BYTE = 6 };
+
+enum { PRE_DEEPSEEK_V3 = 1, PRE_DEEPSEEK_LLM = 2 };
+enum { CHAT_STYLE_V3 = 1, CHAT_STYLE_R1 = 2 };
+
+typedef struct merge_entry {
+    int32_t left, right; /* token ids; left < 0: empty slot */
+    int32_t rank, result;
+} merge_entry;
+
+/* One node of the added-token trie: children are a sibling list. */
+typedef struct trie_node {
+    int32_t child, sibling;
+    int32_t token;          /* token that ends here, or -1 */
+    uint8_t byte;
+} trie_node;
+
+typedef struct vocab {
+    int present;            /* a usable BPE tokenizer was loaded */
+    int pre;                /* PRE_* */
+    int chat_style;         /* CHAT_STYLE_* guessed from the file */
+    uint32_t n_tokens, n_merges;
+    uint8_t *types;         /* per token, TOKEN_* */
+    uint32_t *offsets;      /* n_tokens + 1 offsets into text */
+    uint8_t *text;          /* NORMAL tokens as raw bytes, others as written */
+    int32_t *token_hash;    /* NORMAL tokens by their bytes; -1 empty */
+    size_t token_mask;
+    merge_entry *merges;
+    size_t merge_mask;
+    int32_t byte_token[256];
+    trie_node *trie;        /* node 0 is the root */
+    size_t n_trie;
+    uint8_t special_first[256]; /* bytes that can start an added token */
+    int32_t bos, eos, pad;
+    int add_bos;
+} vocab;
+
+static uint64_t hash_mix(uint64_t x) { /* splitmix64's finalizer */
+    x ^= x >> 30;
+    x *= 0xBF58476D1CE4E5B9ull;
+    x ^= x >> 27;
+    x *= 0x94D049BB133111EBull;
+    return x ^ (x >> 31);
+}
+
+static uint64_t hash_bytes(const uint8_t *s, size_t n) {
+    uint64_t h = 0xCBF29CE484222325ull; /* FNV-1a, then mixed */
+    for (size_t i = 0; i < n; i++) h = (h ^ s[i]) * 0x100000001B3ull;
+    return hash_mix(h ^ n);
+}
+
+static size_t token_len(const vocab *v, int32_t id) { return v->offsets[id + 1] - v->offsets[id]; }
+static const uint8_t *token_bytes(const vocab *v, int32_t id) { return v->text + v->offsets[id]; }
+
+static int32_t vocab_find(const vocab *v, const uint8_t *s, size_t n) {
+    for (size_t i = (size_t)hash_bytes(s, n) & v->token_mask;; i = (i + 1) & v->token_mask) {
+        int32_t id = v->token_hash[i];
+        if (id < 0) return -1;
+        if (token_len(v, id) == n && memcmp(token_bytes(v, id), s, n) == 0) return id;
+    }
+}
+
+static const merge_entry *merge_find(const vocab *v, int32_t left, int32_t right) {
+    uint64_t key = (uint64_t)(uint32_t)left << 32 | (uint32_t)right;
+    for (size_t i = (size_t)hash_mix(key) & v->merge_mask;; i = (i + 1) & v->merge_mask) {
+        const merge_entry *e = &v->merges[i];
+        if (e->left < 0) return NULL;
+        if (e->left == left && e->right == right) return e;
+    }
+}
+
+static void vocab_release(vocab *v, const allocator *a) {
+    mem_free(a, v->types);
+    mem_free(a, v->offsets);
+    mem_free(a, v->text);
+    mem_free(a, v->token_hash);
+    mem_free(a, v->merges);
+    mem_free(a, v->trie);
+    memset(v, 0, sizeof *v);
+}
+
+/* Walks a GGUF string array: *pos starts at the first element (bounds were
+   validated when the file was parsed). */
+static gguf_str gguf_next_str(const uint8_t **pos) {
+    gguf_str s;
+    s.len = (size_t)read_u64le(*pos);
+    s.ptr = (const char *)*pos + 8;
+    *pos += 8 + s.len;
+    return s;
+}
+
+/* Decodes a token written in the byte-level alphabet into out (room for
+   4 * len bytes); code points outside the alphabet are kept as UTF-8. */
+static size_t alphabet_decode(const uint8_t *s, size_t n, uint8_t *out) {
+    size_t o = 0;
+    for (size_t i = 0; i < n;) {
+        uint32_t cp;
+        size_t l = utf8_decode(s + i, n - i, &cp);
+        int b = cp == CP_INVALID ? -1 : byte_from_alphabet(cp);
+        if (b >= 0) {
+            out[o++] = (uint8_t)b;
+        } else {
+            memcpy(out + o, s + i, l);
+            o += l;
+        }
+        i += l;
+    }
+    return o;
+}
+
+static int32_t trie_insert(vocab *v, const uint8_t *s, size_t n, int32_t token) {
+    int32_t node = 0;
+    for (size_t i = 0; i < n; i++) {
+        int32_t c = v->trie[node].child;
+        while (c >= 0 && v->trie[c].byte != s[i]) c = v->trie[c].sibling;
+        if (c < 0) {
+            c = (int32_t)v->n_trie++;
+            v->trie[c].child = -1;
+            v->trie[c].token = -1;
+            v->trie[c].byte = s[i];
+            v->trie[c].sibling = v->trie[node].child;
+            v->trie[node].child = c;
+        }
+        node = c;
+    }
+    if (v->trie[node].token < 0) v->trie[node].token = token; /* first of duplicates wins */
+    return DSV3_OK;
+}
+
+static size_t pow2_at_least(size_t n) {
+    size_t p = 16;
+    while (p < n) p *= 2;
+    return p;
+}
+
+/* Loads the tokenizer from the tokenizer.ggml.* metadata. A file without a
+   token list, or with tokens but no merges (the tiny test models), simply has
+   no tokenizer (v->present = 0); a BPE file dsv3 cannot tokenize exactly is an
+   error. *skipped_merges counts merges that name tokens not in the vocab. */
+static int32_t vocab_load(vocab *v, const gguf_file *g, const allocator *a, size_t *skipped_merges,
+                          error_slot *err) {
+    int32_t st;
+    int found;
+    memset(v, 0, sizeof *v);
+    *skipped_merges = 0;
+    const gguf_kv *tokens = gguf_find(g, "tokenizer.ggml.tokens");
+    const gguf_kv *merges = gguf_find(g, "tokenizer.ggml.merges");
+    if (!tokens || !merges) return DSV3_OK;
+    gguf_str model = {"", 0}, pre = {"", 0};
+    if ((st = meta_string(g, "tokenizer.ggml.model", &model, &found, err))) return st;
+    if (!gguf_str_eq(model, "gpt2"))
+        return fail(err, DSV3_ERR_UNSUPPORTED, "tokenizer.ggml.model '%.*s' is not supported (dsv3 reads \"gpt2\" byte-level BPE)",
+                    (int)model.len, model.ptr);
+    if ((st = meta_string(g, "tokenizer.ggml.pre", &pre, &found, err))) return st;
+    if (gguf_str_eq(pre, "deepseek-v3") || gguf_str_eq(pre, "deepseek-v3.1")) {
+        v->pre = PRE_DEEPSEEK_V3; /* V3.1 has the same tokenizer (dsv3-tokenizer.md §3.1) */
+    } else if (gguf_str_eq(pre, "deepseek-llm")) {
+        v->pre = PRE_DEEPSEEK_LLM;
+    } else {
+        return fail(err, DSV3_ERR_UNSUPPORTED,
+                    "tokenizer.ggml.pre '%.*s' is not supported (dsv3 knows \"deepseek-v3\" and \"deepseek-llm\")",
+                    found ? (int)pre.len : 9, found ? pre.ptr : "(missing)");
+    }
+    if (tokens->type != GGUF_ARRAY || tokens->array_type != GGUF_STRING)
+        return fail(err, DSV3_ERR_BAD_MODEL, "key 'tokenizer.ggml.tokens' is not an array of strings");
+    if (merges->type != GGUF_ARRAY || merges->array_type != GGUF_STRING)
+        return fail(err, DSV3_ERR_BAD_MODEL, "key 'tokenizer.ggml.merges' is not an array of strings");
+    if (tokens->array_count == 0 || tokens->array_count > (uint64_t)INT32_MAX / 4)
+        return fail(err, DSV3_ERR_BAD_MODEL, "tokenizer.ggml.tokens has %llu entries",
+                    (unsigned long long)tokens->array_count);
+    if (merges->array_count > (uint64_t)INT32_MAX / 4)
+        return fail(err, DSV3_ERR_BAD_MODEL, "tokenizer.ggml.merges has %llu entries",
+                    (unsigned long long)merges->array_count);
+    uint32_t n = (uint32_t)tokens->array_count;
+    v->n_tokens = n;
+
+    const gguf_kv *types = gguf_find(g, "tokenizer.ggml.token_type");
+    if (types && (types->type != GGUF_ARRAY || types->array_count != n ||
+                  (types->array_type != GGUF_I32 && types->array_type != GGUF_U32)))
+        return fail(err, DSV3_ERR_BAD_MODEL, "tokenizer.ggml.token_type is not an array of %u integers", n);
+
+    /* Sizes first: decoded NORMAL tokens never grow, others are copied. */
+    size_t text_bytes = 0;
+    const uint8_t *pos = tokens->value;
+    for (uint32_t i = 0; i < n; i++) {
+        gguf_str s = gguf_next_str(&pos);
+        if (s.len > UINT32_MAX / 8 || text_bytes + s.len > UINT32_MAX / 2)
+            return fail(err, DSV3_ERR_BAD_MODEL, "token %u is too long", i);
+        text_bytes += s.len;
+    }
+    v->types = (uint8_t *)mem_alloc(a, n);
+    v->offsets = (uint32_t *)mem_alloc(a, ((size_t)n + 1) * sizeof(uint32_t));
+    v->text = (uint8_t *)mem_alloc(a, text_bytes);
+    v->token_mask = pow2_at_least(2 * (size_t)n) - 1;
+    v->token_hash = (int32_t *)mem_alloc(a, (v->token_mask + 1) * sizeof(int32_t));
+    v->merge_mask = pow2_at_least(2 * (size_t)merges->array_count) - 1;
+    v->merges = (merge_entry *)mem_alloc(a, (v->merge_mask + 1) * sizeof(merge_entry));
+    if (!v->types || !v->offsets || !v->text || !v->token_hash || !v->merges)
+        return fail(err, DSV3_ERR_OUT_OF_MEMORY, "out of memory loading a vocabulary of %u tokens", n);
+    memset(v->token_hash, 0xFF, (v->token_mask + 1) * sizeof(int32_t));
+    for (size_t i = 0; i <= v->merge_mask; i++) v->merges[i].left = -1;
+
+    size_t special_bytes = 0, o = 0;
+    pos = tokens->value;
+    for (uint32_t i = 0; i < n; i++) {
+        gguf_str s = gguf_next_str(&pos);
+        int32_t type = TOKEN_NORMAL;
+        if (types) type = (int32_t)read_u32le(types->value + 4 * (size_t)i);
+        if (type < TOKEN_NORMAL || type > TOKEN_BYTE) type = TOKEN_NORMAL;
+        v->types[i] = (uint8_t)type;
+        v->offsets[i] = (uint32_t)o;
+        if (type == TOKEN_NORMAL || type == TOKEN_BYTE) {
+            /* in place is safe: decoding only ever shrinks */
+            memcpy(v->text + o, s.ptr, s.len);
+            o += alphabet_decode(v->text + o, s.len, v->text + o);
+        } else {
+            memcpy(v->text + o, s.ptr, s.len);
+            o += s.len;
+            if ((type == TOKEN_CONTROL || type == TOKEN_USER_DEFINED) && s.len) special_bytes += s.len;
+        }
+    }
+    v->offsets[n] = (uint32_t)o;
+    for (uint32_t i = 0; i < n; i++) {
+        if (v->types[i] != TOKEN_NORMAL && v->types[i] != TOKEN_BYTE) continue;
+        size_t len = token_len(v, (int32_t)i);
+        if (len == 0) continue;
+        if (vocab_find(v, token_bytes(v, (int32_t)i), len) >= 0) continue; /* first wins */
+        size_t h = (size_t)hash_bytes(token_bytes(v, (int32_t)i), len) & v->token_mask;
+        while (v->token_hash[h] >= 0) h = (h + 1) & v->token_mask;
+        v->token_hash[h] = (int32_t)i;
+    }
+    for (int b = 0; b < 256; b++) {
+        uint8_t byte = (uint8_t)b;
+        v->byte_token[b] = vocab_find(v, &byte, 1);
+        if (v->byte_token[b] < 0) {
+            /* DeepSeek LLM's vocabulary lacks the bytes that never occur in
+               UTF-8 (C0, C1, F5..FF) among its BPE tokens and has their
+               alphabet characters as added tokens instead; like llama.cpp,
+               use those (only invalid UTF-8 input reaches them). */
+            uint32_t cp = byte_to_alphabet((uint32_t)b);
+            uint8_t want[2] = {(uint8_t)(cp < 0x80 ? cp : 0xC0 | cp >> 6), (uint8_t)(0x80 | (cp & 0x3F))};
+            size_t want_len = cp < 0x80 ? 1 : 2;
+            for (uint32_t i = 0; i < n && v->byte_token[b] < 0; i++)
+                if (v->types[i] != TOKEN_NORMAL && token_len(v, (int32_t)i) == want_len &&
+                    memcmp(token_bytes(v, (int32_t)i), want, want_len) == 0)
+                    v->byte_token[b] = (int32_t)i;
+        }
+        if (v->byte_token[b] < 0)
+            return fail(err, DSV3_ERR_BAD_MODEL, "the vocabulary has no token for byte 0x%02X: not a byte-level BPE vocabulary", b);
+    }
+
+    /* Merges "left right" in the alphabet, rank = position in the list. */
+    uint8_t buf[1024];
+    pos = merges->value;
+    for (uint32_t r = 0; r < (uint32_t)merges->array_count; r++) {
+        gguf_str s = gguf_next_str(&pos);
+        const char *space = s.len ? (const char *)memchr(s.ptr + 1, ' ', s.len - 1) : NULL;
+        if (!space || s.len > sizeof buf / 2) {
+            (*skipped_merges)++;
+            continue;
+        }
+        size_t left_len = alphabet_decode((const uint8_t *)s.ptr, (size_t)(space - s.ptr), buf);
+        size_t right_len = alphabet_decode((const uint8_t *)space + 1, s.len - (size_t)(space - s.ptr) - 1, buf + left_len);
+        int32_t left = vocab_find(v, buf, left_len), right = vocab_find(v, buf + left_len, right_len);
+        int32_t result = vocab_find(v, buf, left_len + right_len);
+        if (left < 0 || right < 0 || result < 0) {
+            (*skipped_merges)++;
+            continue;
+        }
+        if (merge_find(v, left, right)) continue; /* the first rank wins */
+        uint64_t key = (uint64_t)(uint32_t)left << 32 | (uint32_t)right;
+        size_t h = (size_t)hash_mix(key) & v->merge_mask;
+        while (v->merges[h].left >= 0) h = (h + 1) & v->merge_mask;
+        v->merges[h].left = left;
+        v->merges[h].right = right;
+        v->merges[h].rank = (int32_t)r;
+        v->merges[h].result = result;
+        v->n_merges++;
+    }
+
+    /* Added tokens (CONTROL and USER_DEFINED) go in a byte trie. */
+    v->trie = (trie_node *)mem_alloc(a, (special_bytes + 1) * sizeof(trie_node));
+    if (!v->trie) return fail(err, DSV3_ERR_OUT_OF_MEMORY, "out of memory for the added-token trie");
+    v->trie[0].child = v->trie[0].sibling = v->trie[0].token = -1;
+    v->trie[0].byte = 0;
+    v->n_trie = 1;
+    for (uint32_t i = 0; i < n; i++) {
+        size_t len = token_len(v, (int32_t)i);
+        if ((v->types[i] != TOKEN_CONTROL && v->types[i] != TOKEN_USER_DEFINED) || len == 0) continue;
+        trie_insert(v, token_bytes(v, (int32_t)i), len, (int32_t)i);
+        v->special_first[token_bytes(v, (int32_t)i)[0]] = 1;
+    }
+
+    uint64_t id;
+    v->bos = v->eos = v->pad = -1;
+    if ((st = meta_uint(g, "tokenizer.ggml.bos_token_id", UINT32_MAX, &id, &found, err))) return st;
+    if (found && id < n) v->bos = (int32_t)id;
+    if ((st = meta_uint(g, "tokenizer.ggml.eos_token_id", UINT32_MAX, &id, &found, err))) return st;
+    if (found && id < n) v->eos = (int32_t)id;
+    if ((st = meta_uint(g, "tokenizer.ggml.padding_token_id", UINT32_MAX, &id, &found, err))) return st;
+    if (found && id < n) v->pad = (int32_t)id;
+    v->add_bos = 1; /* llama.cpp's default for gpt2-type vocabularies with a BOS */
+    if ((st = meta_bool(g, "tokenizer.ggml.add_bos_token", &v->add_bos, &found, err))) return st;
+
+    /* DeepSeek-R1's template strips reasoning from history and opens <think>
+       for the answer; V3's does neither (dsv3-tokenizer.md §5.3). */
+    gguf_str tmpl = {"", 0};
+    if ((st = meta_string(g, "tokenizer.chat_template", &tmpl, &found, err))) return st;
+    v->chat_style = CHAT_STYLE_V3;
+    for (size_t i = 0; i + 8 <= tmpl.len; i++)
+        if (memcmp(tmpl.ptr + i, "</think>", 8) == 0) v->chat_style = CHAT_STYLE_R1;
+    v->present = 1;
+    return DSV3_OK;
+}
+
+/* ---- Encoding ---- */
+
+typedef struct bpe_symbol {
+    int32_t id;          /* -1 once merged into its left neighbour */
+    int32_t prev, next;  /* neighbours, -1 at the ends */
+} bpe_symbol;
+
+typedef struct bpe_pair {
+    int32_t rank, left;  /* heap order: lowest rank, then leftmost */
+    int32_t right, left_id, right_id, result;
+} bpe_pair;
+
+/* Recently seen short pieces and their ids: words repeat, and a hit skips
+   the BPE. Direct-mapped, per call (the model stays read-only). */
+#define PIECE_CACHE_BYTES 30
+#define PIECE_CACHE_IDS 15
+typedef struct piece_cache_slot {
+    uint8_t len, n_ids;
+    uint8_t bytes[PIECE_CACHE_BYTES];
+    int32_t ids[PIECE_CACHE_IDS];
+} piece_cache_slot;
+
+typedef struct encoder {
+    const vocab *v;
+    const allocator *a;
+    int32_t *out;
+    size_t cap, n;       /* n counts every token, also past cap */
+    bpe_symbol *sym;
+    bpe_pair *heap;
+    size_t scratch;      /* symbols the scratch holds */
+    size_t n_heap;
+    piece_cache_slot *cache; /* NULL: no cache (short texts) */
+    size_t cache_mask;
+    uint64_t work;       /* steps taken, for the tests' complexity check */
+} encoder;
+
+static void emit_token(encoder *e, int32_t id) {
+    if (e->n < e->cap) e->out[e->n] = id;
+    e->n++;
+}
+
+static int pair_less(const bpe_pair *x, const bpe_pair *y) {
+    return x->rank < y->rank || (x->rank == y->rank && x->left < y->left);
+}
+
+static void heap_push(encoder *e, int32_t left, int32_t right) {
+    const merge_entry *m = merge_find(e->v, e->sym[left].id, e->sym[right].id);
+    if (!m) return;
+    bpe_pair p = {m->rank, left, right, e->sym[left].id, e->sym[right].id, m->result};
+    size_t i = e->n_heap++;
+    while (i > 0) {
+        size_t parent = (i - 1) / 2;
+        if (!pair_less(&p, &e->heap[parent])) break;
+        e->heap[i] = e->heap[parent];
+        i = parent;
+        e->work++;
+    }
+    e->heap[i] = p;
+}
+
+static bpe_pair heap_pop(encoder *e) {
+    bpe_pair top = e->heap[0], last = e->heap[--e->n_heap];
+    size_t i = 0, n = e->n_heap;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= n) break;
+        if (c + 1 < n && pair_less(&e->heap[c + 1], &e->heap[c])) c++;
+        if (!pair_less(&e->heap[c], &last)) break;
+        e->heap[i] = e->heap[c];
+        i = c;
+        e->work++;
+    }
+    if (n) e->heap[i] = last;
+    return top;
+}
+
+/* Byte-level BPE on one pre-tokenized piece: repeatedly merge the adjacent pair
+   of lowest merge rank (leftmost on ties) until no pair has a merge. A heap of
+   candidate pairs with lazy invalidation makes it O(n log n) in the piece. */
+static int32_t bpe_piece(encoder *e, const uint8_t *s, size_t n) {
+    const vocab *v = e->v;
+    if (n == 1) {
+        emit_token(e, v->byte_token[s[0]]);
+        return DSV3_OK;
+    }
+    piece_cache_slot *slot = NULL;
+    if (e->cache && n <= PIECE_CACHE_BYTES) {
+        slot = &e->cache[(size_t)hash_bytes(s, n) & e->cache_mask];
+        if (slot->len == n && memcmp(slot->bytes, s, n) == 0) {
+            for (size_t i = 0; i < slot->n_ids; i++) emit_token(e, slot->ids[i]);
+            return DSV3_OK;
+        }
+    }
+    if (n > e->scratch) {
+        size_t want = n < 256 ? 256 : n;
+        if (want > (size_t)INT32_MAX / 4) return DSV3_ERR_OUT_OF_MEMORY;
+        mem_free(e->a, e->sym);
+        mem_free(e->a, e->heap);
+        e->sym = (bpe_symbol *)mem_alloc(e->a, want * sizeof *e->sym);
+        e->heap = (bpe_pair *)mem_alloc(e->a, 3 * want * sizeof *e->heap);
+        e->scratch = e->sym && e->heap ? want : 0;
+        if (!e->scratch) return DSV3_ERR_OUT_OF_MEMORY;
+    }
+    bpe_symbol *sym = e->sym;
+    for (size_t i = 0; i < n; i++) {
+        sym[i].id = v->byte_token[s[i]];
+        sym[i].prev = (int32_t)i - 1;
+        sym[i].next = i + 1 < n ? (int32_t)i + 1 : -1;
+    }
+    e->n_heap = 0;
+    for (size_t i = 0; i + 1 < n; i++) heap_push(e, (int32_t)i, (int32_t)i + 1);
+    while (e->n_heap) {
+        bpe_pair p = heap_pop(e);
+        e->work++;
+        bpe_symbol *l = &sym[p.left], *r = &sym[p.right];
+        if (l->id != p.left_id || l->next != p.right || r->id != p.right_id) continue; /* stale */
+        l->id = p.result;
+        l->next = r->next;
+        if (r->next >= 0) sym[r->next].prev = p.left;
+        r->id = -1;
+        if (l->prev >= 0) heap_push(e, l->prev, p.left);
+        if (l->next >= 0) heap_push(e, p.left, l->next);
+    }
+    size_t n_ids = 0;
+    for (int32_t i = 0; i >= 0; i = sym[i].next) {
+        emit_token(e, sym[i].id);
+        if (slot && n_ids < PIECE_CACHE_IDS) slot->ids[n_ids] = sym[i].id;
+        n_ids++;
+    }
+    if (slot) {
+        slot->len = 0; /* invalid unless it fits */
+        if (n_ids <= PIECE_CACHE_IDS) {
+            slot->len = (uint8_t)n;
+            slot->n_ids = (uint8_t)n_ids;
+            memcpy(slot->bytes, s, n);
+        }
+    }
+    return DSV3_OK;
+}
+
+/* ---- Pre-tokenizers: each stage is one regex of the reference, applied with
+   "Isolated" behaviour (matches and the text between them become pieces) to
+   every piece of the stage before. A match function returns the length of the
+   leftmost-first match at p, or 0; *resume may move the next attempt forward
+   when no match can start before it. */
+
+typedef size_t (*stage_match_fn)(const uint8_t *s, size_t n, size_t p, size_t *resume);
+
+static unsigned class_at(const uint8_t *s, size_t n, size_t p, uint32_t *cp, size_t *len) {
+    *len = utf8_decode(s + p, n - p, cp);
+    return unicode_class(*cp);
+}
+
+/* Length of the run of characters from p whose class has any of the bits. */
+static size_t run_of(const uint8_t *s, size_t n, size_t p, unsigned bits) {
+    size_t q = p;
+    while (q < n) {
+        uint32_t cp;
+        size_t l;
+        if (!(class_at(s, n, q, &cp, &l) & bits)) break;
+        q += l;
+    }
+    return q - p;
+}
+
+/* Length of the run of characters from p that satisfy a predicate. */
+static size_t run_while(const uint8_t *s, size_t n, size_t p, int (*pred)(uint32_t)) {
+    size_t q = p;
+    while (q < n) {
+        uint32_t cp;
+        size_t l = utf8_decode(s + q, n - q, &cp);
+        if (!pred(cp)) break;
+        q += l;
+    }
+    return q - p;
+}
+
+static int is_crlf(uint32_t cp) { return cp == '\r' || cp == '\n'; }
+
+/* deepseek-v3 stage 1: \p{N}{1,3} */
+static size_t match_v3_digits(const uint8_t *s, size_t n, size_t p, size_t *resume) {
+    (void)resume;
+    size_t q = p;
+    for (int k = 0; k < 3 && q < n; k++) {
+        uint32_t cp;
+        size_t l;
+        if (!(class_at(s, n, q, &cp, &l) & UC_N)) break;
+        q += l;
+    }
+    return q - p;
+}
+
+/* [一-龥぀-ゟ゠-ヿ]: U+4E00..U+9FA5, U+3040..U+30FF */
+static int is_v3_cjk(uint32_t cp) { return (cp >= 0x4E00 && cp <= 0x9FA5) || (cp >= 0x3040 && cp <= 0x30FF); }
+
+/* deepseek-v3 stage 2: [一-龥぀-ゟ゠-ヿ]+ */
+static size_t match_v3_cjk(const uint8_t *s, size_t n, size_t p, size_t *resume) {
+    (void)resume;
+    return run_while(s, n, p, is_v3_cjk);
+}
+
+static int is_ascii_alpha(uint32_t c) { return (c | 0x20) >= 'a' && (c | 0x20) <= 'z'; }
+static int is_ascii_punct(uint32_t c) {
+    return (c >= 0x21 && c <= 0x2F) || (c >= 0x3A && c <= 0x40) || (c >= 0x5B && c <= 0x60) || (c >= 0x7B && c <= 0x7E);
+}
+
+/* deepseek-v3 stage 3, the alternatives in order:
+     [!"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~][A-Za-z]+
+   | [^\r\n\p{L}\p{P}\p{S}]?[\p{L}\p{M}]+
+   | ?[\p{P}\p{S}]+[\r\n]*
+   | \s*[\r\n]+
+   | \s+(?!\S)
+   | \s+                                                                      */
+static size_t match_v3_main(const uint8_t *s, size_t n, size_t p, size_t *resume) {
+    (void)resume;
+    uint32_t c0, c1 = CP_INVALID;
+    size_t l0, l1 = 0;
+    unsigned f0 = class_at(s, n, p, &c0, &l0), f1 = 0;
+    if (p + l0 < n) f1 = class_at(s, n, p + l0, &c1, &l1);
+    /* 1: one ASCII punctuation character, then ASCII letters */
+    if (is_ascii_punct(c0) && p + 1 < n && is_ascii_alpha(s[p + 1])) {
+        size_t q = p + 1;
+        while (q < n && is_ascii_alpha(s[q])) q++;
+        return q - p;
+    }
+    /* 2: an optional character that is not CR/LF/letter/punctuation/symbol,
+       then letters and marks */
+    if (!is_crlf(c0) && !(f0 & (UC_L | UC_P | UC_S)) && (f1 & (UC_L | UC_M)))
+        return l0 + run_of(s, n, p + l0, UC_L | UC_M);
+    if (f0 & (UC_L | UC_M)) return run_of(s, n, p, UC_L | UC_M);
+    /* 3: an optional space, punctuation and symbols, then CR/LF */
+    size_t q = p;
+    if (c0 == ' ' && (f1 & (UC_P | UC_S))) q = p + 1;
+    else if (!(f0 & (UC_P | UC_S))) q = n; /* no match */
+    if (q < n) {
+        q += run_of(s, n, q, UC_P | UC_S);
+        while (q < n && (s[q] == '\r' || s[q] == '\n')) q++;
+        return q - p;
+    }
+    if (!(f0 & UC_W)) return 0;
+    /* 4: whitespace up to and including its last CR/LF */
+    size_t end = p, last_crlf = 0, chars = 0, last_start = p;
+    while (end < n) {
+        uint32_t cp;
+        size_t l;
+        if (!(class_at(s, n, end, &cp, &l) & UC_W)) break;
+        last_start = end;
+        end += l;
+        chars++;
+        if (is_crlf(cp)) last_crlf = end;
+    }
+    if (last_crlf) return last_crlf - p;
+    /* 5: whitespace not followed by a non-space: all of it at the end of the
+       piece, else all but its last character; 6: \s+ (one character here) */
+    if (end == n) return end - p;
+    if (chars > 1) return last_start - p;
+    return end - p;
+}
+
+/* deepseek-llm stage 1: [\r\n] */
+static size_t match_llm_newline(const uint8_t *s, size_t n, size_t p, size_t *resume) {
+    (void)n;
+    (void)resume;
+    return s[p] == '\r' || s[p] == '\n';
+}
+
+/* The letter class of deepseek-llm's second regex (llama.cpp llama-vocab.cpp,
+   from DeepSeek LLM's tokenizer.json): these ranges, not \p{L}. */
+static const uint32_t llm_letter_ranges[][2] = {
+    {0x41, 0x5A}, {0x61, 0x7A}, {0xB5, 0xB5}, {0xC0, 0xD6}, {0xD8, 0xF6}, {0xF8, 0x1BA}, {0x1BC, 0x1BF},
+    {0x1C4, 0x293}, {0x295, 0x2AF}, {0x370, 0x373}, {0x376, 0x377}, {0x37B, 0x37D}, {0x37F, 0x37F},
+    {0x386, 0x386}, {0x388, 0x38A}, {0x38C, 0x38C}, {0x38E, 0x3A1}, {0x3A3, 0x3F5}, {0x3F7, 0x481},
+    {0x48A, 0x52F}, {0x531, 0x556}, {0x10A0, 0x10C5}, {0x13A0, 0x13F5}, {0x13F8, 0x13FD},
+    {0x1C90, 0x1CBA}, {0x1CBD, 0x1CBF}, {0x1D00, 0x1D2B}, {0x1D6B, 0x1D77}, {0x1D79, 0x1D9A},
+    {0x1E00, 0x1F15}, {0x1F18, 0x1F1D}, {0x1F20, 0x1F45}, {0x1F48, 0x1F4D}, {0x1F50, 0x1F57},
+    {0x1F59, 0x1F59}, {0x1F5B, 0x1F5B}, {0x1F5D, 0x1F5D}, {0x1F5F, 0x1F7D}, {0x1F80, 0x1FB4},
+    {0x1FB6, 0x1FBC}, {0x1FBE, 0x1FBE}, {0x1FC2, 0x1FC4}, {0x1FC6, 0x1FCC}, {0x1FD0, 0x1FD3},
+    {0x1FD6, 0x1FDB}, {0x1FE0, 0x1FEC}, {0x1FF2, 0x1FF4}, {0x1FF6, 0x1FFC}, {0x2102, 0x2102},
+    {0x2107, 0x2107}, {0x210A, 0x2113}, {0x2115, 0x2115}, {0x2119, 0x211D}, {0x2124, 0x2124},
+    {0x2126, 0x2126}, {0x2128, 0x2128}, {0x212A, 0x212D}, {0x212F, 0x2134}, {0x2139, 0x2139},
+    {0x213C, 0x213F}, {0x2145, 0x2149}, {0x214E, 0x214E}, {0x2183, 0x2184}, {0x2C00, 0x2C7B},
+    {0x2C7E, 0x2CE4}, {0x2CEB, 0x2CEE}, {0x2CF2, 0x2CF3}, {0xA640, 0xA66D}, {0xA680, 0xA69B},
+    {0xA722, 0xA76F}, {0xA771, 0xA787}, {0xA78B, 0xA78E}, {0xAB70, 0xABBF}, {0xFB00, 0xFB06},
+    {0xFB13, 0xFB17}, {0xFF21, 0xFF3A}, {0xFF41, 0xFF5A}, {0x10400, 0x1044F}, {0x104B0, 0x104D3},
+    {0x104D8, 0x104FB}, {0x10C80, 0x10CB2}, {0x10CC0, 0x10CF2}, {0x118A0, 0x118DF}, {0x1E900, 0x1E943},
+};
+
+static int is_llm_letter(uint32_t cp) {
+    if (cp < 0x80) return (cp | 0x20) >= 'a' && (cp | 0x20) <= 'z';
+    size_t lo = 0, hi = sizeof llm_letter_ranges / sizeof llm_letter_ranges[0];
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (cp < llm_letter_ranges[mid][0]) hi = mid;
+        else if (cp > llm_letter_ranges[mid][1]) lo = mid + 1;
+        else return 1;
+    }
+    return 0;
+}
+
+/* [!-/:-~！-／：-～‘-‟　-。] */
+static int is_llm_punct(uint32_t cp) {
+    return (cp >= 0x21 && cp <= 0x2F) || (cp >= 0x3A && cp <= 0x7E) || (cp >= 0xFF01 && cp <= 0xFF0F) ||
+           (cp >= 0xFF1A && cp <= 0xFF5E) || (cp >= 0x2018 && cp <= 0x201F) || (cp >= 0x3000 && cp <= 0x3002);
+}
+
+/* \s?[class]+ for the two classes above */
+static size_t match_llm_space_run(const uint8_t *s, size_t n, size_t p, int (*in_class)(uint32_t)) {
+    uint32_t c0, c1 = CP_INVALID;
+    size_t l0 = utf8_decode(s + p, n - p, &c0), start;
+    if (p + l0 < n) utf8_decode(s + p + l0, n - p - l0, &c1);
+    if ((unicode_class(c0) & UC_W) && in_class(c1)) start = p + l0;
+    else if (in_class(c0)) start = p;
+    else return 0;
+    return start - p + run_while(s, n, start, in_class);
+}
+
+static size_t match_llm_letters(const uint8_t *s, size_t n, size_t p, size_t *resume) {
+    (void)resume;
+    return match_llm_space_run(s, n, p, is_llm_letter);
+}
+
+static size_t match_llm_punct(const uint8_t *s, size_t n, size_t p, size_t *resume) {
+    (void)resume;
+    return match_llm_space_run(s, n, p, is_llm_punct);
+}
+
+/* \s+$ : whitespace that reaches the end of the piece. A run that stops short
+   fails at every position inside it, so the search resumes after it. */
+static size_t match_llm_trailing_space(const uint8_t *s, size_t n, size_t p, size_t *resume) {
+    size_t q = p + run_of(s, n, p, UC_W);
+    if (q == p) return 0;
+    if (q == n) return q - p;
+    *resume = q;
+    return 0;
+}
+
+/* [一-龥ࠀ-一가-퟿]+ : U+4E00..U+9FA5, U+0800..U+4E00, U+AC00..U+D7FF */
+static int is_llm_cjk(uint32_t cp) { return (cp >= 0x800 && cp <= 0x9FA5) || (cp >= 0xAC00 && cp <= 0xD7FF); }
+
+static size_t match_llm_cjk(const uint8_t *s, size_t n, size_t p, size_t *resume) {
+    (void)resume;
+    return run_while(s, n, p, is_llm_cjk);
+}
+
+/* \p{N}+ */
+static size_t match_llm_digits(const uint8_t *s, size_t n, size_t p, size_t *resume) {
+    (void)resume;
+    return run_of(s, n, p, UC_N);
+}
+
+static const stage_match_fn pre_v3_stages[] = {match_v3_digits, match_v3_cjk, match_v3_main};
+static const stage_match_fn pre_llm_stages[] = {match_llm_newline, match_llm_letters, match_llm_punct,
+                                                match_llm_trailing_space, match_llm_cjk, match_llm_digits};
+
+static int32_t pretokenize(encoder *e, const stage_match_fn *stages, size_t n_stages, const uint8_t *s, size_t n) {
+    if (n_stages == 0) return bpe_piece(e, s, n);
+    int32_t st;
+    size_t gap = 0, p = 0;
+    while (p < n) {
+        size_t resume = 0;
+        size_t m = stages[0](s, n, p, &resume);
+        e->work++;
+        if (m == 0) {
+            uint32_t cp;
+            size_t next = p + utf8_decode(s + p, n - p, &cp);
+            p = resume > next ? resume : next;
+            continue;
+        }
+        if (gap < p && (st = pretokenize(e, stages + 1, n_stages - 1, s + gap, p - gap))) return st;
+        if ((st = pretokenize(e, stages + 1, n_stages - 1, s + p, m))) return st;
+        p += m;
+        gap = p;
+    }
+    if (gap < n) return pretokenize(e, stages + 1, n_stages - 1, s + gap, n - gap);
+    return DSV3_OK;
+}
+
+static int32_t encode_plain(encoder *e, const uint8_t *s, size_t n) {
+    if (n == 0) return DSV3_OK;
+    if (e->v->pre == PRE_DEEPSEEK_LLM)
+        return pretokenize(e, pre_llm_stages, sizeof pre_llm_stages / sizeof pre_llm_stages[0], s, n);
+    return pretokenize(e, pre_v3_stages, sizeof pre_v3_stages / sizeof pre_v3_stages[0], s, n);
+}
+
+/* The longest added token at p that may be matched: CONTROL ones only with
+   parse_special, USER_DEFINED ones always (as llama.cpp does; Hugging Face
+   always extracts its non-special added tokens). Returns its length, 0 if none. */
+static size_t match_added_token(const vocab *v, const uint8_t *s, size_t n, size_t p, int parse_special,
+                                int32_t *token) {
+    size_t best = 0;
+    int32_t node = 0;
+    for (size_t q = p; q < n; q++) {
+        int32_t c = v->trie[node].child;
+        while (c >= 0 && v->trie[c].byte != s[q]) c = v->trie[c].sibling;
+        if (c < 0) break;
+        node = c;
+        int32_t t = v->trie[node].token;
+        if (t >= 0 && (parse_special || v->types[t] == TOKEN_USER_DEFINED)) {
+            best = q + 1 - p;
+            *token = t;
+        }
+    }
+    return best;
+}
+
+static int32_t encode_text(encoder *e, const uint8_t *s, size_t n, int add_bos, int parse_special) {
+    const vocab *v = e->v;
+    int32_t st;
+    if (add_bos && v->add_bos && v->bos >= 0) emit_token(e, v->bos);
+    size_t start = 0;
+    for (size_t p = 0; p < n; p++) {
+        if (!v->special_first[s[p]]) continue;
+        int32_t token = -1;
+        size_t m = match_added_token(v, s, n, p, parse_special, &token);
+        if (!m) continue;
+        if ((st = encode_plain(e, s + start, p - start))) return st;
+        emit_token(e, token);
+        p += m - 1;
+        start = p + 1;
+    }
+    return encode_plain(e, s + start, n - start);
+}
+
+/* A cache only pays off on longer texts; without memory it is simply off. */
+static void encoder_init(encoder *e, const vocab *v, const allocator *a, int32_t *out, size_t cap, size_t text_len) {
+    memset(e, 0, sizeof *e);
+    e->v = v;
+    e->a = a;
+    e->out = out;
+    e->cap = cap;
+    if (text_len >= 4096) {
+        size_t slots = pow2_at_least(text_len / 64 < 4096 ? text_len / 64 : 4096);
+        e->cache = (piece_cache_slot *)mem_calloc(a, slots, sizeof *e->cache);
+        if (e->cache) e->cache_mask = slots - 1;
+    }
+}
+
+static void encoder_release(encoder *e) {
+    mem_free(e->a, e->sym);
+    mem_free(e->a, e->heap);
+    mem_free(e->a, e->cache);
+    e->sym = NULL;
+    e->heap = NULL;
+    e->cache = NULL;
+    e->scratch = 0;
+}
+
+/* ---- Decoding ---- */
+
+/* The bytes a token stands for: NORMAL tokens always, CONTROL/UNKNOWN/UNUSED
+   ones only when rendering specials, USER_DEFINED ones (text such as <think>)
+   always. */
+static size_t token_piece(const vocab *v, int32_t token, int render_special, const uint8_t **bytes) {
+    int type = v->types[token];
+    *bytes = token_bytes(v, token);
+    if (type == TOKEN_NORMAL || type == TOKEN_BYTE || type == TOKEN_USER_DEFINED || render_special)
+        return token_len(v, token);
+    return 0;
+}
+
+/* How many bytes at the end of s form the start of a UTF-8 character that more
+   bytes could still complete (0..3). */
+static size_t utf8_incomplete_tail(const uint8_t *s, size_t n) {
+    for (size_t back = 1; back <= 3 && back <= n; back++) {
+        uint8_t b = s[n - back];
+        if ((b & 0xC0) == 0x80) continue; /* continuation: look further back */
+        size_t need = b >= 0xF0 && b <= 0xF4 ? 4 : b >= 0xE0 && b <= 0xEF ? 3 : b >= 0xC2 && b <= 0xDF ? 2 : 1;
+        if (need <= back) return 0;
+        /* a valid prefix? (second byte ranges of E0, ED, F0, F4) */
+        if (back >= 2) {
+            uint8_t c = s[n - back + 1];
+            if ((b == 0xE0 && c < 0xA0) || (b == 0xED && c > 0x9F) || (b == 0xF0 && c < 0x90) || (b == 0xF4 && c > 0x8F))
+                return 0;
+        }
+        return back;
+    }
+    return 0;
+}
+
+/* ---- Chat formatting ---- */
+
+typedef struct text_out {
+    char *buf;
+    size_t cap, n; /* n counts every byte, also past cap */
+} text_out;
+
+static void out_bytes(text_out *o, const char *s, size_t n) {
+    if (o->n < o->cap) memcpy(o->buf + o->n, s, o->cap - o->n < n ? o->cap - o->n : n);
+    o->n += n;
+}
+
+static void out_str(text_out *o, const char *s) { out_bytes(o, s, strlen(s)); }
+
+/* Text after the last "</think>", or all of it (R1's template:
+   content.split('</think>')[-1]). */
+static const char *after_last_think(const char *s) {
+    const char *keep = s;
+    for (const char *p = strstr(s, "</think>"); p; p = strstr(p + 1, "</think>")) keep = p + 8;
+    return keep;
+}
+
+/* ==== 6. Scalar reference kernels (private) ============================= */
 /* Plain C written for clarity: the reference that faster variants are tested
    against. Weights are only ever read through a tensor_view. */
 
@@ -801,7 +2441,9 @@ typedef struct tensor_view {
     uint64_t ne[DSV3_MAX_DIMS];
     size_t row_bytes;
     const uint8_t *data; /* NULL: the tensor is absent */
-    row_dot_fn dot;      /* this type's dot product, chosen at load */
+    row_dot_fn dot;      /* this type's float dot product, chosen at load */
+    int act_kind;        /* ACT_*: activations are quantized for act_dot */
+    act_dot_fn act_dot;  /* integer dot against quantized activations */
 } tensor_view;
 
 static const uint8_t *view_row(const tensor_view *w, size_t row) { return w->data + row * w->row_bytes; }
@@ -894,7 +2536,7 @@ static const float *kv_load(const void *src, int32_t kv_type, float *scratch, si
 
 static size_t kv_element_size(int32_t kv_type) { return kv_type == DSV3_KV_F32 ? 4 : 2; }
 
-/* ==== 6. SIMD kernels and dispatch (private) ============================= */
+/* ==== 7. SIMD kernels and dispatch (private) ============================ */
 /* Twins of the scalar kernels above, chosen once at load from what the CPU
    supports (x86: AVX2 + FMA + F16C through per-function target attributes, so
    one binary runs on any x86-64). Build with DSV3_NO_SIMD for scalar only.
@@ -903,6 +2545,7 @@ static size_t kv_element_size(int32_t kv_type) { return kv_type == DSV3_KV_F32 ?
 typedef struct kernel_set {
     const char *name;
     row_dot_fn row_dot[DSV3_TYPE_COUNT]; /* NULL: type not implemented */
+    act_dot_fn act_dot[DSV3_TYPE_COUNT]; /* NULL: the type keeps the float path */
     float (*dot_f32)(const float *a, const float *b, size_t n);
     void (*axpy_f32)(float *y, float a, const float *x, size_t n);
 } kernel_set;
@@ -914,7 +2557,10 @@ static void axpy_f32(float *y, float a, const float *x, size_t n) {
 static void kernels_scalar(kernel_set *k) {
     memset(k, 0, sizeof *k);
     k->name = "scalar";
-    for (uint32_t t = 0; t < DSV3_TYPE_COUNT; t++) k->row_dot[t] = type_table[t].dot;
+    for (uint32_t t = 0; t < DSV3_TYPE_COUNT; t++) {
+        k->row_dot[t] = type_table[t].dot;
+        k->act_dot[t] = act_table[t].dot;
+    }
     k->dot_f32 = dot_f32;
     k->axpy_f32 = axpy_f32;
 }
@@ -1006,6 +2652,102 @@ DSV3_AVX2 static float q8_0_row_dot_avx2(const uint8_t *row, const float *x, siz
     return hsum256(acc);
 }
 
+/* Integer dots on AVX2: _mm256_maddubs_epi16 multiplies the unsigned weight
+   quants by the signed activation quants and adds neighbouring pairs into 16-bit
+   lanes (no overflow: |pair| <= 2 * 63 * 127), _mm256_madd_epi16 applies 16-bit
+   scales and widens to 32 bits. Offsets (Q4_0's 8, Q6_K's 32) and K-quant
+   minimums are applied through the activation sums. */
+DSV3_AVX2 static int32_t hsum_epi32(__m256i v) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
+    return _mm_cvtsi128_si32(s);
+}
+
+DSV3_AVX2 static float q4_0_act_dot_avx2(const uint8_t *row, const void *act, size_t n) {
+    const act_block32 *a = (const act_block32 *)act;
+    const __m256i low_nibbles = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
+    __m256 acc = _mm256_setzero_ps();
+    for (size_t b = 0; b < n / 32; b++) {
+        const uint8_t *block = row + 18 * b;
+        __m128i packed = _mm_loadu_si128((const __m128i *)(const void *)(block + 2));
+        __m256i q = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(packed, 4), packed), low_nibbles);
+        __m256i y = _mm256_loadu_si256((const __m256i *)(const void *)a[b].qs);
+        __m256i dot = _mm256_madd_epi16(_mm256_maddubs_epi16(q, y), ones);
+        /* sum((q - 8) * y) = sum(q * y) - 8 * sum(y) */
+        __m256 isum = _mm256_cvtepi32_ps(dot);
+        float scale = f16_to_f32(read_u16le(block)) * a[b].d;
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(scale), isum, acc);
+        acc = _mm256_add_ps(acc, _mm256_setr_ps(-8.0f * scale * (float)a[b].sum, 0, 0, 0, 0, 0, 0, 0));
+    }
+    return hsum256(acc);
+}
+
+DSV3_AVX2 static float q4_k_act_dot_avx2(const uint8_t *row, const void *act, size_t n) {
+    const act_block256 *a = (const act_block256 *)act;
+    const __m256i low_nibbles = _mm256_set1_epi8(0x0F);
+    float sum = 0.0f;
+    for (size_t b = 0; b < n / 256; b++) {
+        const uint8_t *block = row + 144 * b, *s = block + 4, *qs = block + 16;
+        int sc[8], mn[8];
+        int32_t mins = 0;
+        for (int t = 0; t < 8; t++) {
+            k_scale_min(s, t, &sc[t], &mn[t]);
+            mins += mn[t] * (a[b].bsums[2 * t] + a[b].bsums[2 * t + 1]);
+        }
+        __m256i isum = _mm256_setzero_si256();
+        for (int c = 0; c < 4; c++) {
+            __m256i packed = _mm256_loadu_si256((const __m256i *)(const void *)(qs + 32 * c));
+            __m256i lo = _mm256_and_si256(packed, low_nibbles);
+            __m256i hi = _mm256_and_si256(_mm256_srli_epi16(packed, 4), low_nibbles);
+            __m256i y_lo = _mm256_loadu_si256((const __m256i *)(const void *)(a[b].qs + 64 * c));
+            __m256i y_hi = _mm256_loadu_si256((const __m256i *)(const void *)(a[b].qs + 64 * c + 32));
+            __m256i p_lo = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, y_lo), _mm256_set1_epi16((short)sc[2 * c]));
+            __m256i p_hi = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, y_hi), _mm256_set1_epi16((short)sc[2 * c + 1]));
+            isum = _mm256_add_epi32(isum, _mm256_add_epi32(p_lo, p_hi));
+        }
+        sum += a[b].d * (f16_to_f32(read_u16le(block)) * (float)hsum_epi32(isum) -
+                         f16_to_f32(read_u16le(block + 2)) * (float)mins);
+    }
+    return sum;
+}
+
+DSV3_AVX2 static float q6_k_act_dot_avx2(const uint8_t *row, const void *act, size_t n) {
+    const act_block256 *a = (const act_block256 *)act;
+    const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(0x03);
+    float sum = 0.0f;
+    for (size_t b = 0; b < n / 256; b++) {
+        const uint8_t *block = row + 210 * b;
+        const int8_t *sc = (const int8_t *)(const void *)(block + 192);
+        __m256i isum = _mm256_setzero_si256();
+        int32_t offset = 0; /* 32 * sum(scale * activation sum): the -32 of every quant */
+        for (int g = 0; g < 16; g++) offset += sc[g] * a[b].bsums[g];
+        for (int half = 0; half < 2; half++) {
+            const uint8_t *ql = block + 64 * half, *qh = block + 128 + 32 * half;
+            const int8_t *y = a[b].qs + 128 * half, *scale = sc + 8 * half;
+            __m256i l0 = _mm256_loadu_si256((const __m256i *)(const void *)ql);
+            __m256i l1 = _mm256_loadu_si256((const __m256i *)(const void *)(ql + 32));
+            __m256i h = _mm256_loadu_si256((const __m256i *)(const void *)qh);
+            __m256i q[4];
+            q[0] = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_slli_epi16(_mm256_and_si256(h, m2), 4));
+            q[1] = _mm256_or_si256(_mm256_and_si256(l1, m4),
+                                   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 2), m2), 4));
+            q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
+                                   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 4), m2), 4));
+            q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
+                                   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 6), m2), 4));
+            for (int k = 0; k < 4; k++) {
+                __m256i yk = _mm256_loadu_si256((const __m256i *)(const void *)(y + 32 * k));
+                /* lanes 0-7 hold elements 0-15 (scale 2k), lanes 8-15 elements 16-31 (scale 2k+1) */
+                __m256i scales = _mm256_set_m128i(_mm_set1_epi16(scale[2 * k + 1]), _mm_set1_epi16(scale[2 * k]));
+                isum = _mm256_add_epi32(isum, _mm256_madd_epi16(_mm256_maddubs_epi16(q[k], yk), scales));
+            }
+        }
+        sum += a[b].d * f16_to_f32(read_u16le(block + 208)) * (float)(hsum_epi32(isum) - 32 * offset);
+    }
+    return sum;
+}
+
 /* CPUID leaf 1: FMA (ECX 12), OSXSAVE (27), AVX (28), F16C (29); leaf 7: AVX2
    (EBX 5); and the OS must save YMM state (XCR0 bits 1-2). */
 static int cpu_has_avx2(void) {
@@ -1031,6 +2773,9 @@ static void kernels_avx2(kernel_set *k) {
     k->row_dot[30] = bf16_row_dot_avx2;
     k->dot_f32 = dot_f32_avx2;
     k->axpy_f32 = axpy_f32_avx2;
+    k->act_dot[2] = q4_0_act_dot_avx2;
+    k->act_dot[12] = q4_k_act_dot_avx2;
+    k->act_dot[14] = q6_k_act_dot_avx2;
 }
 #else
 #  define DSV3_HAVE_AVX2 0
@@ -1047,7 +2792,7 @@ static void kernels_best(kernel_set *k) {
     kernels_scalar(k);
 }
 
-/* ==== 7. Thread pool (private) =========================================== */
+/* ==== 8. Thread pool (private) ========================================== */
 /* One pool per context, created with it. Workers sleep on a condition variable
    between jobs, so an idle context costs no CPU. A job is a range of items split
    into one contiguous chunk per thread; each item is computed by exactly one
@@ -1202,7 +2947,7 @@ static uint32_t hardware_threads(void) {
     return 1;
 }
 
-/* ==== 8. Model: hyperparameters, tensor binding, load (private) ========== */
+/* ==== 9. Model: hyperparameters, tensor binding, load (private) ========= */
 
 typedef struct layer_weights {
     tensor_view attn_norm;
@@ -1228,12 +2973,17 @@ struct dsv3_model {
     gguf_file gguf;
     dsv3_hparams hp;
     kernel_set kernels;       /* best for this CPU, chosen at load */
+    int float_activations;    /* 1: never quantize activations */
+    int ignore_expert_bias;   /* 1: route without exp_probs_b */
     uint32_t qk_head_dim;     /* qk_nope + qk_rope */
     int32_t token_bos, token_eos, token_pad;
     tensor_view token_embd, output_norm, output;
     layer_weights *layers;
     double *rope_inv_freq;    /* per rope pair, YaRN blend applied */
     size_t max_row;           /* longest row any kernel converts to floats */
+    uint64_t fingerprint;     /* FNV-1a of the GGUF header: names the model in saved states */
+    int vocab_only;           /* loaded with params.vocab_only: no weights */
+    vocab vocab;              /* the tokenizer; vocab.present = 0 if none */
 };
 
 #if defined(__GNUC__) || defined(__clang__)
@@ -1309,6 +3059,10 @@ static int32_t bind_tensor(dsv3_model *m, tensor_view *view, const char *name, i
     view->row_bytes = (size_t)(t->ne[0] / tt->block_size * tt->type_size);
     view->data = t->data;
     view->dot = m->kernels.row_dot[t->type];
+    if (!m->float_activations && m->kernels.act_dot[t->type]) {
+        view->act_kind = act_table[t->type].kind;
+        view->act_dot = m->kernels.act_dot[t->type];
+    }
     if ((size_t)t->ne[0] > m->max_row) m->max_row = (size_t)t->ne[0];
     return DSV3_OK;
 }
@@ -1344,6 +3098,13 @@ static int32_t load_hparams(dsv3_model *m, const dsv3_model_params *params, erro
     }
 
     if ((st = hp_uint(m, "block_count", 1, &hp->n_layer, err))) return st;
+    /* Multi-token-prediction layers are counted in block_count and stored after
+       the main layers (llama.cpp's next-n convention); the forward pass skips them. */
+    if ((st = hp_uint(m, "nextn_predict_layers", 0, &hp->n_layer_nextn, err))) return st;
+    if (hp->n_layer_nextn >= hp->n_layer)
+        return fail(err, DSV3_ERR_BAD_MODEL, "nextn_predict_layers %u leaves no main layers of block_count %u",
+                    hp->n_layer_nextn, hp->n_layer);
+    hp->n_layer -= hp->n_layer_nextn;
     if ((st = hp_uint(m, "embedding_length", 1, &hp->n_embd, err))) return st;
     if ((st = hp_uint(m, "attention.head_count", 1, &hp->n_head, err))) return st;
     if ((st = hp_uint(m, "attention.kv_lora_rank", 1, &hp->kv_lora_rank, err))) return st;
@@ -1545,6 +3306,7 @@ static int32_t bind_model_tensors(dsv3_model *m, error_slot *err) {
     dsv3_hparams *hp = &m->hp;
     uint64_t E = hp->n_embd, H = hp->n_head, Lkv = hp->kv_lora_rank, dr = hp->qk_rope_head_dim;
     uint64_t dn = hp->qk_nope_head_dim, dv = hp->v_head_dim, dk = m->qk_head_dim;
+    uint32_t q_lora_seen = 0;
     int32_t st;
     const gguf_tensor *emb = gguf_find_tensor(&m->gguf, "token_embd.weight");
     if (!emb) return fail(err, DSV3_ERR_BAD_MODEL, "tensor 'token_embd.weight' is missing");
@@ -1570,6 +3332,10 @@ static int32_t bind_model_tensors(dsv3_model *m, error_slot *err) {
         if ((st = bind_layer_tensor(m, &L->attn_norm, l, "attn_norm.weight", 1, E, 1, 1, err))) return st;
         if (find_layer_tensor(m, l, "attn_q_a.weight")) {
             uint64_t Lq = find_layer_tensor(m, l, "attn_q_a.weight")->ne[1];
+            if (Lq > UINT32_MAX || (q_lora_seen && Lq != q_lora_seen))
+                return fail(err, DSV3_ERR_BAD_MODEL, "blk.%u.attn_q_a.weight has %llu outputs, other layers %u", l,
+                            (unsigned long long)Lq, q_lora_seen);
+            q_lora_seen = (uint32_t)Lq;
             if (hp->q_lora_rank && Lq != hp->q_lora_rank)
                 return fail(err, DSV3_ERR_BAD_MODEL, "blk.%u.attn_q_a.weight has %llu outputs but q_lora_rank is %u", l,
                             (unsigned long long)Lq, hp->q_lora_rank);
@@ -1614,6 +3380,14 @@ static int32_t bind_model_tensors(dsv3_model *m, error_slot *err) {
         }
     }
     if (m->max_row < Lkv + dr) m->max_row = Lkv + dr;
+    /* Keys no tensor confirmed must not size anything: zero what is unused. */
+    hp->q_lora_rank = q_lora_seen;
+    if (hp->n_layer_dense_lead == 0) hp->n_ff = 0;
+    if (hp->n_layer_dense_lead == hp->n_layer) {
+        hp->n_expert = hp->n_expert_used = hp->n_expert_shared = hp->n_ff_expert = 0;
+        hp->n_expert_groups = hp->n_expert_groups_used = 0;
+        hp->has_expert_bias = 0;
+    }
     return DSV3_OK;
 }
 
@@ -1628,11 +3402,45 @@ static int32_t special_token(const dsv3_model *m, const char *key, int32_t *out,
     return DSV3_OK;
 }
 
+static int32_t load_tokenizer(dsv3_model *m, error_slot *err) {
+    size_t skipped = 0;
+    int32_t st = vocab_load(&m->vocab, &m->gguf, &m->alloc, &skipped, err);
+    if (st) return st;
+    if (!m->vocab.present) {
+        model_log(m, DSV3_LOG_INFO, "the file has no BPE tokenizer (tokens and merges): text in and out is unavailable");
+        return DSV3_OK;
+    }
+    if (skipped)
+        model_log(m, DSV3_LOG_WARN, "%zu of the tokenizer's merges name tokens that are not in the vocabulary; ignored", skipped);
+    if (m->hp.n_vocab && m->vocab.n_tokens != m->hp.n_vocab)
+        model_log(m, DSV3_LOG_WARN, "the tokenizer has %u tokens but the model %u embedding rows", m->vocab.n_tokens,
+                  m->hp.n_vocab);
+    model_log(m, DSV3_LOG_INFO, "tokenizer: %u tokens, %u merges, pre-tokenizer %s", m->vocab.n_tokens,
+              m->vocab.n_merges, m->vocab.pre == PRE_DEEPSEEK_LLM ? "deepseek-llm" : "deepseek-v3");
+    return DSV3_OK;
+}
+
+/* params.vocab_only: the tokenizer of a file of any architecture. */
+static int32_t load_vocab_only(dsv3_model *m, error_slot *err) {
+    int32_t st = load_tokenizer(m, err);
+    if (st) return st;
+    if (!m->vocab.present)
+        return fail(err, DSV3_ERR_UNSUPPORTED, "vocab_only: the file has no BPE tokenizer (tokenizer.ggml.tokens and merges)");
+    m->vocab_only = 1;
+    m->hp.n_vocab = m->vocab.n_tokens;
+    m->hp.struct_size = sizeof m->hp;
+    m->token_bos = m->vocab.bos;
+    m->token_eos = m->vocab.eos;
+    m->token_pad = m->vocab.pad;
+    return DSV3_OK;
+}
+
 static void model_destroy(dsv3_model *m) {
     if (!m) return;
     allocator a = m->alloc;
     mem_free(&a, m->rope_inv_freq);
     mem_free(&a, m->layers);
+    vocab_release(&m->vocab, &a);
     gguf_release(&m->gguf, &a);
     image_close(&m->image, &a);
     mem_free(&a, m);
@@ -1690,6 +3498,8 @@ static int32_t model_load_common(const char *path, const void *data, size_t size
         goto done;
     }
     m->alloc = a;
+    m->float_activations = params.float_activations != 0;
+    m->ignore_expert_bias = params.ignore_expert_bias != 0;
     m->log = params.log;
     m->log_user = params.user;
     if (path) {
@@ -1701,7 +3511,24 @@ static int32_t model_load_common(const char *path, const void *data, size_t size
     }
     if ((st = gguf_parse(&m->gguf, m->image.data, m->image.size, &a, &err))) goto done;
     kernels_best(&m->kernels);
+    /* the header's padding may run past the end of a file without tensors */
+    m->fingerprint = fnv1a(DSV3_FNV_OFFSET, m->image.data,
+                           m->gguf.data_offset < m->image.size ? (size_t)m->gguf.data_offset : m->image.size);
+    if (params.vocab_only) {
+        if ((st = load_vocab_only(m, &err))) goto done;
+        goto done;
+    }
     if ((st = load_hparams(m, &params, &err))) goto done;
+    {
+        /* block_count sizes an allocation: confirm it by the last layer's tensor first */
+        char last[DSV3_GGUF_MAX_NAME + 16];
+        snprintf(last, sizeof last, "blk.%u.attn_norm.weight", m->hp.n_layer - 1);
+        if (!gguf_find_tensor(&m->gguf, last)) {
+            st = fail(&err, DSV3_ERR_BAD_MODEL, "block_count is %u but tensor '%s' is missing",
+                      m->hp.n_layer + m->hp.n_layer_nextn, last);
+            goto done;
+        }
+    }
     m->layers = (layer_weights *)mem_calloc(&a, m->hp.n_layer, sizeof *m->layers);
     m->rope_inv_freq = (double *)mem_calloc(&a, m->hp.qk_rope_head_dim / 2, sizeof(double));
     if (!m->layers || !m->rope_inv_freq) {
@@ -1714,6 +3541,7 @@ static int32_t model_load_common(const char *path, const void *data, size_t size
     if ((st = special_token(m, "tokenizer.ggml.bos_token_id", &m->token_bos, &err))) goto done;
     if ((st = special_token(m, "tokenizer.ggml.eos_token_id", &m->token_eos, &err))) goto done;
     if ((st = special_token(m, "tokenizer.ggml.padding_token_id", &m->token_pad, &err))) goto done;
+    if ((st = load_tokenizer(m, &err))) goto done;
     m->hp.struct_size = sizeof m->hp;
     model_log(m, DSV3_LOG_INFO, "loaded deepseek2 model: %u layers, %u embd, %u heads, %u experts (%u used), vocab %u",
               m->hp.n_layer, m->hp.n_embd, m->hp.n_head, m->hp.n_expert, m->hp.n_expert_used, m->hp.n_vocab);
@@ -1734,7 +3562,7 @@ done:
     return st;
 }
 
-/* ==== 9. Forward pass: MLA attention, DeepSeekMoE, output head (private) = */
+/* ==== 10. Forward pass: MLA attention, DeepSeekMoE, output head (private) */
 
 struct dsv3_context {
     const dsv3_model *model;
@@ -1743,30 +3571,39 @@ struct dsv3_context {
     size_t pos;
     uint8_t *kv_cache;      /* [layer][position][kv_lora + rope] */
     size_t kv_row_bytes;    /* one position of one layer */
-    float *scratch;         /* everything below points into it */
-    float *x, *xn;          /* [n_batch][n_embd] residual stream, normalised copy */
-    float *q;               /* [n_head][nope + rope] */
-    float *q_lora;          /* [q_lora_rank] */
-    float *kv;              /* [kv_lora + rope] */
-    float *q_abs;           /* [n_head][kv_lora] query absorbed into the latent space */
+    float *scratch;         /* the float buffers below point into it; B = n_batch */
+    float *x, *xn;          /* [B][n_embd] residual stream, normalised copy */
+    float *q;               /* [B][n_head][nope + rope] */
+    float *q_lora;          /* [B][q_lora_rank] */
+    float *kv;              /* [B][kv_lora + rope] */
+    float *q_abs;           /* [n_head][kv_lora] one token's query in the latent space */
     float *scores;          /* [n_head][n_ctx] */
     float *o_lat;           /* [n_head][kv_lora] */
-    float *attn_cat;        /* [n_head * v_head_dim] */
-    float *hidden;          /* [n_embd] layer output before the residual add */
-    float *ffn_gate, *ffn_up; /* [widest FFN] */
-    float *expert_out;      /* [n_embd] */
-    float *router_scores, *router_choice, *group_scores; /* [n_expert], [n_expert], [groups] */
-    float *row;             /* [n_threads][row_stride] per-thread row scratch:
-                               one weight row or cache row as floats */
+    float *attn_cat;        /* [B][n_head * v_head_dim] */
+    float *hidden;          /* [B][n_embd] sublayer output before the residual add */
+    float *ffn_gate, *ffn_up; /* [B][widest FFN] */
+    float *expert_in, *expert_out; /* [B][n_embd] the rows of the tokens routed to one expert */
+    float *router_logits;   /* [B][n_expert] */
+    float *router_choice, *group_scores; /* [n_expert], [groups]: one token at a time */
+    float *expert_weights;  /* [B][n_expert_used] gate weights, by ascending expert id */
+    float *bucket_weights;  /* [B * n_expert_used] gate weights grouped by expert */
+    float *row;             /* [n_threads][row_stride] per-thread row scratch */
+    float *rope_cs;         /* [rope] cos/sin pairs for one position */
+    float *logits;          /* [n_vocab] */
+    uint8_t *act;           /* [B][quantized activations of the longest row] */
+    uint32_t *chosen;       /* [B][n_expert_used] expert ids, ascending */
+    uint32_t *kept_groups;  /* [groups] */
+    uint32_t *bucket_start; /* [n_expert + 1] first entry of each expert's bucket */
+    uint32_t *bucket_tokens;/* [B * n_expert_used] token index of each entry */
     size_t row_stride;
     thread_pool pool;
     void *pool_start_args;
-    float *rope_cs;         /* [rope] cos/sin pairs for one position */
-    float *logits;          /* [n_vocab] */
-    float *expert_weights;  /* [n_expert_used] */
-    uint32_t *chosen;       /* [n_expert_used] */
-    uint32_t *kept_groups;  /* [n_expert_groups_used] */
     int has_logits;
+    int32_t *tokens;        /* [n_ctx] the tokens fed so far */
+    uint64_t rng_state;     /* sampling generator */
+    struct candidate *candidates; /* [n_vocab] sampling scratch */
+    uint8_t *seen;          /* [n_vocab] sampling scratch: penalty marks */
+    uint64_t *expert_counts;/* [n_layer][n_expert] tokens routed to each expert */
     char last_error[DSV3_ERROR_SIZE];
 };
 
@@ -1782,37 +3619,55 @@ static uint8_t *kv_row(const dsv3_context *ctx, uint32_t layer, size_t pos) {
     return ctx->kv_cache + ((size_t)layer * ctx->n_ctx + pos) * ctx->kv_row_bytes;
 }
 
-typedef struct matvec_job {
+typedef struct matmul_job {
     const tensor_view *w;
     size_t first_row;
     const float *x;
+    size_t x_stride;
+    const uint8_t *act;  /* quantized activations, or NULL for the float path */
+    size_t act_stride;
     float *out;
-} matvec_job;
+    size_t out_stride;
+    size_t n_tokens;
+} matmul_job;
 
-static void matvec_task(void *arg, uint32_t thread_index, size_t begin, size_t end) {
-    const matvec_job *job = (const matvec_job *)arg;
+/* Rows [begin, end) for every token: blocks of rows stay in cache while each
+   token's activations stream past them, so a batch reads its weights once. */
+static void matmul_task(void *arg, uint32_t thread_index, size_t begin, size_t end) {
+    const matmul_job *job = (const matmul_job *)arg;
+    const tensor_view *w = job->w;
+    size_t n = (size_t)w->ne[0];
     (void)thread_index;
-    matvec(job->w, job->first_row + begin, end - begin, job->x, job->out + begin);
+    for (size_t r0 = begin; r0 < end; r0 += 16) {
+        size_t r1 = r0 + 16 < end ? r0 + 16 : end;
+        for (size_t t = 0; t < job->n_tokens; t++) {
+            float *out = job->out + t * job->out_stride;
+            if (job->act) {
+                const uint8_t *act = job->act + t * job->act_stride;
+                for (size_t r = r0; r < r1; r++) out[r] = w->act_dot(view_row(w, job->first_row + r), act, n);
+            } else {
+                const float *x = job->x + t * job->x_stride;
+                for (size_t r = r0; r < r1; r++) out[r] = w->dot(view_row(w, job->first_row + r), x, n);
+            }
+        }
+    }
 }
 
-/* matvec with the rows split across the context's threads. */
-static void par_matvec(dsv3_context *ctx, const tensor_view *w, size_t first_row, size_t n_rows, const float *x,
-                       float *out) {
-    matvec_job job = {w, first_row, x, out};
-    parallel_for(&ctx->pool, n_rows, 16, matvec_task, &job);
-}
-
-/* Joint KV compression for one token (DeepSeek-V3 report eq. 1-3): the latent
-   c_kv = RMSNorm(W_DKV h) and the shared rope key k_pe = RoPE(W_KR h), cached. */
-static void mla_cache_token(dsv3_context *ctx, const layer_weights *L, uint32_t layer, const float *xn, size_t pos) {
-    const dsv3_model *m = ctx->model;
-    const dsv3_hparams *hp = &m->hp;
-    uint32_t Lkv = hp->kv_lora_rank, dr = hp->qk_rope_head_dim;
-    par_matvec(ctx, &L->kv_a_mqa, 0, Lkv + dr, xn, ctx->kv);
-    rmsnorm(ctx->kv, ctx->kv, &L->kv_a_norm, Lkv, hp->rms_norm_eps, ctx->row);
-    rope_angles(m, pos, ctx->rope_cs);
-    rope_rotate(ctx->kv + Lkv, ctx->rope_cs, dr / 2);
-    kv_store(kv_row(ctx, layer, pos), ctx->kv_type, ctx->kv, Lkv + dr);
+/* out[t][r] = W[first_row + r] . x[t] for n_tokens tokens, rows split across
+   the context's threads. Every element is one call of the weight type's dot
+   product, so the result does not depend on the batch size or thread count. */
+static void par_matmul(dsv3_context *ctx, const tensor_view *w, size_t first_row, size_t n_rows, const float *x,
+                       size_t x_stride, size_t n_tokens, float *out, size_t out_stride) {
+    matmul_job job = {w, first_row, x, x_stride, NULL, 0, out, out_stride, n_tokens};
+    if (w->act_kind) {
+        /* each token's activations quantized once, shared by every row */
+        size_t n = (size_t)w->ne[0];
+        job.act = ctx->act;
+        job.act_stride = act_bytes(w->act_kind, n);
+        for (size_t t = 0; t < n_tokens; t++)
+            quantize_act(w->act_kind, x + t * x_stride, ctx->act + t * job.act_stride, n);
+    }
+    parallel_for(&ctx->pool, n_rows, 16, matmul_task, &job);
 }
 
 typedef struct attend_job {
@@ -1820,9 +3675,11 @@ typedef struct attend_job {
     const layer_weights *L;
     uint32_t layer;
     size_t pos;
+    float *q;        /* this token's query, [n_head][nope + rope], rope applied */
+    float *out;      /* this token's [n_head * v_head_dim] */
 } attend_job;
 
-/* Attention of heads [begin, end) for one token: see mla_attend. */
+/* Attention of heads [begin, end) for one token: see mla_attend_token. */
 static void attend_heads_task(void *arg, uint32_t thread_index, size_t begin, size_t end) {
     const attend_job *job = (const attend_job *)arg;
     dsv3_context *ctx = job->ctx;
@@ -1836,8 +3693,7 @@ static void attend_heads_task(void *arg, uint32_t thread_index, size_t begin, si
     const kernel_set *k = &m->kernels;
 
     for (size_t h = begin; h < end; h++) {
-        float *q_head = ctx->q + h * dk;
-        rope_rotate(q_head + dn, ctx->rope_cs, dr / 2);
+        const float *q_head = job->q + h * dk;
         float *q_abs = ctx->q_abs + h * Lkv;
         if (L->k_b.data) /* rows (h, r) of length dn: q_abs[r] = W_UK[h][:, r] . q_nope */
             matvec(&L->k_b, h * Lkv, Lkv, q_head, q_abs);
@@ -1848,7 +3704,7 @@ static void attend_heads_task(void *arg, uint32_t thread_index, size_t begin, si
     for (size_t t = 0; t < n_cached; t++) {
         const float *c = kv_load(kv_row(ctx, job->layer, t), ctx->kv_type, row, Lkv + dr);
         for (size_t h = begin; h < end; h++) {
-            float s = k->dot_f32(ctx->q_abs + h * Lkv, c, Lkv) + k->dot_f32(ctx->q + h * dk + dn, c + Lkv, dr);
+            float s = k->dot_f32(ctx->q_abs + h * Lkv, c, Lkv) + k->dot_f32(job->q + h * dk + dn, c + Lkv, dr);
             ctx->scores[h * ctx->n_ctx + t] = s * hp->attn_scale;
         }
     }
@@ -1856,13 +3712,12 @@ static void attend_heads_task(void *arg, uint32_t thread_index, size_t begin, si
     memset(ctx->o_lat + begin * Lkv, 0, (end - begin) * Lkv * sizeof(float));
     for (size_t t = 0; t < n_cached; t++) {
         const float *c = kv_load(kv_row(ctx, job->layer, t), ctx->kv_type, row, Lkv);
-        for (size_t h = begin; h < end; h++) {
+        for (size_t h = begin; h < end; h++)
             k->axpy_f32(ctx->o_lat + h * Lkv, ctx->scores[h * ctx->n_ctx + t], c, Lkv);
-        }
     }
     for (size_t h = begin; h < end; h++) {
         const float *o = ctx->o_lat + h * Lkv;
-        float *out = ctx->attn_cat + h * dv;
+        float *out = job->out + h * dv;
         if (L->v_b.data) matvec(&L->v_b, h * dv, dv, o, out);
         else matvec(&L->kv_b, h * (dn + dv) + dn, dv, o, out);
     }
@@ -1872,36 +3727,58 @@ static void attend_heads_task(void *arg, uint32_t thread_index, size_t begin, si
    in the absorbed form (DeepSeek-V2 report §2.1.2-2.1.3): each head's nope query
    is mapped into the latent space through W_UK, scores are taken against the
    cached latent plus the rope key, and the weighted latent sum is mapped out
-   through W_UV. Heads run in parallel. Writes the attention output (before the
-   residual) to ctx->hidden. */
-static void mla_attend(dsv3_context *ctx, const layer_weights *L, uint32_t layer, const float *xn, size_t pos) {
+   through W_UV. Heads run in parallel. */
+static void mla_attend_token(dsv3_context *ctx, const layer_weights *L, uint32_t layer, float *q, size_t pos,
+                             float *out) {
     const dsv3_model *m = ctx->model;
-    const dsv3_hparams *hp = &m->hp;
-    size_t H = hp->n_head, dk = m->qk_head_dim;
-
-    /* Query: low-rank (report eq. 6-8) or a plain projection (V2-Lite). */
-    if (L->q_a.data) {
-        par_matvec(ctx, &L->q_a, 0, hp->q_lora_rank, xn, ctx->q_lora);
-        rmsnorm(ctx->q_lora, ctx->q_lora, &L->q_a_norm, hp->q_lora_rank, hp->rms_norm_eps, ctx->row);
-        par_matvec(ctx, &L->q_b, 0, H * dk, ctx->q_lora, ctx->q);
-    } else {
-        par_matvec(ctx, &L->q, 0, H * dk, xn, ctx->q);
-    }
+    uint32_t H = m->hp.n_head, dn = m->hp.qk_nope_head_dim, dr = m->hp.qk_rope_head_dim;
     rope_angles(m, pos, ctx->rope_cs);
-    attend_job job = {ctx, L, layer, pos};
+    for (uint32_t h = 0; h < H; h++) rope_rotate(q + (size_t)h * m->qk_head_dim + dn, ctx->rope_cs, dr / 2);
+    attend_job job = {ctx, L, layer, pos, q, out};
     parallel_for(&ctx->pool, H, 1, attend_heads_task, &job);
-    par_matvec(ctx, &L->attn_output, 0, hp->n_embd, ctx->attn_cat, ctx->hidden);
 }
 
-/* One SwiGLU FFN: out = W_down (silu(W_gate x) * W_up x), on rows
-   [first_row, first_row + width) of the stacked gate/up tensors and on the
-   down tensor's rows [down_row, down_row + n_embd). */
+/* The attention sublayer for n tokens at positions pos..pos+n-1: joint KV
+   compression into the cache (DeepSeek-V3 report eq. 1-3: the latent
+   c_kv = RMSNorm(W_DKV h) and the shared rope key k_pe = RoPE(W_KR h)), the
+   queries (eq. 6-8, or a plain projection for V2-Lite), causal attention token
+   by token, and the output projection into ctx->hidden. */
+static void attention_batch(dsv3_context *ctx, const layer_weights *L, uint32_t layer, size_t n) {
+    const dsv3_model *m = ctx->model;
+    const dsv3_hparams *hp = &m->hp;
+    size_t E = hp->n_embd, H = hp->n_head, dk = m->qk_head_dim, dv = hp->v_head_dim;
+    size_t Lkv = hp->kv_lora_rank, dr = hp->qk_rope_head_dim, Lq = hp->q_lora_rank;
+    par_matmul(ctx, &L->kv_a_mqa, 0, Lkv + dr, ctx->xn, E, n, ctx->kv, Lkv + dr);
+    for (size_t i = 0; i < n; i++) {
+        float *kv = ctx->kv + i * (Lkv + dr);
+        rmsnorm(kv, kv, &L->kv_a_norm, Lkv, hp->rms_norm_eps, ctx->row);
+        rope_angles(m, ctx->pos + i, ctx->rope_cs);
+        rope_rotate(kv + Lkv, ctx->rope_cs, dr / 2);
+        kv_store(kv_row(ctx, layer, ctx->pos + i), ctx->kv_type, kv, Lkv + dr);
+    }
+    if (L->q_a.data) {
+        par_matmul(ctx, &L->q_a, 0, Lq, ctx->xn, E, n, ctx->q_lora, Lq);
+        for (size_t i = 0; i < n; i++)
+            rmsnorm(ctx->q_lora + i * Lq, ctx->q_lora + i * Lq, &L->q_a_norm, Lq, hp->rms_norm_eps, ctx->row);
+        par_matmul(ctx, &L->q_b, 0, H * dk, ctx->q_lora, Lq, n, ctx->q, H * dk);
+    } else {
+        par_matmul(ctx, &L->q, 0, H * dk, ctx->xn, E, n, ctx->q, H * dk);
+    }
+    for (size_t i = 0; i < n; i++)
+        mla_attend_token(ctx, L, layer, ctx->q + i * H * dk, ctx->pos + i, ctx->attn_cat + i * H * dv);
+    par_matmul(ctx, &L->attn_output, 0, E, ctx->attn_cat, H * dv, n, ctx->hidden, E);
+}
+
+/* SwiGLU FFNs for n token rows of x (stride n_embd): out = W_down (silu(W_gate x)
+   * W_up x) (report §2.1.2), on rows [first_row, first_row + width) of the
+   stacked gate/up tensors and rows [down_row, down_row + n_embd) of down. */
 static void swiglu_ffn(dsv3_context *ctx, const tensor_view *gate, const tensor_view *up, const tensor_view *down,
-                       size_t first_row, size_t width, size_t down_row, const float *x, float *out) {
-    par_matvec(ctx, gate, first_row, width, x, ctx->ffn_gate);
-    par_matvec(ctx, up, first_row, width, x, ctx->ffn_up);
-    swiglu(ctx->ffn_gate, ctx->ffn_up, width);
-    par_matvec(ctx, down, down_row, ctx->model->hp.n_embd, ctx->ffn_gate, out);
+                       size_t first_row, size_t width, size_t down_row, const float *x, size_t n, float *out) {
+    size_t E = ctx->model->hp.n_embd, stride = width;
+    par_matmul(ctx, gate, first_row, width, x, E, n, ctx->ffn_gate, stride);
+    par_matmul(ctx, up, first_row, width, x, E, n, ctx->ffn_up, stride);
+    for (size_t i = 0; i < n; i++) swiglu(ctx->ffn_gate + i * stride, ctx->ffn_up + i * stride, width);
+    par_matmul(ctx, down, down_row, E, ctx->ffn_gate, stride, n, out, E);
 }
 
 /* Index of the largest value among those not yet taken; ties go to the lower
@@ -1917,22 +3794,24 @@ static uint32_t argmax_excluding(const float *v, uint32_t n, const uint32_t *tak
     return best;
 }
 
-/* DeepSeekMoE routing (DeepSeek-V3 report §2.1.2, eq. 12-16): affinities by
-   sigmoid (V3) or softmax (V2); the bias only picks experts (eq. 16), the gate
-   weights come from the unbiased affinities, normalised (eq. 13) when the file
-   says so, times the routed scaling factor. Group-limited: experts are split into
-   groups and only the best groups compete (§2.1.2 node-limited routing). */
-static void moe_route(dsv3_context *ctx, const layer_weights *L, const float *xn, float *weights) {
+/* DeepSeekMoE routing of one token (DeepSeek-V3 report §2.1.2, eq. 12-16) from
+   its router logits (overwritten with the affinities): sigmoid (V3) or softmax
+   (V2) affinities; the bias only picks experts (eq. 16), the gate weights come
+   from the unbiased affinities, normalised (eq. 13) when the file says so, times
+   the routed scaling factor. Group-limited: experts are split into groups and
+   only the best groups compete (§2.1.2 node-limited routing). Writes the chosen
+   experts in ascending id order, with their weights. */
+static void moe_route(dsv3_context *ctx, const layer_weights *L, float *scores, uint32_t *chosen, float *weights) {
     const dsv3_hparams *hp = &ctx->model->hp;
     uint32_t X = hp->n_expert, k = hp->n_expert_used, G = hp->n_expert_groups;
-    float *scores = ctx->router_scores, *choice = ctx->router_choice;
-    par_matvec(ctx, &L->gate_inp, 0, X, xn, scores);
+    float *choice = ctx->router_choice;
     if (hp->expert_gating == 2) {
         for (uint32_t i = 0; i < X; i++) scores[i] = sigmoid(scores[i]);
     } else {
         softmax(scores, X);
     }
-    if (L->exp_probs_b.data) {
+    int use_bias = L->exp_probs_b.data && !ctx->model->ignore_expert_bias;
+    if (use_bias) {
         type_table[L->exp_probs_b.type].to_f32(L->exp_probs_b.data, ctx->row, X);
         for (uint32_t i = 0; i < X; i++) choice[i] = scores[i] + ctx->row[i];
     } else {
@@ -1966,37 +3845,73 @@ static void moe_route(dsv3_context *ctx, const layer_weights *L, const float *xn
     }
     float sum = 0.0f;
     for (uint32_t j = 0; j < k; j++) {
-        ctx->chosen[j] = argmax_excluding(choice, X, ctx->chosen, j);
-        weights[j] = scores[ctx->chosen[j]];
+        chosen[j] = argmax_excluding(choice, X, chosen, j);
+        weights[j] = scores[chosen[j]];
         sum += weights[j];
     }
     float scale = hp->expert_weights_scale;
     if (hp->expert_weights_norm) scale /= sum > DSV3_MIN_EXPERT_WEIGHT_SUM ? sum : DSV3_MIN_EXPERT_WEIGHT_SUM;
     for (uint32_t j = 0; j < k; j++) weights[j] *= scale;
+    /* ascending expert id: the order the experts' outputs are added in */
+    for (uint32_t j = 1; j < k; j++)
+        for (uint32_t i = j; i > 0 && chosen[i - 1] > chosen[i]; i--) {
+            uint32_t e = chosen[i];
+            chosen[i] = chosen[i - 1];
+            chosen[i - 1] = e;
+            float w = weights[i];
+            weights[i] = weights[i - 1];
+            weights[i - 1] = w;
+        }
 }
 
-/* The FFN of one layer for one token: dense SwiGLU, or routed experts plus the
-   shared experts (report eq. 12). Writes ctx->hidden. */
-static void ffn_token(dsv3_context *ctx, const layer_weights *L, const float *xn) {
+/* The FFN sublayer for n tokens (rows of ctx->xn) into ctx->hidden: dense
+   SwiGLU, or the shared experts plus the routed ones (report eq. 12). Tokens
+   are grouped by expert, so each chosen expert's weights are read once per
+   batch; every token adds its experts' outputs in ascending expert id. */
+static void ffn_batch(dsv3_context *ctx, const layer_weights *L, uint32_t layer, size_t n) {
     const dsv3_hparams *hp = &ctx->model->hp;
-    uint32_t E = hp->n_embd;
+    size_t E = hp->n_embd, X = hp->n_expert, k = hp->n_expert_used, Fe = hp->n_ff_expert;
     if (!L->is_moe) {
-        swiglu_ffn(ctx, &L->ffn_gate, &L->ffn_up, &L->ffn_down, 0, hp->n_ff, 0, xn, ctx->hidden);
+        swiglu_ffn(ctx, &L->ffn_gate, &L->ffn_up, &L->ffn_down, 0, hp->n_ff, 0, ctx->xn, n, ctx->hidden);
         return;
     }
-    float *weights = ctx->expert_weights;
-    uint32_t k = hp->n_expert_used;
-    moe_route(ctx, L, xn, weights);
-    if (L->gate_shexp.data) {
-        size_t width = (size_t)hp->n_ff_expert * hp->n_expert_shared;
-        swiglu_ffn(ctx, &L->gate_shexp, &L->up_shexp, &L->down_shexp, 0, width, 0, xn, ctx->hidden);
-    } else {
-        memset(ctx->hidden, 0, E * sizeof(float));
-    }
-    for (uint32_t j = 0; j < k; j++) {
-        size_t e = ctx->chosen[j], Fe = hp->n_ff_expert;
-        swiglu_ffn(ctx, &L->gate_exps, &L->up_exps, &L->down_exps, e * Fe, Fe, e * E, xn, ctx->expert_out);
-        ctx->model->kernels.axpy_f32(ctx->hidden, weights[j], ctx->expert_out, E);
+    par_matmul(ctx, &L->gate_inp, 0, X, ctx->xn, E, n, ctx->router_logits, X);
+    for (size_t i = 0; i < n; i++)
+        moe_route(ctx, L, ctx->router_logits + i * X, ctx->chosen + i * k, ctx->expert_weights + i * k);
+    if (L->gate_shexp.data)
+        swiglu_ffn(ctx, &L->gate_shexp, &L->up_shexp, &L->down_shexp, 0, Fe * hp->n_expert_shared, 0, ctx->xn, n,
+                   ctx->hidden);
+    else
+        memset(ctx->hidden, 0, n * E * sizeof(float));
+
+    /* Bucket the (token, weight) pairs by expert: a counting sort. */
+    uint32_t *start = ctx->bucket_start;
+    memset(start, 0, (X + 1) * sizeof(uint32_t));
+    for (size_t j = 0; j < n * k; j++) start[ctx->chosen[j] + 1]++;
+    for (size_t e = 0; e < X; e++) start[e + 1] += start[e];
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < k; j++) {
+            uint32_t e = ctx->chosen[i * k + j], slot = start[e]++;
+            ctx->bucket_tokens[slot] = (uint32_t)i;
+            ctx->bucket_weights[slot] = ctx->expert_weights[i * k + j];
+        }
+    for (size_t e = X; e > 0; e--) start[e] = start[e - 1]; /* undo the fill's advance */
+    start[0] = 0;
+    uint64_t *counts = ctx->expert_counts + (size_t)layer * X;
+    for (size_t e = 0; e < X; e++) counts[e] += start[e + 1] - start[e];
+
+    /* Tokens are bucketed in ascending order and experts visited in ascending
+       id, so each token's sum runs in the same order as for a single token. */
+    for (size_t e = 0; e < X; e++) {
+        size_t first = start[e], count = start[e + 1] - first;
+        if (count == 0) continue;
+        for (size_t j = 0; j < count; j++)
+            memcpy(ctx->expert_in + j * E, ctx->xn + (size_t)ctx->bucket_tokens[first + j] * E, E * sizeof(float));
+        swiglu_ffn(ctx, &L->gate_exps, &L->up_exps, &L->down_exps, e * Fe, Fe, e * E, ctx->expert_in, count,
+                   ctx->expert_out);
+        for (size_t j = 0; j < count; j++)
+            ctx->model->kernels.axpy_f32(ctx->hidden + (size_t)ctx->bucket_tokens[first + j] * E,
+                                         ctx->bucket_weights[first + j], ctx->expert_out + j * E, E);
     }
 }
 
@@ -2007,35 +3922,129 @@ static void forward_batch(dsv3_context *ctx, const int32_t *tokens, size_t n, fl
     const dsv3_model *m = ctx->model;
     const dsv3_hparams *hp = &m->hp;
     size_t E = hp->n_embd, V = hp->n_vocab;
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         type_table[m->token_embd.type].to_f32(view_row(&m->token_embd, (size_t)tokens[i]), ctx->x + i * E, E);
-
+        ctx->tokens[ctx->pos + i] = tokens[i];
+    }
     for (uint32_t l = 0; l < hp->n_layer; l++) {
         const layer_weights *L = &m->layers[l];
-        for (size_t i = 0; i < n; i++) {
+        for (size_t i = 0; i < n; i++)
             rmsnorm(ctx->xn + i * E, ctx->x + i * E, &L->attn_norm, E, hp->rms_norm_eps, ctx->row);
-            mla_cache_token(ctx, L, l, ctx->xn + i * E, ctx->pos + i);
-        }
+        attention_batch(ctx, L, l, n);
         for (size_t i = 0; i < n; i++) {
-            mla_attend(ctx, L, l, ctx->xn + i * E, ctx->pos + i);
             float *x = ctx->x + i * E;
-            for (size_t j = 0; j < E; j++) x[j] += ctx->hidden[j];
+            for (size_t j = 0; j < E; j++) x[j] += ctx->hidden[i * E + j];
             rmsnorm(ctx->xn + i * E, x, &L->ffn_norm, E, hp->rms_norm_eps, ctx->row);
-            ffn_token(ctx, L, ctx->xn + i * E);
-            for (size_t j = 0; j < E; j++) x[j] += ctx->hidden[j];
         }
+        ffn_batch(ctx, L, l, n);
+        for (size_t i = 0; i < n * E; i++) ctx->x[i] += ctx->hidden[i];
     }
-    for (size_t i = all_logits ? 0 : n - 1; i < n; i++) {
-        rmsnorm(ctx->xn, ctx->x + i * E, &m->output_norm, E, hp->rms_norm_eps, ctx->row);
-        float *out = all_logits ? all_logits + i * V : ctx->logits;
-        par_matvec(ctx, &m->output, 0, V, ctx->xn, out);
-        if (all_logits && i == n - 1) memcpy(ctx->logits, out, V * sizeof(float));
+    size_t first = all_logits ? 0 : n - 1;
+    for (size_t i = first; i < n; i++)
+        rmsnorm(ctx->xn + i * E, ctx->x + i * E, &m->output_norm, E, hp->rms_norm_eps, ctx->row);
+    if (all_logits) {
+        par_matmul(ctx, &m->output, 0, V, ctx->xn, E, n, all_logits, V);
+        memcpy(ctx->logits, all_logits + (n - 1) * V, V * sizeof(float));
+    } else {
+        par_matmul(ctx, &m->output, 0, V, ctx->xn + (n - 1) * E, E, 1, ctx->logits, V);
     }
     ctx->pos += n;
     ctx->has_logits = 1;
 }
 
-/* ==== 10. Public API, in dsv3.h order ==================================== */
+/* ==== 11. Sampling (private) ============================================ */
+
+typedef struct candidate {
+    float logit;
+    int32_t id;
+} candidate;
+
+/* splitmix64 (Steele, Lea, Flood 2014): a tiny generator with a full 64-bit
+   period whose output passes BigCrush; one state word per context. */
+static uint64_t next_random(uint64_t *state) {
+    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+/* Uniform in [0, 1) with 53 random bits. */
+static double next_uniform(uint64_t *state) { return (double)(next_random(state) >> 11) * (1.0 / 9007199254740992.0); }
+
+/* Descending logit, ties to the lower id: a total order, so sorting is deterministic. */
+static int candidate_order(const void *pa, const void *pb) {
+    const candidate *a = (const candidate *)pa, *b = (const candidate *)pb;
+    if (a->logit != b->logit) return a->logit > b->logit ? -1 : 1;
+    return (a->id > b->id) - (a->id < b->id);
+}
+
+static int32_t sample_token(dsv3_context *ctx, const dsv3_sampling_params *p, const float *logits) {
+    size_t V = ctx->model->hp.n_vocab;
+    candidate *c = ctx->candidates;
+    for (size_t i = 0; i < V; i++) {
+        c[i].logit = logits[i] == logits[i] ? logits[i] : -INFINITY; /* NaN never wins */
+        c[i].id = (int32_t)i;
+    }
+    /* Penalties apply once per distinct recent token (CTRL paper, Keskar et al.
+       2019, eq. 3, for the repetition penalty). */
+    if ((p->repeat_penalty != 1.0f || p->presence_penalty != 0.0f) && p->penalty_window > 0) {
+        size_t window = (size_t)p->penalty_window < ctx->pos ? (size_t)p->penalty_window : ctx->pos;
+        const int32_t *recent = ctx->tokens + ctx->pos - window;
+        for (size_t i = 0; i < window; i++) {
+            int32_t t = recent[i];
+            if (ctx->seen[t]) continue;
+            ctx->seen[t] = 1;
+            float *l = &c[t].logit;
+            if (p->repeat_penalty > 0.0f && p->repeat_penalty != 1.0f)
+                *l = *l > 0.0f ? *l / p->repeat_penalty : *l * p->repeat_penalty;
+            *l -= p->presence_penalty;
+        }
+        for (size_t i = 0; i < window; i++) ctx->seen[recent[i]] = 0;
+    }
+    if (!(p->temperature > 0.0f)) {
+        size_t best = 0;
+        for (size_t i = 1; i < V; i++)
+            if (c[i].logit > c[best].logit) best = i;
+        return (int32_t)best;
+    }
+    for (size_t i = 0; i < V; i++) c[i].logit /= p->temperature;
+    qsort(c, V, sizeof *c, candidate_order);
+    size_t n = V;
+    if (p->top_k > 0 && (size_t)p->top_k < n) n = (size_t)p->top_k;
+    if (c[0].logit == -INFINITY) return c[0].id; /* everything masked: nothing to draw from */
+    /* probabilities of the survivors, in place of their logits */
+    double sum = 0.0;
+    float top = c[0].logit;
+    for (size_t i = 0; i < n; i++) {
+        c[i].logit = expf(c[i].logit - top);
+        sum += c[i].logit;
+    }
+    if (p->top_p < 1.0f) {
+        double mass = 0.0;
+        for (size_t i = 0; i < n; i++) {
+            mass += c[i].logit / sum;
+            if (mass >= p->top_p) {
+                n = i + 1;
+                break;
+            }
+        }
+    }
+    if (p->min_p > 0.0f) {
+        size_t keep = 1; /* c[0] has probability 1 relative to itself */
+        while (keep < n && c[keep].logit >= p->min_p) keep++;
+        n = keep;
+    }
+    sum = 0.0;
+    for (size_t i = 0; i < n; i++) sum += c[i].logit;
+    double r = next_uniform(&ctx->rng_state) * sum;
+    for (size_t i = 0; i < n; i++) {
+        r -= c[i].logit;
+        if (r < 0.0) return c[i].id;
+    }
+    return c[n - 1].id;
+}
+
+/* ==== 12. Public API, in dsv3.h order =================================== */
 
 const char *dsv3_status_string(int32_t status) {
     switch (status) {
@@ -2086,12 +4095,207 @@ int32_t dsv3_model_token_bos(const dsv3_model *model) { return model ? model->to
 int32_t dsv3_model_token_eos(const dsv3_model *model) { return model ? model->token_eos : -1; }
 int32_t dsv3_model_token_pad(const dsv3_model *model) { return model ? model->token_pad : -1; }
 
+static uint64_t view_bytes(const tensor_view *v, uint64_t rows) { return v->data ? v->row_bytes * rows : 0; }
+
+static uint64_t view_all_bytes(const tensor_view *v) {
+    return view_bytes(v, v->ne[1] * v->ne[2] * v->ne[3]);
+}
+
+uint64_t dsv3_model_active_bytes(const dsv3_model *model) {
+    if (!model) return 0;
+    const dsv3_hparams *hp = &model->hp;
+    uint64_t total = model->token_embd.row_bytes + view_all_bytes(&model->output_norm) + view_all_bytes(&model->output);
+    for (uint32_t l = 0; l < hp->n_layer; l++) {
+        const layer_weights *L = &model->layers[l];
+        const tensor_view *whole[] = {&L->attn_norm, &L->q, &L->q_a, &L->q_a_norm, &L->q_b, &L->kv_a_mqa,
+                                      &L->kv_a_norm, &L->k_b, &L->v_b, &L->kv_b, &L->attn_output, &L->ffn_norm,
+                                      &L->ffn_gate, &L->ffn_up, &L->ffn_down, &L->gate_inp, &L->exp_probs_b,
+                                      &L->gate_shexp, &L->up_shexp, &L->down_shexp};
+        for (size_t i = 0; i < sizeof whole / sizeof whole[0]; i++) total += view_all_bytes(whole[i]);
+        if (L->is_moe) {
+            uint64_t k = hp->n_expert_used, Fe = hp->n_ff_expert, E = hp->n_embd;
+            total += view_bytes(&L->gate_exps, k * Fe) + view_bytes(&L->up_exps, k * Fe) +
+                     view_bytes(&L->down_exps, k * E);
+        }
+    }
+    return total;
+}
+
 int32_t dsv3_model_hparams(const dsv3_model *model, dsv3_hparams *out) {
     if (!model || !out || out->struct_size < sizeof(uint32_t)) return DSV3_ERR_INVALID_ARGUMENT;
     size_t n = out->struct_size < sizeof model->hp ? out->struct_size : sizeof model->hp;
     uint32_t caller_size = out->struct_size;
     memcpy(out, &model->hp, n);
     out->struct_size = caller_size;
+    return DSV3_OK;
+}
+
+int32_t dsv3_model_has_tokenizer(const dsv3_model *model) { return model && model->vocab.present ? 1 : 0; }
+
+static int32_t need_tokenizer(const dsv3_model *model) {
+    if (!model) return DSV3_ERR_INVALID_ARGUMENT;
+    if (!model->vocab.present) {
+        model_log(model, DSV3_LOG_ERROR, "this model file has no tokenizer (tokenizer.ggml.tokens with merges)");
+        return DSV3_ERR_UNSUPPORTED;
+    }
+    return DSV3_OK;
+}
+
+int32_t dsv3_tokenize(const dsv3_model *model, const char *text, size_t text_len, int32_t add_bos,
+                      int32_t parse_special, int32_t *tokens, size_t max_tokens, size_t *n_tokens) {
+    if (n_tokens) *n_tokens = 0;
+    if (!model || !n_tokens || (!text && text_len) || (!tokens && max_tokens)) return DSV3_ERR_INVALID_ARGUMENT;
+    int32_t st = need_tokenizer(model);
+    if (st) return st;
+    encoder e;
+    encoder_init(&e, &model->vocab, &model->alloc, tokens, max_tokens, text_len);
+    st = encode_text(&e, (const uint8_t *)text, text_len, add_bos != 0, parse_special != 0);
+    encoder_release(&e);
+    if (st) return st;
+    *n_tokens = e.n;
+    return e.n > max_tokens ? DSV3_ERR_BUFFER_TOO_SMALL : DSV3_OK;
+}
+
+int32_t dsv3_token_to_piece(const dsv3_model *model, int32_t token, int32_t render_special, char *buf,
+                            size_t buf_size, size_t *n_bytes) {
+    if (n_bytes) *n_bytes = 0;
+    if (!model || !n_bytes || (!buf && buf_size)) return DSV3_ERR_INVALID_ARGUMENT;
+    int32_t st = need_tokenizer(model);
+    if (st) return st;
+    if (token < 0 || (uint32_t)token >= model->vocab.n_tokens) return DSV3_ERR_TOKEN_OUT_OF_RANGE;
+    const uint8_t *bytes;
+    size_t n = token_piece(&model->vocab, token, render_special != 0, &bytes);
+    *n_bytes = n;
+    if (n > buf_size) return DSV3_ERR_BUFFER_TOO_SMALL;
+    if (n) memcpy(buf, bytes, n);
+    return DSV3_OK;
+}
+
+void dsv3_decoder_init(dsv3_decoder *decoder, int32_t render_special) {
+    if (!decoder) return;
+    memset(decoder, 0, sizeof *decoder);
+    decoder->render_special = render_special != 0;
+}
+
+int32_t dsv3_decoder_push(const dsv3_model *model, dsv3_decoder *decoder, int32_t token, char *buf,
+                          size_t buf_size, size_t *n_bytes) {
+    if (n_bytes) *n_bytes = 0;
+    if (!model || !decoder || !n_bytes || (!buf && buf_size) || decoder->n_pending > 3)
+        return DSV3_ERR_INVALID_ARGUMENT;
+    int32_t st = need_tokenizer(model);
+    if (st) return st;
+    if (token < 0 || (uint32_t)token >= model->vocab.n_tokens) return DSV3_ERR_TOKEN_OUT_OF_RANGE;
+    const uint8_t *bytes;
+    size_t n = token_piece(&model->vocab, token, decoder->render_special != 0, &bytes);
+    /* The held-back tail of pending + piece lies in their last 3 bytes. */
+    uint8_t tail[7];
+    size_t n_tail = 0, from_piece = n < 3 ? n : 3;
+    size_t from_pending = 3 - from_piece < decoder->n_pending ? 3 - from_piece : decoder->n_pending;
+    memcpy(tail, decoder->pending + decoder->n_pending - from_pending, from_pending);
+    memcpy(tail + from_pending, bytes + n - from_piece, from_piece);
+    n_tail = from_pending + from_piece;
+    size_t keep = utf8_incomplete_tail(tail, n_tail);
+    size_t total = decoder->n_pending + n, emit = total - keep;
+    *n_bytes = emit;
+    if (emit > buf_size) return DSV3_ERR_BUFFER_TOO_SMALL;
+    /* Write pending + piece minus the kept tail, then keep the tail. */
+    size_t w = 0;
+    for (size_t i = 0; i < decoder->n_pending && w < emit; i++) buf[w++] = (char)decoder->pending[i];
+    if (w < emit) memcpy(buf + w, bytes, emit - w);
+    memcpy(decoder->pending, tail + n_tail - keep, keep);
+    decoder->n_pending = (uint32_t)keep;
+    return DSV3_OK;
+}
+
+int32_t dsv3_decoder_flush(dsv3_decoder *decoder, char *buf, size_t buf_size, size_t *n_bytes) {
+    if (n_bytes) *n_bytes = 0;
+    if (!decoder || !n_bytes || (!buf && buf_size) || decoder->n_pending > 3) return DSV3_ERR_INVALID_ARGUMENT;
+    *n_bytes = decoder->n_pending;
+    if (decoder->n_pending > buf_size) return DSV3_ERR_BUFFER_TOO_SMALL;
+    if (decoder->n_pending) memcpy(buf, decoder->pending, decoder->n_pending);
+    decoder->n_pending = 0;
+    return DSV3_OK;
+}
+
+int32_t dsv3_chat_format(const dsv3_model *model, const dsv3_chat_message *messages, size_t n_messages,
+                         int32_t add_generation_prompt, int32_t style, char *out, size_t out_size, size_t *n_out) {
+    if (n_out) *n_out = 0;
+    if (!n_out || (!messages && n_messages) || (!out && out_size)) return DSV3_ERR_INVALID_ARGUMENT;
+    if (style == DSV3_CHAT_AUTO) {
+        int32_t st = need_tokenizer(model);
+        if (st) return st;
+        style = model->vocab.chat_style == CHAT_STYLE_R1 ? DSV3_CHAT_DEEPSEEK_R1 : DSV3_CHAT_DEEPSEEK_V3;
+    }
+    if (style != DSV3_CHAT_DEEPSEEK_V3 && style != DSV3_CHAT_DEEPSEEK_R1) return DSV3_ERR_INVALID_ARGUMENT;
+    for (size_t i = 0; i < n_messages; i++) {
+        const char *r = messages[i].role;
+        if (!r || !messages[i].content) return DSV3_ERR_INVALID_ARGUMENT;
+        if (strcmp(r, "system") && strcmp(r, "user") && strcmp(r, "assistant") && strcmp(r, "tool"))
+            return DSV3_ERR_INVALID_ARGUMENT;
+    }
+    text_out o = {out, out_size, 0};
+    /* DeepSeek-V3's tokenizer_config.json chat_template (dsv3-tokenizer.md §5.1),
+       message-content part; R1 differences per §5.3. */
+    if (model && model->vocab.present && model->vocab.bos >= 0) {
+        const vocab *v = &model->vocab;
+        out_bytes(&o, (const char *)token_bytes(v, v->bos), token_len(v, v->bos));
+    } else {
+        out_str(&o, "<\xef\xbd\x9c" "begin\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>");
+    }
+    int first_system = 1;
+    for (size_t i = 0; i < n_messages; i++) {
+        if (strcmp(messages[i].role, "system")) continue;
+        if (!first_system) out_str(&o, "\n\n");
+        out_str(&o, messages[i].content);
+        first_system = 0;
+    }
+    static const char user[] = "<\xef\xbd\x9cUser\xef\xbd\x9c>";
+    static const char assistant[] = "<\xef\xbd\x9c" "Assistant\xef\xbd\x9c>";
+    static const char eos[] = "<\xef\xbd\x9c" "end\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>";
+    static const char outputs_begin[] = "<\xef\xbd\x9ctool\xe2\x96\x81outputs\xe2\x96\x81" "begin\xef\xbd\x9c>";
+    static const char outputs_end[] = "<\xef\xbd\x9ctool\xe2\x96\x81outputs\xe2\x96\x81" "end\xef\xbd\x9c>";
+    static const char output_begin[] = "<\xef\xbd\x9ctool\xe2\x96\x81output\xe2\x96\x81" "begin\xef\xbd\x9c>";
+    static const char output_end[] = "<\xef\xbd\x9ctool\xe2\x96\x81output\xe2\x96\x81" "end\xef\xbd\x9c>";
+    int is_tool = 0, is_output_first = 1;
+    for (size_t i = 0; i < n_messages; i++) {
+        const char *role = messages[i].role, *content = messages[i].content;
+        if (!strcmp(role, "user")) {
+            is_tool = 0;
+            out_str(&o, user);
+            out_str(&o, content);
+        } else if (!strcmp(role, "assistant")) {
+            if (is_tool) {
+                out_str(&o, outputs_end);
+                is_tool = 0;
+            } else {
+                if (style == DSV3_CHAT_DEEPSEEK_R1) content = after_last_think(content);
+                out_str(&o, assistant);
+            }
+            out_str(&o, content);
+            out_str(&o, eos);
+        } else if (!strcmp(role, "tool")) {
+            is_tool = 1;
+            /* the template never resets is_output_first: later runs of tool
+               outputs start with "\n" too */
+            if (is_output_first) {
+                out_str(&o, outputs_begin);
+                is_output_first = 0;
+            } else {
+                out_str(&o, "\n");
+            }
+            out_str(&o, output_begin);
+            out_str(&o, content);
+            out_str(&o, output_end);
+        }
+    }
+    if (is_tool) out_str(&o, outputs_end);
+    if (add_generation_prompt && !is_tool) {
+        out_str(&o, assistant);
+        if (style == DSV3_CHAT_DEEPSEEK_R1) out_str(&o, "<think>\n");
+    }
+    *n_out = o.n;
+    if (o.n >= out_size) return DSV3_ERR_BUFFER_TOO_SMALL;
+    out[o.n] = '\0';
     return DSV3_OK;
 }
 
@@ -2103,6 +4307,7 @@ void dsv3_context_default_params(dsv3_context_params *out) {
     out->n_batch = 64;
     out->n_threads = 0;
     out->kv_type = DSV3_KV_F32;
+    out->seed = 1;
 }
 
 void dsv3_context_free(dsv3_context *ctx) {
@@ -2110,6 +4315,11 @@ void dsv3_context_free(dsv3_context *ctx) {
     const allocator *a = &ctx->model->alloc;
     pool_stop(&ctx->pool, a);
     mem_free(a, ctx->pool_start_args);
+    mem_free(a, ctx->tokens);
+    mem_free(a, ctx->act);
+    mem_free(a, ctx->expert_counts);
+    mem_free(a, ctx->candidates);
+    mem_free(a, ctx->seen);
     mem_free(a, ctx->kv_cache);
     mem_free(a, ctx->scratch);
     mem_free(a, ctx->chosen);
@@ -2121,6 +4331,10 @@ int32_t dsv3_context_create(const dsv3_model *model, const dsv3_context_params *
     error_slot err = {DSV3_OK, ""};
     if (out_context) *out_context = NULL;
     if (!model || !out_context) return DSV3_ERR_INVALID_ARGUMENT;
+    if (model->vocab_only) {
+        model_log(model, DSV3_LOG_ERROR, "the model was loaded with vocab_only: it has no weights to run");
+        return DSV3_ERR_INVALID_ARGUMENT;
+    }
     dsv3_context_params p;
     dsv3_context_default_params(&p);
     int32_t st = merge_params(&p, sizeof p, user_params, &err);
@@ -2157,20 +4371,19 @@ int32_t dsv3_context_create(const dsv3_model *model, const dsv3_context_params *
     size_t shared = (size_t)hp->n_ff_expert * hp->n_expert_shared;
     if (shared > widest_ffn) widest_ffn = shared;
     if (hp->n_ff_expert > widest_ffn) widest_ffn = hp->n_ff_expert;
-    size_t B = ctx->n_batch;
+    size_t B = ctx->n_batch, X = hp->n_expert, K = hp->n_expert_used;
     /* Sizes in floats, in the order the pointers are laid out. */
     size_t sizes[] = {
-        B * E, B * E, H * model->qk_head_dim, hp->q_lora_rank + 1, Lkv + dr, H * Lkv,
-        H * (size_t)ctx->n_ctx, H * Lkv, H * hp->v_head_dim, E, widest_ffn, widest_ffn, E,
-        hp->n_expert + 1, hp->n_expert + 1, hp->n_expert_groups + 1,
-        n_threads * ((model->max_row + 15) & ~(size_t)15), dr,
-        hp->n_vocab, hp->n_expert_used + 1,
+        B * E, B * E, B * H * model->qk_head_dim, B * hp->q_lora_rank, B * (Lkv + dr), H * Lkv,
+        H * (size_t)ctx->n_ctx, H * Lkv, B * H * hp->v_head_dim, B * E, B * widest_ffn, B * widest_ffn,
+        B * E, B * E, B * X, X, hp->n_expert_groups, B * K, B * K,
+        n_threads * ((model->max_row + 15) & ~(size_t)15), dr, hp->n_vocab,
     };
     float **slots[] = {
         &ctx->x, &ctx->xn, &ctx->q, &ctx->q_lora, &ctx->kv, &ctx->q_abs, &ctx->scores, &ctx->o_lat,
-        &ctx->attn_cat, &ctx->hidden, &ctx->ffn_gate, &ctx->ffn_up, &ctx->expert_out,
-        &ctx->router_scores, &ctx->router_choice, &ctx->group_scores, &ctx->row, &ctx->rope_cs,
-        &ctx->logits, &ctx->expert_weights,
+        &ctx->attn_cat, &ctx->hidden, &ctx->ffn_gate, &ctx->ffn_up, &ctx->expert_in, &ctx->expert_out,
+        &ctx->router_logits, &ctx->router_choice, &ctx->group_scores, &ctx->expert_weights, &ctx->bucket_weights,
+        &ctx->row, &ctx->rope_cs, &ctx->logits,
     };
     size_t total = 0;
     int overflow = 0;
@@ -2186,18 +4399,27 @@ int32_t dsv3_context_create(const dsv3_model *model, const dsv3_context_params *
     if (!overflow) {
         ctx->scratch = (float *)mem_calloc(a, total, sizeof(float));
         ctx->kv_cache = (uint8_t *)mem_calloc(a, (size_t)kv_bytes, 1);
-        ctx->chosen = (uint32_t *)mem_calloc(a, (size_t)hp->n_expert_used + hp->n_expert_groups + 2, sizeof(uint32_t));
+        ctx->chosen = (uint32_t *)mem_calloc(a, 2 * B * K + hp->n_expert_groups + X + 1, sizeof(uint32_t));
         ctx->pool_start_args = mem_calloc(a, n_threads, 64); /* >= sizeof(worker_start) each */
+        ctx->tokens = (int32_t *)mem_calloc(a, ctx->n_ctx, sizeof(int32_t));
+        ctx->act = (uint8_t *)mem_calloc(a, B, model->max_row / 32 * sizeof(act_block32) + 64);
+        ctx->expert_counts = (uint64_t *)mem_calloc(a, (size_t)hp->n_layer * X + 1, sizeof(uint64_t));
+        ctx->candidates = (candidate *)mem_calloc(a, hp->n_vocab, sizeof(candidate));
+        ctx->seen = (uint8_t *)mem_calloc(a, hp->n_vocab, 1);
     }
-    if (overflow || !ctx->scratch || !ctx->kv_cache || !ctx->chosen || !ctx->pool_start_args ||
+    if (overflow || !ctx->scratch || !ctx->kv_cache || !ctx->chosen || !ctx->pool_start_args || !ctx->tokens ||
+        !ctx->candidates || !ctx->seen || !ctx->act || !ctx->expert_counts ||
         !pool_start(&ctx->pool, n_threads, ctx->pool_start_args, a)) {
         model_log(model, DSV3_LOG_ERROR, "out of memory creating a context of %u positions (%llu bytes of KV cache)",
                   ctx->n_ctx, (unsigned long long)kv_bytes);
         dsv3_context_free(ctx);
         return DSV3_ERR_OUT_OF_MEMORY;
     }
-    ctx->kept_groups = ctx->chosen + hp->n_expert_used + 1;
+    ctx->kept_groups = ctx->chosen + B * K;
+    ctx->bucket_start = ctx->kept_groups + hp->n_expert_groups;
+    ctx->bucket_tokens = ctx->bucket_start + X + 1;
     ctx->row_stride = (model->max_row + 15) & ~(size_t)15;
+    ctx->rng_state = p.seed;
     float *cursor_f = ctx->scratch;
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
         *slots[i] = cursor_f;
@@ -2277,3 +4499,1107 @@ size_t dsv3_context_kv_bytes_per_token(const dsv3_context *ctx) {
     return ctx ? ctx->kv_row_bytes * ctx->model->hp.n_layer : 0;
 }
 const char *dsv3_context_last_error(const dsv3_context *ctx) { return ctx ? ctx->last_error : ""; }
+
+const int32_t *dsv3_context_tokens(const dsv3_context *ctx) { return ctx && ctx->pos ? ctx->tokens : NULL; }
+
+void dsv3_sampling_default_params(dsv3_sampling_params *out) {
+    if (!out) return;
+    memset(out, 0, sizeof *out);
+    out->struct_size = sizeof *out;
+    out->temperature = 0.8f;
+    out->top_k = 40;
+    out->top_p = 0.95f;
+    out->min_p = 0.05f;
+    out->repeat_penalty = 1.0f;
+    out->presence_penalty = 0.0f;
+    out->penalty_window = 64;
+}
+
+int32_t dsv3_sample(dsv3_context *ctx, const dsv3_sampling_params *params, const float *logits, int32_t *out_token) {
+    if (out_token) *out_token = -1;
+    if (!ctx || !out_token) return DSV3_ERR_INVALID_ARGUMENT;
+    error_slot err = {DSV3_OK, ""};
+    dsv3_sampling_params p;
+    dsv3_sampling_default_params(&p);
+    int32_t st = merge_params(&p, sizeof p, params, &err);
+    if (st) return context_fail(ctx, st, "%s", err.message);
+    if (!logits) logits = dsv3_context_logits(ctx);
+    if (!logits) return context_fail(ctx, DSV3_ERR_INVALID_ARGUMENT, "no logits to sample from: feed a token first");
+    if (!(p.top_p > 0.0f) || !(p.min_p >= 0.0f) || p.min_p > 1.0f || p.top_k < 0 || p.penalty_window < 0 ||
+        !(p.repeat_penalty > 0.0f) || p.temperature != p.temperature)
+        return context_fail(ctx, DSV3_ERR_INVALID_ARGUMENT,
+                            "bad sampling params: temperature %g, top_k %d, top_p %g, min_p %g, repeat_penalty %g, window %d",
+                            (double)p.temperature, (int)p.top_k, (double)p.top_p, (double)p.min_p,
+                            (double)p.repeat_penalty, (int)p.penalty_window);
+    *out_token = sample_token(ctx, &p, logits);
+    return DSV3_OK;
+}
+
+/* ---- Context state ------------------------------------------------------ */
+/* Layout (little-endian): magic "DSV3STAT", u32 format version, u32 library
+   version, u64 model fingerprint, u32 n_layer, u32 kv row bytes, i32 kv type,
+   u32 has_logits, u64 position, u64 generator state, i32 tokens[position],
+   KV rows [n_layer][position][kv row bytes], f32 logits[n_vocab] (if any),
+   u64 FNV-1a checksum of everything before it. */
+#define DSV3_STATE_VERSION 1
+#define DSV3_STATE_HEADER 56
+
+static size_t state_size_for(const dsv3_context *ctx, size_t pos, int has_logits) {
+    const dsv3_hparams *hp = &ctx->model->hp;
+    return DSV3_STATE_HEADER + pos * sizeof(int32_t) + (size_t)hp->n_layer * pos * ctx->kv_row_bytes +
+           (has_logits ? (size_t)hp->n_vocab * sizeof(float) : 0) + 8;
+}
+
+static size_t state_size(const dsv3_context *ctx) { return state_size_for(ctx, ctx->pos, ctx->has_logits); }
+
+static uint8_t *put_u32(uint8_t *p, uint32_t v) {
+    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
+    return p + 4;
+}
+
+static uint8_t *put_u64(uint8_t *p, uint64_t v) {
+    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
+    return p + 8;
+}
+
+size_t dsv3_context_state_size(const dsv3_context *ctx) { return ctx ? state_size(ctx) : 0; }
+
+int32_t dsv3_context_state_save(const dsv3_context *ctx, void *buf, size_t buf_size, size_t *n_written) {
+    if (n_written) *n_written = 0;
+    if (!ctx || (!buf && buf_size)) return DSV3_ERR_INVALID_ARGUMENT;
+    const dsv3_hparams *hp = &ctx->model->hp;
+    size_t need = state_size(ctx);
+    if (n_written) *n_written = need;
+    if (buf_size < need) return DSV3_ERR_BUFFER_TOO_SMALL;
+    uint8_t *p = (uint8_t *)buf;
+    memcpy(p, "DSV3STAT", 8);
+    p = put_u32(p + 8, DSV3_STATE_VERSION);
+    p = put_u32(p, DSV3_VERSION_NUMBER);
+    p = put_u64(p, ctx->model->fingerprint);
+    p = put_u32(p, hp->n_layer);
+    p = put_u32(p, (uint32_t)ctx->kv_row_bytes);
+    p = put_u32(p, (uint32_t)ctx->kv_type);
+    p = put_u32(p, (uint32_t)ctx->has_logits);
+    p = put_u64(p, ctx->pos);
+    p = put_u64(p, ctx->rng_state);
+    for (size_t i = 0; i < ctx->pos; i++) p = put_u32(p, (uint32_t)ctx->tokens[i]);
+    for (uint32_t l = 0; l < hp->n_layer; l++) {
+        memcpy(p, kv_row(ctx, l, 0), ctx->pos * ctx->kv_row_bytes); /* host order: little-endian only */
+        p += ctx->pos * ctx->kv_row_bytes;
+    }
+    if (ctx->has_logits) {
+        memcpy(p, ctx->logits, hp->n_vocab * sizeof(float));
+        p += hp->n_vocab * sizeof(float);
+    }
+    put_u64(p, fnv1a(DSV3_FNV_OFFSET, buf, (size_t)(p - (uint8_t *)buf)));
+    return DSV3_OK;
+}
+
+int32_t dsv3_context_state_load(dsv3_context *ctx, const void *buf, size_t size) {
+    if (!ctx) return DSV3_ERR_INVALID_ARGUMENT;
+    if (!buf) return context_fail(ctx, DSV3_ERR_INVALID_ARGUMENT, "NULL state buffer");
+    const dsv3_hparams *hp = &ctx->model->hp;
+    const uint8_t *p = (const uint8_t *)buf;
+    if (size < DSV3_STATE_HEADER + 8 || memcmp(p, "DSV3STAT", 8) != 0)
+        return context_fail(ctx, DSV3_ERR_BAD_FILE, "not a dsv3 context state (%zu bytes)", size);
+    uint32_t version = read_u32le(p + 8);
+    if (version != DSV3_STATE_VERSION)
+        return context_fail(ctx, DSV3_ERR_UNSUPPORTED, "state format version %u; this library reads version %u",
+                            version, DSV3_STATE_VERSION);
+    if (read_u64le(p + size - 8) != fnv1a(DSV3_FNV_OFFSET, p, size - 8))
+        return context_fail(ctx, DSV3_ERR_BAD_FILE, "state checksum mismatch: the state is corrupt or truncated");
+    if (read_u64le(p + 16) != ctx->model->fingerprint || read_u32le(p + 24) != hp->n_layer)
+        return context_fail(ctx, DSV3_ERR_INVALID_ARGUMENT, "the state was saved from another model file");
+    if (read_u32le(p + 28) != ctx->kv_row_bytes || (int32_t)read_u32le(p + 32) != ctx->kv_type)
+        return context_fail(ctx, DSV3_ERR_INVALID_ARGUMENT, "the state has KV cache type %d; this context uses %d",
+                            (int)read_u32le(p + 32), (int)ctx->kv_type);
+    uint32_t has_logits = read_u32le(p + 36);
+    uint64_t pos = read_u64le(p + 40);
+    if (pos > ctx->n_ctx)
+        return context_fail(ctx, DSV3_ERR_CONTEXT_FULL, "the state holds %llu positions; this context holds %u",
+                            (unsigned long long)pos, ctx->n_ctx);
+    if (has_logits > 1) return context_fail(ctx, DSV3_ERR_BAD_FILE, "corrupt state header");
+    /* the size implied by the header must be exactly the size given */
+    size_t implied = state_size_for(ctx, (size_t)pos, (int)has_logits);
+    if (implied != size)
+        return context_fail(ctx, DSV3_ERR_BAD_FILE, "state of %zu bytes, its header implies %zu", size, implied);
+    const uint8_t *tokens = p + DSV3_STATE_HEADER;
+    for (uint64_t i = 0; i < pos; i++) {
+        uint32_t t = read_u32le(tokens + 4 * i);
+        if (t >= hp->n_vocab) return context_fail(ctx, DSV3_ERR_BAD_FILE, "state token %u is out of range", t);
+    }
+    /* everything checked: now change the context */
+    ctx->pos = (size_t)pos;
+    ctx->rng_state = read_u64le(p + 48);
+    for (uint64_t i = 0; i < pos; i++) ctx->tokens[i] = (int32_t)read_u32le(tokens + 4 * i);
+    const uint8_t *kv = tokens + 4 * pos;
+    for (uint32_t l = 0; l < hp->n_layer; l++) {
+        memcpy(kv_row(ctx, l, 0), kv, ctx->pos * ctx->kv_row_bytes);
+        kv += ctx->pos * ctx->kv_row_bytes;
+    }
+    ctx->has_logits = (int)has_logits;
+    if (has_logits) memcpy(ctx->logits, kv, hp->n_vocab * sizeof(float));
+    ctx->last_error[0] = '\0';
+    return DSV3_OK;
+}
+
+int32_t dsv3_context_state_save_file(const dsv3_context *ctx, const char *path) {
+    if (!ctx || !path) return DSV3_ERR_INVALID_ARGUMENT;
+    dsv3_context *mut = (dsv3_context *)(uintptr_t)ctx; /* only its error message is written */
+    size_t size = state_size(ctx);
+    uint8_t *buf = (uint8_t *)mem_alloc(&ctx->model->alloc, size);
+    if (!buf) return context_fail(mut, DSV3_ERR_OUT_OF_MEMORY, "cannot allocate %zu bytes for the state", size);
+    size_t written = 0;
+    int32_t st = dsv3_context_state_save(ctx, buf, size, &written);
+    FILE *f = st ? NULL : fopen(path, "wb");
+    if (!st && !f) st = context_fail(mut, DSV3_ERR_IO, "cannot write '%s': %s", path, strerror(errno));
+    if (f) {
+        int ok = fwrite(buf, 1, written, f) == written;
+        ok &= fclose(f) == 0;
+        if (!ok) st = context_fail(mut, DSV3_ERR_IO, "writing '%s' failed", path);
+    }
+    mem_free(&ctx->model->alloc, buf);
+    return st;
+}
+
+int32_t dsv3_context_state_load_file(dsv3_context *ctx, const char *path) {
+    if (!ctx || !path) return DSV3_ERR_INVALID_ARGUMENT;
+    error_slot err = {DSV3_OK, ""};
+    file_image img;
+    int32_t st = image_open(&img, path, 0, &ctx->model->alloc, &err);
+    if (st) return context_fail(ctx, st, "%s", err.message);
+    st = dsv3_context_state_load(ctx, img.data, img.size);
+    image_close(&img, &ctx->model->alloc);
+    return st;
+}
+
+int32_t dsv3_context_expert_counts(const dsv3_context *ctx, uint32_t layer, uint64_t *counts, size_t n_counts) {
+    if (!ctx || !counts) return DSV3_ERR_INVALID_ARGUMENT;
+    const dsv3_hparams *hp = &ctx->model->hp;
+    if (layer >= hp->n_layer || n_counts < hp->n_expert) return DSV3_ERR_INVALID_ARGUMENT;
+    memset(counts, 0, n_counts * sizeof *counts);
+    memcpy(counts, ctx->expert_counts + (size_t)layer * hp->n_expert, hp->n_expert * sizeof *counts);
+    return DSV3_OK;
+}
+
+int32_t dsv3_context_reset_expert_counts(dsv3_context *ctx) {
+    if (!ctx) return DSV3_ERR_INVALID_ARGUMENT;
+    memset(ctx->expert_counts, 0, ((size_t)ctx->model->hp.n_layer * ctx->model->hp.n_expert + 1) * sizeof(uint64_t));
+    return DSV3_OK;
+}
+
+int32_t dsv3_context_set_seed(dsv3_context *ctx, uint64_t seed) {
+    if (!ctx) return DSV3_ERR_INVALID_ARGUMENT;
+    ctx->rng_state = seed;
+    return DSV3_OK;
+}
+
+/* ==== 13. Quantizers, GGUF writer, dsv3_quantize_file ================== */
+/* Reference quantizers for every block type dsv3 reads (layouts: gguf.md §3),
+   a minimal GGUF writer, and the file converter behind `dsv3-quantize`.
+
+   The algorithms follow the published ggml reference quantizers
+   (ggml-quants.c: quantize_row_*_ref, make_qx_quants, make_q3_quants,
+   make_qkx2_quants), re-derived here rather than copied:
+   - Q8_0, Q4_0, Q5_0: one scale per 32 weights from the largest magnitude; the
+     4/5-bit types map the extreme value, with its sign, to the asymmetric end of
+     the range (-8 / -16), which buys half a step on the other side. Q8_0 stays
+     symmetric (-127..127) so integer kernels never meet -128.
+   - Q4_1, Q5_1: scale and offset from the block's min and max.
+   - K-quants: per sub-block a grid search over inverse scales, each candidate
+     refined by weighted least squares (scale and min for Q2_K/Q4_K/Q5_K,
+     scale only for Q3_K/Q6_K, plus coordinate descent on the levels for
+     Q3_K); then the sub-block scales are themselves quantized against one
+     f16 super-scale, and the levels are recomputed with the scales as stored.
+   Every stored f16 scale is rounded first and the levels are computed against
+   the rounded value, so decoding reproduces exactly what the fit assumed. */
+
+
+/* ggml type ids used below (gguf.md §2). */
+enum {
+    QT_F32 = 0, QT_F16 = 1, QT_Q4_0 = 2, QT_Q4_1 = 3, QT_Q5_0 = 6, QT_Q5_1 = 7, QT_Q8_0 = 8,
+    QT_Q2_K = 10, QT_Q3_K = 11, QT_Q4_K = 12, QT_Q5_K = 13, QT_Q6_K = 14, QT_Q8_K = 15, QT_BF16 = 30
+};
+
+/* n floats (a multiple of the type's block size) -> n/block blocks. */
+typedef void (*quantize_row_fn)(const float *x, uint8_t *out, size_t n);
+
+static void store_u16le(uint8_t *p, uint16_t v) {
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+
+static void store_u32le(uint8_t *p, uint32_t v) {
+    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void store_u64le(uint8_t *p, uint64_t v) {
+    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* The integer level nearest to v, clamped to [lo, hi]; NaN gives lo. Rounds
+   halves up. No float-to-int conversion ever sees an out-of-range value. */
+static int quant_level(float v, int lo, int hi) {
+    if (!(v > (float)lo)) return lo;
+    if (!(v < (float)hi)) return hi;
+    return lo + (int)(v - (float)lo + 0.5f);
+}
+
+/* Stores a scale as f16 (clamped to the largest finite f16, so an enormous
+   block saturates instead of decoding as inf) and returns the stored value. */
+static float store_scale_f16(uint8_t *p, float d) {
+    if (d > 65504.0f) d = 65504.0f;
+    if (d < -65504.0f) d = -65504.0f;
+    uint16_t h = f32_to_f16(d);
+    store_u16le(p, h);
+    return f16_to_f32(h);
+}
+
+/* The element of largest magnitude, with its sign (0 for an empty/zero block). */
+static float signed_absmax(const float *x, int n) {
+    float amax = 0.0f, max = 0.0f;
+    for (int i = 0; i < n; i++) {
+        float a = fabsf(x[i]);
+        if (a > amax) {
+            amax = a;
+            max = x[i];
+        }
+    }
+    return max;
+}
+
+/* ---- F16 / BF16 ---------------------------------------------------------- */
+
+static void quantize_row_f16(const float *x, uint8_t *out, size_t n) {
+    for (size_t i = 0; i < n; i++) store_u16le(out + 2 * i, f32_to_f16(x[i]));
+}
+
+static void quantize_row_bf16(const float *x, uint8_t *out, size_t n) {
+    for (size_t i = 0; i < n; i++) store_u16le(out + 2 * i, f32_to_bf16(x[i]));
+}
+
+/* ---- Legacy 32-element blocks -------------------------------------------- */
+
+static void quantize_row_q8_0(const float *x, uint8_t *out, size_t n) {
+    for (size_t b = 0; b < n / 32; b++, x += 32, out += 34) {
+        float amax = 0.0f;
+        for (int j = 0; j < 32; j++) amax = fabsf(x[j]) > amax ? fabsf(x[j]) : amax;
+        float d = store_scale_f16(out, amax / 127.0f);
+        float inv = d > 0.0f ? 1.0f / d : 0.0f;
+        for (int j = 0; j < 32; j++) out[2 + j] = (uint8_t)(int8_t)quant_level(x[j] * inv, -127, 127);
+    }
+}
+
+/* Symmetric 4/5-bit: the extreme value lands exactly on level -half. Low
+   nibbles hold elements 0-15, high nibbles 16-31; Q5_0's fifth bits go to a
+   little-endian u32 (bit j for element j). */
+static void quantize_row_q4_0(const float *x, uint8_t *out, size_t n) {
+    for (size_t b = 0; b < n / 32; b++, x += 32, out += 18) {
+        float d = store_scale_f16(out, signed_absmax(x, 32) / -8.0f);
+        float inv = d != 0.0f ? 1.0f / d : 0.0f;
+        for (int j = 0; j < 16; j++) {
+            int lo = quant_level(x[j] * inv + 8.0f, 0, 15), hi = quant_level(x[j + 16] * inv + 8.0f, 0, 15);
+            out[2 + j] = (uint8_t)(lo | hi << 4);
+        }
+    }
+}
+
+static void quantize_row_q5_0(const float *x, uint8_t *out, size_t n) {
+    for (size_t b = 0; b < n / 32; b++, x += 32, out += 22) {
+        float d = store_scale_f16(out, signed_absmax(x, 32) / -16.0f);
+        float inv = d != 0.0f ? 1.0f / d : 0.0f;
+        uint32_t high = 0;
+        for (int j = 0; j < 16; j++) {
+            int lo = quant_level(x[j] * inv + 16.0f, 0, 31), hi = quant_level(x[j + 16] * inv + 16.0f, 0, 31);
+            out[6 + j] = (uint8_t)((lo & 0xF) | (hi & 0xF) << 4);
+            high |= (uint32_t)(lo >> 4) << j | (uint32_t)(hi >> 4) << (j + 16);
+        }
+        store_u32le(out + 2, high);
+    }
+}
+
+/* Affine 4/5-bit: y = d*q + m with m the block minimum (stored first, so the
+   step is fitted to the rounded minimum). */
+static void quantize_row_affine32(const float *x, uint8_t *out, size_t n, int nmax, size_t block_bytes) {
+    for (size_t b = 0; b < n / 32; b++, x += 32, out += block_bytes) {
+        float min = x[0], max = x[0];
+        for (int j = 1; j < 32; j++) {
+            min = x[j] < min ? x[j] : min;
+            max = x[j] > max ? x[j] : max;
+        }
+        float m = store_scale_f16(out + 2, min);
+        float d = store_scale_f16(out, (max - m) / (float)nmax);
+        if (d == 0.0f) m = store_scale_f16(out + 2, 0.5f * (min + max)); /* range below f16 resolution */
+        float inv = d > 0.0f ? 1.0f / d : 0.0f;
+        uint8_t *qs = out + (nmax == 15 ? 4 : 8);
+        uint32_t high = 0;
+        for (int j = 0; j < 16; j++) {
+            int lo = quant_level((x[j] - m) * inv, 0, nmax), hi = quant_level((x[j + 16] - m) * inv, 0, nmax);
+            qs[j] = (uint8_t)((lo & 0xF) | (hi & 0xF) << 4);
+            high |= (uint32_t)(lo >> 4) << j | (uint32_t)(hi >> 4) << (j + 16);
+        }
+        if (nmax == 31) store_u32le(out + 4, high);
+    }
+}
+
+static void quantize_row_q4_1(const float *x, uint8_t *out, size_t n) { quantize_row_affine32(x, out, n, 15, 20); }
+static void quantize_row_q5_1(const float *x, uint8_t *out, size_t n) { quantize_row_affine32(x, out, n, 31, 24); }
+
+/* ---- Sub-block fitting for the K-quants ---------------------------------- */
+
+/* Fits x[i] ~ scale * L[i] - min_out with L in 0..nmax, scale >= 0, min_out >= 0
+   (a block that is all positive is fitted with no offset), minimising the
+   w-weighted squared error, or the weighted absolute error when use_abs.
+   Starting from the plain min/max mapping, the inverse scale is tried at
+   nmax / range and at (nmax + rmin + rdelta*k) / range for k = 0..nstep, with
+   levels taken from the best offset so far; each trial's levels get their
+   least-squares scale and offset, and the best fit wins. Returns the scale.
+   L receives n levels; aux is n bytes of scratch. */
+static float fit_scale_min(const float *x, const float *w, int n, int nmax, uint8_t *L, uint8_t *aux,
+                           float *min_out, float rmin, float rdelta, int nstep, int use_abs) {
+    float lo = x[0], hi = x[0], sw = 0.0f, swx = 0.0f;
+    for (int i = 0; i < n; i++) {
+        lo = x[i] < lo ? x[i] : lo;
+        hi = x[i] > hi ? x[i] : hi;
+        sw += w[i];
+        swx += w[i] * x[i];
+    }
+    if (lo > 0.0f) lo = 0.0f;
+    if (!(hi > lo)) { /* constant non-positive block: the offset alone is exact */
+        memset(L, 0, (size_t)n);
+        *min_out = -lo;
+        return 0.0f;
+    }
+    /* start from the plain min/max mapping */
+    float range = hi - lo, best_scale = range / (float)nmax, best_off = lo, best_err = 0.0f;
+    for (int i = 0; i < n; i++) {
+        L[i] = (uint8_t)quant_level((x[i] - lo) / best_scale, 0, nmax);
+        float diff = best_scale * (float)L[i] + lo - x[i];
+        best_err += w[i] * (use_abs ? fabsf(diff) : diff * diff);
+    }
+    for (int k = -1; k <= nstep; k++) {
+        float iscale = (k < 0 ? (float)nmax : (float)nmax + rmin + rdelta * (float)k) / range;
+        float sl = 0.0f, sl2 = 0.0f, sxl = 0.0f;
+        for (int i = 0; i < n; i++) {
+            int l = quant_level((x[i] - best_off) * iscale, 0, nmax);
+            aux[i] = (uint8_t)l;
+            sl += w[i] * (float)l;
+            sl2 += w[i] * (float)l * (float)l;
+            sxl += w[i] * (float)l * x[i];
+        }
+        /* weighted least squares for x ~ scale*l + off */
+        float det = sw * sl2 - sl * sl;
+        if (!(det > 0.0f)) continue;
+        float scale = (sw * sxl - swx * sl) / det, off = (sl2 * swx - sl * sxl) / det;
+        if (off > 0.0f) { /* the format's offset can only lower values */
+            off = 0.0f;
+            scale = sxl / sl2;
+        }
+        float err = 0.0f;
+        for (int i = 0; i < n; i++) {
+            float diff = scale * (float)aux[i] + off - x[i];
+            err += w[i] * (use_abs ? fabsf(diff) : diff * diff);
+        }
+        if (err < best_err) {
+            best_err = err;
+            best_scale = scale;
+            best_off = off;
+            memcpy(L, aux, (size_t)n);
+        }
+    }
+    *min_out = -best_off;
+    return best_scale;
+}
+
+/* Fits x[i] ~ scale * l[i] with l in -nmax..nmax-1, weights x^2 (large values
+   matter most). The extreme value with its sign maps near -nmax; inverse
+   scales (nmax + 0.1k)/max for k = -9..9 are tried, each with its
+   least-squares scale. L receives l + nmax. Returns the scale (may be < 0). */
+static float fit_symmetric(const float *x, int n, int nmax, uint8_t *L) {
+    float max = signed_absmax(x, n);
+    if (fabsf(max) < 1e-15f) {
+        memset(L, nmax, (size_t)n);
+        return 0.0f;
+    }
+    float best_num = 0.0f, best_den = 1.0f, best_scale = 0.0f;
+    int have = 0;
+    for (int k = -9; k <= 9; k++) {
+        float iscale = -((float)nmax + 0.1f * (float)k) / max;
+        float sxl = 0.0f, sl2 = 0.0f;
+        for (int i = 0; i < n; i++) {
+            int l = quant_level(x[i] * iscale, -nmax, nmax - 1);
+            float w = x[i] * x[i];
+            sxl += w * x[i] * (float)l;
+            sl2 += w * (float)l * (float)l;
+        }
+        /* the weighted error at the best scale is sum(w x^2) - sxl^2/sl2 */
+        if (sl2 > 0.0f && (!have || sxl * sxl * best_den > best_num * sl2)) {
+            have = 1;
+            best_num = sxl * sxl;
+            best_den = sl2;
+            best_scale = sxl / sl2;
+            for (int i = 0; i < n; i++) L[i] = (uint8_t)(quant_level(x[i] * iscale, -nmax, nmax - 1) + nmax);
+        }
+    }
+    if (!have) {
+        memset(L, nmax, (size_t)n);
+        return 0.0f;
+    }
+    return best_scale;
+}
+
+/* Q3_K's sub-block fit: levels -nmax..nmax-1 from the signed maximum, then
+   coordinate descent: each level in turn moves to the value that is best
+   for the current least-squares scale of the others, kept when the
+   weighted fit (sxl^2 / sl2, weights x^2) improves. L receives l + nmax. */
+static float fit_levels_descent(const float *x, int n, int nmax, uint8_t *L) {
+    float max = signed_absmax(x, n);
+    if (fabsf(max) < 1e-15f) {
+        memset(L, nmax, (size_t)n);
+        return 0.0f;
+    }
+    float iscale = -(float)nmax / max, sxl = 0.0f, sl2 = 0.0f;
+    int l[256];
+    for (int i = 0; i < n; i++) {
+        l[i] = quant_level(x[i] * iscale, -nmax, nmax - 1);
+        float w = x[i] * x[i];
+        sxl += w * x[i] * (float)l[i];
+        sl2 += w * (float)l[i] * (float)l[i];
+    }
+    for (int pass = 0; pass < 5; pass++) {
+        int changed = 0;
+        for (int i = 0; i < n; i++) {
+            float w = x[i] * x[i];
+            float other_xl = sxl - w * x[i] * (float)l[i], other_l2 = sl2 - w * (float)l[i] * (float)l[i];
+            if (!(other_xl > 0.0f)) continue;
+            int cand = quant_level(x[i] * other_l2 / other_xl, -nmax, nmax - 1);
+            if (cand == l[i]) continue;
+            float new_xl = other_xl + w * x[i] * (float)cand, new_l2 = other_l2 + w * (float)cand * (float)cand;
+            if (new_l2 > 0.0f && new_xl * new_xl * sl2 > sxl * sxl * new_l2) {
+                l[i] = cand;
+                sxl = new_xl;
+                sl2 = new_l2;
+                changed = 1;
+            }
+        }
+        if (!changed) break;
+    }
+    for (int i = 0; i < n; i++) L[i] = (uint8_t)(l[i] + nmax);
+    return sl2 > 0.0f ? sxl / sl2 : 0.0f;
+}
+
+/* ---- K-quants: 256-element super-blocks ---------------------------------- */
+
+static void quantize_row_q2_k(const float *x, uint8_t *out, size_t n) {
+    for (size_t b = 0; b < n / 256; b++, x += 256, out += 84) {
+        uint8_t L[256], aux[16];
+        float w[16], scale[16], min[16], max_scale = 0.0f, max_min = 0.0f;
+        for (int s = 0; s < 16; s++) {
+            for (int i = 0; i < 16; i++) w[i] = fabsf(x[16 * s + i]);
+            scale[s] = fit_scale_min(x + 16 * s, w, 16, 3, L + 16 * s, aux, &min[s], -0.5f, 0.1f, 15, 1);
+            max_scale = scale[s] > max_scale ? scale[s] : max_scale;
+            max_min = min[s] > max_min ? min[s] : max_min;
+        }
+        float d = store_scale_f16(out + 80, max_scale / 15.0f), dmin = store_scale_f16(out + 82, max_min / 15.0f);
+        memset(out + 16, 0, 64);
+        for (int s = 0; s < 16; s++) {
+            int sc = d > 0.0f ? quant_level(scale[s] / d, 0, 15) : 0;
+            int mn = dmin > 0.0f ? quant_level(min[s] / dmin, 0, 15) : 0;
+            out[s] = (uint8_t)(sc | mn << 4);
+            float ds = d * (float)sc, dm = dmin * (float)mn;
+            for (int i = 0; i < 16; i++) {
+                int e = 16 * s + i;
+                int q = ds > 0.0f ? quant_level((x[e] + dm) / ds, 0, 3) : 0;
+                /* element e = 128h + 32j + r (r < 32): byte 32h + r, bits 2j */
+                out[16 + 32 * (e / 128) + e % 32] |= (uint8_t)(q << (2 * ((e % 128) / 32)));
+            }
+        }
+    }
+}
+
+static void quantize_row_q3_k(const float *x, uint8_t *out, size_t n) {
+    for (size_t b = 0; b < n / 256; b++, x += 256, out += 110) {
+        uint8_t L[256];
+        float scale[16], max_scale = 0.0f;
+        for (int s = 0; s < 16; s++) {
+            scale[s] = fit_levels_descent(x + 16 * s, 16, 4, L + 16 * s);
+            if (fabsf(scale[s]) > fabsf(max_scale)) max_scale = scale[s];
+        }
+        memset(out, 0, 110);
+        /* signed 6-bit scales: the largest maps to -32 */
+        float d = store_scale_f16(out + 108, max_scale / -32.0f);
+        uint8_t *hmask = out, *qs = out + 32, *sb = out + 96;
+        for (int s = 0; s < 16; s++) {
+            int sc = d != 0.0f ? quant_level(scale[s] / d, -32, 31) : 0;
+            int u = sc + 32;
+            if (s < 8) sb[s] |= (uint8_t)(u & 0xF);
+            else sb[s - 8] |= (uint8_t)((u & 0xF) << 4);
+            sb[8 + s % 4] |= (uint8_t)((u >> 4) << (2 * (s / 4)));
+            float ds = d * (float)sc;
+            for (int i = 0; i < 16; i++) {
+                int e = 16 * s + i;
+                int q = ds != 0.0f ? quant_level(x[e] / ds, -4, 3) : 0;
+                int stored = q + 4; /* 0..7: bit 2 -> hmask, low 2 bits -> qs */
+                if (stored & 4) hmask[e % 32] |= (uint8_t)(1u << (e / 32));
+                qs[32 * (e / 128) + e % 32] |= (uint8_t)((stored & 3) << (2 * ((e % 128) / 32)));
+            }
+        }
+    }
+}
+
+/* Q4_K and Q5_K share everything but the level count and qh. Sub-block fits
+   weight each element by rms(sub-block) + |x|. */
+static void quantize_row_q45_k(const float *x, uint8_t *out, size_t n, int nmax) {
+    size_t block_bytes = nmax == 15 ? 144 : 176;
+    float rmin = nmax == 15 ? -1.0f : -0.5f;
+    int nstep = nmax == 15 ? 20 : 15;
+    for (size_t b = 0; b < n / 256; b++, x += 256, out += block_bytes) {
+        uint8_t L[256], aux[32];
+        float w[32], scale[8], min[8], max_scale = 0.0f, max_min = 0.0f;
+        for (int s = 0; s < 8; s++) {
+            const float *xs = x + 32 * s;
+            float sum2 = 0.0f;
+            for (int i = 0; i < 32; i++) sum2 += xs[i] * xs[i];
+            float rms = sqrtf(sum2 / 32.0f);
+            for (int i = 0; i < 32; i++) w[i] = rms + fabsf(xs[i]);
+            scale[s] = fit_scale_min(xs, w, 32, nmax, L + 32 * s, aux, &min[s], rmin, 0.1f, nstep, 0);
+            max_scale = scale[s] > max_scale ? scale[s] : max_scale;
+            max_min = min[s] > max_min ? min[s] : max_min;
+        }
+        memset(out, 0, block_bytes);
+        float d = store_scale_f16(out, max_scale / 63.0f), dmin = store_scale_f16(out + 2, max_min / 63.0f);
+        uint8_t *sb = out + 4;
+        for (int s = 0; s < 8; s++) {
+            int sc = d > 0.0f ? quant_level(scale[s] / d, 0, 63) : 0;
+            int mn = dmin > 0.0f ? quant_level(min[s] / dmin, 0, 63) : 0;
+            if (s < 4) {
+                sb[s] = (uint8_t)sc;
+                sb[s + 4] = (uint8_t)mn;
+            } else {
+                sb[s + 4] = (uint8_t)((sc & 0xF) | (mn & 0xF) << 4);
+                sb[s - 4] |= (uint8_t)((sc >> 4) << 6);
+                sb[s] |= (uint8_t)((mn >> 4) << 6);
+            }
+            float ds = d * (float)sc, dm = dmin * (float)mn;
+            for (int i = 0; i < 32; i++)
+                L[32 * s + i] = (uint8_t)(ds > 0.0f ? quant_level((x[32 * s + i] + dm) / ds, 0, nmax) : 0);
+        }
+        uint8_t *qh = nmax == 15 ? NULL : out + 16, *qs = out + (nmax == 15 ? 16 : 48);
+        for (int c = 0; c < 4; c++)
+            for (int l = 0; l < 32; l++) {
+                int q0 = L[64 * c + l], q1 = L[64 * c + 32 + l];
+                qs[32 * c + l] = (uint8_t)((q0 & 0xF) | (q1 & 0xF) << 4);
+                if (qh) qh[l] |= (uint8_t)((q0 >> 4) << (2 * c) | (q1 >> 4) << (2 * c + 1));
+            }
+    }
+}
+
+static void quantize_row_q4_k(const float *x, uint8_t *out, size_t n) { quantize_row_q45_k(x, out, n, 15); }
+static void quantize_row_q5_k(const float *x, uint8_t *out, size_t n) { quantize_row_q45_k(x, out, n, 31); }
+
+static void quantize_row_q6_k(const float *x, uint8_t *out, size_t n) {
+    for (size_t b = 0; b < n / 256; b++, x += 256, out += 210) {
+        uint8_t L[256];
+        float scale[16], max_scale = 0.0f;
+        for (int s = 0; s < 16; s++) {
+            scale[s] = fit_symmetric(x + 16 * s, 16, 32, L + 16 * s);
+            if (fabsf(scale[s]) > fabsf(max_scale)) max_scale = scale[s];
+        }
+        memset(out, 0, 210);
+        /* signed 8-bit scales: the largest maps to -128 */
+        float d = store_scale_f16(out + 208, max_scale / -128.0f);
+        for (int s = 0; s < 16; s++) {
+            int sc = d != 0.0f ? quant_level(scale[s] / d, -128, 127) : 0;
+            out[192 + s] = (uint8_t)(int8_t)sc;
+            float ds = d * (float)sc;
+            for (int i = 0; i < 16; i++)
+                L[16 * s + i] = (uint8_t)((ds != 0.0f ? quant_level(x[16 * s + i] / ds, -32, 31) : 0) + 32);
+        }
+        /* element 128h + 32g + l: low nibble in ql[64h + l + 32(g&1)] (high
+           half for g >= 2), top 2 bits in qh[32h + l] at bits 2g */
+        for (int h = 0; h < 2; h++)
+            for (int l = 0; l < 32; l++) {
+                const uint8_t *q = L + 128 * h + l;
+                out[64 * h + l] = (uint8_t)((q[0] & 0xF) | (q[64] & 0xF) << 4);
+                out[64 * h + l + 32] = (uint8_t)((q[32] & 0xF) | (q[96] & 0xF) << 4);
+                out[128 + 32 * h + l] =
+                    (uint8_t)(q[0] >> 4 | (q[32] >> 4) << 2 | (q[64] >> 4) << 4 | (q[96] >> 4) << 6);
+            }
+    }
+}
+
+/* Q8_K (activation format): f32 scale with the extreme at -127, 256 int8,
+   and the sums of each 16 levels for the min terms of K-quant dot products. */
+static void quantize_row_q8_k(const float *x, uint8_t *out, size_t n) {
+    for (size_t b = 0; b < n / 256; b++, x += 256, out += 292) {
+        float max = signed_absmax(x, 256);
+        float inv = max != 0.0f ? -127.0f / max : 0.0f;
+        store_u32le(out, bits_from_f32(max != 0.0f ? 1.0f / inv : 0.0f));
+        for (int g = 0; g < 16; g++) {
+            int sum = 0;
+            for (int i = 0; i < 16; i++) {
+                int q = quant_level(x[16 * g + i] * inv, -127, 127);
+                out[4 + 16 * g + i] = (uint8_t)(int8_t)q;
+                sum += q;
+            }
+            store_u16le(out + 260 + 2 * g, (uint16_t)(int16_t)sum);
+        }
+    }
+}
+
+/* The row quantizer of a ggml type id; NULL: none (F32 rows are stored as is).
+   (Could become a from_f32 column of type_table.) */
+static quantize_row_fn quantize_fn(uint32_t type) {
+    switch (type) {
+    case QT_F16: return quantize_row_f16;
+    case QT_BF16: return quantize_row_bf16;
+    case QT_Q4_0: return quantize_row_q4_0;
+    case QT_Q4_1: return quantize_row_q4_1;
+    case QT_Q5_0: return quantize_row_q5_0;
+    case QT_Q5_1: return quantize_row_q5_1;
+    case QT_Q8_0: return quantize_row_q8_0;
+    case QT_Q2_K: return quantize_row_q2_k;
+    case QT_Q3_K: return quantize_row_q3_k;
+    case QT_Q4_K: return quantize_row_q4_k;
+    case QT_Q5_K: return quantize_row_q5_k;
+    case QT_Q6_K: return quantize_row_q6_k;
+    case QT_Q8_K: return quantize_row_q8_k;
+    default: return NULL;
+    }
+}
+
+/* ---- GGUF writer ---------------------------------------------------------- */
+/* Sequential writer over a FILE; the first failure sticks and later writes are
+   skipped, so callers check once at the end. */
+typedef struct gguf_writer {
+    FILE *f;
+    uint64_t pos;
+    int failed;
+} gguf_writer;
+
+static void gw_bytes(gguf_writer *w, const void *p, size_t n) {
+    if (w->failed || n == 0) return;
+    if (fwrite(p, 1, n, w->f) != n) w->failed = 1;
+    w->pos += n;
+}
+
+static void gw_u32(gguf_writer *w, uint32_t v) {
+    uint8_t b[4];
+    store_u32le(b, v);
+    gw_bytes(w, b, 4);
+}
+
+static void gw_u64(gguf_writer *w, uint64_t v) {
+    uint8_t b[8];
+    store_u64le(b, v);
+    gw_bytes(w, b, 8);
+}
+
+static void gw_str(gguf_writer *w, const char *s, size_t len) {
+    gw_u64(w, len);
+    gw_bytes(w, s, len);
+}
+
+static void gw_pad(gguf_writer *w, uint64_t alignment) {
+    static const uint8_t zeros[64] = {0};
+    uint64_t pad = (alignment - w->pos % alignment) % alignment;
+    while (pad > 0) {
+        size_t chunk = pad < sizeof zeros ? (size_t)pad : sizeof zeros;
+        gw_bytes(w, zeros, chunk);
+        pad -= chunk;
+    }
+}
+
+static void gw_header(gguf_writer *w, uint64_t n_tensors, uint64_t n_kv) {
+    gw_bytes(w, "GGUF", 4);
+    gw_u32(w, 3);
+    gw_u64(w, n_tensors);
+    gw_u64(w, n_kv);
+}
+
+static void gw_kv_u32(gguf_writer *w, const char *key, uint32_t v) {
+    gw_str(w, key, strlen(key));
+    gw_u32(w, GGUF_U32);
+    gw_u32(w, v);
+}
+
+/* One past the last byte of a parsed key/value record (bounds already checked
+   by gguf_parse). The record starts at the key's 8-byte length. */
+static const uint8_t *gguf_kv_end(const gguf_kv *kv) {
+    const uint8_t *p = kv->value;
+    if (kv->type == GGUF_STRING) return p + 8 + read_u64le(p);
+    if (kv->type != GGUF_ARRAY) return p + gguf_scalar_size(kv->type);
+    if (kv->array_type != GGUF_STRING) return p + kv->array_count * gguf_scalar_size(kv->array_type);
+    for (uint64_t i = 0; i < kv->array_count; i++) p += 8 + read_u64le(p);
+    return p;
+}
+
+/* Copies a metadata record byte for byte: every value type round-trips. */
+static void gw_kv_raw(gguf_writer *w, const gguf_kv *kv) {
+    const uint8_t *start = (const uint8_t *)kv->key.ptr - 8;
+    gw_bytes(w, start, (size_t)(gguf_kv_end(kv) - start));
+}
+
+static void gw_tensor_info(gguf_writer *w, gguf_str name, uint32_t n_dims, const uint64_t *ne, uint32_t type,
+                           uint64_t offset) {
+    gw_str(w, name.ptr, name.len);
+    gw_u32(w, n_dims);
+    for (uint32_t d = 0; d < n_dims; d++) gw_u64(w, ne[d]);
+    gw_u32(w, type);
+    gw_u64(w, offset);
+}
+
+/* ---- File conversion ------------------------------------------------------ */
+
+/* Q4_K_M-style mix (params.mix = 1), after llama.cpp's llama_tensor_get_type:
+   - output.weight gets the "more bits" type of the bulk type T;
+   - the value path and the down projections, attn_v_b / legacy attn_kv_b and
+     ffn_down / ffn_down_exps / ffn_down_shexp, get it in the first and the last
+     eighth of the layers and in every third layer between (use_more_bits);
+   - everything else, token_embd included, gets T.
+   More bits: Q2_K -> Q4_K, Q3_K -> Q5_K, Q4_K and Q5_K -> Q6_K, Q4_0/Q4_1/
+   Q5_0/Q5_1 -> Q6_K; Q6_K, Q8_0, F16 and BF16 are left as they are.
+   Independently of the mix, 1-D tensors and the MoE router (ffn_gate_inp) stay
+   F32, and a matrix whose rows do not fill the chosen type's blocks falls back
+   to Q8_0 (rows of a multiple of 32, e.g. attn_k_b's 128) or F16. */
+static uint32_t more_bits_type(uint32_t t) {
+    switch (t) {
+    case QT_Q2_K: return QT_Q4_K;
+    case QT_Q3_K: return QT_Q5_K;
+    case QT_Q4_K: case QT_Q5_K: case QT_Q4_0: case QT_Q4_1: case QT_Q5_0: case QT_Q5_1: return QT_Q6_K;
+    default: return t;
+    }
+}
+
+static int use_more_bits(uint32_t layer, uint32_t n_layer) {
+    return layer < n_layer / 8 || layer >= 7 * n_layer / 8 || (layer - n_layer / 8) % 3 == 2;
+}
+
+/* "blk.N." prefix -> N; -1 when the tensor belongs to no layer. */
+static int64_t tensor_layer(const char *name) {
+    if (strncmp(name, "blk.", 4) != 0 || name[4] < '0' || name[4] > '9') return -1;
+    int64_t v = 0;
+    const char *p = name + 4;
+    while (*p >= '0' && *p <= '9' && v < 100000000) v = v * 10 + (*p++ - '0');
+    return *p == '.' ? v : -1;
+}
+
+static uint32_t fit_row_type(uint32_t type, uint64_t row) {
+    if (row % type_table[type].block_size == 0) return type;
+    if (type_table[type].block_size == 256 && row % 32 == 0) return QT_Q8_0;
+    return QT_F16;
+}
+
+static uint32_t choose_type(const gguf_tensor *t, const char *name, const dsv3_quantize_params *p, uint32_t n_layer) {
+    if (t->n_dims < 2 || strstr(name, "ffn_gate_inp") != NULL) return QT_F32;
+    uint32_t type = (uint32_t)p->type;
+    if (p->mix) {
+        int64_t layer = tensor_layer(name);
+        int value_or_down = strstr(name, "attn_v_b.") || strstr(name, "attn_kv_b.") || strstr(name, "ffn_down");
+        if (strcmp(name, "output.weight") == 0 ||
+            (value_or_down && layer >= 0 && use_more_bits((uint32_t)layer, n_layer)))
+            type = more_bits_type(type);
+    }
+    return fit_row_type(type, t->ne[0]);
+}
+
+/* llama_ftype for general.file_type (llama.h). */
+static uint32_t ftype_of(int32_t type, int32_t mix) {
+    switch (type) {
+    case QT_F16: return 1;
+    case QT_BF16: return 32;
+    case QT_Q4_0: return 2;
+    case QT_Q4_1: return 3;
+    case QT_Q5_0: return 8;
+    case QT_Q5_1: return 9;
+    case QT_Q8_0: return 7;
+    case QT_Q2_K: return 10;
+    case QT_Q3_K: return mix ? 12 : 11; /* Q3_K_M : Q3_K_S */
+    case QT_Q4_K: return mix ? 15 : 14; /* Q4_K_M : Q4_K_S */
+    case QT_Q5_K: return mix ? 17 : 16; /* Q5_K_M : Q5_K_S */
+    case QT_Q6_K: return 18;
+    default: return 0;
+    }
+}
+
+/* One chunk of rows of one tensor, split across the pool's threads. */
+typedef struct quantize_job {
+    const uint8_t *in;       /* first input row of the chunk */
+    size_t in_row_bytes, out_row_bytes, n;
+    row_to_f32_fn to_f32;
+    quantize_row_fn quantize; /* NULL: write F32 */
+    int check_finite;
+    uint8_t *out;
+    float *scratch;          /* n floats per thread */
+    size_t *bad_row;         /* per thread: first row with a NaN/inf, or SIZE_MAX */
+} quantize_job;
+
+static void quantize_task(void *arg, uint32_t thread_index, size_t begin, size_t end) {
+    quantize_job *job = (quantize_job *)arg;
+    float *row = job->scratch + (size_t)thread_index * job->n;
+    for (size_t r = begin; r < end; r++) {
+        job->to_f32(job->in + r * job->in_row_bytes, row, job->n);
+        if (job->check_finite) {
+            int bad = 0;
+            for (size_t i = 0; i < job->n; i++) bad |= !isfinite(row[i]);
+            if (bad) {
+                if (r < job->bad_row[thread_index]) job->bad_row[thread_index] = r;
+                continue;
+            }
+        }
+        uint8_t *dst = job->out + r * job->out_row_bytes;
+        if (job->quantize) job->quantize(row, dst, job->n);
+        else for (size_t i = 0; i < job->n; i++) store_u32le(dst + 4 * i, bits_from_f32(row[i]));
+    }
+}
+
+static int accepted_quantize_type(int32_t t) {
+    switch (t) {
+    case QT_F16: case QT_BF16: case QT_Q4_0: case QT_Q4_1: case QT_Q5_0: case QT_Q5_1: case QT_Q8_0:
+    case QT_Q2_K: case QT_Q3_K: case QT_Q4_K: case QT_Q5_K: case QT_Q6_K: return 1;
+    default: return 0;
+    }
+}
+
+/* Writes every tensor of g, converted, after the header already written. */
+static int32_t write_tensor_data(gguf_writer *w, const gguf_file *g, const uint32_t *out_types, thread_pool *pool,
+                                 const allocator *a, error_slot *err) {
+    uint32_t n_threads = pool->n_threads;
+    size_t max_row = 1; /* longest row that is converted (copies need no buffer) */
+    for (uint64_t i = 0; i < g->n_tensors; i++)
+        if (g->tensors[i].type != out_types[i] && g->tensors[i].ne[0] > max_row) max_row = (size_t)g->tensors[i].ne[0];
+    const size_t chunk_target = (size_t)16 << 20; /* bytes of output per chunk */
+    float *scratch = NULL;
+    size_t *bad_row = (size_t *)mem_calloc(a, n_threads, sizeof *bad_row);
+    uint8_t *chunk = NULL;
+    size_t chunk_size = 0;
+    int32_t st = DSV3_OK;
+    if (!bad_row || max_row > SIZE_MAX / sizeof(float) / n_threads ||
+        !(scratch = (float *)mem_alloc(a, max_row * n_threads * sizeof(float)))) {
+        st = fail(err, DSV3_ERR_OUT_OF_MEMORY, "out of memory for row buffers of %zu elements", max_row);
+        goto done;
+    }
+    for (uint64_t i = 0; i < g->n_tensors && st == DSV3_OK; i++) {
+        const gguf_tensor *t = &g->tensors[i];
+        uint32_t in_type = t->type, out_type = out_types[i];
+        const type_traits *ti = &type_table[in_type], *to = &type_table[out_type];
+        size_t n = (size_t)t->ne[0];
+        size_t n_rows = (size_t)(t->ne[1] * t->ne[2] * t->ne[3]);
+        size_t in_row_bytes = n / ti->block_size * ti->type_size, out_row_bytes = n / to->block_size * to->type_size;
+        gw_pad(w, g->alignment);
+        if (in_type == out_type) { /* same type: copy, no second rounding */
+            gw_bytes(w, t->data, (size_t)t->n_bytes);
+            continue;
+        }
+        size_t rows_per_chunk = chunk_target / out_row_bytes;
+        if (rows_per_chunk == 0) rows_per_chunk = 1;
+        if (rows_per_chunk > n_rows) rows_per_chunk = n_rows;
+        if (rows_per_chunk * out_row_bytes > chunk_size) {
+            mem_free(a, chunk);
+            chunk_size = rows_per_chunk * out_row_bytes;
+            if (!(chunk = (uint8_t *)mem_alloc(a, chunk_size))) {
+                st = fail(err, DSV3_ERR_OUT_OF_MEMORY, "out of memory for a %zu-byte output buffer", chunk_size);
+                break;
+            }
+        }
+        quantize_job job = {NULL, in_row_bytes, out_row_bytes, n, ti->to_f32,
+                            out_type == QT_F32 ? NULL : quantize_fn(out_type),
+                            out_type != QT_F32 && out_type != QT_F16 && out_type != QT_BF16,
+                            chunk, scratch, bad_row};
+        for (size_t first = 0; first < n_rows; first += rows_per_chunk) {
+            size_t rows = n_rows - first < rows_per_chunk ? n_rows - first : rows_per_chunk;
+            job.in = t->data + first * in_row_bytes;
+            for (uint32_t k = 0; k < n_threads; k++) bad_row[k] = SIZE_MAX;
+            parallel_for(pool, rows, 4, quantize_task, &job);
+            size_t bad = SIZE_MAX;
+            for (uint32_t k = 0; k < n_threads; k++) bad = bad_row[k] < bad ? bad_row[k] : bad;
+            if (bad != SIZE_MAX) {
+                st = fail(err, DSV3_ERR_BAD_MODEL,
+                          "tensor '%.*s': row %zu holds NaN or infinity; cannot quantize it to %s",
+                          (int)t->name.len, t->name.ptr, first + bad, to->name);
+                break;
+            }
+            gw_bytes(w, chunk, rows * out_row_bytes);
+        }
+    }
+done:
+    mem_free(a, chunk);
+    mem_free(a, scratch);
+    mem_free(a, bad_row);
+    return st;
+}
+
+static int32_t quantize_file(const char *in_path, const char *out_path, const dsv3_quantize_params *p,
+                             const allocator *a, error_slot *err) {
+    file_image img;
+    gguf_file g;
+    memset(&g, 0, sizeof g);
+    uint32_t *out_types = NULL;
+    char *tmp_path = NULL;
+    FILE *f = NULL;
+    int created = 0;
+    thread_pool pool;
+    void *pool_args = NULL;
+    int pool_running = 0;
+    memset(&pool, 0, sizeof pool);
+    int32_t st = image_open(&img, in_path, 1, a, err);
+    if (st) return st;
+    if ((st = gguf_parse(&g, img.data, img.size, a, err))) goto done;
+
+    out_types = (uint32_t *)mem_calloc(a, (size_t)g.n_tensors, sizeof *out_types);
+    if (!out_types) {
+        st = fail(err, DSV3_ERR_OUT_OF_MEMORY, "out of memory for %llu tensor types", (unsigned long long)g.n_tensors);
+        goto done;
+    }
+    uint32_t n_layer = 0;
+    char name[DSV3_GGUF_MAX_NAME];
+    for (uint64_t i = 0; i < g.n_tensors; i++) {
+        const gguf_tensor *t = &g.tensors[i];
+        memcpy(name, t->name.ptr, t->name.len);
+        name[t->name.len] = '\0';
+        int64_t layer = tensor_layer(name);
+        if (layer >= 0 && (uint64_t)layer + 1 > n_layer) n_layer = (uint32_t)layer + 1;
+        if (!type_table[t->type].to_f32) {
+            st = fail(err, DSV3_ERR_UNSUPPORTED, "tensor '%s' uses ggml type %u (%s), which dsv3 cannot read", name,
+                      t->type, type_name(t->type));
+            goto done;
+        }
+    }
+    for (uint64_t i = 0; i < g.n_tensors; i++) {
+        const gguf_tensor *t = &g.tensors[i];
+        memcpy(name, t->name.ptr, t->name.len);
+        name[t->name.len] = '\0';
+        out_types[i] = choose_type(t, name, p, n_layer);
+    }
+
+    size_t path_len = strlen(out_path);
+    if (!(tmp_path = (char *)mem_alloc(a, path_len + 5))) {
+        st = fail(err, DSV3_ERR_OUT_OF_MEMORY, "out of memory");
+        goto done;
+    }
+    memcpy(tmp_path, out_path, path_len);
+    memcpy(tmp_path + path_len, ".tmp", 5);
+    if (!(f = fopen(tmp_path, "wb"))) {
+        st = fail(err, DSV3_ERR_IO, "cannot create '%s': %s", tmp_path, strerror(errno));
+        goto done;
+    }
+    created = 1;
+    gguf_writer w = {f, 0, 0};
+
+    /* Metadata: every record copied verbatim, except general.file_type which
+       gets the new type (added when absent, with general.quantization_version). */
+    const gguf_kv *ftype_kv = gguf_find(&g, "general.file_type");
+    int add_qv = gguf_find(&g, "general.quantization_version") == NULL;
+    uint32_t ftype = ftype_of(p->type, p->mix);
+    gw_header(&w, g.n_tensors, g.n_kv + (ftype_kv ? 0 : 1) + (uint64_t)add_qv);
+    for (uint64_t i = 0; i < g.n_kv; i++) {
+        if (&g.kv[i] == ftype_kv) gw_kv_u32(&w, "general.file_type", ftype);
+        else gw_kv_raw(&w, &g.kv[i]);
+    }
+    if (!ftype_kv) gw_kv_u32(&w, "general.file_type", ftype);
+    if (add_qv) gw_kv_u32(&w, "general.quantization_version", 2);
+
+    uint64_t offset = 0;
+    for (uint64_t i = 0; i < g.n_tensors; i++) {
+        const gguf_tensor *t = &g.tensors[i];
+        const type_traits *tt = &type_table[out_types[i]];
+        /* rows * row bytes; the element count is below 2^63 (gguf_parse) */
+        uint64_t bytes = t->ne[0] / tt->block_size * tt->type_size, rows = t->ne[1] * t->ne[2] * t->ne[3], next;
+        if (mul_overflows(bytes, rows, &bytes) || bytes > SIZE_MAX / 2 ||
+            add_overflows(offset, bytes + (g.alignment - bytes % g.alignment) % g.alignment, &next)) {
+            st = fail(err, DSV3_ERR_UNSUPPORTED, "tensor '%.*s' is too large as %s", (int)t->name.len, t->name.ptr,
+                      tt->name);
+            goto done;
+        }
+        gw_tensor_info(&w, t->name, t->n_dims, t->ne, out_types[i], offset);
+        offset = next;
+    }
+
+    uint32_t n_threads = p->n_threads > 0 ? (uint32_t)p->n_threads : hardware_threads();
+    if (n_threads > 256) n_threads = 256;
+    if (!DSV3_HAVE_THREADS) n_threads = 1;
+#if DSV3_HAVE_THREADS
+    pool_args = mem_calloc(a, n_threads, sizeof(worker_start));
+#else
+    pool_args = mem_calloc(a, 1, 1);
+#endif
+    if (!pool_args || !pool_start(&pool, n_threads, pool_args, a)) {
+        st = fail(err, DSV3_ERR_OUT_OF_MEMORY, "cannot start %u threads", n_threads);
+        goto done;
+    }
+    pool_running = 1;
+    if ((st = write_tensor_data(&w, &g, out_types, &pool, a, err))) goto done;
+    if (g.n_tensors > 0) gw_pad(&w, g.alignment);
+    if (w.failed || fflush(f) != 0) {
+        st = fail(err, DSV3_ERR_IO, "cannot write '%s': %s", tmp_path, strerror(errno));
+        goto done;
+    }
+    int close_failed = fclose(f) != 0;
+    f = NULL;
+    if (close_failed) {
+        st = fail(err, DSV3_ERR_IO, "cannot write '%s': %s", tmp_path, strerror(errno));
+        goto done;
+    }
+#ifdef _WIN32
+    remove(out_path); /* rename() does not replace an existing file there */
+#endif
+    if (rename(tmp_path, out_path) != 0) {
+        st = fail(err, DSV3_ERR_IO, "cannot rename '%s' to '%s': %s", tmp_path, out_path, strerror(errno));
+        goto done;
+    }
+done:
+    if (pool_running) pool_stop(&pool, a);
+    mem_free(a, pool_args);
+    if (f) fclose(f);
+    if (st != DSV3_OK && created) remove(tmp_path);
+    mem_free(a, tmp_path);
+    mem_free(a, out_types);
+    gguf_release(&g, a);
+    image_close(&img, a);
+    return st;
+}
+
+void dsv3_quantize_default_params(dsv3_quantize_params *out) {
+    if (!out) return;
+    memset(out, 0, sizeof *out);
+    out->struct_size = sizeof *out;
+    out->type = QT_Q4_K;
+    out->mix = 1;
+    out->n_threads = 0;
+}
+
+int32_t dsv3_quantize_file(const char *in_path, const char *out_path, const dsv3_quantize_params *params,
+                           char *error_message, size_t error_message_size) {
+    error_slot err = {DSV3_OK, ""};
+    allocator a = {NULL, NULL, NULL};
+    dsv3_quantize_params p;
+    dsv3_quantize_default_params(&p);
+    int32_t st = merge_params(&p, sizeof p, params, &err);
+    if (st == DSV3_OK) {
+        uint16_t probe = 1;
+        uint8_t first;
+        memcpy(&first, &probe, 1);
+        if (!in_path || !out_path)
+            st = fail(&err, DSV3_ERR_INVALID_ARGUMENT, "NULL %s path", in_path ? "output" : "input");
+        else if (!accepted_quantize_type(p.type))
+            st = fail(&err, DSV3_ERR_INVALID_ARGUMENT,
+                      "cannot quantize to ggml type %d (%s); use F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, "
+                      "Q2_K, Q3_K, Q4_K, Q5_K or Q6_K", (int)p.type,
+                      p.type >= 0 && p.type < DSV3_TYPE_COUNT ? type_name((uint32_t)p.type) : "unknown");
+        else if (p.mix != 0 && p.mix != 1)
+            st = fail(&err, DSV3_ERR_INVALID_ARGUMENT, "mix must be 0 or 1, not %d", (int)p.mix);
+        else if (p.n_threads < 0)
+            st = fail(&err, DSV3_ERR_INVALID_ARGUMENT, "n_threads %d is negative", (int)p.n_threads);
+        else if (first != 1)
+            st = fail(&err, DSV3_ERR_UNSUPPORTED, "dsv3 runs on little-endian machines only");
+        else
+            st = quantize_file(in_path, out_path, &p, &a, &err);
+    }
+    if (error_message && error_message_size) {
+        size_t n = st == DSV3_OK ? 0 : strlen(err.message);
+        if (n >= error_message_size) n = error_message_size - 1;
+        memcpy(error_message, err.message, n);
+        error_message[n] = '\0';
+    }
+    return st;
+}

@@ -3,8 +3,9 @@
  * The one public header of dsv3 (MIT licence, see LICENSE). Pair it with dsv3.c.
  *
  * Objects
- *   dsv3_model    weights mapped read-only from a GGUF file. Immutable after load:
- *                 any number of contexts, in any number of threads, may share one.
+ *   dsv3_model    weights mapped read-only from a GGUF file, and the tokenizer.
+ *                 Immutable after load: any number of contexts, in any number of
+ *                 threads, may share one.
  *   dsv3_context  one conversation: the latent KV cache, the position, scratch.
  *                 A context is used by one thread at a time.
  *
@@ -97,11 +98,22 @@ typedef struct dsv3_model_params {
     dsv3_alloc_fn alloc;        /* NULL: malloc */
     dsv3_free_fn  free_fn;      /* NULL: free */
     void         *user;         /* passed to log, alloc and free_fn */
+    int32_t       float_activations; /* 0 (default): products with 4-6 bit and K-quant
+                                   weights quantize the activations to 8 bits and
+                                   use integer dot products (fast, as llama.cpp);
+                                   1: dequantize and multiply in float (exact) */
+    int32_t       ignore_expert_bias; /* 1: route without exp_probs_b (to see what
+                                   DeepSeek-V3's bias-based load balancing does) */
+    int32_t       vocab_only;   /* 1: load only the tokenizer (tokenizer.ggml.*
+                                   metadata) from a file of any architecture,
+                                   with or without tensors. Such a model
+                                   tokenizes and decodes; contexts refuse it. */
 } dsv3_model_params;
 
 DSV3_API void dsv3_model_default_params(dsv3_model_params *out);
 
-/* Loads a "deepseek2"-architecture GGUF file (v2 or v3). params may be NULL for
+/* Loads a "deepseek2"-architecture GGUF file (v2 or v3), and its tokenizer when
+ * the file has one (tokenizer.ggml.* metadata with merges). params may be NULL for
  * defaults. On success *out_model is set and DSV3_OK returned; on failure
  * *out_model is NULL and, when error_message is not NULL, a NUL-terminated
  * description (which key, tensor or byte offset) is written into it. */
@@ -125,11 +137,21 @@ DSV3_API size_t  dsv3_model_n_ctx_train(const dsv3_model *model);
 DSV3_API int32_t dsv3_model_token_bos(const dsv3_model *model);
 DSV3_API int32_t dsv3_model_token_eos(const dsv3_model *model);
 DSV3_API int32_t dsv3_model_token_pad(const dsv3_model *model);
+/* 1 when the model has a tokenizer (dsv3_tokenize and the decoders work), else 0. */
+DSV3_API int32_t dsv3_model_has_tokenizer(const dsv3_model *model);
+
+/* Bytes of weights one decoded token reads: every layer's attention, dense and
+ * shared-expert weights, expert_used_count routed experts per MoE layer, the
+ * routers, the output head and one embedding row. Decode speed is bounded by
+ * memory bandwidth divided by this. */
+DSV3_API uint64_t dsv3_model_active_bytes(const dsv3_model *model);
 
 /* Hyperparameters as dsv3 runs them (after defaults and overrides). */
 typedef struct dsv3_hparams {
     uint32_t struct_size;          /* set by the caller to sizeof(dsv3_hparams) */
-    uint32_t n_vocab, n_ctx_train, n_embd, n_layer, n_head;
+    uint32_t n_vocab, n_ctx_train, n_embd;
+    uint32_t n_layer;              /* main layers (block_count - n_layer_nextn) */
+    uint32_t n_head;
     uint32_t q_lora_rank;          /* 0: plain attn_q projection */
     uint32_t kv_lora_rank;
     uint32_t qk_nope_head_dim, qk_rope_head_dim, v_head_dim;
@@ -151,10 +173,102 @@ typedef struct dsv3_hparams {
     float    yarn_beta_fast, yarn_beta_slow;
     float    yarn_mscale_all_dim;
     float    attn_scale;           /* the softmax scale actually used */
+    uint32_t n_layer_nextn;        /* multi-token-prediction layers in the file
+                                      (after the n_layer main ones; not run) */
 } dsv3_hparams;
 
 /* Fills *out up to out->struct_size bytes (set it first). */
 DSV3_API int32_t dsv3_model_hparams(const dsv3_model *model, dsv3_hparams *out);
+
+/* ---- Tokenizer ------------------------------------------------------------
+ * DeepSeek's byte-level BPE, loaded from the GGUF file's tokenizer.ggml.*
+ * metadata (pre-tokenizers "deepseek-v3" and "deepseek-llm"). Exact to the
+ * Hugging Face tokenizer of the model. Everything here reads the model only:
+ * any number of threads may tokenize and decode with one model at once. Models
+ * without a tokenizer return DSV3_ERR_UNSUPPORTED. */
+
+/* Text -> token ids. text: text_len bytes of UTF-8 (need not be NUL-terminated;
+ * invalid UTF-8 is accepted and encoded byte by byte, so every input gives ids
+ * that decode back to the same bytes).
+ * add_bos: prepend BOS when the vocabulary asks for one (add_bos_token).
+ * parse_special: 1 turns added-token strings in the text (<｜User｜>,
+ *   <｜end▁of▁sentence｜>, ...) into their ids, as Hugging Face's tokenizer does;
+ *   0 encodes them as plain text (use 0 for untrusted content). Added tokens of
+ *   type USER_DEFINED (R1's <think>) are matched either way, as in llama.cpp.
+ * *n_tokens receives the number of ids the text needs. When that exceeds
+ * max_tokens, the first max_tokens are written and DSV3_ERR_BUFFER_TOO_SMALL
+ * returned: call again with a buffer of *n_tokens. tokens may be NULL when
+ * max_tokens is 0 (to ask for the count). */
+DSV3_API int32_t dsv3_tokenize(const dsv3_model *model, const char *text, size_t text_len,
+                               int32_t add_bos, int32_t parse_special,
+                               int32_t *tokens, size_t max_tokens, size_t *n_tokens);
+
+/* The bytes of one token (not NUL-terminated; may be part of a UTF-8 character).
+ * render_special: 1 gives control tokens (BOS, EOS, <｜User｜>, ...) as their
+ * text, 0 as nothing. *n_bytes receives the length; when it exceeds buf_size,
+ * nothing is written and DSV3_ERR_BUFFER_TOO_SMALL returned.
+ * DSV3_ERR_TOKEN_OUT_OF_RANGE for ids outside the vocabulary. */
+DSV3_API int32_t dsv3_token_to_piece(const dsv3_model *model, int32_t token, int32_t render_special,
+                                     char *buf, size_t buf_size, size_t *n_bytes);
+
+/* Streaming decoder: turns tokens into text as they are generated and never
+ * splits a UTF-8 character: bytes that start a character the next token may
+ * complete are held back (at most 3). Caller-allocated, no cleanup needed;
+ * one decoder per stream. The fields are private.
+ *
+ *     dsv3_decoder dec; char text[256]; size_t n;
+ *     dsv3_decoder_init(&dec, 0);
+ *     for each generated token t:
+ *         if (dsv3_decoder_push(model, &dec, t, text, sizeof text, &n) == DSV3_OK)
+ *             fwrite(text, 1, n, stdout);
+ *     dsv3_decoder_flush(&dec, text, sizeof text, &n); fwrite(text, 1, n, stdout);
+ */
+typedef struct dsv3_decoder {
+    uint8_t  pending[4];     /* held-back bytes of an incomplete character */
+    uint32_t n_pending;
+    int32_t  render_special; /* as in dsv3_token_to_piece */
+    uint32_t reserved[4];
+} dsv3_decoder;
+
+DSV3_API void dsv3_decoder_init(dsv3_decoder *decoder, int32_t render_special);
+/* Appends a token's bytes and writes out what is now complete text (*n_bytes
+ * may be 0). Bytes that can never form a character (invalid UTF-8) are passed
+ * through as they are. Needs at most 3 + (the token's length) bytes of buf;
+ * on DSV3_ERR_BUFFER_TOO_SMALL (*n_bytes = the size needed) the decoder is
+ * unchanged, so the call can be repeated with a larger buffer. */
+DSV3_API int32_t dsv3_decoder_push(const dsv3_model *model, dsv3_decoder *decoder, int32_t token,
+                                   char *buf, size_t buf_size, size_t *n_bytes);
+/* Writes out any held-back bytes (an unfinished character) and resets the
+ * decoder. buf_size 4 always suffices. */
+DSV3_API int32_t dsv3_decoder_flush(dsv3_decoder *decoder, char *buf, size_t buf_size, size_t *n_bytes);
+
+/* Chat formatting: messages -> the prompt text DeepSeek's chat template makes
+ * (encode it with parse_special = 1 and add_bos = 0: the text starts with BOS).
+ * role: "system", "user", "assistant" or "tool"; role and content are
+ * NUL-terminated UTF-8. System messages are joined by "\n\n" and placed right
+ * after BOS; each user turn is <｜User｜>content, each assistant turn
+ * <｜Assistant｜>content<｜end▁of▁sentence｜>; add_generation_prompt ends with
+ * <｜Assistant｜>. The DeepSeek-R1 template also keeps only the text after the
+ * last </think> of earlier assistant turns and opens the answer with
+ * "<think>\n".
+ * style: DSV3_CHAT_AUTO picks R1 when the file's chat template handles </think>
+ * (model may then not be NULL), else V3; or force DSV3_CHAT_DEEPSEEK_V3 /
+ * DSV3_CHAT_DEEPSEEK_R1 (model may be NULL: BOS is <｜begin▁of▁sentence｜>).
+ * *n_out receives the length (no NUL is counted); the text is NUL-terminated
+ * when out_size > *n_out. DSV3_ERR_BUFFER_TOO_SMALL when out_size <= *n_out.
+ * DSV3_ERR_INVALID_ARGUMENT for an unknown role or NULL strings. */
+#define DSV3_CHAT_AUTO        0
+#define DSV3_CHAT_DEEPSEEK_V3 1
+#define DSV3_CHAT_DEEPSEEK_R1 2
+
+typedef struct dsv3_chat_message {
+    const char *role;
+    const char *content;
+} dsv3_chat_message;
+
+DSV3_API int32_t dsv3_chat_format(const dsv3_model *model, const dsv3_chat_message *messages,
+                                  size_t n_messages, int32_t add_generation_prompt, int32_t style,
+                                  char *out, size_t out_size, size_t *n_out);
 
 /* ---- Context ------------------------------------------------------------- */
 typedef struct dsv3_context dsv3_context;
@@ -171,6 +285,7 @@ typedef struct dsv3_context_params {
                               longer prefills are split, so this only sizes scratch */
     int32_t  n_threads;    /* 0: default. Compute is single-threaded in this version */
     int32_t  kv_type;      /* DSV3_KV_F32 (default), DSV3_KV_F16 or DSV3_KV_BF16 */
+    uint64_t seed;         /* seed of the context's sampling generator (default 1) */
 } dsv3_context_params;
 
 DSV3_API void dsv3_context_default_params(dsv3_context_params *out);
@@ -207,6 +322,98 @@ DSV3_API size_t dsv3_context_n_ctx(const dsv3_context *ctx);
 DSV3_API size_t dsv3_context_kv_bytes_per_token(const dsv3_context *ctx);
 /* Detailed message of the context's last failure ("" if none); never NULL. */
 DSV3_API const char *dsv3_context_last_error(const dsv3_context *ctx);
+/* The tokens fed so far (dsv3_context_position() of them); valid until the next
+ * call that changes the context. NULL when empty. */
+DSV3_API const int32_t *dsv3_context_tokens(const dsv3_context *ctx);
+
+/* Expert-load telemetry: how many tokens each routed expert of MoE layer `layer`
+ * (0-based over all layers; dense layers report zeros) received since the context
+ * was created or the counts were reset. counts receives n_counts values, which
+ * must be at least the model's expert count. */
+DSV3_API int32_t dsv3_context_expert_counts(const dsv3_context *ctx, uint32_t layer, uint64_t *counts,
+                                            size_t n_counts);
+DSV3_API int32_t dsv3_context_reset_expert_counts(dsv3_context *ctx);
+
+/* ---- State ---------------------------------------------------------------- */
+/* A context's state (tokens, position, the filled part of the KV cache, the last
+ * logits and the sampling generator) as bytes, to resume a conversation later or
+ * in another process, or to cache a long system prompt. The format is versioned
+ * and checksummed, and names the model it belongs to: restoring into a context
+ * of another model file, with another KV cache type, or too short a context
+ * fails with a clear error and leaves the context unchanged. */
+DSV3_API size_t  dsv3_context_state_size(const dsv3_context *ctx);
+/* Writes the state into buf; DSV3_ERR_BUFFER_TOO_SMALL (and *n_written = the
+ * size needed) when buf_size is too small. */
+DSV3_API int32_t dsv3_context_state_save(const dsv3_context *ctx, void *buf, size_t buf_size, size_t *n_written);
+DSV3_API int32_t dsv3_context_state_load(dsv3_context *ctx, const void *buf, size_t size);
+DSV3_API int32_t dsv3_context_state_save_file(const dsv3_context *ctx, const char *path);
+DSV3_API int32_t dsv3_context_state_load_file(dsv3_context *ctx, const char *path);
+
+/* ---- Sampling ------------------------------------------------------------ */
+/* Applied in this order: repetition/presence penalties over the last
+ * penalty_window tokens of the context, temperature, top-k, top-p (nucleus),
+ * min-p, then a draw from the context's seeded generator. The same seed, inputs
+ * and params give the same tokens on every run and any thread count. */
+typedef struct dsv3_sampling_params {
+    uint32_t struct_size;      /* sizeof(dsv3_sampling_params) as the caller built it */
+    float    temperature;      /* <= 0: greedy (argmax). Default 0.8 */
+    int32_t  top_k;            /* keep the k most likely; 0: off. Default 40 */
+    float    top_p;            /* keep the smallest set with this much mass; 1: off. Default 0.95 */
+    float    min_p;            /* drop tokens below min_p * the top probability; 0: off. Default 0.05 */
+    float    repeat_penalty;   /* divide positive (multiply negative) logits of recent tokens; 1: off (default) */
+    float    presence_penalty; /* subtract from logits of recent tokens; 0: off (default) */
+    int32_t  penalty_window;   /* how many recent tokens the penalties look at. Default 64 */
+} dsv3_sampling_params;
+
+DSV3_API void dsv3_sampling_default_params(dsv3_sampling_params *out);
+
+/* Picks the next token from logits (n_vocab floats: the context's own, from
+ * dsv3_context_logits(), or any array the host has modified, e.g. with biases or
+ * a grammar mask; -INFINITY removes a token). params NULL: defaults. The logits
+ * are not modified. Advances the context's generator. */
+DSV3_API int32_t dsv3_sample(dsv3_context *ctx, const dsv3_sampling_params *params, const float *logits,
+                             int32_t *out_token);
+
+/* Reseeds the context's sampling generator. */
+DSV3_API int32_t dsv3_context_set_seed(dsv3_context *ctx, uint64_t seed);
+
+/* ---- Quantization -------------------------------------------------------- */
+#define DSV3_HAVE_QUANTIZE 1
+
+typedef struct dsv3_quantize_params {
+    uint32_t struct_size; /* sizeof(dsv3_quantize_params) as the caller built it */
+    int32_t  type;        /* ggml type id of the bulk of the matrices: 1 F16, 30 BF16,
+                             2 Q4_0, 3 Q4_1, 6 Q5_0, 7 Q5_1, 8 Q8_0, 10 Q2_K, 11 Q3_K,
+                             12 Q4_K (default), 13 Q5_K, 14 Q6_K */
+    int32_t  mix;         /* 0: every eligible matrix gets `type`; 1 (default): a
+                             Q4_K_M-style mix, see below */
+    int32_t  n_threads;   /* 0 (default): one per online CPU */
+} dsv3_quantize_params;
+
+DSV3_API void dsv3_quantize_default_params(dsv3_quantize_params *out);
+
+/* Converts the GGUF file in_path (any architecture; tensors F32, F16, BF16 or
+ * any type dsv3 reads, which are dequantized first) into out_path:
+ *   - every metadata key is copied unchanged, except general.file_type, which is
+ *     set to the llama_ftype of the result (general.quantization_version = 2 is
+ *     added when absent);
+ *   - 1-D tensors (norms, exp_probs_b.bias) and the MoE router ffn_gate_inp are
+ *     stored as F32; every other tensor as `type`, or with mix = 1: output.weight,
+ *     and attn_v_b / attn_kv_b / ffn_down* in the first and last eighth of the
+ *     layers and every third layer between, one step up (Q2_K->Q4_K,
+ *     Q3_K->Q5_K, Q4_K/Q5_K/Q4_0/Q4_1/Q5_0/Q5_1->Q6_K);
+ *   - a matrix whose rows do not fill whole blocks falls back to Q8_0 (rows a
+ *     multiple of 32, e.g. attn_k_b with 128) or else F16; a tensor already of
+ *     its target type is copied bit for bit.
+ * The file is written to out_path + ".tmp" and renamed on success; on failure
+ * nothing is left behind. Rows holding NaN or infinity are refused
+ * (DSV3_ERR_BAD_MODEL). Errors: DSV3_ERR_INVALID_ARGUMENT (NULL path, type not
+ * listed above, mix not 0/1, negative n_threads), DSV3_ERR_IO, DSV3_ERR_BAD_FILE,
+ * DSV3_ERR_UNSUPPORTED, DSV3_ERR_OUT_OF_MEMORY; error_message (may be NULL)
+ * receives a NUL-terminated description. Thread-safe: no shared state. */
+DSV3_API int32_t dsv3_quantize_file(const char *in_path, const char *out_path,
+                                    const dsv3_quantize_params *params,
+                                    char *error_message, size_t error_message_size);
 
 #ifdef __cplusplus
 }

@@ -1,15 +1,17 @@
 /* build/dsv3 - command-line front end of the dsv3 library.
  *
- *   dsv3 -m MODEL.gguf --tokens 1,2,3 -n 16
+ *   dsv3 -m MODEL.gguf -p "Hello" -n 16          text in, text out
+ *   dsv3 -m MODEL.gguf --tokens 1,2,3 -n 16      token ids in, ids out
+ *   dsv3 -m MODEL.gguf --tokenize -f FILE        print the prompt's ids and exit
  *
- * Feeds a prompt, generates tokens (greedy by default), optionally dumps the
- * logits of every evaluated position, and reports speed on stderr.
+ * Feeds a prompt, generates tokens (greedy by default) and streams them as text
+ * when the model has a tokenizer (as ids otherwise), optionally dumps the logits
+ * of every evaluated position, and reports speed on stderr.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "dsv3.h"
 
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,17 +22,28 @@ static void usage(FILE *out) {
             "usage: dsv3 -m MODEL.gguf [--tokens ID,ID,... | -p PROMPT | -f FILE] [options]\n"
             "  -m, --model FILE      GGUF model (architecture deepseek2)\n"
             "      --tokens LIST     prompt as comma-separated token ids\n"
-            "  -p, --prompt TEXT     prompt text (needs the tokenizer: not in this version)\n"
-            "  -f, --file FILE       prompt text from a file (likewise)\n"
+            "  -p, --prompt TEXT     prompt text, through the model's tokenizer\n"
+            "  -f, --file FILE       prompt text from a file, its bytes exactly\n"
+            "      --chat            wrap the prompt as one user turn of the chat template\n"
+            "      --no-special      special token strings in the prompt are plain text\n"
+            "                        (default: parsed as special tokens, as Hugging Face does)\n"
+            "      --no-bos          do not start the prompt with BOS\n"
+            "      --tokenize        print the prompt's token ids on one line and exit\n"
             "  -n, --n-predict N     tokens to generate (default 16)\n"
             "  -c, --ctx N           context length (default: min(4096, the model's))\n"
             "  -t, --threads N       threads (accepted; compute is single-threaded for now)\n"
             "      --temp T          sampling temperature, 0 = greedy (default 0)\n"
+            "      --top-k K         sample among the K most likely (default 40; 0 = off)\n"
+            "      --top-p P         nucleus sampling mass (default 0.95; 1 = off)\n"
+            "      --min-p P         drop tokens below P x the top probability (default 0.05)\n"
+            "      --repeat-penalty R  penalise the last 64 tokens (default 1 = off)\n"
             "      --seed S          sampling seed (default 1)\n"
             "      --prefill MODE    batch (default) or step: how the prompt is fed\n"
             "      --batch N         prefill batch size (default 64)\n"
             "      --kv-type TYPE    f32 (default), f16 or bf16 latent cache\n"
             "      --no-groups       llama.cpp routing: no expert groups unless the file has the keys\n"
+            "      --no-expert-bias  route without the expert bias (exp_probs_b)\n"
+            "      --expert-stats    print each MoE layer's expert load (max/mean tokens per expert)\n"
             "      --dump-logits F   write float32 logits of every evaluated position to F\n"
             "  -h, --help            this text\n");
 }
@@ -87,41 +100,117 @@ static int parse_tokens(const char *s, int32_t **out, size_t *n_out) {
     return 1;
 }
 
-/* xorshift64*: a small seeded generator for sampling. */
-static double next_uniform(uint64_t *state) {
-    *state ^= *state >> 12;
-    *state ^= *state << 25;
-    *state ^= *state >> 27;
-    return (double)((*state * 2685821657736338717ull) >> 11) * (1.0 / 9007199254740992.0);
-}
-
-static int32_t sample(const float *logits, size_t n_vocab, float temp, uint64_t *rng) {
-    size_t best = 0;
-    for (size_t i = 1; i < n_vocab; i++)
-        if (logits[i] > logits[best]) best = i;
-    if (temp <= 0.0f) return (int32_t)best;
-    double sum = 0.0;
-    for (size_t i = 0; i < n_vocab; i++) sum += exp((logits[i] - logits[best]) / temp);
-    double r = next_uniform(rng) * sum;
-    for (size_t i = 0; i < n_vocab; i++) {
-        r -= exp((logits[i] - logits[best]) / temp);
-        if (r <= 0.0) return (int32_t)i;
-    }
-    return (int32_t)best;
-}
-
 static int write_logits(FILE *f, const float *logits, size_t n) {
     /* float32 little-endian: the host order on every platform dsv3 supports */
     return fwrite(logits, sizeof(float), n, f) == n;
 }
 
+/* Load balance of each MoE layer over everything this context evaluated. */
+static void print_expert_stats(const dsv3_model *model, const dsv3_context *ctx) {
+    dsv3_hparams hp;
+    memset(&hp, 0, sizeof hp);
+    hp.struct_size = sizeof hp;
+    dsv3_model_hparams(model, &hp);
+    if (hp.n_expert == 0) return;
+    uint64_t *counts = malloc(hp.n_expert * sizeof *counts);
+    if (!counts) return;
+    fprintf(stderr, "expert load (tokens per expert; max/mean 1.00 is perfectly even):\n");
+    fprintf(stderr, "%6s %10s %10s %10s %8s\n", "layer", "mean", "max", "min", "max/mean");
+    for (uint32_t l = hp.n_layer_dense_lead; l < hp.n_layer; l++) {
+        if (dsv3_context_expert_counts(ctx, l, counts, hp.n_expert)) break;
+        uint64_t max = 0, min = UINT64_MAX, total = 0;
+        for (uint32_t e = 0; e < hp.n_expert; e++) {
+            total += counts[e];
+            if (counts[e] > max) max = counts[e];
+            if (counts[e] < min) min = counts[e];
+        }
+        double mean = (double)total / hp.n_expert;
+        fprintf(stderr, "%6u %10.2f %10llu %10llu %8.2f\n", l, mean, (unsigned long long)max,
+                (unsigned long long)min, mean > 0 ? max / mean : 0.0);
+    }
+    free(counts);
+}
+
+/* Reads a whole file, bytes exactly (nothing stripped, no escapes). */
+static char *read_all(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        n += fread(buf + n, 1, cap - n, f);
+        if (n < cap) break;
+        char *grown = realloc(buf, cap * 2);
+        if (!grown) {
+            free(buf);
+            buf = NULL;
+            break;
+        }
+        buf = grown;
+        cap *= 2;
+    }
+    if (buf && ferror(f)) {
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    *len = n;
+    return buf;
+}
+
+/* Appends the ids of text to *ids (a malloc'd array of *n). */
+static int32_t append_tokens(const dsv3_model *model, const char *text, size_t len, int add_bos, int special,
+                             int32_t **ids, size_t *n) {
+    size_t need = 0;
+    int32_t st = dsv3_tokenize(model, text, len, add_bos, special, NULL, 0, &need);
+    if (st != DSV3_OK && st != DSV3_ERR_BUFFER_TOO_SMALL) return st;
+    int32_t *grown = realloc(*ids, (*n + need + 1) * sizeof **ids);
+    if (!grown) return DSV3_ERR_OUT_OF_MEMORY;
+    *ids = grown;
+    st = dsv3_tokenize(model, text, len, add_bos, special, *ids + *n, need, &need);
+    if (st == DSV3_OK) *n += need;
+    return st;
+}
+
+/* The prompt's ids. With --chat the text is one user turn: the template's own
+   text (BOS, <｜User｜>, <｜Assistant｜>...) is encoded with special tokens, the
+   user's text as --no-special says. */
+static int32_t prompt_tokens(const dsv3_model *model, const char *text, size_t len, int chat, int special, int bos,
+                             int32_t **ids, size_t *n) {
+    int32_t st;
+    *ids = NULL;
+    *n = 0;
+    if (!chat) {
+        st = append_tokens(model, text, len, bos, special, ids, n);
+        return st;
+    }
+    dsv3_chat_message turn = {"user", ""};
+    char head[256], full[512];
+    size_t n_head = 0, n_full = 0;
+    st = dsv3_chat_format(model, &turn, 1, 0, DSV3_CHAT_AUTO, head, sizeof head, &n_head);
+    if (!st) st = dsv3_chat_format(model, &turn, 1, 1, DSV3_CHAT_AUTO, full, sizeof full, &n_full);
+    if (st) return st;
+    /* the template starts with BOS itself: add none */
+    if (!st) st = append_tokens(model, head, n_head, 0, 1, ids, n);
+    if (!st) st = append_tokens(model, text, len, 0, special, ids, n);
+    if (!st) st = append_tokens(model, full + n_head, n_full - n_head, 0, 1, ids, n);
+    if (!st && !bos && *n && (*ids)[0] == dsv3_model_token_bos(model)) {
+        memmove(*ids, *ids + 1, (*n - 1) * sizeof **ids);
+        (*n)--;
+    }
+    return st;
+}
+
 int main(int argc, char **argv) {
     const char *model_path = NULL, *tokens_arg = NULL, *dump_path = NULL, *prefill_mode = "batch";
-    const char *text_prompt = NULL;
+    const char *text_prompt = NULL, *prompt_file = NULL;
+    int chat = 0, special = 1, add_bos = 1, tokenize_only = 0;
     long n_predict = 16, n_ctx = 0, n_threads = 0, n_batch = 64, seed = 1;
-    float temp = 0.0f;
+    dsv3_sampling_params sampling;
+    dsv3_sampling_default_params(&sampling);
+    sampling.temperature = 0.0f; /* greedy unless asked */
     int32_t kv_type = DSV3_KV_F32;
-    int no_groups = 0;
+    int no_groups = 0, no_expert_bias = 0, expert_stats = 0;
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -133,6 +222,24 @@ int main(int argc, char **argv) {
         } else if (!strcmp(a, "--no-groups")) {
             no_groups = 1;
             takes_value = 0;
+        } else if (!strcmp(a, "--no-expert-bias")) {
+            no_expert_bias = 1;
+            takes_value = 0;
+        } else if (!strcmp(a, "--expert-stats")) {
+            expert_stats = 1;
+            takes_value = 0;
+        } else if (!strcmp(a, "--chat")) {
+            chat = 1;
+            takes_value = 0;
+        } else if (!strcmp(a, "--no-special")) {
+            special = 0;
+            takes_value = 0;
+        } else if (!strcmp(a, "--no-bos")) {
+            add_bos = 0;
+            takes_value = 0;
+        } else if (!strcmp(a, "--tokenize")) {
+            tokenize_only = 1;
+            takes_value = 0;
         } else if (!v) {
             fprintf(stderr, "dsv3: option %s needs a value\n", a);
             return 2;
@@ -140,8 +247,12 @@ int main(int argc, char **argv) {
             model_path = v;
         } else if (!strcmp(a, "--tokens")) {
             tokens_arg = v;
-        } else if (!strcmp(a, "-p") || !strcmp(a, "--prompt") || !strcmp(a, "-f") || !strcmp(a, "--file")) {
+        } else if (!strcmp(a, "-p") || !strcmp(a, "--prompt")) {
             text_prompt = v;
+            prompt_file = NULL;
+        } else if (!strcmp(a, "-f") || !strcmp(a, "--file")) {
+            prompt_file = v;
+            text_prompt = NULL;
         } else if (!strcmp(a, "-n") || !strcmp(a, "--n-predict")) {
             if (!parse_long(v, 0, 1 << 30, &n_predict)) goto bad_value;
         } else if (!strcmp(a, "-c") || !strcmp(a, "--ctx")) {
@@ -152,10 +263,19 @@ int main(int argc, char **argv) {
             if (!parse_long(v, 1, 1 << 20, &n_batch)) goto bad_value;
         } else if (!strcmp(a, "--seed")) {
             if (!parse_long(v, 0, INT32_MAX, &seed)) goto bad_value;
-        } else if (!strcmp(a, "--temp")) {
+        } else if (!strcmp(a, "--temp") || !strcmp(a, "--top-p") || !strcmp(a, "--min-p") ||
+                   !strcmp(a, "--repeat-penalty")) {
             char *end;
-            temp = strtof(v, &end);
-            if (end == v || *end || !(temp >= 0.0f)) goto bad_value;
+            float f = strtof(v, &end);
+            if (end == v || *end || !(f >= 0.0f)) goto bad_value;
+            if (!strcmp(a, "--temp")) sampling.temperature = f;
+            else if (!strcmp(a, "--top-p")) sampling.top_p = f;
+            else if (!strcmp(a, "--min-p")) sampling.min_p = f;
+            else sampling.repeat_penalty = f;
+        } else if (!strcmp(a, "--top-k")) {
+            long k;
+            if (!parse_long(v, 0, INT32_MAX, &k)) goto bad_value;
+            sampling.top_k = (int32_t)k;
         } else if (!strcmp(a, "--prefill")) {
             if (strcmp(v, "batch") && strcmp(v, "step")) goto bad_value;
             prefill_mode = v;
@@ -181,10 +301,27 @@ int main(int argc, char **argv) {
         usage(stderr);
         return 2;
     }
-    if (text_prompt) {
-        fprintf(stderr, "dsv3: text prompts need the tokenizer, which this version does not have yet; "
-                        "use --tokens ID,ID,...\n");
+    if (tokens_arg && (text_prompt || prompt_file)) {
+        fprintf(stderr, "dsv3: give the prompt as --tokens or as text (-p/-f), not both\n");
         return 2;
+    }
+    if (tokenize_only && !text_prompt && !prompt_file) {
+        fprintf(stderr, "dsv3: --tokenize needs a text prompt (-p TEXT or -f FILE)\n");
+        return 2;
+    }
+    char *text = NULL;
+    size_t text_len = 0;
+    if (prompt_file) {
+        text = read_all(prompt_file, &text_len);
+        if (!text) {
+            fprintf(stderr, "dsv3: cannot read %s: %s\n", prompt_file, strerror(errno));
+            return 1;
+        }
+    } else if (text_prompt) {
+        text_len = strlen(text_prompt);
+        text = malloc(text_len + 1);
+        if (!text) return 1;
+        memcpy(text, text_prompt, text_len + 1);
     }
 
     int32_t *prompt = NULL;
@@ -197,13 +334,41 @@ int main(int argc, char **argv) {
     dsv3_model_params mp;
     dsv3_model_default_params(&mp);
     if (no_groups) mp.expert_groups = DSV3_GROUPS_FILE_ONLY;
+    mp.ignore_expert_bias = no_expert_bias;
+    mp.vocab_only = tokenize_only; /* the tokenizer alone: any GGUF with one */
     dsv3_model *model = NULL;
     char message[512];
     int32_t st = dsv3_model_load(model_path, &mp, &model, message, sizeof message);
     if (st) {
         fprintf(stderr, "dsv3: cannot load %s: %s (%s)\n", model_path, message, dsv3_status_string(st));
         free(prompt);
+        free(text);
         return 1;
+    }
+    int has_tokenizer = dsv3_model_has_tokenizer(model);
+    if (text) {
+        if (!has_tokenizer) {
+            fprintf(stderr, "dsv3: %s has no tokenizer (tokenizer.ggml.tokens with merges): use --tokens ID,ID,...\n",
+                    model_path);
+            free(text);
+            dsv3_model_free(model);
+            return 1;
+        }
+        st = prompt_tokens(model, text, text_len, chat, special, add_bos, &prompt, &n_prompt);
+        free(text);
+        if (st) {
+            fprintf(stderr, "dsv3: cannot tokenize the prompt: %s\n", dsv3_status_string(st));
+            free(prompt);
+            dsv3_model_free(model);
+            return 1;
+        }
+        if (tokenize_only) {
+            for (size_t i = 0; i < n_prompt; i++) printf("%s%d", i ? "," : "", prompt[i]);
+            printf("\n");
+            free(prompt);
+            dsv3_model_free(model);
+            return 0;
+        }
     }
     size_t n_vocab = dsv3_model_n_vocab(model);
     if (n_prompt == 0) {
@@ -220,6 +385,7 @@ int main(int argc, char **argv) {
     cp.n_threads = (int32_t)n_threads;
     cp.n_batch = (uint32_t)n_batch;
     cp.kv_type = kv_type;
+    cp.seed = (uint64_t)seed;
     dsv3_context *ctx = NULL;
     st = dsv3_context_create(model, &cp, &ctx);
     if (st) {
@@ -265,11 +431,32 @@ int main(int argc, char **argv) {
     }
     double t1 = now_seconds();
 
-    uint64_t rng = 0x9E3779B97F4A7C15ull ^ (uint64_t)seed;
     long generated = 0;
+    /* With a tokenizer, text streams out as it is generated (never half a
+       UTF-8 character) and EOS ends the answer; without one, ids are printed. */
+    dsv3_decoder decoder;
+    dsv3_decoder_init(&decoder, 0);
+    int32_t eos = dsv3_model_token_eos(model);
     for (; generated < n_predict; generated++) {
-        int32_t next = sample(logits, n_vocab, temp, &rng);
-        printf("%s%d", generated ? "," : "", next);
+        int32_t next;
+        st = dsv3_sample(ctx, &sampling, logits, &next);
+        if (st) {
+            fprintf(stderr, "\ndsv3: sampling failed: %s\n", dsv3_context_last_error(ctx));
+            rc = 1;
+            goto out;
+        }
+        if (has_tokenizer) {
+            char piece[512];
+            size_t n_piece = 0;
+            if (next == eos) {
+                generated++;
+                break;
+            }
+            if (dsv3_decoder_push(model, &decoder, next, piece, sizeof piece, &n_piece) == DSV3_OK)
+                fwrite(piece, 1, n_piece, stdout);
+        } else {
+            printf("%s%d", generated ? "," : "", next);
+        }
         fflush(stdout);
         st = dsv3_step(ctx, next, &logits);
         if (st == DSV3_ERR_CONTEXT_FULL) {
@@ -284,6 +471,11 @@ int main(int argc, char **argv) {
         }
         if (dump && !write_logits(dump, logits, n_vocab)) goto write_error;
     }
+    if (has_tokenizer) {
+        char tail[8];
+        size_t n_tail = 0;
+        if (dsv3_decoder_flush(&decoder, tail, sizeof tail, &n_tail) == DSV3_OK) fwrite(tail, 1, n_tail, stdout);
+    }
     if (n_predict) printf("\n");
     double t2 = now_seconds();
 
@@ -293,6 +485,7 @@ int main(int argc, char **argv) {
             n_prompt, n_prompt / (t1 - t0 > 1e-9 ? t1 - t0 : 1e-9), generated,
             generated / (t2 - t1 > 1e-9 ? t2 - t1 : 1e-9), kv_per_token,
             kv_per_token * (double)dsv3_context_n_ctx(ctx) / (1024.0 * 1024.0), dsv3_context_n_ctx(ctx));
+    if (expert_stats) print_expert_stats(model, ctx);
     goto out;
 
 write_error:

@@ -4,11 +4,14 @@
  *
  * usage: test_dsv3 DATA_DIR
  */
+#define _POSIX_C_SOURCE 200809L /* mkstemp */
 #include "dsv3.h"
 #include "test_util.h"
 
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 static const char *data_dir = "tests/data";
 
@@ -391,6 +394,239 @@ static void test_api_misuse(void) {
     dsv3_model_free(m);
 }
 
+static void test_sampling(void) {
+    dsv3_model *m = open_model("v3_f32.gguf", DSV3_GROUPS_AUTO, 1);
+    if (!m) return;
+    dsv3_context *ctx = open_context(m, 64, 8, DSV3_KV_F32);
+    enum { V = 320 };
+    float logits[V];
+    for (int i = 0; i < V; i++) logits[i] = -INFINITY;
+    /* probabilities 0.5, 0.3, 0.2 on tokens 10, 20, 30 (at temperature 1) */
+    logits[10] = logf(0.5f);
+    logits[20] = logf(0.3f);
+    logits[30] = logf(0.2f);
+    dsv3_sampling_params sp;
+    dsv3_sampling_default_params(&sp);
+    sp.temperature = 1.0f;
+    sp.top_k = 0;
+    sp.top_p = 1.0f;
+    sp.min_p = 0.0f;
+    int32_t tok = -5;
+    CHECK(dsv3_sample(ctx, &sp, NULL, &tok) == DSV3_ERR_INVALID_ARGUMENT && tok == -1, "no logits yet");
+    int counts[V] = {0};
+    const int draws = 20000;
+    int all_ok = 1;
+    for (int i = 0; i < draws; i++) {
+        all_ok &= dsv3_sample(ctx, &sp, logits, &tok) == DSV3_OK;
+        if (tok >= 0 && tok < V) counts[tok]++;
+    }
+    CHECK(all_ok, "sampling failed");
+    /* 4 standard deviations of a binomial at n = 20000 is under 0.015 */
+    CHECK(fabs(counts[10] / (double)draws - 0.5) < 0.015 && fabs(counts[20] / (double)draws - 0.3) < 0.015 &&
+              fabs(counts[30] / (double)draws - 0.2) < 0.015 && counts[10] + counts[20] + counts[30] == draws,
+          "frequencies %d %d %d", counts[10], counts[20], counts[30]);
+    int only_two = 1, only_one = 1;
+    sp.top_k = 2; /* 10 and 20 */
+    for (int i = 0; i < 2000; i++) {
+        dsv3_sample(ctx, &sp, logits, &tok);
+        only_two &= tok == 10 || tok == 20;
+    }
+    sp.top_k = 0;
+    sp.top_p = 0.7f; /* 0.5 + 0.3 reaches it */
+    for (int i = 0; i < 2000; i++) {
+        dsv3_sample(ctx, &sp, logits, &tok);
+        only_two &= tok == 10 || tok == 20;
+    }
+    sp.top_p = 1.0f;
+    sp.min_p = 0.5f; /* keeps p >= 0.25 */
+    for (int i = 0; i < 2000; i++) {
+        dsv3_sample(ctx, &sp, logits, &tok);
+        only_two &= tok == 10 || tok == 20;
+    }
+    sp.min_p = 0.0f;
+    sp.temperature = 0.01f; /* nearly greedy */
+    for (int i = 0; i < 2000; i++) {
+        dsv3_sample(ctx, &sp, logits, &tok);
+        only_one &= tok == 10;
+    }
+    CHECK(only_two, "top-k / top-p / min-p let a third token through");
+    CHECK(only_one, "a low temperature is not near-greedy");
+    sp.temperature = 0.0f;
+    logits[20] = logits[10]; /* a tie goes to the lower id */
+    CHECK(dsv3_sample(ctx, &sp, logits, &tok) == DSV3_OK && tok == 10, "greedy tie -> %d", tok);
+
+    /* same seed, same tokens; another seed, other tokens */
+    const int32_t prompt[] = {4, 5, 6};
+    int32_t run[3][24];
+    const uint64_t seeds[3] = {42, 42, 43};
+    dsv3_sampling_default_params(&sp);
+    for (int r = 0; r < 3; r++) {
+        dsv3_context_rewind(ctx, 0);
+        dsv3_context_set_seed(ctx, seeds[r]);
+        CHECK(dsv3_prefill(ctx, prompt, 3, NULL) == DSV3_OK, "prefill");
+        for (int i = 0; i < 24; i++) {
+            CHECK(dsv3_sample(ctx, &sp, NULL, &run[r][i]) == DSV3_OK, "sample");
+            CHECK(dsv3_step(ctx, run[r][i], NULL) == DSV3_OK, "step");
+        }
+    }
+    CHECK(memcmp(run[0], run[1], sizeof run[0]) == 0, "same seed, different tokens");
+    CHECK(memcmp(run[0], run[2], sizeof run[0]) != 0, "different seeds, same 24 tokens");
+    const int32_t *hist = dsv3_context_tokens(ctx);
+    CHECK(hist && dsv3_context_position(ctx) == 27 && hist[0] == 4 && hist[3] == run[2][0] && hist[26] == run[2][23],
+          "token history");
+
+    /* a repetition penalty moves greedy away from a token just seen */
+    const float *ctx_logits = dsv3_context_logits(ctx);
+    float boosted[V];
+    memcpy(boosted, ctx_logits, sizeof boosted);
+    int32_t last = hist[26];
+    boosted[last] = 1000.0f;
+    sp.temperature = 0.0f;
+    sp.repeat_penalty = 1.0f;
+    CHECK(dsv3_sample(ctx, &sp, boosted, &tok) == DSV3_OK && tok == last, "unpenalised greedy");
+    sp.presence_penalty = 2000.0f;
+    CHECK(dsv3_sample(ctx, &sp, boosted, &tok) == DSV3_OK && tok != last, "presence penalty");
+    CHECK(boosted[last] == 1000.0f, "the caller's logits are not modified");
+    sp.presence_penalty = 0.0f;
+    sp.repeat_penalty = 1e6f;
+    CHECK(dsv3_sample(ctx, &sp, boosted, &tok) == DSV3_OK && tok != last, "repeat penalty");
+    sp.repeat_penalty = 0.0f;
+    CHECK(dsv3_sample(ctx, &sp, boosted, &tok) == DSV3_ERR_INVALID_ARGUMENT, "repeat penalty 0 is invalid");
+    sp.repeat_penalty = 1.0f;
+    sp.top_p = 0.0f;
+    CHECK(dsv3_sample(ctx, &sp, boosted, &tok) == DSV3_ERR_INVALID_ARGUMENT, "top_p 0 is invalid");
+    CHECK(dsv3_sample(NULL, &sp, boosted, &tok) == DSV3_ERR_INVALID_ARGUMENT, "NULL ctx");
+    CHECK(dsv3_sample(ctx, &sp, boosted, NULL) == DSV3_ERR_INVALID_ARGUMENT, "NULL out");
+    CHECK(dsv3_context_rewind(ctx, 2) == DSV3_OK && dsv3_context_tokens(ctx)[1] == 5, "history after rewind");
+    dsv3_context_free(ctx);
+    dsv3_model_free(m);
+}
+
+static void test_expert_counts(void) {
+    uint64_t with_bias[256], without_bias[256];
+    for (int pass = 0; pass < 2; pass++) {
+        char path[512], message[256];
+        snprintf(path, sizeof path, "%s/v3_256x_q8_0.gguf", data_dir);
+        dsv3_model_params mp;
+        dsv3_model_default_params(&mp);
+        mp.ignore_expert_bias = pass;
+        dsv3_model *m = NULL;
+        CHECK(dsv3_model_load(path, &mp, &m, message, sizeof message) == DSV3_OK, "%s", message);
+        if (!m) return;
+        dsv3_context *ctx = open_context(m, 64, 16, DSV3_KV_F32);
+        int32_t tokens[40];
+        for (int i = 0; i < 40; i++) tokens[i] = (i * 37 + 11) % 320;
+        CHECK(dsv3_prefill(ctx, tokens, 40, NULL) == DSV3_OK, "prefill");
+        uint64_t *counts = pass ? without_bias : with_bias, total = 0, dense_total = 0;
+        CHECK(dsv3_context_expert_counts(ctx, 1, counts, 256) == DSV3_OK, "counts");
+        for (int e = 0; e < 256; e++) total += counts[e];
+        uint64_t dense[256];
+        CHECK(dsv3_context_expert_counts(ctx, 0, dense, 256) == DSV3_OK, "dense layer counts");
+        for (int e = 0; e < 256; e++) dense_total += dense[e];
+        CHECK(total == 40 * 8 && dense_total == 0, "40 tokens x top-8 = %llu routed, dense layer %llu",
+              (unsigned long long)total, (unsigned long long)dense_total);
+        CHECK(dsv3_context_expert_counts(ctx, 2, counts, 256) == DSV3_ERR_INVALID_ARGUMENT, "layer out of range");
+        CHECK(dsv3_context_expert_counts(ctx, 1, counts, 255) == DSV3_ERR_INVALID_ARGUMENT, "buffer too small");
+        CHECK(dsv3_context_reset_expert_counts(ctx) == DSV3_OK && dsv3_context_expert_counts(ctx, 1, dense, 256) == 0,
+              "reset");
+        total = 0;
+        for (int e = 0; e < 256; e++) total += dense[e];
+        CHECK(total == 0, "counts after reset");
+        dsv3_context_free(ctx);
+        dsv3_model_free(m);
+    }
+    CHECK(memcmp(with_bias, without_bias, sizeof with_bias) != 0, "ignoring the routing bias changes no routing");
+}
+
+/* Generates n tokens with the default sampler, recording tokens and logits. */
+static void generate(dsv3_context *ctx, int n, int32_t *tokens, float *logits, size_t V) {
+    for (int i = 0; i < n; i++) {
+        int32_t t = -1;
+        CHECK(dsv3_sample(ctx, NULL, NULL, &t) == DSV3_OK, "sample");
+        tokens[i] = t;
+        const float *l = NULL;
+        CHECK(dsv3_step(ctx, t, &l) == DSV3_OK && l, "step");
+        if (l) memcpy(logits + (size_t)i * V, l, V * sizeof(float));
+    }
+}
+
+static void test_state_save_restore(void) {
+    dsv3_model *m = open_model("v3_f32.gguf", DSV3_GROUPS_AUTO, 1);
+    dsv3_model *other = open_model("v3_legacy_bf16.gguf", DSV3_GROUPS_AUTO, 1);
+    if (!m || !other) return;
+    enum { V = 320, N = 12 };
+    dsv3_context *a = open_context(m, 64, 8, DSV3_KV_F16);
+    const int32_t prompt[] = {9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 100};
+    CHECK(dsv3_prefill(a, prompt, 11, NULL) == DSV3_OK, "prefill");
+    size_t size = dsv3_context_state_size(a), written = 0;
+    unsigned char *state = (unsigned char *)malloc(size);
+    CHECK(dsv3_context_state_save(a, state, size - 1, &written) == DSV3_ERR_BUFFER_TOO_SMALL && written == size,
+          "too small");
+    CHECK(dsv3_context_state_save(a, state, size, &written) == DSV3_OK && written == size, "save");
+    int32_t tok_a[N], tok_b[N];
+    static float log_a[N * V], log_b[N * V];
+    generate(a, N, tok_a, log_a, V);
+
+    /* a fresh context resumes exactly where the first one was saved */
+    dsv3_context *b = open_context(m, 32, 4, DSV3_KV_F16);
+    CHECK(dsv3_context_state_load(b, state, size) == DSV3_OK, "load: %s", dsv3_context_last_error(b));
+    CHECK(dsv3_context_position(b) == 11 && dsv3_context_tokens(b)[10] == 100, "restored position and tokens");
+    generate(b, N, tok_b, log_b, V);
+    CHECK(memcmp(tok_a, tok_b, sizeof tok_a) == 0 && memcmp(log_a, log_b, sizeof log_a) == 0,
+          "resumed generation differs");
+
+    /* refusals leave the context unchanged */
+    size_t before = dsv3_context_position(b);
+    dsv3_context *wrong_type = open_context(m, 64, 8, DSV3_KV_F32);
+    CHECK(dsv3_context_state_load(wrong_type, state, size) == DSV3_ERR_INVALID_ARGUMENT &&
+              strstr(dsv3_context_last_error(wrong_type), "KV cache type"), "kv type: %s",
+          dsv3_context_last_error(wrong_type));
+    dsv3_context *wrong_model = open_context(other, 64, 8, DSV3_KV_F16);
+    CHECK(dsv3_context_state_load(wrong_model, state, size) == DSV3_ERR_INVALID_ARGUMENT &&
+              strstr(dsv3_context_last_error(wrong_model), "another model"), "model: %s",
+          dsv3_context_last_error(wrong_model));
+    dsv3_context *too_short = open_context(m, 8, 8, DSV3_KV_F16);
+    CHECK(dsv3_context_state_load(too_short, state, size) == DSV3_ERR_CONTEXT_FULL, "short context");
+    CHECK(dsv3_context_position(too_short) == 0, "short context unchanged");
+    state[size / 2] ^= 0x40;
+    CHECK(dsv3_context_state_load(b, state, size) == DSV3_ERR_BAD_FILE && dsv3_context_position(b) == before,
+          "corrupt byte");
+    state[size / 2] ^= 0x40;
+    CHECK(dsv3_context_state_load(b, state, size - 9) == DSV3_ERR_BAD_FILE && dsv3_context_position(b) == before,
+          "truncated");
+    CHECK(dsv3_context_state_load(b, state, 10) == DSV3_ERR_BAD_FILE, "tiny");
+    CHECK(dsv3_context_state_load(b, NULL, size) == DSV3_ERR_INVALID_ARGUMENT, "NULL");
+    memcpy(state + 8, "\x02\0\0\0", 4);
+    CHECK(dsv3_context_state_load(b, state, size) == DSV3_ERR_UNSUPPORTED, "future version");
+
+    /* through a file, and an empty context round-trips too */
+    char path[] = "/tmp/dsv3-state-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0, "mkstemp");
+    if (fd >= 0) close(fd);
+    CHECK(dsv3_context_state_save_file(a, path) == DSV3_OK, "save file");
+    CHECK(dsv3_context_state_load_file(b, path) == DSV3_OK && dsv3_context_position(b) == 11 + N, "load file: %s",
+          dsv3_context_last_error(b));
+    CHECK(memcmp(dsv3_context_logits(a), dsv3_context_logits(b), V * sizeof(float)) == 0, "logits from file");
+    CHECK(dsv3_context_state_load_file(b, "/nonexistent/state") == DSV3_ERR_IO, "missing file");
+    CHECK(dsv3_context_state_save_file(a, "/nonexistent/dir/state") == DSV3_ERR_IO, "unwritable file");
+    remove(path);
+    dsv3_context_rewind(a, 0);
+    size = dsv3_context_state_size(a);
+    unsigned char empty[128];
+    CHECK(size <= sizeof empty && dsv3_context_state_save(a, empty, sizeof empty, &written) == DSV3_OK &&
+              dsv3_context_state_load(b, empty, written) == DSV3_OK && dsv3_context_position(b) == 0 &&
+              dsv3_context_logits(b) == NULL, "empty state");
+    free(state);
+    dsv3_context_free(a);
+    dsv3_context_free(b);
+    dsv3_context_free(wrong_type);
+    dsv3_context_free(wrong_model);
+    dsv3_context_free(too_short);
+    dsv3_model_free(m);
+    dsv3_model_free(other);
+}
+
 /* Failing allocations surface as DSV3_ERR_OUT_OF_MEMORY, never a crash. */
 typedef struct alloc_budget {
     int remaining;
@@ -411,7 +647,8 @@ static void test_out_of_memory(void) {
     char path[512], message[256];
     snprintf(path, sizeof path, "%s/v3_f32.gguf", data_dir);
     int load_failed = 0, ctx_failed = 0, succeeded = 0;
-    for (int budget = 0; budget < 12; budget++) {
+    /* every allocation of load and context creation fails in turn, until all succeed */
+    for (int budget = 0; budget < 200 && !succeeded; budget++) {
         alloc_budget b = {budget, 0};
         dsv3_model_params mp;
         dsv3_model_default_params(&mp);
@@ -485,6 +722,9 @@ int main(int argc, char **argv) {
     test_load_paths();
     test_hparams();
     test_api_misuse();
+    test_sampling();
+    test_expert_counts();
+    test_state_save_restore();
     test_out_of_memory();
     test_malformed_files(data_dir);
     return test_summary();

@@ -191,9 +191,153 @@ static void test_thread_pool(void) {
     }
 }
 
-int main(void) {
+/* Dequantization of every type against tests/tools/quant_ref.py's vectors
+   (independent numpy decoders written from the block layouts). */
+static void test_dequantize_vectors(const char *path) {
+    size_t size = 0;
+    unsigned char *buf = read_file(path, &size);
+    CHECK(buf && size >= 12 && memcmp(buf, "DSVQ", 4) == 0, "cannot read %s", path);
+    if (!buf || size < 12) {
+        free(buf);
+        return;
+    }
+    uint32_t n_records = read_u32le(buf + 8);
+    size_t at = 12;
+    int seen[DSV3_TYPE_COUNT] = {0};
+    for (uint32_t r = 0; r < n_records; r++) {
+        if (at + 12 > size) break;
+        uint32_t type = read_u32le(buf + at), n = read_u32le(buf + at + 4), n_bytes = read_u32le(buf + at + 8);
+        at += 12;
+        if (type >= DSV3_TYPE_COUNT || at + n_bytes + 4 * (size_t)n > size || !type_table[type].to_f32 ||
+            (size_t)n / type_table[type].block_size * type_table[type].type_size != n_bytes) {
+            CHECK(0, "record %u: bad type %u or size", r, type);
+            break;
+        }
+        const uint8_t *blocks = buf + at;
+        float *want = (float *)malloc(n * sizeof(float)), *got = (float *)malloc(n * sizeof(float));
+        memcpy(want, buf + at + n_bytes, n * sizeof(float));
+        at += n_bytes + 4 * (size_t)n;
+        type_table[type].to_f32(blocks, got, n);
+        double max_abs = 0, max_diff = 0;
+        for (uint32_t i = 0; i < n; i++) {
+            if (fabs(want[i]) > max_abs) max_abs = fabs(want[i]);
+            double d = fabs((double)got[i] - want[i]);
+            if (!(d <= max_diff)) max_diff = d;
+        }
+        /* every operation but the last is exact in float32, so decoders agree exactly */
+        CHECK(max_diff == 0.0, "%s dequantization differs by %.3g (max %.3g)", type_table[type].name, max_diff,
+              max_abs);
+        /* the reference dot product agrees with dequantize-then-dot */
+        float *x = (float *)malloc(n * sizeof(float));
+        double bound = 0, plain = 0;
+        for (uint32_t i = 0; i < n; i++) {
+            x[i] = next_float();
+            plain += (double)got[i] * x[i];
+            bound += fabs((double)got[i] * x[i]);
+        }
+        double dot = type_table[type].dot(blocks, x, n);
+        CHECK(fabs(dot - plain) <= 1e-5 * bound + 1e-30, "%s dot %.9g vs %.9g", type_table[type].name, dot, plain);
+        seen[type] = 1;
+        free(x);
+        free(want);
+        free(got);
+    }
+    const uint32_t expected[] = {2, 3, 6, 7, 8, 10, 11, 12, 13, 14, 15};
+    for (size_t i = 0; i < sizeof expected / sizeof expected[0]; i++)
+        CHECK(seen[expected[i]], "no vectors for %s", type_table[expected[i]].name);
+    free(buf);
+}
+
+/* A row of n weights of a quantized type: random bytes, with every f16 scale
+   field replaced by a finite value of moderate size. */
+static void random_quant_row(uint32_t type, uint8_t *row, size_t n) {
+    static const struct {
+        uint32_t type;
+        int offsets[2];
+    } scale_fields[] = {{2, {0, -1}}, {3, {0, 2}}, {6, {0, -1}}, {7, {0, 2}},  {10, {80, 82}},
+                        {11, {108, -1}}, {12, {0, 2}}, {13, {0, 2}}, {14, {208, -1}}};
+    size_t block = type_table[type].type_size, n_blocks = n / type_table[type].block_size;
+    for (size_t i = 0; i < block * n_blocks; i++) row[i] = (uint8_t)next_u32();
+    for (size_t f = 0; f < sizeof scale_fields / sizeof scale_fields[0]; f++) {
+        if (scale_fields[f].type != type) continue;
+        for (size_t b = 0; b < n_blocks; b++)
+            for (int k = 0; k < 2; k++) {
+                if (scale_fields[f].offsets[k] < 0) continue;
+                uint16_t h = f32_to_f16((next_float() + 1.5f) * 0.01f * (k ? -1.0f : 1.0f));
+                row[b * block + scale_fields[f].offsets[k]] = (uint8_t)h;
+                row[b * block + scale_fields[f].offsets[k] + 1] = (uint8_t)(h >> 8);
+            }
+    }
+}
+
+/* Integer dots against 8-bit activations: the reference is exact for the
+   quantized activations, within the activation rounding of the float dot, and
+   every SIMD twin agrees with it. */
+static void test_activation_dots(void) {
+    enum { MAX_N = 2048 };
+    static uint8_t row[MAX_N * 2];
+    static float x[MAX_N], w[MAX_N], xq[MAX_N];
+    static uint8_t act[MAX_N * 2];
+    kernel_set best;
+    kernels_best(&best);
+    const uint32_t types[] = {2, 3, 6, 7, 10, 11, 12, 13, 14};
+    for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++) {
+        uint32_t type = types[ti];
+        int kind = act_table[type].kind;
+        size_t block = kind == ACT_Q8_32 ? 32 : 256;
+        int exact_ok = 1, bound_ok = 1, simd_ok = 1, simd_tested = 0;
+        for (size_t n = block; n <= MAX_N; n *= 2) {
+            for (int rep = 0; rep < 10; rep++) {
+                random_quant_row(type, row, n);
+                for (size_t i = 0; i < n; i++) x[i] = next_float() * (rep % 3 ? 1.0f : 100.0f);
+                quantize_act(kind, x, act, n);
+                type_table[type].to_f32(row, w, n);
+                /* the activations as the integer path sees them */
+                double exact = 0, mag = 0, rounding = 0;
+                for (size_t i = 0; i < n; i++) {
+                    float d = kind == ACT_Q8_32 ? ((act_block32 *)(void *)act)[i / 32].d
+                                                : ((act_block256 *)(void *)act)[i / 256].d;
+                    int8_t q = kind == ACT_Q8_32 ? ((act_block32 *)(void *)act)[i / 32].qs[i % 32]
+                                                 : ((act_block256 *)(void *)act)[i / 256].qs[i % 256];
+                    xq[i] = d * q;
+                    exact += (double)w[i] * xq[i];
+                    mag += fabs((double)w[i] * xq[i]) + fabs((double)w[i] * x[i]);
+                    rounding += fabs((double)w[i]) * d * 0.5;
+                }
+                double got = act_table[type].dot(row, act, n);
+                double plain = type_table[type].dot(row, x, n);
+                if (!(fabs(got - exact) <= 1e-5 * mag + 1e-20)) exact_ok = 0;
+                if (!(fabs(got - plain) <= rounding * 1.0001 + 1e-5 * mag)) bound_ok = 0;
+                if (best.act_dot[type] != act_table[type].dot) {
+                    simd_tested = 1;
+                    double simd = best.act_dot[type](row, act, n);
+                    if (!(fabs(simd - got) <= 1e-5 * mag + 1e-20)) simd_ok = 0;
+                }
+            }
+        }
+        CHECK(exact_ok, "%s integer dot is not exact for its quantized activations", type_table[type].name);
+        CHECK(bound_ok, "%s integer dot strays beyond the activation rounding", type_table[type].name);
+        CHECK(simd_ok, "%s %s integer dot differs from the scalar reference", best.name, type_table[type].name);
+        if (simd_tested) printf("kernels: %s %s integer dot checked against scalar\n", best.name, type_table[type].name);
+    }
+    /* Q8_K-style block sums are consistent with the quants */
+    for (size_t i = 0; i < 512; i++) x[i] = next_float();
+    quantize_act(ACT_Q8_256, x, act, 512);
+    int sums_ok = 1;
+    for (int b = 0; b < 2; b++)
+        for (int g = 0; g < 16; g++) {
+            int sum = 0;
+            for (int j = 0; j < 16; j++) sum += ((act_block256 *)(void *)act)[b].qs[16 * g + j];
+            sums_ok &= sum == ((act_block256 *)(void *)act)[b].bsums[g];
+        }
+    CHECK(sums_ok, "activation block sums");
+}
+
+int main(int argc, char **argv) {
+    test_dequantize_vectors(argc > 1 ? argv[1] : "tests/data/quant_vectors.bin");
     test_half_conversions();
     test_simd_kernels();
+    test_activation_dots();
     test_thread_pool();
     printf("kernels: ");
     return test_summary();
