@@ -63,6 +63,10 @@ bench-models: $(BUILD)/dsv3-bench
 $(BUILD)/test_kernels: tests/test_kernels.c tests/test_util.h dsv3.c dsv3.h | $(BUILD)
 	$(CC) $(APP_CFLAGS) -pthread tests/test_kernels.c -o $@ $(LDFLAGS) $(LDLIBS)
 
+# The shipped model against the PyTorch model that trained it (tests/tools/train).
+$(BUILD)/test_trained: tests/test_trained.c tests/test_util.h $(BUILD)/libdsv3.a
+	$(CC) $(APP_CFLAGS) tests/test_trained.c $(BUILD)/libdsv3.a -o $@ $(LDFLAGS) $(LDLIBS)
+
 # The tokenizer test compiles the library into itself (to read its work counter).
 $(BUILD)/test_tokenizer: tests/test_tokenizer.c tests/test_util.h dsv3.c dsv3.h | $(BUILD)
 	$(CC) $(APP_CFLAGS) tests/test_tokenizer.c -o $@ $(LDFLAGS) $(LDLIBS)
@@ -81,11 +85,13 @@ check-headers: $(BUILD)/header_c99.o
 	@echo "note: no $(CXX) found, skipping the C++ header test"
 endif
 
-test: all check-headers $(BUILD)/test_dsv3 $(BUILD)/test_kernels $(BUILD)/test_tokenizer $(BUILD)/test_quantize
+test: all check-headers $(BUILD)/test_dsv3 $(BUILD)/test_kernels $(BUILD)/test_tokenizer $(BUILD)/test_quantize \
+      $(BUILD)/test_trained
 	$(BUILD)/test_kernels
 	$(BUILD)/test_quantize tests/data
 	$(BUILD)/test_dsv3 tests/data
 	$(BUILD)/test_tokenizer tests/data
+	$(BUILD)/test_trained models/dsv3-kjv.gguf tests/data
 	sh tests/test_cli.sh $(BUILD)/dsv3 tests/data
 
 # The whole suite under AddressSanitizer + UndefinedBehaviorSanitizer, then the

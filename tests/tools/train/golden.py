@@ -6,6 +6,9 @@
 
 writes
     DIR/kjv.golden   DSVG v1 (tests/tools/README.md): BOS + GOLDEN_TEXT, logits of every position
+    DIR/kjv.golden.txt  GOLDEN_TEXT itself (the C tokenizer must give the golden's tokens)
+    DIR/kjv.experts  tokens per routed expert in each MoE layer for the golden's tokens,
+                     routed with the bias ("bias LAYER c0,c1,...") and without ("nobias ...")
     DIR/kjv.greedy   line 1: the prompt's token ids (BOS + GREEDY_PROMPT), comma-separated
                      line 2: the 32 tokens greedy decoding appends, comma-separated
 and prints the agreement with reference.py and the smallest top-1/top-2 logit gap of
@@ -68,6 +71,22 @@ def main(gguf, out_dir):
     assert err < 1e-9 and err_abs < 1e-9, "PyTorch model and reference.py disagree"
     os.makedirs(out_dir, exist_ok=True)
     ref.write_golden(os.path.join(out_dir, "kjv.golden"), tokens, logits)
+    with open(os.path.join(out_dir, "kjv.golden.txt"), "w", encoding="utf-8", newline="") as f:
+        f.write(GOLDEN_TEXT)
+    moe_layers = [i for i in range(model.cfg.n_layer) if i >= model.cfg.n_dense]
+    lines = []
+    for name, on in (("bias", True), ("nobias", False)):
+        model.set_use_bias(on)
+        with torch.no_grad():
+            model(torch.tensor([tokens]))
+        for li, m in zip(moe_layers, model.moe_layers()):
+            lines.append("%s %d %s" % (name, li, ",".join(str(int(c)) for c in m.last_counts)))
+        loads = [float(m.last_counts.max()) / float(m.last_counts.float().mean())
+                 for m in model.moe_layers()[:len(moe_layers)]]
+        print("expert load on the golden text, %s: max/mean %s" % (name, " ".join("%.2f" % x for x in loads)))
+    model.set_use_bias(True)
+    with open(os.path.join(out_dir, "kjv.experts"), "w") as f:
+        f.write("\n".join(lines) + "\n")
 
     prompt = tok.encode(GREEDY_PROMPT, bos=True)
     cont, gaps = greedy(model, prompt, N_GREEDY)
