@@ -81,12 +81,15 @@ check-headers: $(BUILD)/header_c99.o
 	@echo "note: no $(CXX) found, skipping the C++ header test"
 endif
 
+# RUN prefixes every test binary, e.g. for a cross build under emulation:
+#   make CC=aarch64-linux-gnu-gcc BUILD=build-arm64 RUN="qemu-aarch64 -L /usr/aarch64-linux-gnu" test
+RUN ?=
 test: all check-headers $(BUILD)/test_dsv3 $(BUILD)/test_kernels $(BUILD)/test_tokenizer $(BUILD)/test_quantize
-	$(BUILD)/test_kernels
-	$(BUILD)/test_quantize tests/data
-	$(BUILD)/test_dsv3 tests/data
-	$(BUILD)/test_tokenizer tests/data
-	sh tests/test_cli.sh $(BUILD)/dsv3 tests/data
+	$(RUN) $(BUILD)/test_kernels
+	$(RUN) $(BUILD)/test_quantize tests/data
+	$(RUN) $(BUILD)/test_dsv3 tests/data
+	$(RUN) $(BUILD)/test_tokenizer tests/data
+	RUN="$(RUN)" sh tests/test_cli.sh $(BUILD)/dsv3 tests/data
 
 # The whole suite under AddressSanitizer + UndefinedBehaviorSanitizer, then the
 # fuzz corpus replayed through the same build.

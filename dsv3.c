@@ -15,7 +15,7 @@
  *   4  tensor type table
  *   5  tokenizer: Unicode classes, pre-tokenizers, byte-level BPE, chat format
  *   6  scalar reference kernels
- *   7  SIMD kernels (AVX2) and dispatch
+ *   7  SIMD kernels (AVX2, NEON) and dispatch
  *   8  thread pool
  *   9  model: hyperparameters, tensor binding, load
  *   10 forward pass: MLA attention, DeepSeekMoE, output head
@@ -2781,6 +2781,177 @@ static void kernels_avx2(kernel_set *k) {
 #  define DSV3_HAVE_AVX2 0
 #endif
 
+#if !defined(DSV3_NO_SIMD) && defined(__aarch64__) && defined(__ARM_NEON)
+#  define DSV3_HAVE_NEON 1
+#  include <arm_neon.h>
+
+/* NEON is part of every AArch64 CPU, so these need no run-time check. Integer
+   dots widen int8 x int8 products to int16 (vmull_s8) and accumulate pairs into
+   int32 (vpadalq_s16); the weight quants here are all below 64, so they fit. */
+static float dot_f32_neon(const float *a, const float *b, size_t n) {
+    float32x4_t acc0 = vdupq_n_f32(0.0f), acc1 = vdupq_n_f32(0.0f);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        acc0 = vfmaq_f32(acc0, vld1q_f32(a + i), vld1q_f32(b + i));
+        acc1 = vfmaq_f32(acc1, vld1q_f32(a + i + 4), vld1q_f32(b + i + 4));
+    }
+    for (; i + 4 <= n; i += 4) acc0 = vfmaq_f32(acc0, vld1q_f32(a + i), vld1q_f32(b + i));
+    float sum = vaddvq_f32(vaddq_f32(acc0, acc1));
+    for (; i < n; i++) sum += a[i] * b[i];
+    return sum;
+}
+
+static void axpy_f32_neon(float *y, float a, const float *x, size_t n) {
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) vst1q_f32(y + i, vfmaq_n_f32(vld1q_f32(y + i), vld1q_f32(x + i), a));
+    for (; i < n; i++) y[i] += a * x[i];
+}
+
+static float f32_row_dot_neon(const uint8_t *row, const float *x, size_t n) {
+    return dot_f32_neon((const float *)(const void *)row, x, n);
+}
+
+static float f16_row_dot_neon(const uint8_t *row, const float *x, size_t n) {
+    float32x4_t acc0 = vdupq_n_f32(0.0f), acc1 = vdupq_n_f32(0.0f);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        float16x8_t h = vreinterpretq_f16_u16(vld1q_u16((const uint16_t *)(const void *)(row + 2 * i)));
+        acc0 = vfmaq_f32(acc0, vcvt_f32_f16(vget_low_f16(h)), vld1q_f32(x + i));
+        acc1 = vfmaq_f32(acc1, vcvt_high_f32_f16(h), vld1q_f32(x + i + 4));
+    }
+    float sum = vaddvq_f32(vaddq_f32(acc0, acc1));
+    for (; i < n; i++) sum += f16_to_f32(read_u16le(row + 2 * i)) * x[i];
+    return sum;
+}
+
+static float bf16_row_dot_neon(const uint8_t *row, const float *x, size_t n) {
+    float32x4_t acc0 = vdupq_n_f32(0.0f), acc1 = vdupq_n_f32(0.0f);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint16x8_t h = vld1q_u16((const uint16_t *)(const void *)(row + 2 * i));
+        acc0 = vfmaq_f32(acc0, vreinterpretq_f32_u32(vshll_n_u16(vget_low_u16(h), 16)), vld1q_f32(x + i));
+        acc1 = vfmaq_f32(acc1, vreinterpretq_f32_u32(vshll_n_u16(vget_high_u16(h), 16)), vld1q_f32(x + i + 4));
+    }
+    float sum = vaddvq_f32(vaddq_f32(acc0, acc1));
+    for (; i < n; i++) sum += bf16_to_f32(read_u16le(row + 2 * i)) * x[i];
+    return sum;
+}
+
+static float q8_0_row_dot_neon(const uint8_t *row, const float *x, size_t n) {
+    float32x4_t acc = vdupq_n_f32(0.0f);
+    for (size_t b = 0; b < n / 32; b++) {
+        const uint8_t *block = row + 34 * b;
+        const float *xb = x + 32 * b;
+        float32x4_t s = vdupq_n_f32(0.0f);
+        for (int h = 0; h < 2; h++) {
+            int16x8_t q16a = vmovl_s8(vld1_s8((const int8_t *)(const void *)(block + 2 + 16 * h)));
+            int16x8_t q16b = vmovl_s8(vld1_s8((const int8_t *)(const void *)(block + 10 + 16 * h)));
+            s = vfmaq_f32(s, vcvtq_f32_s32(vmovl_s16(vget_low_s16(q16a))), vld1q_f32(xb + 16 * h));
+            s = vfmaq_f32(s, vcvtq_f32_s32(vmovl_s16(vget_high_s16(q16a))), vld1q_f32(xb + 16 * h + 4));
+            s = vfmaq_f32(s, vcvtq_f32_s32(vmovl_s16(vget_low_s16(q16b))), vld1q_f32(xb + 16 * h + 8));
+            s = vfmaq_f32(s, vcvtq_f32_s32(vmovl_s16(vget_high_s16(q16b))), vld1q_f32(xb + 16 * h + 12));
+        }
+        acc = vfmaq_n_f32(acc, s, f16_to_f32(read_u16le(block)));
+    }
+    return vaddvq_f32(acc);
+}
+
+/* sum(a[i] * b[i]) over 16 int8 lanes, as int32x4 partial sums. */
+static int32x4_t dot16_s8(int32x4_t acc, int8x16_t a, int8x16_t b) {
+    acc = vpadalq_s16(acc, vmull_s8(vget_low_s8(a), vget_low_s8(b)));
+    return vpadalq_s16(acc, vmull_s8(vget_high_s8(a), vget_high_s8(b)));
+}
+
+static float q4_0_act_dot_neon(const uint8_t *row, const void *act, size_t n) {
+    const act_block32 *a = (const act_block32 *)act;
+    float sum = 0.0f;
+    for (size_t b = 0; b < n / 32; b++) {
+        const uint8_t *block = row + 18 * b;
+        uint8x16_t packed = vld1q_u8(block + 2);
+        int8x16_t lo = vreinterpretq_s8_u8(vandq_u8(packed, vdupq_n_u8(0x0F)));
+        int8x16_t hi = vreinterpretq_s8_u8(vshrq_n_u8(packed, 4));
+        int32x4_t acc = dot16_s8(vdupq_n_s32(0), lo, vld1q_s8(a[b].qs));
+        acc = dot16_s8(acc, hi, vld1q_s8(a[b].qs + 16));
+        int32_t isum = vaddvq_s32(acc) - 8 * a[b].sum;
+        sum += f16_to_f32(read_u16le(block)) * a[b].d * (float)isum;
+    }
+    return sum;
+}
+
+static float q4_k_act_dot_neon(const uint8_t *row, const void *act, size_t n) {
+    const act_block256 *a = (const act_block256 *)act;
+    float sum = 0.0f;
+    for (size_t b = 0; b < n / 256; b++) {
+        const uint8_t *block = row + 144 * b, *s = block + 4, *qs = block + 16;
+        int32_t scaled = 0, mins = 0;
+        for (int t = 0; t < 8; t++) {
+            int sc, mn;
+            k_scale_min(s, t, &sc, &mn);
+            mins += mn * (a[b].bsums[2 * t] + a[b].bsums[2 * t + 1]);
+            const uint8_t *q = qs + 32 * (t / 2);
+            int32x4_t acc = vdupq_n_s32(0);
+            for (int h = 0; h < 2; h++) {
+                uint8x16_t packed = vld1q_u8(q + 16 * h);
+                uint8x16_t v = t % 2 ? vshrq_n_u8(packed, 4) : vandq_u8(packed, vdupq_n_u8(0x0F));
+                acc = dot16_s8(acc, vreinterpretq_s8_u8(v), vld1q_s8(a[b].qs + 32 * t + 16 * h));
+            }
+            scaled += sc * vaddvq_s32(acc);
+        }
+        sum += a[b].d * (f16_to_f32(read_u16le(block)) * (float)scaled -
+                         f16_to_f32(read_u16le(block + 2)) * (float)mins);
+    }
+    return sum;
+}
+
+static float q6_k_act_dot_neon(const uint8_t *row, const void *act, size_t n) {
+    const act_block256 *a = (const act_block256 *)act;
+    const uint8x16_t m4 = vdupq_n_u8(0x0F), m2 = vdupq_n_u8(0x03);
+    float sum = 0.0f;
+    for (size_t b = 0; b < n / 256; b++) {
+        const uint8_t *block = row + 210 * b;
+        const int8_t *sc = (const int8_t *)(const void *)(block + 192);
+        int32_t scaled = 0, offset = 0;
+        for (int g = 0; g < 16; g++) offset += sc[g] * a[b].bsums[g];
+        for (int half = 0; half < 2; half++) {
+            const uint8_t *ql = block + 64 * half, *qh = block + 128 + 32 * half;
+            const int8_t *y = a[b].qs + 128 * half;
+            for (int part = 0; part < 2; part++) { /* elements l = 16*part .. 16*part+15 */
+                uint8x16_t l0 = vld1q_u8(ql + 16 * part), l1 = vld1q_u8(ql + 32 + 16 * part);
+                uint8x16_t h = vld1q_u8(qh + 16 * part);
+                uint8x16_t q[4];
+                q[0] = vorrq_u8(vandq_u8(l0, m4), vshlq_n_u8(vandq_u8(h, m2), 4));
+                q[1] = vorrq_u8(vandq_u8(l1, m4), vshlq_n_u8(vandq_u8(vshrq_n_u8(h, 2), m2), 4));
+                q[2] = vorrq_u8(vshrq_n_u8(l0, 4), vshlq_n_u8(vandq_u8(vshrq_n_u8(h, 4), m2), 4));
+                q[3] = vorrq_u8(vshrq_n_u8(l1, 4), vshlq_n_u8(vshrq_n_u8(h, 6), 4));
+                for (int k = 0; k < 4; k++) {
+                    int32x4_t acc = dot16_s8(vdupq_n_s32(0), vreinterpretq_s8_u8(q[k]),
+                                             vld1q_s8(y + 32 * k + 16 * part));
+                    scaled += sc[8 * half + 2 * k + part] * vaddvq_s32(acc);
+                }
+            }
+        }
+        sum += a[b].d * f16_to_f32(read_u16le(block + 208)) * (float)(scaled - 32 * offset);
+    }
+    return sum;
+}
+
+static void kernels_neon(kernel_set *k) {
+    kernels_scalar(k);
+    k->name = "neon";
+    k->row_dot[0] = f32_row_dot_neon;
+    k->row_dot[1] = f16_row_dot_neon;
+    k->row_dot[8] = q8_0_row_dot_neon;
+    k->row_dot[30] = bf16_row_dot_neon;
+    k->dot_f32 = dot_f32_neon;
+    k->axpy_f32 = axpy_f32_neon;
+    k->act_dot[2] = q4_0_act_dot_neon;
+    k->act_dot[12] = q4_k_act_dot_neon;
+    k->act_dot[14] = q6_k_act_dot_neon;
+}
+#else
+#  define DSV3_HAVE_NEON 0
+#endif
+
 /* The fastest kernel set this CPU runs. */
 static void kernels_best(kernel_set *k) {
 #if DSV3_HAVE_AVX2
@@ -2788,6 +2959,10 @@ static void kernels_best(kernel_set *k) {
         kernels_avx2(k);
         return;
     }
+#endif
+#if DSV3_HAVE_NEON
+    kernels_neon(k);
+    return;
 #endif
     kernels_scalar(k);
 }

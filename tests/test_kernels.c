@@ -153,6 +153,10 @@ static void test_simd_kernels(void) {
         printf("kernels: this CPU lacks AVX2+FMA+F16C; only the scalar set is tested\n");
     }
 #endif
+#if DSV3_HAVE_NEON
+    CHECK(strcmp(best.name, "neon") == 0, "AArch64 but '%s' chosen", best.name);
+    compare_kernel_sets(&scalar, &best);
+#endif
     /* the scalar set is its own reference: exact */
     compare_kernel_sets(&scalar, &scalar);
 }
