@@ -1232,7 +1232,7 @@ static size_t alphabet_decode(const uint8_t *s, size_t n, uint8_t *out) {
         if (b >= 0) {
             out[o++] = (uint8_t)b;
         } else {
-            memcpy(out + o, s + i, l);
+            memmove(out + o, s + i, l); /* may overlap: decoding runs in place */
             o += l;
         }
         i += l;

@@ -542,6 +542,50 @@ static void test_cache_equivalence(const dsv3_model *m) {
     free(g);
 }
 
+/* ---- out of memory ---- */
+
+/* Every allocation of the vocabulary load and of tokenize failing in turn:
+   DSV3_ERR_OUT_OF_MEMORY, nothing leaked, and the model still usable. */
+static void test_out_of_memory(void) {
+    char path[512], err[512];
+    snprintf(path, sizeof path, "%s/deepseek-v3-vocab.gguf", data_dir);
+    alloc_budget b = {0, 0};
+    dsv3_model_params p;
+    dsv3_model_default_params(&p);
+    p.vocab_only = 1;
+    p.alloc = budget_alloc;
+    p.free_fn = budget_free;
+    p.user = &b;
+    dsv3_model *m = NULL;
+    int failures = 0, k = 0;
+    for (;; k++) {
+        b.remaining = k;
+        b.live = 0;
+        int32_t st = dsv3_model_load(path, &p, &m, err, sizeof err);
+        if (st == DSV3_OK) break;
+        failures += st != DSV3_ERR_OUT_OF_MEMORY || b.live != 0 || m != NULL;
+        if (k > 100) break;
+    }
+    CHECK(m != NULL && failures == 0, "vocabulary load under %d failing allocations", k);
+    if (!m) return;
+    static char text[8192];
+    for (size_t i = 0; i < sizeof text; i++) text[i] = "Hello, world! 123 \xe4\xbd\xa0"[i % 21];
+    int32_t *ids = (int32_t *)malloc(sizeof text * sizeof *ids);
+    size_t n = 0;
+    int live = b.live;
+    for (int k2 = 0; k2 < 3; k2++) { /* the piece cache, then the BPE scratch, fail */
+        b.remaining = k2;
+        CHECK(dsv3_tokenize(m, text, sizeof text, 1, 1, ids, sizeof text, &n) == DSV3_ERR_OUT_OF_MEMORY && b.live == live,
+              "tokenize with %d allocations", k2);
+    }
+    b.remaining = 1000;
+    CHECK(dsv3_tokenize(m, text, sizeof text, 1, 1, ids, sizeof text, &n) == DSV3_OK && n > 100 && b.live == live,
+          "tokenize with memory again");
+    free(ids);
+    dsv3_model_free(m);
+    CHECK(b.live == 0, "%d allocations leaked", b.live);
+}
+
 /* ---- models without a tokenizer, bad files ---- */
 
 static void test_no_tokenizer(void) {
@@ -704,5 +748,6 @@ int main(int argc, char **argv) {
     }
     dsv3_model_free(llm);
     test_no_tokenizer();
+    test_out_of_memory();
     return test_summary();
 }
