@@ -10,6 +10,8 @@
  *        test_tokenizer --decode MODEL ID,ID,...   (for tests/test_cli.sh) prints
  *            the text of the ids up to the first EOS, then a newline
  *        test_tokenizer --bench DATA_DIR           (make bench) throughput
+ *        test_tokenizer --golden VOCAB GOLDEN      checks one golden file, e.g. of
+ *            random strings (tests/tools/gen_tokenizer_goldens.js --random)
  */
 #include <time.h>
 #include "../dsv3.c"
@@ -17,9 +19,15 @@
 
 static const char *data_dir = "tests/data";
 
+/* name inside data_dir, or a path as given when it has a '/' */
+static void data_path(char *buf, size_t size, const char *name) {
+    if (strchr(name, '/')) snprintf(buf, size, "%s", name);
+    else snprintf(buf, size, "%s/%s", data_dir, name);
+}
+
 static dsv3_model *load_vocab(const char *file) {
     char path[512], err[512];
-    snprintf(path, sizeof path, "%s/%s", data_dir, file);
+    data_path(path, sizeof path, file);
     dsv3_model_params p;
     dsv3_model_default_params(&p);
     p.vocab_only = 1;
@@ -122,7 +130,7 @@ static int same_ids(const int32_t *got, size_t n_got, const unsigned char *want,
 
 static void test_goldens(const dsv3_model *m, const char *file) {
     char path[512];
-    snprintf(path, sizeof path, "%s/%s", data_dir, file);
+    data_path(path, sizeof path, file);
     int32_t bos = dsv3_model_token_bos(m);
     size_t size = 0;
     unsigned char *g = read_file(path, &size);
@@ -720,6 +728,12 @@ static int bench(void) {
 
 int main(int argc, char **argv) {
     if (argc == 4 && !strcmp(argv[1], "--decode")) return decode_helper(argv[2], argv[3]);
+    if (argc == 4 && !strcmp(argv[1], "--golden")) {
+        dsv3_model *m = load_vocab(argv[2]);
+        if (m) test_goldens(m, argv[3]);
+        dsv3_model_free(m);
+        return test_summary();
+    }
     if (argc >= 2 && !strcmp(argv[1], "--bench")) {
         if (argc > 2) data_dir = argv[2];
         return bench();
@@ -729,6 +743,7 @@ int main(int argc, char **argv) {
     if (v3) {
         test_reference_vectors(v3);
         test_goldens(v3, "deepseek-v3-vocab.golden");
+        test_goldens(v3, "deepseek-v3-vocab.random.golden");
         test_api(v3);
         test_invalid_utf8(v3, 1);
         test_random_round_trips(v3);
@@ -741,6 +756,7 @@ int main(int argc, char **argv) {
     if (llm) {
         test_llm_vectors(llm);
         test_goldens(llm, "deepseek-llm-vocab.golden");
+        test_goldens(llm, "deepseek-llm-vocab.random.golden");
         test_invalid_utf8(llm, 0);
         test_random_round_trips(llm);
         test_no_quadratic(llm);
