@@ -14,7 +14,7 @@ LIB_CFLAGS = $(CFLAGS) -std=c11 $(WARNINGS) -fPIC -fvisibility=hidden
 APP_CFLAGS = $(CFLAGS) -std=c11 $(WARNINGS) -I.
 LDLIBS  = -lm
 
-.PHONY: all lib test sanitize bench clean install check-headers
+.PHONY: all lib test sanitize bench fuzz clean install check-headers
 
 all: lib $(BUILD)/dsv3
 
@@ -66,6 +66,11 @@ test: all check-headers $(BUILD)/test_dsv3 $(BUILD)/test_tokenizer
 bench: $(BUILD)/test_tokenizer
 	$(BUILD)/test_tokenizer --bench tests/data
 
+# libFuzzer targets (clang): build-fuzz/fuzz_tokenize -max_total_time=60
+fuzz:
+	mkdir -p build-fuzz
+	clang -O1 -g -fsanitize=fuzzer,address,undefined -std=c11 $(WARNINGS) -I. fuzz/fuzz_tokenize.c dsv3.c -o build-fuzz/fuzz_tokenize -lm
+
 # The whole suite under AddressSanitizer + UndefinedBehaviorSanitizer.
 sanitize:
 	$(MAKE) BUILD=build-sanitize CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
@@ -77,4 +82,4 @@ install: lib
 	install -m 644 $(BUILD)/libdsv3.a $(BUILD)/libdsv3.so $(DESTDIR)$(PREFIX)/lib/
 
 clean:
-	rm -rf build build-sanitize
+	rm -rf build build-sanitize build-fuzz
