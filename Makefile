@@ -104,14 +104,17 @@ sanitize:
 # $(CC), no libFuzzer needed. Seeds: /usr/bin/python3 tests/tools/gen_fuzz_seeds.py
 FUZZ_CC ?= clang
 HAVE_FUZZ_CC := $(shell command -v $(FUZZ_CC) 2>/dev/null)
+FUZZ_FLAGS = -O1 -g -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all \
+    -std=c11 $(WARNINGS) -I. -pthread
 $(BUILD)/fuzz_load: fuzz/fuzz_load.c dsv3.c dsv3.h | $(BUILD)
-	$(FUZZ_CC) -O1 -g -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all \
-	    -std=c11 $(WARNINGS) -I. -pthread fuzz/fuzz_load.c dsv3.c -o $@ -lm
+	$(FUZZ_CC) $(FUZZ_FLAGS) fuzz/fuzz_load.c dsv3.c -o $@ -lm
+$(BUILD)/fuzz_tokenize: fuzz/fuzz_tokenize.c dsv3.c dsv3.h | $(BUILD)
+	$(FUZZ_CC) $(FUZZ_FLAGS) fuzz/fuzz_tokenize.c dsv3.c -o $@ -lm
 ifneq ($(HAVE_FUZZ_CC),)
-fuzz: $(BUILD)/fuzz_load
+fuzz: $(BUILD)/fuzz_load $(BUILD)/fuzz_tokenize
 else
 fuzz:
-	@echo "note: no $(FUZZ_CC) found, cannot build the libFuzzer target"
+	@echo "note: no $(FUZZ_CC) found, cannot build the libFuzzer targets"
 endif
 
 $(BUILD)/fuzz_replay: fuzz/driver.c fuzz/fuzz_load.c $(BUILD)/libdsv3.a
@@ -127,4 +130,4 @@ install: lib
 	install -m 644 $(BUILD)/libdsv3.a $(BUILD)/libdsv3.so $(DESTDIR)$(PREFIX)/lib/
 
 clean:
-	rm -rf build build-sanitize
+	rm -rf build build-sanitize build-fuzz

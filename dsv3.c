@@ -1715,7 +1715,7 @@ static size_t alphabet_decode(const uint8_t *s, size_t n, uint8_t *out) {
         if (b >= 0) {
             out[o++] = (uint8_t)b;
         } else {
-            memcpy(out + o, s + i, l);
+            memmove(out + o, s + i, l); /* may overlap: decoding runs in place */
             o += l;
         }
         i += l;
@@ -1723,7 +1723,7 @@ static size_t alphabet_decode(const uint8_t *s, size_t n, uint8_t *out) {
     return o;
 }
 
-static int32_t trie_insert(vocab *v, const uint8_t *s, size_t n, int32_t token) {
+static void trie_insert(vocab *v, const uint8_t *s, size_t n, int32_t token) {
     int32_t node = 0;
     for (size_t i = 0; i < n; i++) {
         int32_t c = v->trie[node].child;
@@ -1739,7 +1739,6 @@ static int32_t trie_insert(vocab *v, const uint8_t *s, size_t n, int32_t token) 
         node = c;
     }
     if (v->trie[node].token < 0) v->trie[node].token = token; /* first of duplicates wins */
-    return DSV3_OK;
 }
 
 static size_t pow2_at_least(size_t n) {

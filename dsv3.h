@@ -251,9 +251,11 @@ DSV3_API int32_t dsv3_decoder_flush(dsv3_decoder *decoder, char *buf, size_t buf
  * <｜Assistant｜>. The DeepSeek-R1 template also keeps only the text after the
  * last </think> of earlier assistant turns and opens the answer with
  * "<think>\n".
- * style: DSV3_CHAT_AUTO picks R1 when the file's chat template handles </think>
- * (model may then not be NULL), else V3; or force DSV3_CHAT_DEEPSEEK_V3 /
+ * style: DSV3_CHAT_AUTO picks R1 when the file's chat template mentions
+ * </think> (model may then not be NULL), else V3; or force DSV3_CHAT_DEEPSEEK_V3 /
  * DSV3_CHAT_DEEPSEEK_R1 (model may be NULL: BOS is <｜begin▁of▁sentence｜>).
+ * Later templates (V3.1's thinking switch, tool-call requests) are not
+ * reproduced: render those with a template engine and use dsv3_tokenize.
  * *n_out receives the length (no NUL is counted); the text is NUL-terminated
  * when out_size > *n_out. DSV3_ERR_BUFFER_TOO_SMALL when out_size <= *n_out.
  * DSV3_ERR_INVALID_ARGUMENT for an unknown role or NULL strings. */

@@ -627,21 +627,8 @@ static void test_state_save_restore(void) {
     dsv3_model_free(other);
 }
 
-/* Failing allocations surface as DSV3_ERR_OUT_OF_MEMORY, never a crash. */
-typedef struct alloc_budget {
-    int remaining;
-    int live;
-} alloc_budget;
-static void *budget_alloc(void *user, size_t size) {
-    alloc_budget *b = (alloc_budget *)user;
-    if (b->remaining-- <= 0) return NULL;
-    b->live++;
-    return malloc(size);
-}
-static void budget_free(void *user, void *p) {
-    ((alloc_budget *)user)->live--;
-    free(p);
-}
+/* Failing allocations surface as DSV3_ERR_OUT_OF_MEMORY, never a crash
+   (budget_alloc: test_util.h). */
 
 static void test_out_of_memory(void) {
     char path[512], message[256];

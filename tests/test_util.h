@@ -41,4 +41,22 @@ static inline unsigned char *read_file(const char *path, size_t *size) {
     if (buf) *size = (size_t)n;
     return buf;
 }
+/* An allocator for the model params that fails once `remaining` allocations
+   have been made and counts the live ones (for out-of-memory tests). */
+typedef struct alloc_budget {
+    int remaining;
+    int live;
+} alloc_budget;
+
+static void *budget_alloc(void *user, size_t size) {
+    alloc_budget *b = (alloc_budget *)user;
+    if (b->remaining-- <= 0) return NULL;
+    b->live++;
+    return malloc(size);
+}
+
+static void budget_free(void *user, void *p) {
+    ((alloc_budget *)user)->live--;
+    free(p);
+}
 #endif
