@@ -2570,6 +2570,9 @@ static void kernels_scalar(kernel_set *k) {
 #  include <immintrin.h>
 #  define DSV3_AVX2 __attribute__((target("avx2,fma,f16c")))
 
+/* One binary16 through F16C: exact, like f16_to_f32, without its branches. */
+DSV3_AVX2 static float f16c_to_f32(uint16_t h) { return _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(h))); }
+
 DSV3_AVX2 static float hsum256(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
@@ -2612,7 +2615,7 @@ DSV3_AVX2 static float f16_row_dot_avx2(const uint8_t *row, const float *x, size
         acc1 = _mm256_fmadd_ps(w1, _mm256_loadu_ps(x + i + 8), acc1);
     }
     float sum = hsum256(_mm256_add_ps(acc0, acc1));
-    for (; i < n; i++) sum += f16_to_f32(read_u16le(row + 2 * i)) * x[i];
+    for (; i < n; i++) sum += f16c_to_f32(read_u16le(row + 2 * i)) * x[i];
     return sum;
 }
 
@@ -2646,7 +2649,7 @@ DSV3_AVX2 static float q8_0_row_dot_avx2(const uint8_t *row, const float *x, siz
         s = _mm256_fmadd_ps(i8x8_to_f32(block + 10), _mm256_loadu_ps(xb + 8), s);
         s = _mm256_fmadd_ps(i8x8_to_f32(block + 18), _mm256_loadu_ps(xb + 16), s);
         s = _mm256_fmadd_ps(i8x8_to_f32(block + 26), _mm256_loadu_ps(xb + 24), s);
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(f16_to_f32(read_u16le(block))), s, acc);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(f16c_to_f32(read_u16le(block))), s, acc);
     }
     return hsum256(acc);
 }
@@ -2656,13 +2659,6 @@ DSV3_AVX2 static float q8_0_row_dot_avx2(const uint8_t *row, const float *x, siz
    lanes (no overflow: |pair| <= 2 * 63 * 127), _mm256_madd_epi16 applies 16-bit
    scales and widens to 32 bits. Offsets (Q4_0's 8, Q6_K's 32) and K-quant
    minimums are applied through the activation sums. */
-DSV3_AVX2 static int32_t hsum_epi32(__m256i v) {
-    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
-    return _mm_cvtsi128_si32(s);
-}
-
 DSV3_AVX2 static float q4_0_act_dot_avx2(const uint8_t *row, const void *act, size_t n) {
     const act_block32 *a = (const act_block32 *)act;
     const __m256i low_nibbles = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
@@ -2675,25 +2671,39 @@ DSV3_AVX2 static float q4_0_act_dot_avx2(const uint8_t *row, const void *act, si
         __m256i dot = _mm256_madd_epi16(_mm256_maddubs_epi16(q, y), ones);
         /* sum((q - 8) * y) = sum(q * y) - 8 * sum(y) */
         __m256 isum = _mm256_cvtepi32_ps(dot);
-        float scale = f16_to_f32(read_u16le(block)) * a[b].d;
+        float scale = f16c_to_f32(read_u16le(block)) * a[b].d;
         acc = _mm256_fmadd_ps(_mm256_set1_ps(scale), isum, acc);
         acc = _mm256_add_ps(acc, _mm256_setr_ps(-8.0f * scale * (float)a[b].sum, 0, 0, 0, 0, 0, 0, 0));
     }
     return hsum256(acc);
 }
 
+/* Q4_K's packed 6-bit scales and mins (gguf.md §3) as 8 scale bytes then 8 min
+   bytes: the same unpacking as k_scale_min, done on 32-bit words at once. */
+static void q4_k_unpack_scales(const uint8_t *packed, uint8_t out[16]) {
+    uint32_t w[3], o[4];
+    memcpy(w, packed, 12);
+    o[0] = w[0] & 0x3F3F3F3Fu;                                             /* scales 0-3 */
+    o[1] = (w[2] & 0x0F0F0F0Fu) | (((w[0] >> 6) & 0x03030303u) << 4);      /* scales 4-7 */
+    o[2] = w[1] & 0x3F3F3F3Fu;                                             /* mins 0-3 */
+    o[3] = ((w[2] >> 4) & 0x0F0F0F0Fu) | (((w[1] >> 6) & 0x03030303u) << 4); /* mins 4-7 */
+    memcpy(out, o, 16);
+}
+
 DSV3_AVX2 static float q4_k_act_dot_avx2(const uint8_t *row, const void *act, size_t n) {
     const act_block256 *a = (const act_block256 *)act;
     const __m256i low_nibbles = _mm256_set1_epi8(0x0F);
-    float sum = 0.0f;
+    __m256 acc = _mm256_setzero_ps();
+    __m128 min_acc = _mm_setzero_ps();
     for (size_t b = 0; b < n / 256; b++) {
-        const uint8_t *block = row + 144 * b, *s = block + 4, *qs = block + 16;
-        int sc[8], mn[8];
-        int32_t mins = 0;
-        for (int t = 0; t < 8; t++) {
-            k_scale_min(s, t, &sc[t], &mn[t]);
-            mins += mn[t] * (a[b].bsums[2 * t] + a[b].bsums[2 * t + 1]);
-        }
+        const uint8_t *block = row + 144 * b, *qs = block + 16;
+        uint8_t scales_mins[16];
+        q4_k_unpack_scales(block + 4, scales_mins);
+        /* mins . (sum of each 32 activations), from the 16-element block sums */
+        __m128i mins = _mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)(const void *)(scales_mins + 8)));
+        __m128i pair_sums = _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)(const void *)a[b].bsums),
+                                           _mm_loadu_si128((const __m128i *)(const void *)(a[b].bsums + 8)));
+        __m128i min_dot = _mm_madd_epi16(mins, pair_sums);
         __m256i isum = _mm256_setzero_si256();
         for (int c = 0; c < 4; c++) {
             __m256i packed = _mm256_loadu_si256((const __m256i *)(const void *)(qs + 32 * c));
@@ -2701,26 +2711,30 @@ DSV3_AVX2 static float q4_k_act_dot_avx2(const uint8_t *row, const void *act, si
             __m256i hi = _mm256_and_si256(_mm256_srli_epi16(packed, 4), low_nibbles);
             __m256i y_lo = _mm256_loadu_si256((const __m256i *)(const void *)(a[b].qs + 64 * c));
             __m256i y_hi = _mm256_loadu_si256((const __m256i *)(const void *)(a[b].qs + 64 * c + 32));
-            __m256i p_lo = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, y_lo), _mm256_set1_epi16((short)sc[2 * c]));
-            __m256i p_hi = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, y_hi), _mm256_set1_epi16((short)sc[2 * c + 1]));
+            __m256i p_lo = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, y_lo), _mm256_set1_epi16(scales_mins[2 * c]));
+            __m256i p_hi = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, y_hi), _mm256_set1_epi16(scales_mins[2 * c + 1]));
             isum = _mm256_add_epi32(isum, _mm256_add_epi32(p_lo, p_hi));
         }
-        sum += a[b].d * (f16_to_f32(read_u16le(block)) * (float)hsum_epi32(isum) -
-                         f16_to_f32(read_u16le(block + 2)) * (float)mins);
+        float da = a[b].d;
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(da * f16c_to_f32(read_u16le(block))), _mm256_cvtepi32_ps(isum), acc);
+        min_acc = _mm_fmadd_ps(_mm_set1_ps(da * f16c_to_f32(read_u16le(block + 2))), _mm_cvtepi32_ps(min_dot), min_acc);
     }
-    return sum;
+    __m128 m = _mm_add_ps(min_acc, _mm_movehl_ps(min_acc, min_acc));
+    m = _mm_add_ss(m, _mm_movehdup_ps(m));
+    return hsum256(acc) - _mm_cvtss_f32(m);
 }
 
 DSV3_AVX2 static float q6_k_act_dot_avx2(const uint8_t *row, const void *act, size_t n) {
     const act_block256 *a = (const act_block256 *)act;
     const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(0x03);
-    float sum = 0.0f;
+    __m256 acc = _mm256_setzero_ps();
     for (size_t b = 0; b < n / 256; b++) {
         const uint8_t *block = row + 210 * b;
         const int8_t *sc = (const int8_t *)(const void *)(block + 192);
-        __m256i isum = _mm256_setzero_si256();
-        int32_t offset = 0; /* 32 * sum(scale * activation sum): the -32 of every quant */
-        for (int g = 0; g < 16; g++) offset += sc[g] * a[b].bsums[g];
+        /* every quant carries -32: subtract 32 * sum(scale * activation block sum) */
+        __m256i scales16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)sc));
+        __m256i offset = _mm256_madd_epi16(scales16, _mm256_loadu_si256((const __m256i *)(const void *)a[b].bsums));
+        __m256i isum = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(offset, 5));
         for (int half = 0; half < 2; half++) {
             const uint8_t *ql = block + 64 * half, *qh = block + 128 + 32 * half;
             const int8_t *y = a[b].qs + 128 * half, *scale = sc + 8 * half;
@@ -2742,9 +2756,10 @@ DSV3_AVX2 static float q6_k_act_dot_avx2(const uint8_t *row, const void *act, si
                 isum = _mm256_add_epi32(isum, _mm256_madd_epi16(_mm256_maddubs_epi16(q[k], yk), scales));
             }
         }
-        sum += a[b].d * f16_to_f32(read_u16le(block + 208)) * (float)(hsum_epi32(isum) - 32 * offset);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(a[b].d * f16c_to_f32(read_u16le(block + 208))), _mm256_cvtepi32_ps(isum),
+                              acc);
     }
-    return sum;
+    return hsum256(acc);
 }
 
 /* CPUID leaf 1: FMA (ECX 12), OSXSAVE (27), AVX (28), F16C (29); leaf 7: AVX2

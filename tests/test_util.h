@@ -48,14 +48,14 @@ typedef struct alloc_budget {
     int live;
 } alloc_budget;
 
-static void *budget_alloc(void *user, size_t size) {
+static inline void *budget_alloc(void *user, size_t size) {
     alloc_budget *b = (alloc_budget *)user;
     if (b->remaining-- <= 0) return NULL;
     b->live++;
     return malloc(size);
 }
 
-static void budget_free(void *user, void *p) {
+static inline void budget_free(void *user, void *p) {
     ((alloc_budget *)user)->live--;
     free(p);
 }
