@@ -2724,6 +2724,113 @@ DSV3_AVX2 static float q4_k_act_dot_avx2(const uint8_t *row, const void *act, si
     return hsum256(acc) - _mm_cvtss_f32(m);
 }
 
+DSV3_AVX2 static float q5_k_act_dot_avx2(const uint8_t *row, const void *act, size_t n) {
+    const act_block256 *a = (const act_block256 *)act;
+    const __m256i low_nibbles = _mm256_set1_epi8(0x0F), one = _mm256_set1_epi8(1);
+    __m256 acc = _mm256_setzero_ps();
+    __m128 min_acc = _mm_setzero_ps();
+    for (size_t b = 0; b < n / 256; b++) {
+        const uint8_t *block = row + 176 * b, *qs = block + 48;
+        uint8_t scales_mins[16];
+        q4_k_unpack_scales(block + 4, scales_mins); /* Q5_K packs them as Q4_K does */
+        __m128i mins = _mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)(const void *)(scales_mins + 8)));
+        __m128i pair_sums = _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)(const void *)a[b].bsums),
+                                           _mm_loadu_si128((const __m128i *)(const void *)(a[b].bsums + 8)));
+        __m128i min_dot = _mm_madd_epi16(mins, pair_sums);
+        __m256i high = _mm256_loadu_si256((const __m256i *)(const void *)(block + 16));
+        __m256i isum = _mm256_setzero_si256();
+        for (int c = 0; c < 4; c++) {
+            __m256i packed = _mm256_loadu_si256((const __m256i *)(const void *)(qs + 32 * c));
+            /* sub-block t takes its fifth bit from bit t of qh */
+            __m256i h_lo = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(high, 2 * c), one), 4);
+            __m256i h_hi = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(high, 2 * c + 1), one), 4);
+            __m256i lo = _mm256_or_si256(_mm256_and_si256(packed, low_nibbles), h_lo);
+            __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(packed, 4), low_nibbles), h_hi);
+            __m256i y_lo = _mm256_loadu_si256((const __m256i *)(const void *)(a[b].qs + 64 * c));
+            __m256i y_hi = _mm256_loadu_si256((const __m256i *)(const void *)(a[b].qs + 64 * c + 32));
+            __m256i p_lo = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, y_lo), _mm256_set1_epi16(scales_mins[2 * c]));
+            __m256i p_hi = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, y_hi), _mm256_set1_epi16(scales_mins[2 * c + 1]));
+            isum = _mm256_add_epi32(isum, _mm256_add_epi32(p_lo, p_hi));
+        }
+        float da = a[b].d;
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(da * f16c_to_f32(read_u16le(block))), _mm256_cvtepi32_ps(isum), acc);
+        min_acc = _mm_fmadd_ps(_mm_set1_ps(da * f16c_to_f32(read_u16le(block + 2))), _mm_cvtepi32_ps(min_dot), min_acc);
+    }
+    __m128 m = _mm_add_ps(min_acc, _mm_movehl_ps(min_acc, min_acc));
+    m = _mm_add_ss(m, _mm_movehdup_ps(m));
+    return hsum256(acc) - _mm_cvtss_f32(m);
+}
+
+/* Q2_K and Q3_K: for each half n and shift j, the 32 bytes qs[32n..] shifted
+   right by 2j give the quants of elements 128n + 32j .. +31, whose scales are
+   sub-blocks 8n + 2j (first 16) and 8n + 2j + 1 (last 16). */
+DSV3_AVX2 static float q2_k_act_dot_avx2(const uint8_t *row, const void *act, size_t n) {
+    const act_block256 *a = (const act_block256 *)act;
+    const __m256i three = _mm256_set1_epi8(3);
+    __m256 acc = _mm256_setzero_ps();
+    float min_sum = 0.0f;
+    for (size_t b = 0; b < n / 256; b++) {
+        const uint8_t *block = row + 84 * b, *scales = block, *qs = block + 16;
+        __m128i sc8 = _mm_loadu_si128((const __m128i *)(const void *)scales);
+        __m256i mins16 = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(sc8, 4), _mm_set1_epi8(0x0F)));
+        __m256i min_dot = _mm256_madd_epi16(mins16, _mm256_loadu_si256((const __m256i *)(const void *)a[b].bsums));
+        __m256i isum = _mm256_setzero_si256();
+        for (int half = 0; half < 2; half++) {
+            __m256i bytes = _mm256_loadu_si256((const __m256i *)(const void *)(qs + 32 * half));
+            for (int j = 0; j < 4; j++) {
+                __m256i q = _mm256_and_si256(_mm256_srli_epi16(bytes, 2 * j), three);
+                __m256i y = _mm256_loadu_si256((const __m256i *)(const void *)(a[b].qs + 128 * half + 32 * j));
+                int sub = 8 * half + 2 * j;
+                __m256i s = _mm256_set_m128i(_mm_set1_epi16(scales[sub + 1] & 0xF), _mm_set1_epi16(scales[sub] & 0xF));
+                isum = _mm256_add_epi32(isum, _mm256_madd_epi16(_mm256_maddubs_epi16(q, y), s));
+            }
+        }
+        float da = a[b].d;
+        __m256i md = min_dot;
+        __m128i m4 = _mm_add_epi32(_mm256_castsi256_si128(md), _mm256_extracti128_si256(md, 1));
+        m4 = _mm_add_epi32(m4, _mm_shuffle_epi32(m4, 0x4E));
+        m4 = _mm_add_epi32(m4, _mm_shuffle_epi32(m4, 0xB1));
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(da * f16c_to_f32(read_u16le(block + 80))), _mm256_cvtepi32_ps(isum), acc);
+        min_sum += da * f16c_to_f32(read_u16le(block + 82)) * (float)_mm_cvtsi128_si32(m4);
+    }
+    return hsum256(acc) - min_sum;
+}
+
+DSV3_AVX2 static float q3_k_act_dot_avx2(const uint8_t *row, const void *act, size_t n) {
+    const act_block256 *a = (const act_block256 *)act;
+    const __m256i three = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1);
+    __m256 acc = _mm256_setzero_ps();
+    for (size_t b = 0; b < n / 256; b++) {
+        const uint8_t *block = row + 110 * b, *qs = block + 32, *s = block + 96;
+        int16_t scales[16];
+        for (int i = 0; i < 16; i++) {
+            int low = i < 8 ? (s[i] & 0xF) : (s[i - 8] >> 4);
+            scales[i] = (int16_t)((low | (((s[8 + i % 4] >> (2 * (i / 4))) & 3) << 4)) - 32);
+        }
+        /* quants are low2 - 4 * (high bit clear) = (low2 + 4 * high bit) - 4:
+           multiply the unsigned low2 + 4 * high, subtract 4 * scale * block sum */
+        __m256i scales16 = _mm256_loadu_si256((const __m256i *)(const void *)scales);
+        __m256i offset = _mm256_madd_epi16(scales16, _mm256_loadu_si256((const __m256i *)(const void *)a[b].bsums));
+        __m256i isum = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(offset, 2));
+        __m256i hmask = _mm256_loadu_si256((const __m256i *)(const void *)block);
+        for (int half = 0; half < 2; half++) {
+            __m256i bytes = _mm256_loadu_si256((const __m256i *)(const void *)(qs + 32 * half));
+            for (int j = 0; j < 4; j++) {
+                __m256i low2 = _mm256_and_si256(_mm256_srli_epi16(bytes, 2 * j), three);
+                __m256i hbit = _mm256_and_si256(_mm256_srli_epi16(hmask, 4 * half + j), one);
+                __m256i q = _mm256_or_si256(low2, _mm256_slli_epi16(hbit, 2));
+                __m256i y = _mm256_loadu_si256((const __m256i *)(const void *)(a[b].qs + 128 * half + 32 * j));
+                int sub = 8 * half + 2 * j;
+                __m256i sv = _mm256_set_m128i(_mm_set1_epi16(scales[sub + 1]), _mm_set1_epi16(scales[sub]));
+                isum = _mm256_add_epi32(isum, _mm256_madd_epi16(_mm256_maddubs_epi16(q, y), sv));
+            }
+        }
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(a[b].d * f16c_to_f32(read_u16le(block + 108))), _mm256_cvtepi32_ps(isum),
+                              acc);
+    }
+    return hsum256(acc);
+}
+
 DSV3_AVX2 static float q6_k_act_dot_avx2(const uint8_t *row, const void *act, size_t n) {
     const act_block256 *a = (const act_block256 *)act;
     const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(0x03);
@@ -2788,7 +2895,10 @@ static void kernels_avx2(kernel_set *k) {
     k->dot_f32 = dot_f32_avx2;
     k->axpy_f32 = axpy_f32_avx2;
     k->act_dot[2] = q4_0_act_dot_avx2;
+    k->act_dot[10] = q2_k_act_dot_avx2;
+    k->act_dot[11] = q3_k_act_dot_avx2;
     k->act_dot[12] = q4_k_act_dot_avx2;
+    k->act_dot[13] = q5_k_act_dot_avx2;
     k->act_dot[14] = q6_k_act_dot_avx2;
 }
 #else
