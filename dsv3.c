@@ -4605,7 +4605,7 @@ void dsv3_context_default_params(dsv3_context_params *out) {
     out->n_ctx = 0;
     out->n_batch = 64;
     out->n_threads = 0;
-    out->kv_type = DSV3_KV_F32;
+    out->kv_type = DSV3_KV_F16;
     out->seed = 1;
 }
 

@@ -286,7 +286,8 @@ typedef struct dsv3_context_params {
     uint32_t n_batch;      /* most tokens one prefill pass works on (default 64);
                               longer prefills are split, so this only sizes scratch */
     int32_t  n_threads;    /* 0: default. Compute is single-threaded in this version */
-    int32_t  kv_type;      /* DSV3_KV_F32 (default), DSV3_KV_F16 or DSV3_KV_BF16 */
+    int32_t  kv_type;      /* DSV3_KV_F16 (default: half the memory of F32, relative
+                              logit error ~1e-3), DSV3_KV_F32 (exact) or DSV3_KV_BF16 */
     uint64_t seed;         /* seed of the context's sampling generator (default 1) */
 } dsv3_context_params;
 
