@@ -3840,7 +3840,15 @@ static int32_t model_load_common(const char *path, const void *data, size_t size
     if ((st = special_token(m, "tokenizer.ggml.bos_token_id", &m->token_bos, &err))) goto done;
     if ((st = special_token(m, "tokenizer.ggml.eos_token_id", &m->token_eos, &err))) goto done;
     if ((st = special_token(m, "tokenizer.ggml.padding_token_id", &m->token_pad, &err))) goto done;
-    if ((st = load_tokenizer(m, &err))) goto done;
+    if ((st = load_tokenizer(m, &err))) {
+        /* A tokenizer dsv3 cannot run exactly (another pre-tokenizer, e.g. Kimi-K2's)
+           must not stop the weights from running on token ids: say so, go on
+           without text in and out (dsv3_tokenize then returns UNSUPPORTED). */
+        if (st != DSV3_ERR_UNSUPPORTED) goto done;
+        model_log(m, DSV3_LOG_WARN, "%s; the model runs on token ids only", err.message);
+        err.message[0] = '\0';
+        st = DSV3_OK;
+    }
     m->hp.struct_size = sizeof m->hp;
     model_log(m, DSV3_LOG_INFO, "loaded deepseek2 model: %u layers, %u embd, %u heads, %u experts (%u used), vocab %u",
               m->hp.n_layer, m->hp.n_embd, m->hp.n_head, m->hp.n_expert, m->hp.n_expert_used, m->hp.n_vocab);
