@@ -677,6 +677,24 @@ static void q5_1_row_to_f32(const uint8_t *row, float *out, size_t n) {
     }
 }
 
+/* IQ4_NL: 32 weights, an f16 scale and 4-bit indices into a fixed non-linear
+   table (ggml-common.h kvalues_iq4nl), laid out like Q4_0. llama-quantize falls
+   back to it for Q2_K/Q3_K tensors whose rows do not fill 256-element blocks
+   (DeepSeek's attn_k_b), so such files need it. */
+static const int8_t iq4nl_values[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
+
+static void iq4_nl_row_to_f32(const uint8_t *row, float *out, size_t n) {
+    for (size_t b = 0; b < n / 32; b++) {
+        const uint8_t *block = row + 18 * b;
+        float d = f16_to_f32(read_u16le(block));
+        const uint8_t *qs = block + 2;
+        for (int j = 0; j < 16; j++) {
+            out[32 * b + j] = d * (float)iq4nl_values[qs[j] & 0xF];
+            out[32 * b + j + 16] = d * (float)iq4nl_values[qs[j] >> 4];
+        }
+    }
+}
+
 /* K-quants: 256-element super-blocks (gguf.md §3). */
 static void q2_k_row_to_f32(const uint8_t *row, float *out, size_t n) {
     for (size_t b = 0; b < n / 256; b++) {
@@ -825,6 +843,7 @@ DSV3_BLOCK_DOT(q4_0_row_dot, q4_0_row_to_f32, 32, 18)
 DSV3_BLOCK_DOT(q4_1_row_dot, q4_1_row_to_f32, 32, 20)
 DSV3_BLOCK_DOT(q5_0_row_dot, q5_0_row_to_f32, 32, 22)
 DSV3_BLOCK_DOT(q5_1_row_dot, q5_1_row_to_f32, 32, 24)
+DSV3_BLOCK_DOT(iq4_nl_row_dot, iq4_nl_row_to_f32, 32, 18)
 DSV3_BLOCK_DOT(q2_k_row_dot, q2_k_row_to_f32, 256, 84)
 DSV3_BLOCK_DOT(q3_k_row_dot, q3_k_row_to_f32, 256, 110)
 DSV3_BLOCK_DOT(q4_k_row_dot, q4_k_row_to_f32, 256, 144)
@@ -855,7 +874,7 @@ static const type_traits type_table[DSV3_TYPE_COUNT] = {
     [17] = {"IQ2_XS", 256, 74, NULL, NULL},
     [18] = {"IQ3_XXS", 256, 98, NULL, NULL},
     [19] = {"IQ1_S", 256, 50, NULL, NULL},
-    [20] = {"IQ4_NL", 32, 18, NULL, NULL},
+    [20] = {"IQ4_NL", 32, 18, iq4_nl_row_to_f32, iq4_nl_row_dot},
     [21] = {"IQ3_S", 256, 110, NULL, NULL},
     [22] = {"IQ2_S", 256, 82, NULL, NULL},
     [23] = {"IQ4_XS", 256, 136, NULL, NULL},
@@ -1003,6 +1022,19 @@ static float q5_1_act_dot(const uint8_t *row, const void *act, size_t n) {
     return sum;
 }
 
+static float iq4_nl_act_dot(const uint8_t *row, const void *act, size_t n) {
+    const act_block32 *a = (const act_block32 *)act;
+    float sum = 0.0f;
+    for (size_t b = 0; b < n / 32; b++) {
+        const uint8_t *block = row + 18 * b, *qs = block + 2;
+        int32_t isum = 0;
+        for (int j = 0; j < 16; j++)
+            isum += iq4nl_values[qs[j] & 0xF] * a[b].qs[j] + iq4nl_values[qs[j] >> 4] * a[b].qs[j + 16];
+        sum += f16_to_f32(read_u16le(block)) * a[b].d * (float)isum;
+    }
+    return sum;
+}
+
 static float q2_k_act_dot(const uint8_t *row, const void *act, size_t n) {
     const act_block256 *a = (const act_block256 *)act;
     float sum = 0.0f;
@@ -1126,8 +1158,9 @@ static const struct {
     act_dot_fn dot;
 } act_table[DSV3_TYPE_COUNT] = {
     [2] = {ACT_Q8_32, q4_0_act_dot},   [3] = {ACT_Q8_32, q4_1_act_dot},   [6] = {ACT_Q8_32, q5_0_act_dot},
-    [7] = {ACT_Q8_32, q5_1_act_dot},   [10] = {ACT_Q8_256, q2_k_act_dot}, [11] = {ACT_Q8_256, q3_k_act_dot},
-    [12] = {ACT_Q8_256, q4_k_act_dot}, [13] = {ACT_Q8_256, q5_k_act_dot}, [14] = {ACT_Q8_256, q6_k_act_dot},
+    [7] = {ACT_Q8_32, q5_1_act_dot},   [20] = {ACT_Q8_32, iq4_nl_act_dot},
+    [10] = {ACT_Q8_256, q2_k_act_dot}, [11] = {ACT_Q8_256, q3_k_act_dot}, [12] = {ACT_Q8_256, q4_k_act_dot},
+    [13] = {ACT_Q8_256, q5_k_act_dot}, [14] = {ACT_Q8_256, q6_k_act_dot},
 };
 
 static const char *type_name(uint32_t type) {
@@ -2761,6 +2794,26 @@ DSV3_AVX2 static float q5_k_act_dot_avx2(const uint8_t *row, const void *act, si
     return hsum256(acc) - _mm_cvtss_f32(m);
 }
 
+DSV3_AVX2 static float iq4_nl_act_dot_avx2(const uint8_t *row, const void *act, size_t n) {
+    const act_block32 *a = (const act_block32 *)act;
+    const __m128i table = _mm_loadu_si128((const __m128i *)(const void *)iq4nl_values);
+    const __m256i table2 = _mm256_set_m128i(table, table), low_nibbles = _mm256_set1_epi8(0x0F);
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256 acc = _mm256_setzero_ps();
+    for (size_t b = 0; b < n / 32; b++) {
+        const uint8_t *block = row + 18 * b;
+        __m128i packed = _mm_loadu_si128((const __m128i *)(const void *)(block + 2));
+        __m256i idx = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(packed, 4), packed), low_nibbles);
+        __m256i q = _mm256_shuffle_epi8(table2, idx); /* signed weights */
+        __m256i y = _mm256_loadu_si256((const __m256i *)(const void *)a[b].qs);
+        /* maddubs wants an unsigned operand: |q| times y with q's sign */
+        __m256i p = _mm256_maddubs_epi16(_mm256_sign_epi8(q, q), _mm256_sign_epi8(y, q));
+        __m256i dot = _mm256_madd_epi16(p, ones);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(f16c_to_f32(read_u16le(block)) * a[b].d), _mm256_cvtepi32_ps(dot), acc);
+    }
+    return hsum256(acc);
+}
+
 /* Q2_K and Q3_K: for each half n and shift j, the 32 bytes qs[32n..] shifted
    right by 2j give the quants of elements 128n + 32j .. +31, whose scales are
    sub-blocks 8n + 2j (first 16) and 8n + 2j + 1 (last 16). */
@@ -2896,6 +2949,7 @@ static void kernels_avx2(kernel_set *k) {
     k->axpy_f32 = axpy_f32_avx2;
     k->act_dot[2] = q4_0_act_dot_avx2;
     k->act_dot[10] = q2_k_act_dot_avx2;
+    k->act_dot[20] = iq4_nl_act_dot_avx2;
     k->act_dot[11] = q3_k_act_dot_avx2;
     k->act_dot[12] = q4_k_act_dot_avx2;
     k->act_dot[13] = q5_k_act_dot_avx2;
@@ -2911,7 +2965,7 @@ static void kernels_avx2(kernel_set *k) {
 
 /* NEON is part of every AArch64 CPU, so these need no run-time check. Integer
    dots widen int8 x int8 products to int16 (vmull_s8) and accumulate pairs into
-   int32 (vpadalq_s16); the weight quants here are all below 64, so they fit. */
+   int32 (vpadalq_s16); |product| <= 127 * 127 fits int16. */
 static float dot_f32_neon(const float *a, const float *b, size_t n) {
     float32x4_t acc0 = vdupq_n_f32(0.0f), acc1 = vdupq_n_f32(0.0f);
     size_t i = 0;
@@ -3002,6 +3056,22 @@ static float q4_0_act_dot_neon(const uint8_t *row, const void *act, size_t n) {
     return sum;
 }
 
+static float iq4_nl_act_dot_neon(const uint8_t *row, const void *act, size_t n) {
+    const act_block32 *a = (const act_block32 *)act;
+    const int8x16_t table = vld1q_s8(iq4nl_values);
+    float sum = 0.0f;
+    for (size_t b = 0; b < n / 32; b++) {
+        const uint8_t *block = row + 18 * b;
+        uint8x16_t packed = vld1q_u8(block + 2);
+        int8x16_t lo = vqtbl1q_s8(table, vandq_u8(packed, vdupq_n_u8(0x0F)));
+        int8x16_t hi = vqtbl1q_s8(table, vshrq_n_u8(packed, 4));
+        int32x4_t acc = dot16_s8(vdupq_n_s32(0), lo, vld1q_s8(a[b].qs));
+        acc = dot16_s8(acc, hi, vld1q_s8(a[b].qs + 16));
+        sum += f16_to_f32(read_u16le(block)) * a[b].d * (float)vaddvq_s32(acc);
+    }
+    return sum;
+}
+
 static float q4_k_act_dot_neon(const uint8_t *row, const void *act, size_t n) {
     const act_block256 *a = (const act_block256 *)act;
     float sum = 0.0f;
@@ -3069,6 +3139,7 @@ static void kernels_neon(kernel_set *k) {
     k->dot_f32 = dot_f32_neon;
     k->axpy_f32 = axpy_f32_neon;
     k->act_dot[2] = q4_0_act_dot_neon;
+    k->act_dot[20] = iq4_nl_act_dot_neon;
     k->act_dot[12] = q4_k_act_dot_neon;
     k->act_dot[14] = q6_k_act_dot_neon;
 }
