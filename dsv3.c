@@ -2480,10 +2480,18 @@ typedef struct tensor_view {
 
 static const uint8_t *view_row(const tensor_view *w, size_t row) { return w->data + row * w->row_bytes; }
 
-/* out[r] = W[first_row + r] . x,  W rows of length ne[0] = len(x). */
-static void matvec(const tensor_view *w, size_t first_row, size_t n_rows, const float *x, float *out) {
-    row_dot_fn dot = w->dot;
+/* out[r] = W[first_row + r] . x,  W rows of length ne[0] = len(x).
+   With act_scratch (room for act_bytes of one row) and a weight type that pairs
+   with 8-bit activations, x is quantized once and the integer dot is used. */
+static void matvec(const tensor_view *w, size_t first_row, size_t n_rows, const float *x, float *out,
+                   uint8_t *act_scratch) {
     size_t n = (size_t)w->ne[0];
+    if (w->act_kind && act_scratch) {
+        quantize_act(w->act_kind, x, act_scratch, n);
+        for (size_t r = 0; r < n_rows; r++) out[r] = w->act_dot(view_row(w, first_row + r), act_scratch, n);
+        return;
+    }
+    row_dot_fn dot = w->dot;
     for (size_t r = 0; r < n_rows; r++) out[r] = dot(view_row(w, first_row + r), x, n);
 }
 
@@ -2713,7 +2721,7 @@ DSV3_AVX2 static float q4_0_act_dot_avx2(const uint8_t *row, const void *act, si
 
 /* Q4_K's packed 6-bit scales and mins (gguf.md §3) as 8 scale bytes then 8 min
    bytes: the same unpacking as k_scale_min, done on 32-bit words at once. */
-static void q4_k_unpack_scales(const uint8_t *packed, uint8_t out[16]) {
+DSV3_AVX2 static inline void q4_k_unpack_scales(const uint8_t *packed, uint8_t out[16]) {
     uint32_t w[3], o[4];
     memcpy(w, packed, 12);
     o[0] = w[0] & 0x3F3F3F3Fu;                                             /* scales 0-3 */
@@ -3969,6 +3977,8 @@ struct dsv3_context {
     float *rope_cs;         /* [rope] cos/sin pairs for one position */
     float *logits;          /* [n_vocab] */
     uint8_t *act;           /* [B][quantized activations of the longest row] */
+    uint8_t *thread_act;    /* [n_threads][thread_act_stride] the same, per thread */
+    size_t thread_act_stride;
     uint32_t *chosen;       /* [B][n_expert_used] expert ids, ascending */
     uint32_t *kept_groups;  /* [groups] */
     uint32_t *bucket_start; /* [n_expert + 1] first entry of each expert's bucket */
@@ -4068,13 +4078,14 @@ static void attend_heads_task(void *arg, uint32_t thread_index, size_t begin, si
     uint32_t dn = hp->qk_nope_head_dim, dv = hp->v_head_dim, dk = m->qk_head_dim;
     size_t n_cached = job->pos + 1;
     float *row = ctx->row + thread_index * ctx->row_stride;
+    uint8_t *act = ctx->thread_act + thread_index * ctx->thread_act_stride;
     const kernel_set *k = &m->kernels;
 
     for (size_t h = begin; h < end; h++) {
         const float *q_head = job->q + h * dk;
         float *q_abs = ctx->q_abs + h * Lkv;
         if (L->k_b.data) /* rows (h, r) of length dn: q_abs[r] = W_UK[h][:, r] . q_nope */
-            matvec(&L->k_b, h * Lkv, Lkv, q_head, q_abs);
+            matvec(&L->k_b, h * Lkv, Lkv, q_head, q_abs, act);
         else /* legacy rows h*(dn+dv) + d hold W_UK[h][d, :] */
             matvec_transposed(&L->kv_b, h * (dn + dv), dn, q_head, q_abs, row);
     }
@@ -4096,8 +4107,8 @@ static void attend_heads_task(void *arg, uint32_t thread_index, size_t begin, si
     for (size_t h = begin; h < end; h++) {
         const float *o = ctx->o_lat + h * Lkv;
         float *out = job->out + h * dv;
-        if (L->v_b.data) matvec(&L->v_b, h * dv, dv, o, out);
-        else matvec(&L->kv_b, h * (dn + dv) + dn, dv, o, out);
+        if (L->v_b.data) matvec(&L->v_b, h * dv, dv, o, out, act);
+        else matvec(&L->kv_b, h * (dn + dv) + dn, dv, o, out, act);
     }
 }
 
@@ -4695,6 +4706,7 @@ void dsv3_context_free(dsv3_context *ctx) {
     mem_free(a, ctx->pool_start_args);
     mem_free(a, ctx->tokens);
     mem_free(a, ctx->act);
+    mem_free(a, ctx->thread_act);
     mem_free(a, ctx->expert_counts);
     mem_free(a, ctx->candidates);
     mem_free(a, ctx->seen);
@@ -4781,12 +4793,14 @@ int32_t dsv3_context_create(const dsv3_model *model, const dsv3_context_params *
         ctx->pool_start_args = mem_calloc(a, n_threads, 64); /* >= sizeof(worker_start) each */
         ctx->tokens = (int32_t *)mem_calloc(a, ctx->n_ctx, sizeof(int32_t));
         ctx->act = (uint8_t *)mem_calloc(a, B, model->max_row / 32 * sizeof(act_block32) + 64);
+        ctx->thread_act_stride = (model->max_row / 32 * sizeof(act_block32) + 127) & ~(size_t)63;
+        ctx->thread_act = (uint8_t *)mem_calloc(a, n_threads, ctx->thread_act_stride);
         ctx->expert_counts = (uint64_t *)mem_calloc(a, (size_t)hp->n_layer * X + 1, sizeof(uint64_t));
         ctx->candidates = (candidate *)mem_calloc(a, hp->n_vocab, sizeof(candidate));
         ctx->seen = (uint8_t *)mem_calloc(a, hp->n_vocab, 1);
     }
     if (overflow || !ctx->scratch || !ctx->kv_cache || !ctx->chosen || !ctx->pool_start_args || !ctx->tokens ||
-        !ctx->candidates || !ctx->seen || !ctx->act || !ctx->expert_counts ||
+        !ctx->candidates || !ctx->seen || !ctx->act || !ctx->thread_act || !ctx->expert_counts ||
         !pool_start(&ctx->pool, n_threads, ctx->pool_start_args, a)) {
         model_log(model, DSV3_LOG_ERROR, "out of memory creating a context of %u positions (%llu bytes of KV cache)",
                   ctx->n_ctx, (unsigned long long)kv_bytes);
