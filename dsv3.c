@@ -2745,6 +2745,9 @@ DSV3_AVX2 static float q4_k_act_dot_avx2(const uint8_t *row, const void *act, si
         __m128i pair_sums = _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)(const void *)a[b].bsums),
                                            _mm_loadu_si128((const __m128i *)(const void *)(a[b].bsums + 8)));
         __m128i min_dot = _mm_madd_epi16(mins, pair_sums);
+        /* 16-bit scales, each repeated over the two lanes of a 128-bit half */
+        __m128i scale_bytes = _mm_loadl_epi64((const __m128i *)(const void *)scales_mins);
+        __m256i scales16 = _mm256_cvtepu8_epi16(_mm_unpacklo_epi64(scale_bytes, scale_bytes));
         __m256i isum = _mm256_setzero_si256();
         for (int c = 0; c < 4; c++) {
             __m256i packed = _mm256_loadu_si256((const __m256i *)(const void *)(qs + 32 * c));
@@ -2752,8 +2755,10 @@ DSV3_AVX2 static float q4_k_act_dot_avx2(const uint8_t *row, const void *act, si
             __m256i hi = _mm256_and_si256(_mm256_srli_epi16(packed, 4), low_nibbles);
             __m256i y_lo = _mm256_loadu_si256((const __m256i *)(const void *)(a[b].qs + 64 * c));
             __m256i y_hi = _mm256_loadu_si256((const __m256i *)(const void *)(a[b].qs + 64 * c + 32));
-            __m256i p_lo = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, y_lo), _mm256_set1_epi16(scales_mins[2 * c]));
-            __m256i p_hi = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, y_hi), _mm256_set1_epi16(scales_mins[2 * c + 1]));
+            __m256i s_lo = _mm256_shuffle_epi8(scales16, _mm256_set1_epi16((short)(0x0100 + 0x0202 * (2 * c))));
+            __m256i s_hi = _mm256_shuffle_epi8(scales16, _mm256_set1_epi16((short)(0x0100 + 0x0202 * (2 * c + 1))));
+            __m256i p_lo = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, y_lo), s_lo);
+            __m256i p_hi = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, y_hi), s_hi);
             isum = _mm256_add_epi32(isum, _mm256_add_epi32(p_lo, p_hi));
         }
         float da = a[b].d;
@@ -2900,12 +2905,13 @@ DSV3_AVX2 static float q6_k_act_dot_avx2(const uint8_t *row, const void *act, si
         const uint8_t *block = row + 210 * b;
         const int8_t *sc = (const int8_t *)(const void *)(block + 192);
         /* every quant carries -32: subtract 32 * sum(scale * activation block sum) */
-        __m256i scales16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)sc));
+        __m128i scale_bytes = _mm_loadu_si128((const __m128i *)(const void *)sc);
+        __m256i scales16 = _mm256_cvtepi8_epi16(scale_bytes);
         __m256i offset = _mm256_madd_epi16(scales16, _mm256_loadu_si256((const __m256i *)(const void *)a[b].bsums));
         __m256i isum = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(offset, 5));
         for (int half = 0; half < 2; half++) {
             const uint8_t *ql = block + 64 * half, *qh = block + 128 + 32 * half;
-            const int8_t *y = a[b].qs + 128 * half, *scale = sc + 8 * half;
+            const int8_t *y = a[b].qs + 128 * half;
             __m256i l0 = _mm256_loadu_si256((const __m256i *)(const void *)ql);
             __m256i l1 = _mm256_loadu_si256((const __m256i *)(const void *)(ql + 32));
             __m256i h = _mm256_loadu_si256((const __m256i *)(const void *)qh);
@@ -2919,8 +2925,11 @@ DSV3_AVX2 static float q6_k_act_dot_avx2(const uint8_t *row, const void *act, si
                                    _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 6), m2), 4));
             for (int k = 0; k < 4; k++) {
                 __m256i yk = _mm256_loadu_si256((const __m256i *)(const void *)(y + 32 * k));
-                /* lanes 0-7 hold elements 0-15 (scale 2k), lanes 8-15 elements 16-31 (scale 2k+1) */
-                __m256i scales = _mm256_set_m128i(_mm_set1_epi16(scale[2 * k + 1]), _mm_set1_epi16(scale[2 * k]));
+                /* lanes 0-7 hold elements 0-15 (scale 2k), lanes 8-15 elements 16-31
+                   (scale 2k+1): spread those two scale bytes, then widen */
+                int p = 8 * half + 2 * k;
+                __m256i scales = _mm256_cvtepi8_epi16(
+                    _mm_shuffle_epi8(scale_bytes, _mm_set_epi64x(0x0101010101010101ll * (p + 1), 0x0101010101010101ll * p)));
                 isum = _mm256_add_epi32(isum, _mm256_madd_epi16(_mm256_maddubs_epi16(q[k], yk), scales));
             }
         }
