@@ -39,6 +39,9 @@ $(BUILD)/dsv3: examples/main.c $(BUILD)/libdsv3.a
 $(BUILD)/test_dsv3: tests/test_dsv3.c tests/test_malformed.c tests/test_util.h $(BUILD)/libdsv3.a
 	$(CC) $(APP_CFLAGS) tests/test_dsv3.c $(BUILD)/libdsv3.a -o $@ $(LDFLAGS) $(LDLIBS)
 
+$(BUILD)/test_generate: tests/test_generate.c tests/test_util.h $(BUILD)/libdsv3.a
+	$(CC) $(APP_CFLAGS) tests/test_generate.c $(BUILD)/libdsv3.a -o $@ $(LDFLAGS) $(LDLIBS)
+
 $(BUILD)/dsv3-quantize: examples/quantize.c $(BUILD)/libdsv3.a
 	$(CC) $(APP_CFLAGS) examples/quantize.c $(BUILD)/libdsv3.a -o $@ $(LDFLAGS) $(LDLIBS)
 
@@ -84,10 +87,12 @@ endif
 # RUN prefixes every test binary, e.g. for a cross build under emulation:
 #   make CC=aarch64-linux-gnu-gcc BUILD=build-arm64 RUN="qemu-aarch64 -L /usr/aarch64-linux-gnu" test
 RUN ?=
-test: all check-headers $(BUILD)/test_dsv3 $(BUILD)/test_kernels $(BUILD)/test_tokenizer $(BUILD)/test_quantize
+test: all check-headers $(BUILD)/test_dsv3 $(BUILD)/test_kernels $(BUILD)/test_tokenizer $(BUILD)/test_quantize \
+      $(BUILD)/test_generate
 	$(RUN) $(BUILD)/test_kernels
 	$(RUN) $(BUILD)/test_quantize tests/data
 	$(RUN) $(BUILD)/test_dsv3 tests/data
+	$(RUN) $(BUILD)/test_generate tests/data
 	$(RUN) $(BUILD)/test_tokenizer tests/data
 	RUN="$(RUN)" sh tests/test_cli.sh $(BUILD)/dsv3 tests/data
 
