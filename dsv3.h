@@ -415,7 +415,8 @@ DSV3_API int32_t dsv3_context_set_seed(dsv3_context *ctx, uint64_t seed);
  * a stop string is held back until it is known not to be). Control tokens give
  * no text, and neither does a model without a tokenizer. Return non-zero to stop
  * after this token. After the last token, one more call with token = -1 hands
- * over text still held back, if any (its return value is ignored). */
+ * over text still held back, if any (its return value is ignored). It may read
+ * the context (position, tokens) but must not change it. */
 typedef int32_t (*dsv3_token_fn)(void *user, int32_t token, const char *text, size_t text_len);
 
 typedef struct dsv3_generate_params {
