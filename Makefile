@@ -16,7 +16,18 @@ LDLIBS  = -lm -pthread
 
 .PHONY: all lib test sanitize clean install check-headers fuzz fuzz-replay replay-corpus bench bench-models
 
-all: lib $(BUILD)/dsv3 $(BUILD)/dsv3-quantize
+# The C++ example is built when a C++ compiler for the same machine exists
+# (a cross build may pair an aarch64 cc with the host's c++).
+HAVE_CXX := $(shell command -v $(CXX) 2>/dev/null)
+machine = $(firstword $(subst -, ,$(shell $(1) -dumpmachine 2>/dev/null)))
+ifneq ($(HAVE_CXX),)
+ifeq ($(call machine,$(CC)),$(call machine,$(CXX)))
+CPP_EXAMPLE = $(BUILD)/dsv3-cpp
+endif
+endif
+PYTHON ?= $(shell command -v python3 2>/dev/null)
+
+all: lib $(BUILD)/dsv3 $(BUILD)/dsv3-quantize $(BUILD)/dsv3-simple $(BUILD)/dsv3-chat $(CPP_EXAMPLE)
 
 lib: $(BUILD)/libdsv3.a $(BUILD)/libdsv3.so
 
@@ -36,8 +47,21 @@ $(BUILD)/libdsv3.so: $(BUILD)/dsv3.o
 $(BUILD)/dsv3: examples/main.c $(BUILD)/libdsv3.a
 	$(CC) $(APP_CFLAGS) examples/main.c $(BUILD)/libdsv3.a -o $@ $(LDFLAGS) $(LDLIBS)
 
+$(BUILD)/dsv3-simple: examples/simple.c $(BUILD)/libdsv3.a
+	$(CC) $(APP_CFLAGS) examples/simple.c $(BUILD)/libdsv3.a -o $@ $(LDFLAGS) $(LDLIBS)
+
+$(BUILD)/dsv3-chat: examples/chat.c $(BUILD)/libdsv3.a
+	$(CC) $(APP_CFLAGS) examples/chat.c $(BUILD)/libdsv3.a -o $@ $(LDFLAGS) $(LDLIBS)
+
+$(BUILD)/dsv3-cpp: examples/cpp/main.cpp examples/cpp/dsv3.hpp $(BUILD)/libdsv3.a
+	$(CXX) $(CFLAGS) -std=c++17 -pedantic -Wall -Wextra -Wshadow -Werror -I. examples/cpp/main.cpp \
+	    $(BUILD)/libdsv3.a -o $@ $(LDFLAGS) $(LDLIBS)
+
 $(BUILD)/test_dsv3: tests/test_dsv3.c tests/test_malformed.c tests/test_util.h $(BUILD)/libdsv3.a
 	$(CC) $(APP_CFLAGS) tests/test_dsv3.c $(BUILD)/libdsv3.a -o $@ $(LDFLAGS) $(LDLIBS)
+
+$(BUILD)/test_generate: tests/test_generate.c tests/test_util.h $(BUILD)/libdsv3.a
+	$(CC) $(APP_CFLAGS) tests/test_generate.c $(BUILD)/libdsv3.a -o $@ $(LDFLAGS) $(LDLIBS)
 
 $(BUILD)/dsv3-quantize: examples/quantize.c $(BUILD)/libdsv3.a
 	$(CC) $(APP_CFLAGS) examples/quantize.c $(BUILD)/libdsv3.a -o $@ $(LDFLAGS) $(LDLIBS)
@@ -73,7 +97,6 @@ $(BUILD)/header_c99.o: tests/header_c99.c dsv3.h | $(BUILD)
 $(BUILD)/header_cpp.o: tests/header_cpp.cpp dsv3.h | $(BUILD)
 	$(CXX) $(CFLAGS) -std=c++11 -pedantic -Wall -Wextra -Werror -I. -c tests/header_cpp.cpp -o $@
 # The C++ check needs a C++ compiler; `make test` itself needs only cc and make.
-HAVE_CXX := $(shell command -v $(CXX) 2>/dev/null)
 ifneq ($(HAVE_CXX),)
 check-headers: $(BUILD)/header_c99.o $(BUILD)/header_cpp.o
 else
@@ -84,12 +107,15 @@ endif
 # RUN prefixes every test binary, e.g. for a cross build under emulation:
 #   make CC=aarch64-linux-gnu-gcc BUILD=build-arm64 RUN="qemu-aarch64 -L /usr/aarch64-linux-gnu" test
 RUN ?=
-test: all check-headers $(BUILD)/test_dsv3 $(BUILD)/test_kernels $(BUILD)/test_tokenizer $(BUILD)/test_quantize
+test: all check-headers $(BUILD)/test_dsv3 $(BUILD)/test_kernels $(BUILD)/test_tokenizer $(BUILD)/test_quantize \
+      $(BUILD)/test_generate
 	$(RUN) $(BUILD)/test_kernels
 	$(RUN) $(BUILD)/test_quantize tests/data
 	$(RUN) $(BUILD)/test_dsv3 tests/data
+	$(RUN) $(BUILD)/test_generate tests/data
 	$(RUN) $(BUILD)/test_tokenizer tests/data
 	RUN="$(RUN)" sh tests/test_cli.sh $(BUILD)/dsv3 tests/data
+	RUN="$(RUN)" CPP="$(CPP_EXAMPLE)" PYTHON="$(PYTHON)" sh tests/test_examples.sh $(BUILD) tests/data
 
 # The whole suite under AddressSanitizer + UndefinedBehaviorSanitizer, then the
 # fuzz corpus replayed through the same build.

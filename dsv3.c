@@ -3371,6 +3371,8 @@ struct dsv3_model {
     uint64_t fingerprint;     /* FNV-1a of the GGUF header: names the model in saved states */
     int vocab_only;           /* loaded with params.vocab_only: no weights */
     vocab vocab;              /* the tokenizer; vocab.present = 0 if none */
+    dsv3_progress_fn progress;/* during load only; NULL afterwards */
+    void *progress_user;
 };
 
 #if defined(__GNUC__) || defined(__clang__)
@@ -3384,6 +3386,13 @@ static void model_log(const dsv3_model *m, int32_t level, const char *fmt, ...) 
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     m->log(m->log_user, level, msg);
+}
+
+/* Reports load progress; a non-zero answer cancels the load. */
+static int32_t load_progress(const dsv3_model *m, float fraction, error_slot *err) {
+    if (m->progress && m->progress(m->progress_user, fraction))
+        return fail(err, DSV3_ERR_ABORTED, "loading cancelled by the progress callback at %.0f%%", fraction * 100.0);
+    return DSV3_OK;
 }
 
 /* Reads deepseek2.<suffix> as an unsigned integer; absent keys keep *out. */
@@ -3716,6 +3725,7 @@ static int32_t bind_model_tensors(dsv3_model *m, error_slot *err) {
 
     for (uint32_t l = 0; l < hp->n_layer; l++) {
         layer_weights *L = &m->layers[l];
+        if (l && (st = load_progress(m, 0.05f + 0.9f * (float)l / (float)hp->n_layer, err))) return st;
         if ((st = bind_layer_tensor(m, &L->attn_norm, l, "attn_norm.weight", 1, E, 1, 1, err))) return st;
         if (find_layer_tensor(m, l, "attn_q_a.weight")) {
             uint64_t Lq = find_layer_tensor(m, l, "attn_q_a.weight")->ne[1];
@@ -3889,6 +3899,8 @@ static int32_t model_load_common(const char *path, const void *data, size_t size
     m->ignore_expert_bias = params.ignore_expert_bias != 0;
     m->log = params.log;
     m->log_user = params.user;
+    m->progress = params.progress;
+    m->progress_user = params.user;
     if (path) {
         if ((st = image_open(&m->image, path, params.use_mmap, &a, &err))) goto done;
     } else {
@@ -3901,8 +3913,10 @@ static int32_t model_load_common(const char *path, const void *data, size_t size
     /* the header's padding may run past the end of a file without tensors */
     m->fingerprint = fnv1a(DSV3_FNV_OFFSET, m->image.data,
                            m->gguf.data_offset < m->image.size ? (size_t)m->gguf.data_offset : m->image.size);
+    if ((st = load_progress(m, 0.05f, &err))) goto done;
     if (params.vocab_only) {
         if ((st = load_vocab_only(m, &err))) goto done;
+        st = load_progress(m, 1.0f, &err);
         goto done;
     }
     if ((st = load_hparams(m, &params, &err))) goto done;
@@ -3938,9 +3952,11 @@ static int32_t model_load_common(const char *path, const void *data, size_t size
         st = DSV3_OK;
     }
     m->hp.struct_size = sizeof m->hp;
+    if ((st = load_progress(m, 1.0f, &err))) goto done;
     model_log(m, DSV3_LOG_INFO, "loaded deepseek2 model: %u layers, %u embd, %u heads, %u experts (%u used), vocab %u",
               m->hp.n_layer, m->hp.n_embd, m->hp.n_head, m->hp.n_expert, m->hp.n_expert_used, m->hp.n_vocab);
 done:
+    if (m) m->progress = NULL; /* the callback's user data need not outlive the load */
     if (st != DSV3_OK) {
         if (m && m->log) m->log(m->log_user, DSV3_LOG_ERROR, err.message);
         else if (params.log) params.log(params.user, DSV3_LOG_ERROR, err.message);
@@ -4001,6 +4017,8 @@ struct dsv3_context {
     struct candidate *candidates; /* [n_vocab] sampling scratch */
     uint8_t *seen;          /* [n_vocab] sampling scratch: penalty marks */
     uint64_t *expert_counts;/* [n_layer][n_expert] tokens routed to each expert */
+    dsv3_abort_fn abort_cb; /* polled before every layer; NULL: never */
+    void *abort_user;
     char last_error[DSV3_ERROR_SIZE];
 };
 
@@ -4315,8 +4333,11 @@ static void ffn_batch(dsv3_context *ctx, const layer_weights *L, uint32_t layer,
 
 /* Runs n tokens (n <= n_batch) at positions pos..pos+n-1 through the model,
    layer by layer over the whole batch. Logits of every position go to
-   all_logits when given; the last position's always go to ctx->logits. */
-static void forward_batch(dsv3_context *ctx, const int32_t *tokens, size_t n, float *all_logits) {
+   all_logits when given; the last position's go to ctx->logits when `last`
+   (the final batch of a prefill; earlier ones skip the output head).
+   Returns 1, with the position and logits unchanged, when abort_cb stops it:
+   it only wrote cache rows and token slots past the position. */
+static int forward_batch(dsv3_context *ctx, const int32_t *tokens, size_t n, float *all_logits, int last) {
     const dsv3_model *m = ctx->model;
     const dsv3_hparams *hp = &m->hp;
     size_t E = hp->n_embd, V = hp->n_vocab;
@@ -4326,6 +4347,7 @@ static void forward_batch(dsv3_context *ctx, const int32_t *tokens, size_t n, fl
     }
     for (uint32_t l = 0; l < hp->n_layer; l++) {
         const layer_weights *L = &m->layers[l];
+        if (ctx->abort_cb && ctx->abort_cb(ctx->abort_user)) return 1;
         for (size_t i = 0; i < n; i++)
             rmsnorm(ctx->xn + i * E, ctx->x + i * E, &L->attn_norm, E, hp->rms_norm_eps, ctx->row);
         attention_batch(ctx, L, l, n);
@@ -4337,17 +4359,19 @@ static void forward_batch(dsv3_context *ctx, const int32_t *tokens, size_t n, fl
         ffn_batch(ctx, L, l, n);
         for (size_t i = 0; i < n * E; i++) ctx->x[i] += ctx->hidden[i];
     }
+    ctx->pos += n;
+    if (!all_logits && !last) return 0;
     size_t first = all_logits ? 0 : n - 1;
     for (size_t i = first; i < n; i++)
         rmsnorm(ctx->xn + i * E, ctx->x + i * E, &m->output_norm, E, hp->rms_norm_eps, ctx->row);
     if (all_logits) {
         par_matmul(ctx, &m->output, 0, V, ctx->xn, E, n, all_logits, V);
-        memcpy(ctx->logits, all_logits + (n - 1) * V, V * sizeof(float));
+        if (last) memcpy(ctx->logits, all_logits + (n - 1) * V, V * sizeof(float));
     } else {
         par_matmul(ctx, &m->output, 0, V, ctx->xn + (n - 1) * E, E, 1, ctx->logits, V);
     }
-    ctx->pos += n;
-    ctx->has_logits = 1;
+    if (last) ctx->has_logits = 1;
+    return 0;
 }
 
 /* ==== 11. Sampling (private) ============================================ */
@@ -4456,6 +4480,7 @@ const char *dsv3_status_string(int32_t status) {
     case DSV3_ERR_CONTEXT_FULL: return "context is full";
     case DSV3_ERR_TOKEN_OUT_OF_RANGE: return "token id out of range";
     case DSV3_ERR_BUFFER_TOO_SMALL: return "buffer too small";
+    case DSV3_ERR_ABORTED: return "aborted by a callback";
     default: return "unknown status code";
     }
 }
@@ -4821,6 +4846,8 @@ int32_t dsv3_context_create(const dsv3_model *model, const dsv3_context_params *
     ctx->bucket_tokens = ctx->bucket_start + X + 1;
     ctx->row_stride = (model->max_row + 15) & ~(size_t)15;
     ctx->rng_state = p.seed;
+    ctx->abort_cb = p.abort_cb;
+    ctx->abort_user = p.abort_user;
     float *cursor_f = ctx->scratch;
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
         *slots[i] = cursor_f;
@@ -4857,7 +4884,8 @@ int32_t dsv3_step(dsv3_context *ctx, int32_t token, const float **out_logits) {
     if (!ctx) return DSV3_ERR_INVALID_ARGUMENT;
     int32_t st = check_tokens(ctx, &token, 1);
     if (st) return st;
-    forward_batch(ctx, &token, 1, NULL);
+    if (forward_batch(ctx, &token, 1, NULL, 1))
+        return context_fail(ctx, DSV3_ERR_ABORTED, "aborted by abort_cb; the context is as it was");
     ctx->last_error[0] = '\0';
     if (out_logits) *out_logits = ctx->logits;
     return DSV3_OK;
@@ -4868,10 +4896,17 @@ int32_t dsv3_prefill(dsv3_context *ctx, const int32_t *tokens, size_t n_tokens, 
     if (!tokens && n_tokens) return context_fail(ctx, DSV3_ERR_INVALID_ARGUMENT, "NULL tokens");
     int32_t st = check_tokens(ctx, tokens, n_tokens);
     if (st) return st;
-    size_t V = ctx->model->hp.n_vocab;
+    size_t V = ctx->model->hp.n_vocab, start = ctx->pos;
     for (size_t done = 0; done < n_tokens;) {
         size_t n = n_tokens - done < ctx->n_batch ? n_tokens - done : ctx->n_batch;
-        forward_batch(ctx, tokens + done, n, all_logits ? all_logits + done * V : NULL);
+        if (forward_batch(ctx, tokens + done, n, all_logits ? all_logits + done * V : NULL, done + n == n_tokens)) {
+            /* Earlier batches only filled cache rows past `start`, and the
+               logits are written by the last batch alone: rewinding the
+               position restores the context exactly. */
+            ctx->pos = start;
+            return context_fail(ctx, DSV3_ERR_ABORTED,
+                                "aborted by abort_cb after %zu of %zu tokens; the context is as it was", done, n_tokens);
+        }
         done += n;
     }
     ctx->last_error[0] = '\0';
@@ -5092,6 +5127,182 @@ int32_t dsv3_context_reset_expert_counts(dsv3_context *ctx) {
 int32_t dsv3_context_set_seed(dsv3_context *ctx, uint64_t seed) {
     if (!ctx) return DSV3_ERR_INVALID_ARGUMENT;
     ctx->rng_state = seed;
+    return DSV3_OK;
+}
+
+/* ---- Generation ---------------------------------------------------------- */
+
+void dsv3_generate_default_params(dsv3_generate_params *out) {
+    if (!out) return;
+    memset(out, 0, sizeof *out);
+    out->struct_size = sizeof *out;
+}
+
+/* Decoded text not yet handed to on_token: its tail may begin a stop string. */
+typedef struct gen_text {
+    char *buf;
+    size_t n, cap;
+    const char *const *stops;
+    size_t n_stops, longest;
+} gen_text;
+
+/* Where the earliest stop string starts in the text, or SIZE_MAX. */
+static size_t gen_stop_find(const gen_text *t) {
+    size_t best = SIZE_MAX;
+    for (size_t i = 0; i < t->n_stops; i++) {
+        size_t len = strlen(t->stops[i]);
+        for (size_t at = 0; at + len <= t->n && at < best; at++)
+            if (memcmp(t->buf + at, t->stops[i], len) == 0) {
+                best = at;
+                break;
+            }
+    }
+    return best;
+}
+
+/* The length of the longest tail of the text that is a proper prefix of a stop
+   string: it must wait for the next token. */
+static size_t gen_stop_tail(const gen_text *t) {
+    size_t best = 0;
+    for (size_t i = 0; i < t->n_stops; i++) {
+        size_t len = strlen(t->stops[i]);
+        for (size_t k = len - 1 < t->n ? len - 1 : t->n; k > best; k--)
+            if (memcmp(t->buf + t->n - k, t->stops[i], k) == 0) {
+                best = k;
+                break;
+            }
+    }
+    return best;
+}
+
+/* Makes room for `extra` more bytes plus a NUL. */
+static int gen_reserve(gen_text *t, const allocator *a, size_t extra) {
+    if (extra <= t->cap - t->n - 1) return 1;
+    if (extra > SIZE_MAX / 2 - t->n) return 0;
+    size_t cap = 2 * (t->n + extra + 1);
+    char *buf = (char *)mem_alloc(a, cap);
+    if (!buf) return 0;
+    memcpy(buf, t->buf, t->n);
+    mem_free(a, t->buf);
+    t->buf = buf;
+    t->cap = cap;
+    return 1;
+}
+
+/* Hands the first n_emit bytes of the text to on_token (NUL-terminated in
+   place) and drops them. */
+static int32_t gen_emit(gen_text *t, const dsv3_generate_params *p, int32_t token, size_t n_emit) {
+    int32_t stop = 0;
+    if (p->on_token) {
+        char saved = t->buf[n_emit];
+        t->buf[n_emit] = '\0';
+        stop = p->on_token(p->user, token, t->buf, n_emit);
+        t->buf[n_emit] = saved;
+    }
+    memmove(t->buf, t->buf + n_emit, t->n - n_emit);
+    t->n -= n_emit;
+    return stop;
+}
+
+int32_t dsv3_generate(dsv3_context *ctx, const dsv3_generate_params *params, int32_t *out_stop_reason,
+                      size_t *out_n_tokens) {
+    if (out_stop_reason) *out_stop_reason = DSV3_STOP_ERROR;
+    if (out_n_tokens) *out_n_tokens = 0;
+    if (!ctx) return DSV3_ERR_INVALID_ARGUMENT;
+    const dsv3_model *m = ctx->model;
+    error_slot err = {DSV3_OK, ""};
+    dsv3_generate_params p;
+    dsv3_generate_default_params(&p);
+    int32_t st = merge_params(&p, sizeof p, params, &err);
+    if (st) return context_fail(ctx, st, "%s", err.message);
+    if (p.max_tokens < 0 || (!p.stop_tokens && p.n_stop_tokens) || (!p.stop_strings && p.n_stop_strings))
+        return context_fail(ctx, DSV3_ERR_INVALID_ARGUMENT,
+                            "bad generate params: max_tokens %d, %zu stop tokens at %p, %zu stop strings at %p",
+                            (int)p.max_tokens, p.n_stop_tokens, (const void *)p.stop_tokens, p.n_stop_strings,
+                            (const void *)p.stop_strings);
+    gen_text t = {NULL, 0, 0, p.stop_strings, p.n_stop_strings, 0};
+    for (size_t i = 0; i < p.n_stop_strings; i++) {
+        if (!p.stop_strings[i] || !p.stop_strings[i][0])
+            return context_fail(ctx, DSV3_ERR_INVALID_ARGUMENT, "stop_strings[%zu] is NULL or empty", i);
+        size_t len = strlen(p.stop_strings[i]);
+        if (len > t.longest) t.longest = len;
+    }
+    if (p.n_stop_strings && !m->vocab.present)
+        return context_fail(ctx, DSV3_ERR_UNSUPPORTED, "stop strings need a tokenizer, and this model has none");
+    if (!ctx->has_logits)
+        return context_fail(ctx, DSV3_ERR_INVALID_ARGUMENT, "no logits to generate from: prefill a prompt first");
+    int has_text = m->vocab.present;
+    if (t.longest > SIZE_MAX / 2 - 64)
+        return context_fail(ctx, DSV3_ERR_INVALID_ARGUMENT, "stop string too long");
+    t.cap = t.longest + 64;
+    t.buf = (char *)mem_alloc(&m->alloc, t.cap);
+    if (!t.buf) return context_fail(ctx, DSV3_ERR_OUT_OF_MEMORY, "out of memory for the generated text");
+    t.buf[0] = '\0';
+    dsv3_decoder dec;
+    dsv3_decoder_init(&dec, 0);
+    size_t n_done = 0;
+    int32_t reason = DSV3_STOP_ERROR;
+    for (;;) {
+        if (p.max_tokens && n_done == (size_t)p.max_tokens) {
+            reason = DSV3_STOP_MAX_TOKENS;
+            break;
+        }
+        int32_t token;
+        if ((st = dsv3_sample(ctx, p.sampling, NULL, &token))) break;
+        int end = token == m->token_eos;
+        for (size_t i = 0; i < p.n_stop_tokens && !end; i++) end = token == p.stop_tokens[i];
+        if (end) {
+            reason = DSV3_STOP_END_TOKEN;
+            break;
+        }
+        if (ctx->pos >= ctx->n_ctx) {
+            reason = DSV3_STOP_CONTEXT_FULL;
+            break;
+        }
+        if ((st = dsv3_step(ctx, token, NULL))) break;
+        n_done++;
+        size_t n_emit = 0;
+        int hit = 0;
+        if (has_text && (uint32_t)token < m->vocab.n_tokens) {
+            size_t got = 0;
+            st = dsv3_decoder_push(m, &dec, token, t.buf + t.n, t.cap - t.n - 1, &got);
+            if (st == DSV3_ERR_BUFFER_TOO_SMALL) {
+                if (!gen_reserve(&t, &m->alloc, got)) {
+                    st = context_fail(ctx, DSV3_ERR_OUT_OF_MEMORY, "out of memory for the generated text");
+                    break;
+                }
+                st = dsv3_decoder_push(m, &dec, token, t.buf + t.n, t.cap - t.n - 1, &got);
+            }
+            if (st) break;
+            t.n += got;
+            size_t at = gen_stop_find(&t);
+            hit = at != SIZE_MAX;
+            n_emit = hit ? at : t.n - gen_stop_tail(&t);
+        }
+        int32_t stop = gen_emit(&t, &p, token, n_emit);
+        if (hit) {
+            t.n = 0; /* the stop string and whatever followed it */
+            reason = DSV3_STOP_STRING;
+            break;
+        }
+        if (stop) {
+            reason = DSV3_STOP_CALLBACK;
+            break;
+        }
+    }
+    /* Whatever is still held back belongs to reported tokens: hand it over
+       (cut at a stop string only an unfinished character completed). */
+    size_t tail = 0;
+    if (has_text && reason != DSV3_STOP_STRING &&
+        dsv3_decoder_flush(&dec, t.buf + t.n, t.cap - t.n - 1, &tail) == DSV3_OK)
+        t.n += tail;
+    size_t at = gen_stop_find(&t), n_final = at != SIZE_MAX ? at : t.n;
+    if (n_final) gen_emit(&t, &p, -1, n_final);
+    mem_free(&m->alloc, t.buf);
+    if (out_n_tokens) *out_n_tokens = n_done;
+    if (st) return st;
+    ctx->last_error[0] = '\0';
+    if (out_stop_reason) *out_stop_reason = reason;
     return DSV3_OK;
 }
 
