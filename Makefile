@@ -136,8 +136,12 @@ $(BUILD)/fuzz_load: fuzz/fuzz_load.c dsv3.c dsv3.h | $(BUILD)
 	$(FUZZ_CC) $(FUZZ_FLAGS) fuzz/fuzz_load.c dsv3.c -o $@ -lm
 $(BUILD)/fuzz_tokenize: fuzz/fuzz_tokenize.c dsv3.c dsv3.h | $(BUILD)
 	$(FUZZ_CC) $(FUZZ_FLAGS) fuzz/fuzz_tokenize.c dsv3.c -o $@ -lm
+$(BUILD)/fuzz_state: fuzz/fuzz_state.c dsv3.c dsv3.h | $(BUILD)
+	$(FUZZ_CC) $(FUZZ_FLAGS) fuzz/fuzz_state.c dsv3.c -o $@ -lm
+$(BUILD)/fuzz_chat: fuzz/fuzz_chat.c dsv3.c dsv3.h | $(BUILD)
+	$(FUZZ_CC) $(FUZZ_FLAGS) fuzz/fuzz_chat.c dsv3.c -o $@ -lm
 ifneq ($(HAVE_FUZZ_CC),)
-fuzz: $(BUILD)/fuzz_load $(BUILD)/fuzz_tokenize
+fuzz: $(BUILD)/fuzz_load $(BUILD)/fuzz_tokenize $(BUILD)/fuzz_state $(BUILD)/fuzz_chat
 else
 fuzz:
 	@echo "note: no $(FUZZ_CC) found, cannot build the libFuzzer targets"

@@ -96,8 +96,10 @@ typedef struct dsv3_model_params {
     uint32_t      struct_size;  /* sizeof(dsv3_model_params) as the caller built it */
     int32_t       use_mmap;     /* 1 (default): map the file; 0: read it into memory */
     int32_t       expert_groups;/* DSV3_GROUPS_AUTO (default) or DSV3_GROUPS_FILE_ONLY */
-    float         yarn_beta_fast; /* 0 = the file's value, else llama.cpp's 32 */
-    float         yarn_beta_slow; /* 0 = the file's value, else 1 */
+    float         yarn_beta_fast; /* > 0 overrides; 0: the file's
+                                   rope.scaling.yarn_beta_fast, or 32 (as
+                                   llama.cpp) when absent */
+    float         yarn_beta_slow; /* likewise; the default is 1 */
     dsv3_log_fn   log;          /* NULL: silent */
     dsv3_alloc_fn alloc;        /* NULL: malloc */
     dsv3_free_fn  free_fn;      /* NULL: free */
