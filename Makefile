@@ -160,10 +160,10 @@ fuzz:
 	@echo "note: no $(FUZZ_CC) found, cannot build the libFuzzer targets"
 endif
 
-$(BUILD)/fuzz_replay: fuzz/driver.c fuzz/fuzz_load.c $(BUILD)/libdsv3.a
+$(BUILD)/fuzz_replay$(EXE): fuzz/driver.c fuzz/fuzz_load.c $(BUILD)/libdsv3.a
 	$(CC) $(APP_CFLAGS) fuzz/driver.c fuzz/fuzz_load.c $(BUILD)/libdsv3.a -o $@ $(LDFLAGS) $(LDLIBS)
-replay-corpus: $(BUILD)/fuzz_replay
-	$(BUILD)/fuzz_replay fuzz/corpus/load
+replay-corpus: $(BUILD)/fuzz_replay$(EXE)
+	$(RUN) $(BUILD)/fuzz_replay$(EXE) fuzz/corpus/load
 fuzz-replay:
 	$(MAKE) BUILD=build-sanitize CFLAGS="$(SAN_CFLAGS)" LDFLAGS="$(SAN_LDFLAGS)" replay-corpus
 

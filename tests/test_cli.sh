@@ -56,6 +56,13 @@ if $RUN "$quantize" "$data/v3_f32.gguf" "$tmp/q8.gguf" q8_0 >/dev/null 2>&1 &&
    $RUN "$bin" -m "$tmp/q8.gguf" --tokens 1,2,3 -n 4 >/dev/null 2>&1; then ok; else bad "dsv3-quantize q8_0"; fi
 if $RUN "$quantize" "$data/v3_f32.gguf" "$tmp/q4km.gguf" Q4_K_M >/dev/null 2>&1 &&
    $RUN "$bin" -m "$tmp/q4km.gguf" --tokens 1,2,3 -n 4 >/dev/null 2>&1; then ok; else bad "dsv3-quantize Q4_K_M"; fi
+# paths are UTF-8 on every platform (Windows: through the wide-char calls)
+utf8="$tmp/modèle 模型"
+mkdir "$utf8"
+cp "$data/v3_f32.gguf" "$utf8/f32.gguf"
+if $RUN "$quantize" "$utf8/f32.gguf" "$utf8/q8 ✓.gguf" q8_0 >/dev/null 2>&1 &&
+   $RUN "$bin" -m "$utf8/q8 ✓.gguf" --tokens 1,2,3 -n 4 --dump-logits "$utf8/logits ✓" >/dev/null 2>&1 &&
+   [ -s "$utf8/logits ✓" ]; then ok; else bad "UTF-8 paths"; fi
 for args in "" "$data/v3_f32.gguf $tmp/x.gguf q9_9" "$tmp/none.gguf $tmp/x.gguf q8_0"; do
     # shellcheck disable=SC2086
     if $RUN "$quantize" $args >/dev/null 2>"$tmp/err"; then bad "dsv3-quantize $args succeeded"
