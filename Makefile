@@ -14,7 +14,9 @@ endif
 #   make CC=x86_64-w64-mingw32-gcc CXX=x86_64-w64-mingw32-g++ BUILD=build-win RUN=wine test
 # A MinGW $(CC) is recognised by its target triple: programs get EXE=.exe, the
 # shared library is dsv3.dll (+ import library libdsv3.dll.a), threads are
-# Win32's (no -pthread), and printf gets MinGW's C99 formats (%zu).
+# Win32's (no -pthread), printf gets MinGW's C99 formats (%zu), and the C++
+# example links its runtime statically. The Python binding's test is skipped
+# there (a Linux python3 cannot load dsv3.dll).
 TARGET := $(shell $(CC) -dumpmachine 2>/dev/null)
 ifneq ($(findstring mingw,$(TARGET))$(findstring windows,$(TARGET)),)
 WINDOWS = 1
@@ -25,12 +27,14 @@ SHLIB   = dsv3.dll
 PIC     =
 PTHREAD =
 APP_DEFS = -D__USE_MINGW_ANSI_STDIO=1
+CXX_LDFLAGS = -static # no libstdc++/libgcc DLLs to ship or find
 else
 EXE    ?=
 SHLIB   = libdsv3.so
 PIC     = -fPIC -fvisibility=hidden
 PTHREAD = -pthread
 APP_DEFS =
+CXX_LDFLAGS =
 endif
 
 # The user's CFLAGS come first; what the build needs is appended.
@@ -40,7 +44,19 @@ LDLIBS  = -lm $(PTHREAD)
 
 .PHONY: all lib test sanitize clean install check-headers fuzz fuzz-replay replay-corpus bench bench-models
 
-all: lib $(BUILD)/dsv3$(EXE) $(BUILD)/dsv3-quantize$(EXE)
+# The C++ example is built when a C++ compiler for the same machine exists
+# (a cross build may pair an aarch64 cc with the host's c++).
+HAVE_CXX := $(shell command -v $(CXX) 2>/dev/null)
+machine = $(firstword $(subst -, ,$(shell $(1) -dumpmachine 2>/dev/null)))
+ifneq ($(HAVE_CXX),)
+ifeq ($(call machine,$(CC)),$(call machine,$(CXX)))
+CPP_EXAMPLE = $(BUILD)/dsv3-cpp$(EXE)
+endif
+endif
+PYTHON ?= $(shell command -v python3 2>/dev/null)
+
+all: lib $(BUILD)/dsv3$(EXE) $(BUILD)/dsv3-quantize$(EXE) $(BUILD)/dsv3-simple$(EXE) $(BUILD)/dsv3-chat$(EXE) \
+     $(CPP_EXAMPLE)
 
 lib: $(BUILD)/libdsv3.a $(BUILD)/$(SHLIB)
 
@@ -70,8 +86,21 @@ $(BUILD)/test_dsv3_dll$(EXE): tests/test_dsv3.c tests/test_malformed.c tests/tes
 $(BUILD)/dsv3$(EXE): examples/main.c $(BUILD)/libdsv3.a
 	$(CC) $(APP_CFLAGS) examples/main.c $(BUILD)/libdsv3.a -o $@ $(LDFLAGS) $(LDLIBS)
 
+$(BUILD)/dsv3-simple$(EXE): examples/simple.c $(BUILD)/libdsv3.a
+	$(CC) $(APP_CFLAGS) examples/simple.c $(BUILD)/libdsv3.a -o $@ $(LDFLAGS) $(LDLIBS)
+
+$(BUILD)/dsv3-chat$(EXE): examples/chat.c $(BUILD)/libdsv3.a
+	$(CC) $(APP_CFLAGS) examples/chat.c $(BUILD)/libdsv3.a -o $@ $(LDFLAGS) $(LDLIBS)
+
+$(BUILD)/dsv3-cpp$(EXE): examples/cpp/main.cpp examples/cpp/dsv3.hpp $(BUILD)/libdsv3.a
+	$(CXX) $(CFLAGS) -std=c++17 -pedantic -Wall -Wextra -Wshadow -Werror -I. examples/cpp/main.cpp \
+	    $(BUILD)/libdsv3.a -o $@ $(LDFLAGS) $(CXX_LDFLAGS) $(LDLIBS)
+
 $(BUILD)/test_dsv3$(EXE): tests/test_dsv3.c tests/test_malformed.c tests/test_util.h $(BUILD)/libdsv3.a
 	$(CC) $(APP_CFLAGS) tests/test_dsv3.c $(BUILD)/libdsv3.a -o $@ $(LDFLAGS) $(LDLIBS)
+
+$(BUILD)/test_generate$(EXE): tests/test_generate.c tests/test_util.h $(BUILD)/libdsv3.a
+	$(CC) $(APP_CFLAGS) tests/test_generate.c $(BUILD)/libdsv3.a -o $@ $(LDFLAGS) $(LDLIBS)
 
 $(BUILD)/dsv3-quantize$(EXE): examples/quantize.c $(BUILD)/libdsv3.a
 	$(CC) $(APP_CFLAGS) examples/quantize.c $(BUILD)/libdsv3.a -o $@ $(LDFLAGS) $(LDLIBS)
@@ -107,7 +136,6 @@ $(BUILD)/header_c99.o: tests/header_c99.c dsv3.h | $(BUILD)
 $(BUILD)/header_cpp.o: tests/header_cpp.cpp dsv3.h | $(BUILD)
 	$(CXX) $(CFLAGS) -std=c++11 -pedantic -Wall -Wextra -Werror -I. -c tests/header_cpp.cpp -o $@
 # The C++ check needs a C++ compiler; `make test` itself needs only cc and make.
-HAVE_CXX := $(shell command -v $(CXX) 2>/dev/null)
 ifneq ($(HAVE_CXX),)
 check-headers: $(BUILD)/header_c99.o $(BUILD)/header_cpp.o
 else
@@ -120,7 +148,8 @@ endif
 RUN ?=
 #   make CC=x86_64-w64-mingw32-gcc CXX=x86_64-w64-mingw32-g++ BUILD=build-win RUN=wine test
 # (on Windows the suite also runs test_dsv3 against dsv3.dll, found beside it).
-TESTS = $(BUILD)/test_dsv3$(EXE) $(BUILD)/test_kernels$(EXE) $(BUILD)/test_tokenizer$(EXE) $(BUILD)/test_quantize$(EXE)
+TESTS = $(BUILD)/test_dsv3$(EXE) $(BUILD)/test_kernels$(EXE) $(BUILD)/test_tokenizer$(EXE) $(BUILD)/test_quantize$(EXE) \
+        $(BUILD)/test_generate$(EXE)
 ifeq ($(WINDOWS),1)
 TESTS += $(BUILD)/test_dsv3_dll$(EXE)
 endif
@@ -131,8 +160,10 @@ test: all check-headers $(TESTS)
 ifeq ($(WINDOWS),1)
 	$(RUN) $(BUILD)/test_dsv3_dll$(EXE) tests/data
 endif
+	$(RUN) $(BUILD)/test_generate$(EXE) tests/data
 	$(RUN) $(BUILD)/test_tokenizer$(EXE) tests/data
 	RUN="$(RUN)" EXE="$(EXE)" sh tests/test_cli.sh $(BUILD)/dsv3$(EXE) tests/data
+	RUN="$(RUN)" EXE="$(EXE)" CPP="$(CPP_EXAMPLE)" PYTHON="$(PYTHON)" sh tests/test_examples.sh $(BUILD) tests/data
 
 # The whole suite under AddressSanitizer + UndefinedBehaviorSanitizer, then the
 # fuzz corpus replayed through the same build.

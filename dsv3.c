@@ -852,6 +852,24 @@ static void q5_1_row_to_f32(const uint8_t *row, float *out, size_t n) {
     }
 }
 
+/* IQ4_NL: 32 weights, an f16 scale and 4-bit indices into a fixed non-linear
+   table (ggml-common.h kvalues_iq4nl), laid out like Q4_0. llama-quantize falls
+   back to it for Q2_K/Q3_K tensors whose rows do not fill 256-element blocks
+   (DeepSeek's attn_k_b), so such files need it. */
+static const int8_t iq4nl_values[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
+
+static void iq4_nl_row_to_f32(const uint8_t *row, float *out, size_t n) {
+    for (size_t b = 0; b < n / 32; b++) {
+        const uint8_t *block = row + 18 * b;
+        float d = f16_to_f32(read_u16le(block));
+        const uint8_t *qs = block + 2;
+        for (int j = 0; j < 16; j++) {
+            out[32 * b + j] = d * (float)iq4nl_values[qs[j] & 0xF];
+            out[32 * b + j + 16] = d * (float)iq4nl_values[qs[j] >> 4];
+        }
+    }
+}
+
 /* K-quants: 256-element super-blocks (gguf.md §3). */
 static void q2_k_row_to_f32(const uint8_t *row, float *out, size_t n) {
     for (size_t b = 0; b < n / 256; b++) {
@@ -1000,6 +1018,7 @@ DSV3_BLOCK_DOT(q4_0_row_dot, q4_0_row_to_f32, 32, 18)
 DSV3_BLOCK_DOT(q4_1_row_dot, q4_1_row_to_f32, 32, 20)
 DSV3_BLOCK_DOT(q5_0_row_dot, q5_0_row_to_f32, 32, 22)
 DSV3_BLOCK_DOT(q5_1_row_dot, q5_1_row_to_f32, 32, 24)
+DSV3_BLOCK_DOT(iq4_nl_row_dot, iq4_nl_row_to_f32, 32, 18)
 DSV3_BLOCK_DOT(q2_k_row_dot, q2_k_row_to_f32, 256, 84)
 DSV3_BLOCK_DOT(q3_k_row_dot, q3_k_row_to_f32, 256, 110)
 DSV3_BLOCK_DOT(q4_k_row_dot, q4_k_row_to_f32, 256, 144)
@@ -1030,7 +1049,7 @@ static const type_traits type_table[DSV3_TYPE_COUNT] = {
     [17] = {"IQ2_XS", 256, 74, NULL, NULL},
     [18] = {"IQ3_XXS", 256, 98, NULL, NULL},
     [19] = {"IQ1_S", 256, 50, NULL, NULL},
-    [20] = {"IQ4_NL", 32, 18, NULL, NULL},
+    [20] = {"IQ4_NL", 32, 18, iq4_nl_row_to_f32, iq4_nl_row_dot},
     [21] = {"IQ3_S", 256, 110, NULL, NULL},
     [22] = {"IQ2_S", 256, 82, NULL, NULL},
     [23] = {"IQ4_XS", 256, 136, NULL, NULL},
@@ -1178,6 +1197,19 @@ static float q5_1_act_dot(const uint8_t *row, const void *act, size_t n) {
     return sum;
 }
 
+static float iq4_nl_act_dot(const uint8_t *row, const void *act, size_t n) {
+    const act_block32 *a = (const act_block32 *)act;
+    float sum = 0.0f;
+    for (size_t b = 0; b < n / 32; b++) {
+        const uint8_t *block = row + 18 * b, *qs = block + 2;
+        int32_t isum = 0;
+        for (int j = 0; j < 16; j++)
+            isum += iq4nl_values[qs[j] & 0xF] * a[b].qs[j] + iq4nl_values[qs[j] >> 4] * a[b].qs[j + 16];
+        sum += f16_to_f32(read_u16le(block)) * a[b].d * (float)isum;
+    }
+    return sum;
+}
+
 static float q2_k_act_dot(const uint8_t *row, const void *act, size_t n) {
     const act_block256 *a = (const act_block256 *)act;
     float sum = 0.0f;
@@ -1301,8 +1333,9 @@ static const struct {
     act_dot_fn dot;
 } act_table[DSV3_TYPE_COUNT] = {
     [2] = {ACT_Q8_32, q4_0_act_dot},   [3] = {ACT_Q8_32, q4_1_act_dot},   [6] = {ACT_Q8_32, q5_0_act_dot},
-    [7] = {ACT_Q8_32, q5_1_act_dot},   [10] = {ACT_Q8_256, q2_k_act_dot}, [11] = {ACT_Q8_256, q3_k_act_dot},
-    [12] = {ACT_Q8_256, q4_k_act_dot}, [13] = {ACT_Q8_256, q5_k_act_dot}, [14] = {ACT_Q8_256, q6_k_act_dot},
+    [7] = {ACT_Q8_32, q5_1_act_dot},   [20] = {ACT_Q8_32, iq4_nl_act_dot},
+    [10] = {ACT_Q8_256, q2_k_act_dot}, [11] = {ACT_Q8_256, q3_k_act_dot}, [12] = {ACT_Q8_256, q4_k_act_dot},
+    [13] = {ACT_Q8_256, q5_k_act_dot}, [14] = {ACT_Q8_256, q6_k_act_dot},
 };
 
 static const char *type_name(uint32_t type) {
@@ -2622,10 +2655,18 @@ typedef struct tensor_view {
 
 static const uint8_t *view_row(const tensor_view *w, size_t row) { return w->data + row * w->row_bytes; }
 
-/* out[r] = W[first_row + r] . x,  W rows of length ne[0] = len(x). */
-static void matvec(const tensor_view *w, size_t first_row, size_t n_rows, const float *x, float *out) {
-    row_dot_fn dot = w->dot;
+/* out[r] = W[first_row + r] . x,  W rows of length ne[0] = len(x).
+   With act_scratch (room for act_bytes of one row) and a weight type that pairs
+   with 8-bit activations, x is quantized once and the integer dot is used. */
+static void matvec(const tensor_view *w, size_t first_row, size_t n_rows, const float *x, float *out,
+                   uint8_t *act_scratch) {
     size_t n = (size_t)w->ne[0];
+    if (w->act_kind && act_scratch) {
+        quantize_act(w->act_kind, x, act_scratch, n);
+        for (size_t r = 0; r < n_rows; r++) out[r] = w->act_dot(view_row(w, first_row + r), act_scratch, n);
+        return;
+    }
+    row_dot_fn dot = w->dot;
     for (size_t r = 0; r < n_rows; r++) out[r] = dot(view_row(w, first_row + r), x, n);
 }
 
@@ -2758,6 +2799,9 @@ static void kernels_scalar(kernel_set *k) {
 
 #if DSV3_HAVE_AVX2
 
+/* One binary16 through F16C: exact, like f16_to_f32, without its branches. */
+DSV3_AVX2 static float f16c_to_f32(uint16_t h) { return _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(h))); }
+
 DSV3_AVX2 static float hsum256(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
@@ -2800,7 +2844,7 @@ DSV3_AVX2 static float f16_row_dot_avx2(const uint8_t *row, const float *x, size
         acc1 = _mm256_fmadd_ps(w1, _mm256_loadu_ps(x + i + 8), acc1);
     }
     float sum = hsum256(_mm256_add_ps(acc0, acc1));
-    for (; i < n; i++) sum += f16_to_f32(read_u16le(row + 2 * i)) * x[i];
+    for (; i < n; i++) sum += f16c_to_f32(read_u16le(row + 2 * i)) * x[i];
     return sum;
 }
 
@@ -2834,7 +2878,7 @@ DSV3_AVX2 static float q8_0_row_dot_avx2(const uint8_t *row, const float *x, siz
         s = _mm256_fmadd_ps(i8x8_to_f32(block + 10), _mm256_loadu_ps(xb + 8), s);
         s = _mm256_fmadd_ps(i8x8_to_f32(block + 18), _mm256_loadu_ps(xb + 16), s);
         s = _mm256_fmadd_ps(i8x8_to_f32(block + 26), _mm256_loadu_ps(xb + 24), s);
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(f16_to_f32(read_u16le(block))), s, acc);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(f16c_to_f32(read_u16le(block))), s, acc);
     }
     return hsum256(acc);
 }
@@ -2844,13 +2888,6 @@ DSV3_AVX2 static float q8_0_row_dot_avx2(const uint8_t *row, const float *x, siz
    lanes (no overflow: |pair| <= 2 * 63 * 127), _mm256_madd_epi16 applies 16-bit
    scales and widens to 32 bits. Offsets (Q4_0's 8, Q6_K's 32) and K-quant
    minimums are applied through the activation sums. */
-DSV3_AVX2 static int32_t hsum_epi32(__m256i v) {
-    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
-    return _mm_cvtsi128_si32(s);
-}
-
 DSV3_AVX2 static float q4_0_act_dot_avx2(const uint8_t *row, const void *act, size_t n) {
     const act_block32 *a = (const act_block32 *)act;
     const __m256i low_nibbles = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
@@ -2863,25 +2900,42 @@ DSV3_AVX2 static float q4_0_act_dot_avx2(const uint8_t *row, const void *act, si
         __m256i dot = _mm256_madd_epi16(_mm256_maddubs_epi16(q, y), ones);
         /* sum((q - 8) * y) = sum(q * y) - 8 * sum(y) */
         __m256 isum = _mm256_cvtepi32_ps(dot);
-        float scale = f16_to_f32(read_u16le(block)) * a[b].d;
+        float scale = f16c_to_f32(read_u16le(block)) * a[b].d;
         acc = _mm256_fmadd_ps(_mm256_set1_ps(scale), isum, acc);
         acc = _mm256_add_ps(acc, _mm256_setr_ps(-8.0f * scale * (float)a[b].sum, 0, 0, 0, 0, 0, 0, 0));
     }
     return hsum256(acc);
 }
 
+/* Q4_K's packed 6-bit scales and mins (gguf.md §3) as 8 scale bytes then 8 min
+   bytes: the same unpacking as k_scale_min, done on 32-bit words at once. */
+DSV3_AVX2 static inline void q4_k_unpack_scales(const uint8_t *packed, uint8_t out[16]) {
+    uint32_t w[3], o[4];
+    memcpy(w, packed, 12);
+    o[0] = w[0] & 0x3F3F3F3Fu;                                             /* scales 0-3 */
+    o[1] = (w[2] & 0x0F0F0F0Fu) | (((w[0] >> 6) & 0x03030303u) << 4);      /* scales 4-7 */
+    o[2] = w[1] & 0x3F3F3F3Fu;                                             /* mins 0-3 */
+    o[3] = ((w[2] >> 4) & 0x0F0F0F0Fu) | (((w[1] >> 6) & 0x03030303u) << 4); /* mins 4-7 */
+    memcpy(out, o, 16);
+}
+
 DSV3_AVX2 static float q4_k_act_dot_avx2(const uint8_t *row, const void *act, size_t n) {
     const act_block256 *a = (const act_block256 *)act;
     const __m256i low_nibbles = _mm256_set1_epi8(0x0F);
-    float sum = 0.0f;
+    __m256 acc = _mm256_setzero_ps();
+    __m128 min_acc = _mm_setzero_ps();
     for (size_t b = 0; b < n / 256; b++) {
-        const uint8_t *block = row + 144 * b, *s = block + 4, *qs = block + 16;
-        int sc[8], mn[8];
-        int32_t mins = 0;
-        for (int t = 0; t < 8; t++) {
-            k_scale_min(s, t, &sc[t], &mn[t]);
-            mins += mn[t] * (a[b].bsums[2 * t] + a[b].bsums[2 * t + 1]);
-        }
+        const uint8_t *block = row + 144 * b, *qs = block + 16;
+        uint8_t scales_mins[16];
+        q4_k_unpack_scales(block + 4, scales_mins);
+        /* mins . (sum of each 32 activations), from the 16-element block sums */
+        __m128i mins = _mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)(const void *)(scales_mins + 8)));
+        __m128i pair_sums = _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)(const void *)a[b].bsums),
+                                           _mm_loadu_si128((const __m128i *)(const void *)(a[b].bsums + 8)));
+        __m128i min_dot = _mm_madd_epi16(mins, pair_sums);
+        /* 16-bit scales, each repeated over the two lanes of a 128-bit half */
+        __m128i scale_bytes = _mm_loadl_epi64((const __m128i *)(const void *)scales_mins);
+        __m256i scales16 = _mm256_cvtepu8_epi16(_mm_unpacklo_epi64(scale_bytes, scale_bytes));
         __m256i isum = _mm256_setzero_si256();
         for (int c = 0; c < 4; c++) {
             __m256i packed = _mm256_loadu_si256((const __m256i *)(const void *)(qs + 32 * c));
@@ -2889,29 +2943,163 @@ DSV3_AVX2 static float q4_k_act_dot_avx2(const uint8_t *row, const void *act, si
             __m256i hi = _mm256_and_si256(_mm256_srli_epi16(packed, 4), low_nibbles);
             __m256i y_lo = _mm256_loadu_si256((const __m256i *)(const void *)(a[b].qs + 64 * c));
             __m256i y_hi = _mm256_loadu_si256((const __m256i *)(const void *)(a[b].qs + 64 * c + 32));
-            __m256i p_lo = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, y_lo), _mm256_set1_epi16((short)sc[2 * c]));
-            __m256i p_hi = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, y_hi), _mm256_set1_epi16((short)sc[2 * c + 1]));
+            __m256i s_lo = _mm256_shuffle_epi8(scales16, _mm256_set1_epi16((short)(0x0100 + 0x0202 * (2 * c))));
+            __m256i s_hi = _mm256_shuffle_epi8(scales16, _mm256_set1_epi16((short)(0x0100 + 0x0202 * (2 * c + 1))));
+            __m256i p_lo = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, y_lo), s_lo);
+            __m256i p_hi = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, y_hi), s_hi);
             isum = _mm256_add_epi32(isum, _mm256_add_epi32(p_lo, p_hi));
         }
-        sum += a[b].d * (f16_to_f32(read_u16le(block)) * (float)hsum_epi32(isum) -
-                         f16_to_f32(read_u16le(block + 2)) * (float)mins);
+        float da = a[b].d;
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(da * f16c_to_f32(read_u16le(block))), _mm256_cvtepi32_ps(isum), acc);
+        min_acc = _mm_fmadd_ps(_mm_set1_ps(da * f16c_to_f32(read_u16le(block + 2))), _mm_cvtepi32_ps(min_dot), min_acc);
     }
-    return sum;
+    __m128 m = _mm_add_ps(min_acc, _mm_movehl_ps(min_acc, min_acc));
+    m = _mm_add_ss(m, _mm_movehdup_ps(m));
+    return hsum256(acc) - _mm_cvtss_f32(m);
+}
+
+DSV3_AVX2 static float q5_k_act_dot_avx2(const uint8_t *row, const void *act, size_t n) {
+    const act_block256 *a = (const act_block256 *)act;
+    const __m256i low_nibbles = _mm256_set1_epi8(0x0F), one = _mm256_set1_epi8(1);
+    __m256 acc = _mm256_setzero_ps();
+    __m128 min_acc = _mm_setzero_ps();
+    for (size_t b = 0; b < n / 256; b++) {
+        const uint8_t *block = row + 176 * b, *qs = block + 48;
+        uint8_t scales_mins[16];
+        q4_k_unpack_scales(block + 4, scales_mins); /* Q5_K packs them as Q4_K does */
+        __m128i mins = _mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)(const void *)(scales_mins + 8)));
+        __m128i pair_sums = _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)(const void *)a[b].bsums),
+                                           _mm_loadu_si128((const __m128i *)(const void *)(a[b].bsums + 8)));
+        __m128i min_dot = _mm_madd_epi16(mins, pair_sums);
+        __m256i high = _mm256_loadu_si256((const __m256i *)(const void *)(block + 16));
+        __m256i isum = _mm256_setzero_si256();
+        for (int c = 0; c < 4; c++) {
+            __m256i packed = _mm256_loadu_si256((const __m256i *)(const void *)(qs + 32 * c));
+            /* sub-block t takes its fifth bit from bit t of qh */
+            __m256i h_lo = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(high, 2 * c), one), 4);
+            __m256i h_hi = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(high, 2 * c + 1), one), 4);
+            __m256i lo = _mm256_or_si256(_mm256_and_si256(packed, low_nibbles), h_lo);
+            __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(packed, 4), low_nibbles), h_hi);
+            __m256i y_lo = _mm256_loadu_si256((const __m256i *)(const void *)(a[b].qs + 64 * c));
+            __m256i y_hi = _mm256_loadu_si256((const __m256i *)(const void *)(a[b].qs + 64 * c + 32));
+            __m256i p_lo = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, y_lo), _mm256_set1_epi16(scales_mins[2 * c]));
+            __m256i p_hi = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, y_hi), _mm256_set1_epi16(scales_mins[2 * c + 1]));
+            isum = _mm256_add_epi32(isum, _mm256_add_epi32(p_lo, p_hi));
+        }
+        float da = a[b].d;
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(da * f16c_to_f32(read_u16le(block))), _mm256_cvtepi32_ps(isum), acc);
+        min_acc = _mm_fmadd_ps(_mm_set1_ps(da * f16c_to_f32(read_u16le(block + 2))), _mm_cvtepi32_ps(min_dot), min_acc);
+    }
+    __m128 m = _mm_add_ps(min_acc, _mm_movehl_ps(min_acc, min_acc));
+    m = _mm_add_ss(m, _mm_movehdup_ps(m));
+    return hsum256(acc) - _mm_cvtss_f32(m);
+}
+
+DSV3_AVX2 static float iq4_nl_act_dot_avx2(const uint8_t *row, const void *act, size_t n) {
+    const act_block32 *a = (const act_block32 *)act;
+    const __m128i table = _mm_loadu_si128((const __m128i *)(const void *)iq4nl_values);
+    const __m256i table2 = _mm256_set_m128i(table, table), low_nibbles = _mm256_set1_epi8(0x0F);
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256 acc = _mm256_setzero_ps();
+    for (size_t b = 0; b < n / 32; b++) {
+        const uint8_t *block = row + 18 * b;
+        __m128i packed = _mm_loadu_si128((const __m128i *)(const void *)(block + 2));
+        __m256i idx = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(packed, 4), packed), low_nibbles);
+        __m256i q = _mm256_shuffle_epi8(table2, idx); /* signed weights */
+        __m256i y = _mm256_loadu_si256((const __m256i *)(const void *)a[b].qs);
+        /* maddubs wants an unsigned operand: |q| times y with q's sign */
+        __m256i p = _mm256_maddubs_epi16(_mm256_sign_epi8(q, q), _mm256_sign_epi8(y, q));
+        __m256i dot = _mm256_madd_epi16(p, ones);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(f16c_to_f32(read_u16le(block)) * a[b].d), _mm256_cvtepi32_ps(dot), acc);
+    }
+    return hsum256(acc);
+}
+
+/* Q2_K and Q3_K: for each half n and shift j, the 32 bytes qs[32n..] shifted
+   right by 2j give the quants of elements 128n + 32j .. +31, whose scales are
+   sub-blocks 8n + 2j (first 16) and 8n + 2j + 1 (last 16). */
+DSV3_AVX2 static float q2_k_act_dot_avx2(const uint8_t *row, const void *act, size_t n) {
+    const act_block256 *a = (const act_block256 *)act;
+    const __m256i three = _mm256_set1_epi8(3);
+    __m256 acc = _mm256_setzero_ps();
+    float min_sum = 0.0f;
+    for (size_t b = 0; b < n / 256; b++) {
+        const uint8_t *block = row + 84 * b, *scales = block, *qs = block + 16;
+        __m128i sc8 = _mm_loadu_si128((const __m128i *)(const void *)scales);
+        __m256i mins16 = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(sc8, 4), _mm_set1_epi8(0x0F)));
+        __m256i min_dot = _mm256_madd_epi16(mins16, _mm256_loadu_si256((const __m256i *)(const void *)a[b].bsums));
+        __m256i isum = _mm256_setzero_si256();
+        for (int half = 0; half < 2; half++) {
+            __m256i bytes = _mm256_loadu_si256((const __m256i *)(const void *)(qs + 32 * half));
+            for (int j = 0; j < 4; j++) {
+                __m256i q = _mm256_and_si256(_mm256_srli_epi16(bytes, 2 * j), three);
+                __m256i y = _mm256_loadu_si256((const __m256i *)(const void *)(a[b].qs + 128 * half + 32 * j));
+                int sub = 8 * half + 2 * j;
+                __m256i s = _mm256_set_m128i(_mm_set1_epi16(scales[sub + 1] & 0xF), _mm_set1_epi16(scales[sub] & 0xF));
+                isum = _mm256_add_epi32(isum, _mm256_madd_epi16(_mm256_maddubs_epi16(q, y), s));
+            }
+        }
+        float da = a[b].d;
+        __m256i md = min_dot;
+        __m128i m4 = _mm_add_epi32(_mm256_castsi256_si128(md), _mm256_extracti128_si256(md, 1));
+        m4 = _mm_add_epi32(m4, _mm_shuffle_epi32(m4, 0x4E));
+        m4 = _mm_add_epi32(m4, _mm_shuffle_epi32(m4, 0xB1));
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(da * f16c_to_f32(read_u16le(block + 80))), _mm256_cvtepi32_ps(isum), acc);
+        min_sum += da * f16c_to_f32(read_u16le(block + 82)) * (float)_mm_cvtsi128_si32(m4);
+    }
+    return hsum256(acc) - min_sum;
+}
+
+DSV3_AVX2 static float q3_k_act_dot_avx2(const uint8_t *row, const void *act, size_t n) {
+    const act_block256 *a = (const act_block256 *)act;
+    const __m256i three = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1);
+    __m256 acc = _mm256_setzero_ps();
+    for (size_t b = 0; b < n / 256; b++) {
+        const uint8_t *block = row + 110 * b, *qs = block + 32, *s = block + 96;
+        int16_t scales[16];
+        for (int i = 0; i < 16; i++) {
+            int low = i < 8 ? (s[i] & 0xF) : (s[i - 8] >> 4);
+            scales[i] = (int16_t)((low | (((s[8 + i % 4] >> (2 * (i / 4))) & 3) << 4)) - 32);
+        }
+        /* quants are low2 - 4 * (high bit clear) = (low2 + 4 * high bit) - 4:
+           multiply the unsigned low2 + 4 * high, subtract 4 * scale * block sum */
+        __m256i scales16 = _mm256_loadu_si256((const __m256i *)(const void *)scales);
+        __m256i offset = _mm256_madd_epi16(scales16, _mm256_loadu_si256((const __m256i *)(const void *)a[b].bsums));
+        __m256i isum = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(offset, 2));
+        __m256i hmask = _mm256_loadu_si256((const __m256i *)(const void *)block);
+        for (int half = 0; half < 2; half++) {
+            __m256i bytes = _mm256_loadu_si256((const __m256i *)(const void *)(qs + 32 * half));
+            for (int j = 0; j < 4; j++) {
+                __m256i low2 = _mm256_and_si256(_mm256_srli_epi16(bytes, 2 * j), three);
+                __m256i hbit = _mm256_and_si256(_mm256_srli_epi16(hmask, 4 * half + j), one);
+                __m256i q = _mm256_or_si256(low2, _mm256_slli_epi16(hbit, 2));
+                __m256i y = _mm256_loadu_si256((const __m256i *)(const void *)(a[b].qs + 128 * half + 32 * j));
+                int sub = 8 * half + 2 * j;
+                __m256i sv = _mm256_set_m128i(_mm_set1_epi16(scales[sub + 1]), _mm_set1_epi16(scales[sub]));
+                isum = _mm256_add_epi32(isum, _mm256_madd_epi16(_mm256_maddubs_epi16(q, y), sv));
+            }
+        }
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(a[b].d * f16c_to_f32(read_u16le(block + 108))), _mm256_cvtepi32_ps(isum),
+                              acc);
+    }
+    return hsum256(acc);
 }
 
 DSV3_AVX2 static float q6_k_act_dot_avx2(const uint8_t *row, const void *act, size_t n) {
     const act_block256 *a = (const act_block256 *)act;
     const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(0x03);
-    float sum = 0.0f;
+    __m256 acc = _mm256_setzero_ps();
     for (size_t b = 0; b < n / 256; b++) {
         const uint8_t *block = row + 210 * b;
         const int8_t *sc = (const int8_t *)(const void *)(block + 192);
-        __m256i isum = _mm256_setzero_si256();
-        int32_t offset = 0; /* 32 * sum(scale * activation sum): the -32 of every quant */
-        for (int g = 0; g < 16; g++) offset += sc[g] * a[b].bsums[g];
+        /* every quant carries -32: subtract 32 * sum(scale * activation block sum) */
+        __m128i scale_bytes = _mm_loadu_si128((const __m128i *)(const void *)sc);
+        __m256i scales16 = _mm256_cvtepi8_epi16(scale_bytes);
+        __m256i offset = _mm256_madd_epi16(scales16, _mm256_loadu_si256((const __m256i *)(const void *)a[b].bsums));
+        __m256i isum = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(offset, 5));
         for (int half = 0; half < 2; half++) {
             const uint8_t *ql = block + 64 * half, *qh = block + 128 + 32 * half;
-            const int8_t *y = a[b].qs + 128 * half, *scale = sc + 8 * half;
+            const int8_t *y = a[b].qs + 128 * half;
             __m256i l0 = _mm256_loadu_si256((const __m256i *)(const void *)ql);
             __m256i l1 = _mm256_loadu_si256((const __m256i *)(const void *)(ql + 32));
             __m256i h = _mm256_loadu_si256((const __m256i *)(const void *)qh);
@@ -2925,14 +3113,18 @@ DSV3_AVX2 static float q6_k_act_dot_avx2(const uint8_t *row, const void *act, si
                                    _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 6), m2), 4));
             for (int k = 0; k < 4; k++) {
                 __m256i yk = _mm256_loadu_si256((const __m256i *)(const void *)(y + 32 * k));
-                /* lanes 0-7 hold elements 0-15 (scale 2k), lanes 8-15 elements 16-31 (scale 2k+1) */
-                __m256i scales = _mm256_set_m128i(_mm_set1_epi16(scale[2 * k + 1]), _mm_set1_epi16(scale[2 * k]));
+                /* lanes 0-7 hold elements 0-15 (scale 2k), lanes 8-15 elements 16-31
+                   (scale 2k+1): spread those two scale bytes, then widen */
+                int p = 8 * half + 2 * k;
+                __m256i scales = _mm256_cvtepi8_epi16(
+                    _mm_shuffle_epi8(scale_bytes, _mm_set_epi64x(0x0101010101010101ll * (p + 1), 0x0101010101010101ll * p)));
                 isum = _mm256_add_epi32(isum, _mm256_madd_epi16(_mm256_maddubs_epi16(q[k], yk), scales));
             }
         }
-        sum += a[b].d * f16_to_f32(read_u16le(block + 208)) * (float)(hsum_epi32(isum) - 32 * offset);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(a[b].d * f16c_to_f32(read_u16le(block + 208))), _mm256_cvtepi32_ps(isum),
+                              acc);
     }
-    return sum;
+    return hsum256(acc);
 }
 
 /* CPUID leaf 1: FMA (ECX 12), OSXSAVE (27), AVX (28), F16C (29); leaf 7: AVX2
@@ -2972,7 +3164,11 @@ static void kernels_avx2(kernel_set *k) {
     k->dot_f32 = dot_f32_avx2;
     k->axpy_f32 = axpy_f32_avx2;
     k->act_dot[2] = q4_0_act_dot_avx2;
+    k->act_dot[10] = q2_k_act_dot_avx2;
+    k->act_dot[20] = iq4_nl_act_dot_avx2;
+    k->act_dot[11] = q3_k_act_dot_avx2;
     k->act_dot[12] = q4_k_act_dot_avx2;
+    k->act_dot[13] = q5_k_act_dot_avx2;
     k->act_dot[14] = q6_k_act_dot_avx2;
 }
 #endif
@@ -2983,7 +3179,7 @@ static void kernels_avx2(kernel_set *k) {
 
 /* NEON is part of every AArch64 CPU, so these need no run-time check. Integer
    dots widen int8 x int8 products to int16 (vmull_s8) and accumulate pairs into
-   int32 (vpadalq_s16); the weight quants here are all below 64, so they fit. */
+   int32 (vpadalq_s16); |product| <= 127 * 127 fits int16. */
 static float dot_f32_neon(const float *a, const float *b, size_t n) {
     float32x4_t acc0 = vdupq_n_f32(0.0f), acc1 = vdupq_n_f32(0.0f);
     size_t i = 0;
@@ -3074,6 +3270,22 @@ static float q4_0_act_dot_neon(const uint8_t *row, const void *act, size_t n) {
     return sum;
 }
 
+static float iq4_nl_act_dot_neon(const uint8_t *row, const void *act, size_t n) {
+    const act_block32 *a = (const act_block32 *)act;
+    const int8x16_t table = vld1q_s8(iq4nl_values);
+    float sum = 0.0f;
+    for (size_t b = 0; b < n / 32; b++) {
+        const uint8_t *block = row + 18 * b;
+        uint8x16_t packed = vld1q_u8(block + 2);
+        int8x16_t lo = vqtbl1q_s8(table, vandq_u8(packed, vdupq_n_u8(0x0F)));
+        int8x16_t hi = vqtbl1q_s8(table, vshrq_n_u8(packed, 4));
+        int32x4_t acc = dot16_s8(vdupq_n_s32(0), lo, vld1q_s8(a[b].qs));
+        acc = dot16_s8(acc, hi, vld1q_s8(a[b].qs + 16));
+        sum += f16_to_f32(read_u16le(block)) * a[b].d * (float)vaddvq_s32(acc);
+    }
+    return sum;
+}
+
 static float q4_k_act_dot_neon(const uint8_t *row, const void *act, size_t n) {
     const act_block256 *a = (const act_block256 *)act;
     float sum = 0.0f;
@@ -3141,6 +3353,7 @@ static void kernels_neon(kernel_set *k) {
     k->dot_f32 = dot_f32_neon;
     k->axpy_f32 = axpy_f32_neon;
     k->act_dot[2] = q4_0_act_dot_neon;
+    k->act_dot[20] = iq4_nl_act_dot_neon;
     k->act_dot[12] = q4_k_act_dot_neon;
     k->act_dot[14] = q6_k_act_dot_neon;
 }
@@ -3413,6 +3626,8 @@ struct dsv3_model {
     uint64_t fingerprint;     /* FNV-1a of the GGUF header: names the model in saved states */
     int vocab_only;           /* loaded with params.vocab_only: no weights */
     vocab vocab;              /* the tokenizer; vocab.present = 0 if none */
+    dsv3_progress_fn progress;/* during load only; NULL afterwards */
+    void *progress_user;
 };
 
 DSV3_PRINTF(3, 4)
@@ -3424,6 +3639,13 @@ static void model_log(const dsv3_model *m, int32_t level, const char *fmt, ...) 
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     m->log(m->log_user, level, msg);
+}
+
+/* Reports load progress; a non-zero answer cancels the load. */
+static int32_t load_progress(const dsv3_model *m, float fraction, error_slot *err) {
+    if (m->progress && m->progress(m->progress_user, fraction))
+        return fail(err, DSV3_ERR_ABORTED, "loading cancelled by the progress callback at %.0f%%", fraction * 100.0);
+    return DSV3_OK;
 }
 
 /* Reads deepseek2.<suffix> as an unsigned integer; absent keys keep *out. */
@@ -3756,6 +3978,7 @@ static int32_t bind_model_tensors(dsv3_model *m, error_slot *err) {
 
     for (uint32_t l = 0; l < hp->n_layer; l++) {
         layer_weights *L = &m->layers[l];
+        if (l && (st = load_progress(m, 0.05f + 0.9f * (float)l / (float)hp->n_layer, err))) return st;
         if ((st = bind_layer_tensor(m, &L->attn_norm, l, "attn_norm.weight", 1, E, 1, 1, err))) return st;
         if (find_layer_tensor(m, l, "attn_q_a.weight")) {
             uint64_t Lq = find_layer_tensor(m, l, "attn_q_a.weight")->ne[1];
@@ -3929,6 +4152,8 @@ static int32_t model_load_common(const char *path, const void *data, size_t size
     m->ignore_expert_bias = params.ignore_expert_bias != 0;
     m->log = params.log;
     m->log_user = params.user;
+    m->progress = params.progress;
+    m->progress_user = params.user;
     if (path) {
         if ((st = image_open(&m->image, path, params.use_mmap, &a, &err))) goto done;
     } else {
@@ -3941,8 +4166,10 @@ static int32_t model_load_common(const char *path, const void *data, size_t size
     /* the header's padding may run past the end of a file without tensors */
     m->fingerprint = fnv1a(DSV3_FNV_OFFSET, m->image.data,
                            m->gguf.data_offset < m->image.size ? (size_t)m->gguf.data_offset : m->image.size);
+    if ((st = load_progress(m, 0.05f, &err))) goto done;
     if (params.vocab_only) {
         if ((st = load_vocab_only(m, &err))) goto done;
+        st = load_progress(m, 1.0f, &err);
         goto done;
     }
     if ((st = load_hparams(m, &params, &err))) goto done;
@@ -3968,11 +4195,21 @@ static int32_t model_load_common(const char *path, const void *data, size_t size
     if ((st = special_token(m, "tokenizer.ggml.bos_token_id", &m->token_bos, &err))) goto done;
     if ((st = special_token(m, "tokenizer.ggml.eos_token_id", &m->token_eos, &err))) goto done;
     if ((st = special_token(m, "tokenizer.ggml.padding_token_id", &m->token_pad, &err))) goto done;
-    if ((st = load_tokenizer(m, &err))) goto done;
+    if ((st = load_tokenizer(m, &err))) {
+        /* A tokenizer dsv3 cannot run exactly (another pre-tokenizer, e.g. Kimi-K2's)
+           must not stop the weights from running on token ids: say so, go on
+           without text in and out (dsv3_tokenize then returns UNSUPPORTED). */
+        if (st != DSV3_ERR_UNSUPPORTED) goto done;
+        model_log(m, DSV3_LOG_WARN, "%s; the model runs on token ids only", err.message);
+        err.message[0] = '\0';
+        st = DSV3_OK;
+    }
     m->hp.struct_size = sizeof m->hp;
+    if ((st = load_progress(m, 1.0f, &err))) goto done;
     model_log(m, DSV3_LOG_INFO, "loaded deepseek2 model: %u layers, %u embd, %u heads, %u experts (%u used), vocab %u",
               m->hp.n_layer, m->hp.n_embd, m->hp.n_head, m->hp.n_expert, m->hp.n_expert_used, m->hp.n_vocab);
 done:
+    if (m) m->progress = NULL; /* the callback's user data need not outlive the load */
     if (st != DSV3_OK) {
         if (m && m->log) m->log(m->log_user, DSV3_LOG_ERROR, err.message);
         else if (params.log) params.log(params.user, DSV3_LOG_ERROR, err.message);
@@ -4018,6 +4255,8 @@ struct dsv3_context {
     float *rope_cs;         /* [rope] cos/sin pairs for one position */
     float *logits;          /* [n_vocab] */
     uint8_t *act;           /* [B][quantized activations of the longest row] */
+    uint8_t *thread_act;    /* [n_threads][thread_act_stride] the same, per thread */
+    size_t thread_act_stride;
     uint32_t *chosen;       /* [B][n_expert_used] expert ids, ascending */
     uint32_t *kept_groups;  /* [groups] */
     uint32_t *bucket_start; /* [n_expert + 1] first entry of each expert's bucket */
@@ -4031,6 +4270,8 @@ struct dsv3_context {
     struct candidate *candidates; /* [n_vocab] sampling scratch */
     uint8_t *seen;          /* [n_vocab] sampling scratch: penalty marks */
     uint64_t *expert_counts;/* [n_layer][n_expert] tokens routed to each expert */
+    dsv3_abort_fn abort_cb; /* polled before every layer; NULL: never */
+    void *abort_user;
     char last_error[DSV3_ERROR_SIZE];
 };
 
@@ -4117,13 +4358,14 @@ static void attend_heads_task(void *arg, uint32_t thread_index, size_t begin, si
     uint32_t dn = hp->qk_nope_head_dim, dv = hp->v_head_dim, dk = m->qk_head_dim;
     size_t n_cached = job->pos + 1;
     float *row = ctx->row + thread_index * ctx->row_stride;
+    uint8_t *act = ctx->thread_act + thread_index * ctx->thread_act_stride;
     const kernel_set *k = &m->kernels;
 
     for (size_t h = begin; h < end; h++) {
         const float *q_head = job->q + h * dk;
         float *q_abs = ctx->q_abs + h * Lkv;
         if (L->k_b.data) /* rows (h, r) of length dn: q_abs[r] = W_UK[h][:, r] . q_nope */
-            matvec(&L->k_b, h * Lkv, Lkv, q_head, q_abs);
+            matvec(&L->k_b, h * Lkv, Lkv, q_head, q_abs, act);
         else /* legacy rows h*(dn+dv) + d hold W_UK[h][d, :] */
             matvec_transposed(&L->kv_b, h * (dn + dv), dn, q_head, q_abs, row);
     }
@@ -4145,8 +4387,8 @@ static void attend_heads_task(void *arg, uint32_t thread_index, size_t begin, si
     for (size_t h = begin; h < end; h++) {
         const float *o = ctx->o_lat + h * Lkv;
         float *out = job->out + h * dv;
-        if (L->v_b.data) matvec(&L->v_b, h * dv, dv, o, out);
-        else matvec(&L->kv_b, h * (dn + dv) + dn, dv, o, out);
+        if (L->v_b.data) matvec(&L->v_b, h * dv, dv, o, out, act);
+        else matvec(&L->kv_b, h * (dn + dv) + dn, dv, o, out, act);
     }
 }
 
@@ -4344,8 +4586,11 @@ static void ffn_batch(dsv3_context *ctx, const layer_weights *L, uint32_t layer,
 
 /* Runs n tokens (n <= n_batch) at positions pos..pos+n-1 through the model,
    layer by layer over the whole batch. Logits of every position go to
-   all_logits when given; the last position's always go to ctx->logits. */
-static void forward_batch(dsv3_context *ctx, const int32_t *tokens, size_t n, float *all_logits) {
+   all_logits when given; the last position's go to ctx->logits when `last`
+   (the final batch of a prefill; earlier ones skip the output head).
+   Returns 1, with the position and logits unchanged, when abort_cb stops it:
+   it only wrote cache rows and token slots past the position. */
+static int forward_batch(dsv3_context *ctx, const int32_t *tokens, size_t n, float *all_logits, int last) {
     const dsv3_model *m = ctx->model;
     const dsv3_hparams *hp = &m->hp;
     size_t E = hp->n_embd, V = hp->n_vocab;
@@ -4355,6 +4600,7 @@ static void forward_batch(dsv3_context *ctx, const int32_t *tokens, size_t n, fl
     }
     for (uint32_t l = 0; l < hp->n_layer; l++) {
         const layer_weights *L = &m->layers[l];
+        if (ctx->abort_cb && ctx->abort_cb(ctx->abort_user)) return 1;
         for (size_t i = 0; i < n; i++)
             rmsnorm(ctx->xn + i * E, ctx->x + i * E, &L->attn_norm, E, hp->rms_norm_eps, ctx->row);
         attention_batch(ctx, L, l, n);
@@ -4366,17 +4612,19 @@ static void forward_batch(dsv3_context *ctx, const int32_t *tokens, size_t n, fl
         ffn_batch(ctx, L, l, n);
         for (size_t i = 0; i < n * E; i++) ctx->x[i] += ctx->hidden[i];
     }
+    ctx->pos += n;
+    if (!all_logits && !last) return 0;
     size_t first = all_logits ? 0 : n - 1;
     for (size_t i = first; i < n; i++)
         rmsnorm(ctx->xn + i * E, ctx->x + i * E, &m->output_norm, E, hp->rms_norm_eps, ctx->row);
     if (all_logits) {
         par_matmul(ctx, &m->output, 0, V, ctx->xn, E, n, all_logits, V);
-        memcpy(ctx->logits, all_logits + (n - 1) * V, V * sizeof(float));
+        if (last) memcpy(ctx->logits, all_logits + (n - 1) * V, V * sizeof(float));
     } else {
         par_matmul(ctx, &m->output, 0, V, ctx->xn + (n - 1) * E, E, 1, ctx->logits, V);
     }
-    ctx->pos += n;
-    ctx->has_logits = 1;
+    if (last) ctx->has_logits = 1;
+    return 0;
 }
 
 /* ==== 11. Sampling (private) ============================================ */
@@ -4485,6 +4733,7 @@ const char *dsv3_status_string(int32_t status) {
     case DSV3_ERR_CONTEXT_FULL: return "context is full";
     case DSV3_ERR_TOKEN_OUT_OF_RANGE: return "token id out of range";
     case DSV3_ERR_BUFFER_TOO_SMALL: return "buffer too small";
+    case DSV3_ERR_ABORTED: return "aborted by a callback";
     default: return "unknown status code";
     }
 }
@@ -4733,7 +4982,7 @@ void dsv3_context_default_params(dsv3_context_params *out) {
     out->n_ctx = 0;
     out->n_batch = 64;
     out->n_threads = 0;
-    out->kv_type = DSV3_KV_F32;
+    out->kv_type = DSV3_KV_F16;
     out->seed = 1;
 }
 
@@ -4744,6 +4993,7 @@ void dsv3_context_free(dsv3_context *ctx) {
     mem_free(a, ctx->pool_start_args);
     mem_free(a, ctx->tokens);
     mem_free(a, ctx->act);
+    mem_free(a, ctx->thread_act);
     mem_free(a, ctx->expert_counts);
     mem_free(a, ctx->candidates);
     mem_free(a, ctx->seen);
@@ -4830,12 +5080,14 @@ int32_t dsv3_context_create(const dsv3_model *model, const dsv3_context_params *
         ctx->pool_start_args = mem_calloc(a, n_threads, 64); /* >= sizeof(worker_start) each */
         ctx->tokens = (int32_t *)mem_calloc(a, ctx->n_ctx, sizeof(int32_t));
         ctx->act = (uint8_t *)mem_calloc(a, B, model->max_row / 32 * sizeof(act_block32) + 64);
+        ctx->thread_act_stride = (model->max_row / 32 * sizeof(act_block32) + 127) & ~(size_t)63;
+        ctx->thread_act = (uint8_t *)mem_calloc(a, n_threads, ctx->thread_act_stride);
         ctx->expert_counts = (uint64_t *)mem_calloc(a, (size_t)hp->n_layer * X + 1, sizeof(uint64_t));
         ctx->candidates = (candidate *)mem_calloc(a, hp->n_vocab, sizeof(candidate));
         ctx->seen = (uint8_t *)mem_calloc(a, hp->n_vocab, 1);
     }
     if (overflow || !ctx->scratch || !ctx->kv_cache || !ctx->chosen || !ctx->pool_start_args || !ctx->tokens ||
-        !ctx->candidates || !ctx->seen || !ctx->act || !ctx->expert_counts ||
+        !ctx->candidates || !ctx->seen || !ctx->act || !ctx->thread_act || !ctx->expert_counts ||
         !pool_start(&ctx->pool, n_threads, ctx->pool_start_args, a)) {
         model_log(model, DSV3_LOG_ERROR, "out of memory creating a context of %u positions (%llu bytes of KV cache)",
                   ctx->n_ctx, (unsigned long long)kv_bytes);
@@ -4847,6 +5099,8 @@ int32_t dsv3_context_create(const dsv3_model *model, const dsv3_context_params *
     ctx->bucket_tokens = ctx->bucket_start + X + 1;
     ctx->row_stride = (model->max_row + 15) & ~(size_t)15;
     ctx->rng_state = p.seed;
+    ctx->abort_cb = p.abort_cb;
+    ctx->abort_user = p.abort_user;
     float *cursor_f = ctx->scratch;
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
         *slots[i] = cursor_f;
@@ -4881,7 +5135,8 @@ int32_t dsv3_step(dsv3_context *ctx, int32_t token, const float **out_logits) {
     if (!ctx) return DSV3_ERR_INVALID_ARGUMENT;
     int32_t st = check_tokens(ctx, &token, 1);
     if (st) return st;
-    forward_batch(ctx, &token, 1, NULL);
+    if (forward_batch(ctx, &token, 1, NULL, 1))
+        return context_fail(ctx, DSV3_ERR_ABORTED, "aborted by abort_cb; the context is as it was");
     ctx->last_error[0] = '\0';
     if (out_logits) *out_logits = ctx->logits;
     return DSV3_OK;
@@ -4892,10 +5147,17 @@ int32_t dsv3_prefill(dsv3_context *ctx, const int32_t *tokens, size_t n_tokens, 
     if (!tokens && n_tokens) return context_fail(ctx, DSV3_ERR_INVALID_ARGUMENT, "NULL tokens");
     int32_t st = check_tokens(ctx, tokens, n_tokens);
     if (st) return st;
-    size_t V = ctx->model->hp.n_vocab;
+    size_t V = ctx->model->hp.n_vocab, start = ctx->pos;
     for (size_t done = 0; done < n_tokens;) {
         size_t n = n_tokens - done < ctx->n_batch ? n_tokens - done : ctx->n_batch;
-        forward_batch(ctx, tokens + done, n, all_logits ? all_logits + done * V : NULL);
+        if (forward_batch(ctx, tokens + done, n, all_logits ? all_logits + done * V : NULL, done + n == n_tokens)) {
+            /* Earlier batches only filled cache rows past `start`, and the
+               logits are written by the last batch alone: rewinding the
+               position restores the context exactly. */
+            ctx->pos = start;
+            return context_fail(ctx, DSV3_ERR_ABORTED,
+                                "aborted by abort_cb after %zu of %zu tokens; the context is as it was", done, n_tokens);
+        }
         done += n;
     }
     ctx->last_error[0] = '\0';
@@ -5116,6 +5378,182 @@ int32_t dsv3_context_reset_expert_counts(dsv3_context *ctx) {
 int32_t dsv3_context_set_seed(dsv3_context *ctx, uint64_t seed) {
     if (!ctx) return DSV3_ERR_INVALID_ARGUMENT;
     ctx->rng_state = seed;
+    return DSV3_OK;
+}
+
+/* ---- Generation ---------------------------------------------------------- */
+
+void dsv3_generate_default_params(dsv3_generate_params *out) {
+    if (!out) return;
+    memset(out, 0, sizeof *out);
+    out->struct_size = sizeof *out;
+}
+
+/* Decoded text not yet handed to on_token: its tail may begin a stop string. */
+typedef struct gen_text {
+    char *buf;
+    size_t n, cap;
+    const char *const *stops;
+    size_t n_stops, longest;
+} gen_text;
+
+/* Where the earliest stop string starts in the text, or SIZE_MAX. */
+static size_t gen_stop_find(const gen_text *t) {
+    size_t best = SIZE_MAX;
+    for (size_t i = 0; i < t->n_stops; i++) {
+        size_t len = strlen(t->stops[i]);
+        for (size_t at = 0; at + len <= t->n && at < best; at++)
+            if (memcmp(t->buf + at, t->stops[i], len) == 0) {
+                best = at;
+                break;
+            }
+    }
+    return best;
+}
+
+/* The length of the longest tail of the text that is a proper prefix of a stop
+   string: it must wait for the next token. */
+static size_t gen_stop_tail(const gen_text *t) {
+    size_t best = 0;
+    for (size_t i = 0; i < t->n_stops; i++) {
+        size_t len = strlen(t->stops[i]);
+        for (size_t k = len - 1 < t->n ? len - 1 : t->n; k > best; k--)
+            if (memcmp(t->buf + t->n - k, t->stops[i], k) == 0) {
+                best = k;
+                break;
+            }
+    }
+    return best;
+}
+
+/* Makes room for `extra` more bytes plus a NUL. */
+static int gen_reserve(gen_text *t, const allocator *a, size_t extra) {
+    if (extra <= t->cap - t->n - 1) return 1;
+    if (extra > SIZE_MAX / 2 - t->n) return 0;
+    size_t cap = 2 * (t->n + extra + 1);
+    char *buf = (char *)mem_alloc(a, cap);
+    if (!buf) return 0;
+    memcpy(buf, t->buf, t->n);
+    mem_free(a, t->buf);
+    t->buf = buf;
+    t->cap = cap;
+    return 1;
+}
+
+/* Hands the first n_emit bytes of the text to on_token (NUL-terminated in
+   place) and drops them. */
+static int32_t gen_emit(gen_text *t, const dsv3_generate_params *p, int32_t token, size_t n_emit) {
+    int32_t stop = 0;
+    if (p->on_token) {
+        char saved = t->buf[n_emit];
+        t->buf[n_emit] = '\0';
+        stop = p->on_token(p->user, token, t->buf, n_emit);
+        t->buf[n_emit] = saved;
+    }
+    memmove(t->buf, t->buf + n_emit, t->n - n_emit);
+    t->n -= n_emit;
+    return stop;
+}
+
+int32_t dsv3_generate(dsv3_context *ctx, const dsv3_generate_params *params, int32_t *out_stop_reason,
+                      size_t *out_n_tokens) {
+    if (out_stop_reason) *out_stop_reason = DSV3_STOP_ERROR;
+    if (out_n_tokens) *out_n_tokens = 0;
+    if (!ctx) return DSV3_ERR_INVALID_ARGUMENT;
+    const dsv3_model *m = ctx->model;
+    error_slot err = {DSV3_OK, ""};
+    dsv3_generate_params p;
+    dsv3_generate_default_params(&p);
+    int32_t st = merge_params(&p, sizeof p, params, &err);
+    if (st) return context_fail(ctx, st, "%s", err.message);
+    if (p.max_tokens < 0 || (!p.stop_tokens && p.n_stop_tokens) || (!p.stop_strings && p.n_stop_strings))
+        return context_fail(ctx, DSV3_ERR_INVALID_ARGUMENT,
+                            "bad generate params: max_tokens %d, %zu stop tokens at %p, %zu stop strings at %p",
+                            (int)p.max_tokens, p.n_stop_tokens, (const void *)p.stop_tokens, p.n_stop_strings,
+                            (const void *)p.stop_strings);
+    gen_text t = {NULL, 0, 0, p.stop_strings, p.n_stop_strings, 0};
+    for (size_t i = 0; i < p.n_stop_strings; i++) {
+        if (!p.stop_strings[i] || !p.stop_strings[i][0])
+            return context_fail(ctx, DSV3_ERR_INVALID_ARGUMENT, "stop_strings[%zu] is NULL or empty", i);
+        size_t len = strlen(p.stop_strings[i]);
+        if (len > t.longest) t.longest = len;
+    }
+    if (p.n_stop_strings && !m->vocab.present)
+        return context_fail(ctx, DSV3_ERR_UNSUPPORTED, "stop strings need a tokenizer, and this model has none");
+    if (!ctx->has_logits)
+        return context_fail(ctx, DSV3_ERR_INVALID_ARGUMENT, "no logits to generate from: prefill a prompt first");
+    int has_text = m->vocab.present;
+    if (t.longest > SIZE_MAX / 2 - 64)
+        return context_fail(ctx, DSV3_ERR_INVALID_ARGUMENT, "stop string too long");
+    t.cap = t.longest + 64;
+    t.buf = (char *)mem_alloc(&m->alloc, t.cap);
+    if (!t.buf) return context_fail(ctx, DSV3_ERR_OUT_OF_MEMORY, "out of memory for the generated text");
+    t.buf[0] = '\0';
+    dsv3_decoder dec;
+    dsv3_decoder_init(&dec, 0);
+    size_t n_done = 0;
+    int32_t reason = DSV3_STOP_ERROR;
+    for (;;) {
+        if (p.max_tokens && n_done == (size_t)p.max_tokens) {
+            reason = DSV3_STOP_MAX_TOKENS;
+            break;
+        }
+        int32_t token;
+        if ((st = dsv3_sample(ctx, p.sampling, NULL, &token))) break;
+        int end = token == m->token_eos;
+        for (size_t i = 0; i < p.n_stop_tokens && !end; i++) end = token == p.stop_tokens[i];
+        if (end) {
+            reason = DSV3_STOP_END_TOKEN;
+            break;
+        }
+        if (ctx->pos >= ctx->n_ctx) {
+            reason = DSV3_STOP_CONTEXT_FULL;
+            break;
+        }
+        if ((st = dsv3_step(ctx, token, NULL))) break;
+        n_done++;
+        size_t n_emit = 0;
+        int hit = 0;
+        if (has_text && (uint32_t)token < m->vocab.n_tokens) {
+            size_t got = 0;
+            st = dsv3_decoder_push(m, &dec, token, t.buf + t.n, t.cap - t.n - 1, &got);
+            if (st == DSV3_ERR_BUFFER_TOO_SMALL) {
+                if (!gen_reserve(&t, &m->alloc, got)) {
+                    st = context_fail(ctx, DSV3_ERR_OUT_OF_MEMORY, "out of memory for the generated text");
+                    break;
+                }
+                st = dsv3_decoder_push(m, &dec, token, t.buf + t.n, t.cap - t.n - 1, &got);
+            }
+            if (st) break;
+            t.n += got;
+            size_t at = gen_stop_find(&t);
+            hit = at != SIZE_MAX;
+            n_emit = hit ? at : t.n - gen_stop_tail(&t);
+        }
+        int32_t stop = gen_emit(&t, &p, token, n_emit);
+        if (hit) {
+            t.n = 0; /* the stop string and whatever followed it */
+            reason = DSV3_STOP_STRING;
+            break;
+        }
+        if (stop) {
+            reason = DSV3_STOP_CALLBACK;
+            break;
+        }
+    }
+    /* Whatever is still held back belongs to reported tokens: hand it over
+       (cut at a stop string only an unfinished character completed). */
+    size_t tail = 0;
+    if (has_text && reason != DSV3_STOP_STRING &&
+        dsv3_decoder_flush(&dec, t.buf + t.n, t.cap - t.n - 1, &tail) == DSV3_OK)
+        t.n += tail;
+    size_t at = gen_stop_find(&t), n_final = at != SIZE_MAX ? at : t.n;
+    if (n_final) gen_emit(&t, &p, -1, n_final);
+    mem_free(&m->alloc, t.buf);
+    if (out_n_tokens) *out_n_tokens = n_done;
+    if (st) return st;
+    ctx->last_error[0] = '\0';
+    if (out_stop_reason) *out_stop_reason = reason;
     return DSV3_OK;
 }
 

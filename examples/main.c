@@ -42,7 +42,7 @@ static void usage(FILE *out) {
             "      --seed S          sampling seed (default 1)\n"
             "      --prefill MODE    batch (default) or step: how the prompt is fed\n"
             "      --batch N         prefill batch size (default 64)\n"
-            "      --kv-type TYPE    f32 (default), f16 or bf16 latent cache\n"
+            "      --kv-type TYPE    f32 (default here, for exact logits), f16 (the library default) or bf16\n"
             "      --no-groups       llama.cpp routing: no expert groups unless the file has the keys\n"
             "      --no-expert-bias  route without the expert bias (exp_probs_b)\n"
             "      --expert-stats    print each MoE layer's expert load (max/mean tokens per expert)\n"

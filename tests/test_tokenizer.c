@@ -597,6 +597,10 @@ static void test_out_of_memory(void) {
 
 /* ---- models without a tokenizer, bad files ---- */
 
+static void remember_warning(void *user, int32_t level, const char *message) {
+    if (level == DSV3_LOG_WARN) snprintf((char *)user, 512, "%s", message);
+}
+
 static void test_no_tokenizer(void) {
     char path[512], err[512];
     snprintf(path, sizeof path, "%s/v3_f32.gguf", data_dir);
@@ -634,6 +638,36 @@ static void test_no_tokenizer(void) {
     }
     CHECK(dsv3_model_load_memory(img, size, &p, &m, err, sizeof err) == DSV3_OK, "restored image loads: %s", err);
     dsv3_model_free(m);
+    free(img);
+
+    /* a full model whose tokenizer dsv3 cannot run still runs on token ids, and
+       says why it has no tokenizer */
+    snprintf(path, sizeof path, "%s/v3_f32_bpe.gguf", data_dir);
+    img = read_file(path, &size);
+    CHECK(img != NULL, "%s", path);
+    if (!img) return;
+    hit = NULL;
+    for (size_t i = 1; i + 11 <= size && !hit; i++)
+        if (!memcmp(img + i, "deepseek-v3", 11) && img[i - 1] == 0) hit = img + i;
+    CHECK(hit != NULL, "pre-tokenizer string found in the bpe model");
+    if (hit) {
+        memcpy(hit, "qwen-v3-xyz", 11);
+        dsv3_model_params full;
+        dsv3_model_default_params(&full);
+        char logged[512] = "";
+        full.log = remember_warning;
+        full.user = logged;
+        CHECK(dsv3_model_load_memory(img, size, &full, &m, err, sizeof err) == DSV3_OK && m, "model loads: %s", err);
+        CHECK(strstr(logged, "qwen-v3-xyz") != NULL, "the warning names the pre-tokenizer: '%s'", logged);
+        CHECK(m && !dsv3_model_has_tokenizer(m), "no tokenizer");
+        CHECK(m && dsv3_tokenize(m, "hi", 2, 1, 1, ids, 4, &n) == DSV3_ERR_UNSUPPORTED, "tokenize refuses");
+        dsv3_context *ctx = NULL;
+        const int32_t toks[] = {1, 2, 3};
+        CHECK(m && dsv3_context_create(m, NULL, &ctx) == DSV3_OK && dsv3_prefill(ctx, toks, 3, NULL) == DSV3_OK,
+              "it still runs on token ids");
+        dsv3_context_free(ctx);
+        dsv3_model_free(m);
+    }
     free(img);
 }
 

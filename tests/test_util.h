@@ -3,7 +3,7 @@
 #define DSV3_TEST_UTIL_H
 #undef NDEBUG
 #if !defined(_WIN32) && !defined(_POSIX_C_SOURCE)
-#define _POSIX_C_SOURCE 200809L /* mkstemp, mkdtemp: before the first system header */
+#define _POSIX_C_SOURCE 200809L /* mkstemp, mkdtemp; too late if a system header came first */
 #endif
 #include <stdio.h>
 #include <stdlib.h>
