@@ -5,7 +5,7 @@
  *
  * Build flags
  *   DSV3_NO_MMAP      never map files; read them into memory instead.
- *   DSV3_NO_THREADS   no pthreads: every context computes on the calling thread.
+ *   DSV3_NO_THREADS   no threads: every context computes on the calling thread.
  *   DSV3_NO_SIMD      scalar reference kernels only.
  *
  * Contents (each section uses only what is above it)
@@ -30,6 +30,9 @@
 #if !defined(_WIN32) && !defined(_POSIX_C_SOURCE)
 #  define _POSIX_C_SOURCE 200809L
 #endif
+#if defined(__MINGW32__) && !defined(__USE_MINGW_ANSI_STDIO)
+#  define __USE_MINGW_ANSI_STDIO 1 /* C99 printf formats (%zu, %lld) */
+#endif
 #define DSV3_BUILD
 #include "dsv3.h"
 
@@ -43,7 +46,27 @@
 
 /* ==== 1. Platform and configuration (private) =========================== */
 
-#if !defined(DSV3_NO_MMAP) && (defined(__unix__) || defined(__APPLE__))
+/* Windows: Win32 file mapping and threads, UTF-8 paths through the wide-char
+   calls. _WIN32_WINNT 0x0600 (Vista) is the floor for SRW locks and condition
+   variables. */
+#if defined(_WIN32)
+#  if !defined(_WIN32_WINNT)
+#    define _WIN32_WINNT 0x0600
+#  elif _WIN32_WINNT < 0x0600
+#    error "dsv3 needs _WIN32_WINNT >= 0x0600 (Windows Vista) for its thread pool"
+#  endif
+#  ifndef WIN32_LEAN_AND_MEAN
+#    define WIN32_LEAN_AND_MEAN
+#  endif
+#  ifndef NOMINMAX
+#    define NOMINMAX
+#  endif
+#  include <windows.h>
+#endif
+
+#if !defined(DSV3_NO_MMAP) && defined(_WIN32)
+#  define DSV3_HAVE_MMAP 1 /* CreateFileMappingW + MapViewOfFile */
+#elif !defined(DSV3_NO_MMAP) && (defined(__unix__) || defined(__APPLE__))
 #  define DSV3_HAVE_MMAP 1
 #  include <fcntl.h>
 #  include <sys/mman.h>
@@ -53,12 +76,24 @@
 #  define DSV3_HAVE_MMAP 0
 #endif
 
-#if !defined(DSV3_NO_THREADS) && (defined(__unix__) || defined(__APPLE__))
+#if !defined(DSV3_NO_THREADS) && defined(_WIN32)
+#  define DSV3_HAVE_THREADS 1 /* CreateThread, SRW lock, condition variables */
+#elif !defined(DSV3_NO_THREADS) && (defined(__unix__) || defined(__APPLE__))
 #  define DSV3_HAVE_THREADS 1
 #  include <pthread.h>
 #  include <unistd.h>
 #else
 #  define DSV3_HAVE_THREADS 0
+#endif
+
+/* printf-style checking of our own formatters; MinGW's "printf" archetype
+   means msvcrt's dialect, but __USE_MINGW_ANSI_STDIO (above) gives C99's. */
+#if defined(__MINGW32__) && !defined(__clang__)
+#  define DSV3_PRINTF(fmt, args) __attribute__((format(gnu_printf, fmt, args)))
+#elif defined(__GNUC__) || defined(__clang__)
+#  define DSV3_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
+#else
+#  define DSV3_PRINTF(fmt, args)
 #endif
 
 #define DSV3_ERROR_SIZE 320
@@ -102,9 +137,7 @@ typedef struct error_slot {
     char message[DSV3_ERROR_SIZE];
 } error_slot;
 
-#if defined(__GNUC__) || defined(__clang__)
-__attribute__((format(printf, 3, 4)))
-#endif
+DSV3_PRINTF(3, 4)
 static int32_t fail(error_slot *err, int32_t status, const char *fmt, ...) {
     va_list ap;
     err->status = status;
@@ -215,10 +248,141 @@ typedef struct file_image {
     int kind; /* 0 lent by the host, 1 mapped, 2 heap copy */
 } file_image;
 
+/* Paths are UTF-8 everywhere. Windows takes them through its wide-char calls;
+   elsewhere they go to the system as they are. */
+#if defined(_WIN32)
+/* UTF-8 -> UTF-16 in a buffer from the allocator; errno is ENOMEM or EINVAL
+   (not UTF-8) on failure. */
+static wchar_t *path_to_wide(const char *path, const allocator *a) {
+    int n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, path, -1, NULL, 0);
+    if (n <= 0) {
+        errno = EINVAL;
+        return NULL;
+    }
+    wchar_t *w = (wchar_t *)mem_calloc(a, (size_t)n, sizeof *w);
+    if (!w) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    if (MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, path, -1, w, n) != n) {
+        mem_free(a, w);
+        errno = EINVAL;
+        return NULL;
+    }
+    return w;
+}
+
+/* The system's message for a GetLastError() code, without its line break. */
+static const char *win_error_text(DWORD code, char *buf, size_t size) {
+    DWORD n = FormatMessageA(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS, NULL, code, 0, buf,
+                             (DWORD)size, NULL);
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == '.' || buf[n - 1] == ' ')) n--;
+    if (n == 0) snprintf(buf, size, "Windows error %lu", (unsigned long)code);
+    else buf[n] = '\0';
+    return buf;
+}
+#endif
+
+/* fopen() of a UTF-8 path; NULL with errno set on failure. */
+static FILE *path_fopen(const char *path, const char *mode, const allocator *a) {
+#if defined(_WIN32)
+    wchar_t wmode[8];
+    size_t i = 0;
+    for (; mode[i] && i + 1 < sizeof wmode / sizeof wmode[0]; i++) wmode[i] = (wchar_t)mode[i];
+    wmode[i] = 0;
+    wchar_t *wpath = path_to_wide(path, a);
+    if (!wpath) return NULL;
+    FILE *f = _wfopen(wpath, wmode);
+    int e = errno;
+    mem_free(a, wpath);
+    errno = e;
+    return f;
+#else
+    (void)a;
+    return fopen(path, mode);
+#endif
+}
+
+/* remove() of a UTF-8 path. */
+static int path_remove(const char *path, const allocator *a) {
+#if defined(_WIN32)
+    wchar_t *wpath = path_to_wide(path, a);
+    int r = wpath ? _wremove(wpath) : -1;
+    mem_free(a, wpath);
+    return r;
+#else
+    (void)a;
+    return remove(path);
+#endif
+}
+
+/* Moves from over to, replacing to if it exists (rename() does not replace on
+   Windows); 0 on success, else -1 with a reason in buf. */
+static int path_replace(const char *from, const char *to, const allocator *a, char *buf, size_t size) {
+#if defined(_WIN32)
+    wchar_t *wfrom = path_to_wide(from, a), *wto = wfrom ? path_to_wide(to, a) : NULL;
+    int ok = wfrom && wto && MoveFileExW(wfrom, wto, MOVEFILE_REPLACE_EXISTING);
+    if (!ok) {
+        if (wfrom && wto) win_error_text(GetLastError(), buf, size);
+        else snprintf(buf, size, "%s", strerror(errno));
+    }
+    mem_free(a, wfrom);
+    mem_free(a, wto);
+    return ok ? 0 : -1;
+#else
+    (void)a;
+    if (rename(from, to) == 0) return 0;
+    snprintf(buf, size, "%s", strerror(errno));
+    return -1;
+#endif
+}
+
 static int32_t image_open(file_image *img, const char *path, int use_mmap,
                           const allocator *a, error_slot *err) {
     memset(img, 0, sizeof *img);
-#if DSV3_HAVE_MMAP
+#if DSV3_HAVE_MMAP && defined(_WIN32)
+    if (use_mmap) {
+        char reason[160];
+        wchar_t *wpath = path_to_wide(path, a);
+        if (!wpath)
+            return errno == ENOMEM ? fail(err, DSV3_ERR_OUT_OF_MEMORY, "out of memory for the path '%s'", path)
+                                   : fail(err, DSV3_ERR_IO, "cannot open '%s': the path is not UTF-8", path);
+        HANDLE file = CreateFileW(wpath, GENERIC_READ, FILE_SHARE_READ, NULL, OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL,
+                                  NULL);
+        DWORD e = GetLastError();
+        mem_free(a, wpath);
+        if (file == INVALID_HANDLE_VALUE)
+            return fail(err, DSV3_ERR_IO, "cannot open '%s': %s", path, win_error_text(e, reason, sizeof reason));
+        LARGE_INTEGER size;
+        if (!GetFileSizeEx(file, &size)) {
+            e = GetLastError();
+            CloseHandle(file);
+            return fail(err, DSV3_ERR_IO, "cannot size '%s': %s", path, win_error_text(e, reason, sizeof reason));
+        }
+        if (size.QuadPart <= 0) {
+            CloseHandle(file);
+            return fail(err, DSV3_ERR_BAD_FILE, "'%s' is empty", path);
+        }
+        if ((uint64_t)size.QuadPart > (uint64_t)SIZE_MAX) {
+            CloseHandle(file);
+            return fail(err, DSV3_ERR_IO, "'%s' is too large to map", path);
+        }
+        /* the view keeps the mapping and the file open after their handles close */
+        HANDLE mapping = CreateFileMappingW(file, NULL, PAGE_READONLY, 0, 0, NULL);
+        CloseHandle(file);
+        if (mapping) {
+            void *p = MapViewOfFile(mapping, FILE_MAP_READ, 0, 0, 0);
+            CloseHandle(mapping);
+            if (p) {
+                img->data = (const uint8_t *)p;
+                img->size = (size_t)size.QuadPart;
+                img->kind = 1;
+                return DSV3_OK;
+            }
+        }
+        /* fall through to reading the file */
+    }
+#elif DSV3_HAVE_MMAP
     if (use_mmap) {
         int fd = open(path, O_RDONLY);
         if (fd < 0) return fail(err, DSV3_ERR_IO, "cannot open '%s': %s", path, strerror(errno));
@@ -250,28 +414,37 @@ static int32_t image_open(file_image *img, const char *path, int use_mmap,
 #else
     (void)use_mmap;
 #endif
-    FILE *f = fopen(path, "rb");
-    if (!f) return fail(err, DSV3_ERR_IO, "cannot open '%s': %s", path, strerror(errno));
-    if (fseek(f, 0, SEEK_END) != 0) {
-        fclose(f);
-        return fail(err, DSV3_ERR_IO, "cannot seek in '%s'", path);
-    }
-    long end = ftell(f);
-    if (end <= 0 || fseek(f, 0, SEEK_SET) != 0) {
+    FILE *f = path_fopen(path, "rb", a);
+    if (!f)
+        return fail(err, errno == ENOMEM ? DSV3_ERR_OUT_OF_MEMORY : DSV3_ERR_IO, "cannot open '%s': %s", path,
+                    strerror(errno));
+    /* 64-bit offsets where long is 32 bits (Windows) */
+#if defined(_WIN32)
+    int64_t end = _fseeki64(f, 0, SEEK_END) == 0 ? (int64_t)_ftelli64(f) : -1;
+    int rewound = end > 0 && _fseeki64(f, 0, SEEK_SET) == 0;
+#else
+    int64_t end = fseek(f, 0, SEEK_END) == 0 ? (int64_t)ftell(f) : -1;
+    int rewound = end > 0 && fseek(f, 0, SEEK_SET) == 0;
+#endif
+    if (!rewound) {
         fclose(f);
         return fail(err, end == 0 ? DSV3_ERR_BAD_FILE : DSV3_ERR_IO, "cannot size '%s'%s", path,
                     end == 0 ? ": the file is empty" : "");
     }
+    if ((uint64_t)end > (uint64_t)SIZE_MAX) {
+        fclose(f);
+        return fail(err, DSV3_ERR_IO, "'%s' is too large to read into memory", path);
+    }
     uint8_t *buf = (uint8_t *)mem_alloc(a, (size_t)end);
     if (!buf) {
         fclose(f);
-        return fail(err, DSV3_ERR_OUT_OF_MEMORY, "cannot allocate %ld bytes to read '%s'", end, path);
+        return fail(err, DSV3_ERR_OUT_OF_MEMORY, "cannot allocate %lld bytes to read '%s'", (long long)end, path);
     }
     size_t got = fread(buf, 1, (size_t)end, f);
     fclose(f);
     if (got != (size_t)end) {
         mem_free(a, buf);
-        return fail(err, DSV3_ERR_IO, "short read of '%s' (%zu of %ld bytes)", path, got, end);
+        return fail(err, DSV3_ERR_IO, "short read of '%s' (%zu of %lld bytes)", path, got, (long long)end);
     }
     img->data = buf;
     img->size = (size_t)end;
@@ -280,7 +453,9 @@ static int32_t image_open(file_image *img, const char *path, int use_mmap,
 }
 
 static void image_close(file_image *img, const allocator *a) {
-#if DSV3_HAVE_MMAP
+#if DSV3_HAVE_MMAP && defined(_WIN32)
+    if (img->kind == 1) UnmapViewOfFile(img->data);
+#elif DSV3_HAVE_MMAP
     if (img->kind == 1) munmap((void *)img->data, img->size);
 #endif
     if (img->kind == 2) mem_free(a, (void *)img->data);
@@ -1645,8 +1820,8 @@ static uint32_t byte_to_alphabet(uint32_t b) {
 }
 
 /* GGUF token types (llama.cpp's llama_token_type). */
-enum { TOKEN_NORMAL = 1, TOKEN_UNKNOWN = 2, TOKEN_CONTROL = 3, TOKEN_USER_DEFINED = 4,
-       TOKEN_UNUSED = 5, TOKEN_BYTE = 6 };
+enum { GGUF_TOKEN_NORMAL = 1, GGUF_TOKEN_UNKNOWN = 2, GGUF_TOKEN_CONTROL = 3, GGUF_TOKEN_USER_DEFINED = 4,
+       GGUF_TOKEN_UNUSED = 5, GGUF_TOKEN_BYTE = 6 };
 
 enum { PRE_DEEPSEEK_V3 = 1, PRE_DEEPSEEK_LLM = 2 };
 enum { CHAT_STYLE_V3 = 1, CHAT_STYLE_R1 = 2 };
@@ -1851,24 +2026,24 @@ static int32_t vocab_load(vocab *v, const gguf_file *g, const allocator *a, size
     pos = tokens->value;
     for (uint32_t i = 0; i < n; i++) {
         gguf_str s = gguf_next_str(&pos);
-        int32_t type = TOKEN_NORMAL;
+        int32_t type = GGUF_TOKEN_NORMAL;
         if (types) type = (int32_t)read_u32le(types->value + 4 * (size_t)i);
-        if (type < TOKEN_NORMAL || type > TOKEN_BYTE) type = TOKEN_NORMAL;
+        if (type < GGUF_TOKEN_NORMAL || type > GGUF_TOKEN_BYTE) type = GGUF_TOKEN_NORMAL;
         v->types[i] = (uint8_t)type;
         v->offsets[i] = (uint32_t)o;
-        if (type == TOKEN_NORMAL || type == TOKEN_BYTE) {
+        if (type == GGUF_TOKEN_NORMAL || type == GGUF_TOKEN_BYTE) {
             /* in place is safe: decoding only ever shrinks */
             memcpy(v->text + o, s.ptr, s.len);
             o += alphabet_decode(v->text + o, s.len, v->text + o);
         } else {
             memcpy(v->text + o, s.ptr, s.len);
             o += s.len;
-            if ((type == TOKEN_CONTROL || type == TOKEN_USER_DEFINED) && s.len) special_bytes += s.len;
+            if ((type == GGUF_TOKEN_CONTROL || type == GGUF_TOKEN_USER_DEFINED) && s.len) special_bytes += s.len;
         }
     }
     v->offsets[n] = (uint32_t)o;
     for (uint32_t i = 0; i < n; i++) {
-        if (v->types[i] != TOKEN_NORMAL && v->types[i] != TOKEN_BYTE) continue;
+        if (v->types[i] != GGUF_TOKEN_NORMAL && v->types[i] != GGUF_TOKEN_BYTE) continue;
         size_t len = token_len(v, (int32_t)i);
         if (len == 0) continue;
         if (vocab_find(v, token_bytes(v, (int32_t)i), len) >= 0) continue; /* first wins */
@@ -1888,7 +2063,7 @@ static int32_t vocab_load(vocab *v, const gguf_file *g, const allocator *a, size
             uint8_t want[2] = {(uint8_t)(cp < 0x80 ? cp : 0xC0 | cp >> 6), (uint8_t)(0x80 | (cp & 0x3F))};
             size_t want_len = cp < 0x80 ? 1 : 2;
             for (uint32_t i = 0; i < n && v->byte_token[b] < 0; i++)
-                if (v->types[i] != TOKEN_NORMAL && token_len(v, (int32_t)i) == want_len &&
+                if (v->types[i] != GGUF_TOKEN_NORMAL && token_len(v, (int32_t)i) == want_len &&
                     memcmp(token_bytes(v, (int32_t)i), want, want_len) == 0)
                     v->byte_token[b] = (int32_t)i;
         }
@@ -1933,7 +2108,7 @@ static int32_t vocab_load(vocab *v, const gguf_file *g, const allocator *a, size
     v->n_trie = 1;
     for (uint32_t i = 0; i < n; i++) {
         size_t len = token_len(v, (int32_t)i);
-        if ((v->types[i] != TOKEN_CONTROL && v->types[i] != TOKEN_USER_DEFINED) || len == 0) continue;
+        if ((v->types[i] != GGUF_TOKEN_CONTROL && v->types[i] != GGUF_TOKEN_USER_DEFINED) || len == 0) continue;
         trie_insert(v, token_bytes(v, (int32_t)i), len, (int32_t)i);
         v->special_first[token_bytes(v, (int32_t)i)[0]] = 1;
     }
@@ -2357,7 +2532,7 @@ static size_t match_added_token(const vocab *v, const uint8_t *s, size_t n, size
         if (c < 0) break;
         node = c;
         int32_t t = v->trie[node].token;
-        if (t >= 0 && (parse_special || v->types[t] == TOKEN_USER_DEFINED)) {
+        if (t >= 0 && (parse_special || v->types[t] == GGUF_TOKEN_USER_DEFINED)) {
             best = q + 1 - p;
             *token = t;
         }
@@ -2415,7 +2590,7 @@ static void encoder_release(encoder *e) {
 static size_t token_piece(const vocab *v, int32_t token, int render_special, const uint8_t **bytes) {
     int type = v->types[token];
     *bytes = token_bytes(v, token);
-    if (type == TOKEN_NORMAL || type == TOKEN_BYTE || type == TOKEN_USER_DEFINED || render_special)
+    if (type == GGUF_TOKEN_NORMAL || type == GGUF_TOKEN_BYTE || type == GGUF_TOKEN_USER_DEFINED || render_special)
         return token_len(v, token);
     return 0;
 }
@@ -2605,11 +2780,24 @@ static void kernels_scalar(kernel_set *k) {
     k->axpy_f32 = axpy_f32;
 }
 
+/* GCC and clang compile the AVX2 functions for AVX2 through a target attribute
+   while the rest of the file stays baseline x86-64; MSVC compiles intrinsics
+   for any ISA without one. Either way they run only after cpu_has_avx2(). */
 #if !defined(DSV3_NO_SIMD) && (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
 #  define DSV3_HAVE_AVX2 1
 #  include <cpuid.h>
 #  include <immintrin.h>
 #  define DSV3_AVX2 __attribute__((target("avx2,fma,f16c")))
+#elif !defined(DSV3_NO_SIMD) && (defined(_M_X64) || defined(_M_IX86)) && defined(_MSC_VER)
+#  define DSV3_HAVE_AVX2 1
+#  include <intrin.h>
+#  include <immintrin.h>
+#  define DSV3_AVX2
+#else
+#  define DSV3_HAVE_AVX2 0
+#endif
+
+#if DSV3_HAVE_AVX2
 
 /* One binary16 through F16C: exact, like f16_to_f32, without its branches. */
 DSV3_AVX2 static float f16c_to_f32(uint16_t h) { return _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(h))); }
@@ -2942,9 +3130,19 @@ DSV3_AVX2 static float q6_k_act_dot_avx2(const uint8_t *row, const void *act, si
 /* CPUID leaf 1: FMA (ECX 12), OSXSAVE (27), AVX (28), F16C (29); leaf 7: AVX2
    (EBX 5); and the OS must save YMM state (XCR0 bits 1-2). */
 static int cpu_has_avx2(void) {
+    const unsigned leaf1 = (1u << 12) | (1u << 27) | (1u << 28) | (1u << 29);
+#if defined(_MSC_VER) && !defined(__clang__)
+    int r[4];
+    __cpuid(r, 0);
+    if (r[0] < 7) return 0;
+    __cpuid(r, 1);
+    if (((unsigned)r[2] & leaf1) != leaf1) return 0;
+    if ((_xgetbv(0) & 6u) != 6u) return 0;
+    __cpuidex(r, 7, 0);
+    return ((unsigned)r[1] & (1u << 5)) != 0;
+#else
     unsigned a, b, c, d;
     if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
-    const unsigned leaf1 = (1u << 12) | (1u << 27) | (1u << 28) | (1u << 29);
     if ((c & leaf1) != leaf1) return 0;
     unsigned xcr0_lo, xcr0_hi;
     __asm__ volatile("xgetbv" : "=a"(xcr0_lo), "=d"(xcr0_hi) : "c"(0));
@@ -2953,6 +3151,7 @@ static int cpu_has_avx2(void) {
     if (__get_cpuid_max(0, NULL) < 7) return 0;
     __cpuid_count(7, 0, a, b, c, d);
     return (b & (1u << 5)) != 0;
+#endif
 }
 
 static void kernels_avx2(kernel_set *k) {
@@ -2972,8 +3171,6 @@ static void kernels_avx2(kernel_set *k) {
     k->act_dot[13] = q5_k_act_dot_avx2;
     k->act_dot[14] = q6_k_act_dot_avx2;
 }
-#else
-#  define DSV3_HAVE_AVX2 0
 #endif
 
 #if !defined(DSV3_NO_SIMD) && defined(__aarch64__) && defined(__ARM_NEON)
@@ -3187,12 +3384,43 @@ static void kernels_best(kernel_set *k) {
 
 typedef void (*task_fn)(void *arg, uint32_t thread_index, size_t begin, size_t end);
 
+/* The thread shim: just what the pool uses, over pthreads or Win32 (an SRW lock
+   and condition variables, which need no destruction). The init calls return 0
+   on success, as pthreads does. */
+#if DSV3_HAVE_THREADS && defined(_WIN32)
+typedef HANDLE sys_thread;
+typedef SRWLOCK sys_mutex;
+typedef CONDITION_VARIABLE sys_cond;
+static int mutex_init(sys_mutex *m) { InitializeSRWLock(m); return 0; }
+static void mutex_destroy(sys_mutex *m) { (void)m; }
+static void mutex_lock(sys_mutex *m) { AcquireSRWLockExclusive(m); }
+static void mutex_unlock(sys_mutex *m) { ReleaseSRWLockExclusive(m); }
+static int cond_init(sys_cond *c) { InitializeConditionVariable(c); return 0; }
+static void cond_destroy(sys_cond *c) { (void)c; }
+static void cond_wait(sys_cond *c, sys_mutex *m) { SleepConditionVariableSRW(c, m, INFINITE, 0); }
+static void cond_signal(sys_cond *c) { WakeConditionVariable(c); }
+static void cond_broadcast(sys_cond *c) { WakeAllConditionVariable(c); }
+#elif DSV3_HAVE_THREADS
+typedef pthread_t sys_thread;
+typedef pthread_mutex_t sys_mutex;
+typedef pthread_cond_t sys_cond;
+static int mutex_init(sys_mutex *m) { return pthread_mutex_init(m, NULL); }
+static void mutex_destroy(sys_mutex *m) { pthread_mutex_destroy(m); }
+static void mutex_lock(sys_mutex *m) { pthread_mutex_lock(m); }
+static void mutex_unlock(sys_mutex *m) { pthread_mutex_unlock(m); }
+static int cond_init(sys_cond *c) { return pthread_cond_init(c, NULL); }
+static void cond_destroy(sys_cond *c) { pthread_cond_destroy(c); }
+static void cond_wait(sys_cond *c, sys_mutex *m) { pthread_cond_wait(c, m); }
+static void cond_signal(sys_cond *c) { pthread_cond_signal(c); }
+static void cond_broadcast(sys_cond *c) { pthread_cond_broadcast(c); }
+#endif
+
 typedef struct thread_pool {
     uint32_t n_threads; /* including the calling thread */
 #if DSV3_HAVE_THREADS
-    pthread_t *workers;
-    pthread_mutex_t mutex;
-    pthread_cond_t work_ready, work_done;
+    sys_thread *workers;
+    sys_mutex mutex;
+    sys_cond work_ready, work_done;
     uint64_t generation;
     uint32_t pending;
     int shutdown;
@@ -3213,26 +3441,48 @@ typedef struct worker_start {
     uint32_t index;
 } worker_start;
 
-static void *worker_main(void *p) {
-    thread_pool *pool = ((worker_start *)p)->pool;
-    uint32_t index = ((worker_start *)p)->index;
+static void worker_main(worker_start *start) {
+    thread_pool *pool = start->pool;
+    uint32_t index = start->index;
     uint64_t seen = 0;
-    pthread_mutex_lock(&pool->mutex);
+    mutex_lock(&pool->mutex);
     for (;;) {
-        while (pool->generation == seen && !pool->shutdown) pthread_cond_wait(&pool->work_ready, &pool->mutex);
+        while (pool->generation == seen && !pool->shutdown) cond_wait(&pool->work_ready, &pool->mutex);
         if (pool->shutdown) break;
         seen = pool->generation;
         task_fn fn = pool->fn;
         void *arg = pool->arg;
         size_t n_items = pool->n_items;
-        pthread_mutex_unlock(&pool->mutex);
+        mutex_unlock(&pool->mutex);
         run_chunk(fn, arg, index, pool->n_threads, n_items);
-        pthread_mutex_lock(&pool->mutex);
-        if (--pool->pending == 0) pthread_cond_signal(&pool->work_done);
+        mutex_lock(&pool->mutex);
+        if (--pool->pending == 0) cond_signal(&pool->work_done);
     }
-    pthread_mutex_unlock(&pool->mutex);
+    mutex_unlock(&pool->mutex);
+}
+
+/* Starts a worker on start; 0 on success. */
+#if defined(_WIN32)
+static DWORD WINAPI worker_entry(LPVOID p) {
+    worker_main((worker_start *)p);
+    return 0;
+}
+static int thread_start(sys_thread *t, worker_start *start) {
+    *t = CreateThread(NULL, 0, worker_entry, start, 0, NULL);
+    return *t ? 0 : -1;
+}
+static void thread_join(sys_thread t) {
+    WaitForSingleObject(t, INFINITE);
+    CloseHandle(t);
+}
+#else
+static void *worker_entry(void *p) {
+    worker_main((worker_start *)p);
     return NULL;
 }
+static int thread_start(sys_thread *t, worker_start *start) { return pthread_create(t, NULL, worker_entry, start); }
+static void thread_join(sys_thread t) { pthread_join(t, NULL); }
+#endif
 #endif
 
 /* Starts n_threads - 1 workers. start_args holds n_threads entries and must
@@ -3242,22 +3492,22 @@ static int pool_start(thread_pool *pool, uint32_t n_threads, void *start_args, c
 #if DSV3_HAVE_THREADS
     if (pool->n_threads == 1) return 1;
     worker_start *starts = (worker_start *)start_args;
-    pool->workers = (pthread_t *)mem_calloc(a, pool->n_threads, sizeof(pthread_t));
+    pool->workers = (sys_thread *)mem_calloc(a, pool->n_threads, sizeof(sys_thread));
     if (!pool->workers) return 0;
-    if (pthread_mutex_init(&pool->mutex, NULL) != 0) {
+    if (mutex_init(&pool->mutex) != 0) {
         mem_free(a, pool->workers);
         pool->workers = NULL;
         return 0;
     }
-    if (pthread_cond_init(&pool->work_ready, NULL) != 0) {
-        pthread_mutex_destroy(&pool->mutex);
+    if (cond_init(&pool->work_ready) != 0) {
+        mutex_destroy(&pool->mutex);
         mem_free(a, pool->workers);
         pool->workers = NULL;
         return 0;
     }
-    if (pthread_cond_init(&pool->work_done, NULL) != 0) {
-        pthread_cond_destroy(&pool->work_ready);
-        pthread_mutex_destroy(&pool->mutex);
+    if (cond_init(&pool->work_done) != 0) {
+        cond_destroy(&pool->work_ready);
+        mutex_destroy(&pool->mutex);
         mem_free(a, pool->workers);
         pool->workers = NULL;
         return 0;
@@ -3265,7 +3515,7 @@ static int pool_start(thread_pool *pool, uint32_t n_threads, void *start_args, c
     for (uint32_t i = 1; i < pool->n_threads; i++) {
         starts[i].pool = pool;
         starts[i].index = i;
-        if (pthread_create(&pool->workers[i], NULL, worker_main, &starts[i]) != 0) {
+        if (thread_start(&pool->workers[i], &starts[i]) != 0) {
             /* run with the workers that did start */
             pool->n_threads = i;
             break;
@@ -3283,14 +3533,14 @@ static int pool_start(thread_pool *pool, uint32_t n_threads, void *start_args, c
 static void pool_stop(thread_pool *pool, const allocator *a) {
 #if DSV3_HAVE_THREADS
     if (pool->workers) {
-        pthread_mutex_lock(&pool->mutex);
+        mutex_lock(&pool->mutex);
         pool->shutdown = 1;
-        pthread_cond_broadcast(&pool->work_ready);
-        pthread_mutex_unlock(&pool->mutex);
-        for (uint32_t i = 1; i < pool->n_threads; i++) pthread_join(pool->workers[i], NULL);
-        pthread_cond_destroy(&pool->work_ready);
-        pthread_cond_destroy(&pool->work_done);
-        pthread_mutex_destroy(&pool->mutex);
+        cond_broadcast(&pool->work_ready);
+        mutex_unlock(&pool->mutex);
+        for (uint32_t i = 1; i < pool->n_threads; i++) thread_join(pool->workers[i]);
+        cond_destroy(&pool->work_ready);
+        cond_destroy(&pool->work_done);
+        mutex_destroy(&pool->mutex);
         mem_free(a, pool->workers);
         pool->workers = NULL;
     }
@@ -3306,18 +3556,18 @@ static void parallel_for(thread_pool *pool, size_t n_items, size_t min_items_per
     uint32_t n = pool->n_threads;
 #if DSV3_HAVE_THREADS
     if (n > 1 && n_items >= (size_t)n * min_items_per_thread) {
-        pthread_mutex_lock(&pool->mutex);
+        mutex_lock(&pool->mutex);
         pool->fn = fn;
         pool->arg = arg;
         pool->n_items = n_items;
         pool->pending = n - 1;
         pool->generation++;
-        pthread_cond_broadcast(&pool->work_ready);
-        pthread_mutex_unlock(&pool->mutex);
+        cond_broadcast(&pool->work_ready);
+        mutex_unlock(&pool->mutex);
         run_chunk(fn, arg, 0, n, n_items);
-        pthread_mutex_lock(&pool->mutex);
-        while (pool->pending > 0) pthread_cond_wait(&pool->work_done, &pool->mutex);
-        pthread_mutex_unlock(&pool->mutex);
+        mutex_lock(&pool->mutex);
+        while (pool->pending > 0) cond_wait(&pool->work_done, &pool->mutex);
+        mutex_unlock(&pool->mutex);
         return;
     }
 #endif
@@ -3327,7 +3577,12 @@ static void parallel_for(thread_pool *pool, size_t n_items, size_t min_items_per
 }
 
 static uint32_t hardware_threads(void) {
-#if DSV3_HAVE_THREADS && defined(_SC_NPROCESSORS_ONLN)
+#if DSV3_HAVE_THREADS && defined(_WIN32)
+    SYSTEM_INFO info;
+    GetSystemInfo(&info); /* the calling thread's processor group: at most 64 */
+    DWORD n = info.dwNumberOfProcessors;
+    if (n > 0) return n > 256 ? 256 : (uint32_t)n;
+#elif DSV3_HAVE_THREADS && defined(_SC_NPROCESSORS_ONLN)
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     if (n > 0) return n > 256 ? 256 : (uint32_t)n;
 #endif
@@ -3375,9 +3630,7 @@ struct dsv3_model {
     void *progress_user;
 };
 
-#if defined(__GNUC__) || defined(__clang__)
-__attribute__((format(printf, 3, 4)))
-#endif
+DSV3_PRINTF(3, 4)
 static void model_log(const dsv3_model *m, int32_t level, const char *fmt, ...) {
     if (!m->log) return;
     char msg[DSV3_ERROR_SIZE];
@@ -4857,9 +5110,7 @@ int32_t dsv3_context_create(const dsv3_model *model, const dsv3_context_params *
     return DSV3_OK;
 }
 
-#if defined(__GNUC__) || defined(__clang__)
-__attribute__((format(printf, 3, 4)))
-#endif
+DSV3_PRINTF(3, 4)
 static int32_t context_fail(dsv3_context *ctx, int32_t status, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
@@ -5087,7 +5338,7 @@ int32_t dsv3_context_state_save_file(const dsv3_context *ctx, const char *path) 
     if (!buf) return context_fail(mut, DSV3_ERR_OUT_OF_MEMORY, "cannot allocate %zu bytes for the state", size);
     size_t written = 0;
     int32_t st = dsv3_context_state_save(ctx, buf, size, &written);
-    FILE *f = st ? NULL : fopen(path, "wb");
+    FILE *f = st ? NULL : path_fopen(path, "wb", &ctx->model->alloc);
     if (!st && !f) st = context_fail(mut, DSV3_ERR_IO, "cannot write '%s': %s", path, strerror(errno));
     if (f) {
         int ok = fwrite(buf, 1, written, f) == written;
@@ -6091,7 +6342,7 @@ static int32_t quantize_file(const char *in_path, const char *out_path, const ds
     }
     memcpy(tmp_path, out_path, path_len);
     memcpy(tmp_path + path_len, ".tmp", 5);
-    if (!(f = fopen(tmp_path, "wb"))) {
+    if (!(f = path_fopen(tmp_path, "wb", a))) {
         st = fail(err, DSV3_ERR_IO, "cannot create '%s': %s", tmp_path, strerror(errno));
         goto done;
     }
@@ -6152,18 +6403,16 @@ static int32_t quantize_file(const char *in_path, const char *out_path, const ds
         st = fail(err, DSV3_ERR_IO, "cannot write '%s': %s", tmp_path, strerror(errno));
         goto done;
     }
-#ifdef _WIN32
-    remove(out_path); /* rename() does not replace an existing file there */
-#endif
-    if (rename(tmp_path, out_path) != 0) {
-        st = fail(err, DSV3_ERR_IO, "cannot rename '%s' to '%s': %s", tmp_path, out_path, strerror(errno));
+    char reason[160];
+    if (path_replace(tmp_path, out_path, a, reason, sizeof reason) != 0) {
+        st = fail(err, DSV3_ERR_IO, "cannot rename '%s' to '%s': %s", tmp_path, out_path, reason);
         goto done;
     }
 done:
     if (pool_running) pool_stop(&pool, a);
     mem_free(a, pool_args);
     if (f) fclose(f);
-    if (st != DSV3_OK && created) remove(tmp_path);
+    if (st != DSV3_OK && created) path_remove(tmp_path, a);
     mem_free(a, tmp_path);
     mem_free(a, out_types);
     gguf_release(&g, a);

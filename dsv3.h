@@ -34,11 +34,16 @@
 #define DSV3_VERSION_NUMBER \
     (DSV3_VERSION_MAJOR * 10000 + DSV3_VERSION_MINOR * 100 + DSV3_VERSION_PATCH)
 
-#if defined(_WIN32) && defined(DSV3_SHARED)
-#  if defined(DSV3_BUILD)
+/* DSV3_API marks the public functions. Windows: define DSV3_SHARED both when
+   building dsv3.dll and when using it (dllexport/dllimport); leave it undefined
+   for a static library or for compiling dsv3.c into the program. */
+#if defined(_WIN32) || defined(__CYGWIN__)
+#  if defined(DSV3_SHARED) && defined(DSV3_BUILD)
 #    define DSV3_API __declspec(dllexport)
-#  else
+#  elif defined(DSV3_SHARED)
 #    define DSV3_API __declspec(dllimport)
+#  else
+#    define DSV3_API
 #  endif
 #elif defined(__GNUC__) || defined(__clang__)
 #  define DSV3_API __attribute__((visibility("default")))

@@ -17,6 +17,7 @@
  * each reply is closed with EOS as the template writes it. So /save and /load
  * need nothing but the context's state.
  */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime, in platform.h */
 #include "dsv3.h"
 
 #include <signal.h>
@@ -31,6 +32,8 @@
 #else
 #  include <unistd.h>
 #endif
+
+#include "platform.h" /* now_seconds, utf8_args, binary_stdout */
 
 static volatile sig_atomic_t generating, interrupted;
 
@@ -52,12 +55,6 @@ static int32_t print_text(void *user, int32_t token, const char *text, size_t le
     fwrite(text, 1, len, stdout);
     fflush(stdout);
     return interrupted;
-}
-
-static double seconds(void) {
-    struct timespec ts;
-    timespec_get(&ts, TIME_UTC);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 typedef struct chat {
@@ -109,9 +106,9 @@ static void reply(chat *c, const char *user_text) {
     }
     interrupted = 0;
     generating = 1;
-    double t0 = seconds();
+    double t0 = now_seconds();
     if (st == DSV3_OK) st = dsv3_prefill(c->ctx, tokens, n, NULL);
-    double t1 = seconds();
+    double t1 = now_seconds();
     free(tokens);
     int32_t why = DSV3_STOP_ERROR;
     size_t n_reply = 0;
@@ -123,7 +120,7 @@ static void reply(chat *c, const char *user_text) {
         gp.on_token = print_text;
         st = dsv3_generate(c->ctx, &gp, &why, &n_reply);
     }
-    double t2 = seconds();
+    double t2 = now_seconds();
     /* Close the turn as the template does, whatever ended the reply. */
     int32_t eos = dsv3_model_token_eos(c->model);
     if (st == DSV3_OK && eos >= 0 && dsv3_context_position(c->ctx) < dsv3_context_n_ctx(c->ctx))
@@ -166,6 +163,8 @@ static int usage(void) {
 }
 
 int main(int argc, char **argv) {
+    utf8_args(&argc, &argv);
+    binary_stdout();
     const char *path = NULL;
     chat c = {NULL, NULL, {0}, NULL, 256};
     dsv3_sampling_default_params(&c.sampling);

@@ -3,9 +3,11 @@
 set -u
 bin=$1
 # RUN: a prefix for running the binaries, e.g. "qemu-aarch64 -L /usr/aarch64-linux-gnu"
+# or "wine"; EXE: their file name suffix (".exe" for Windows)
 RUN=${RUN:-}
+EXE=${EXE:-}
 data=$2
-helper=$(dirname "$bin")/test_dsv3
+helper=$(dirname "$bin")/test_dsv3$EXE
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 passed=0
@@ -49,11 +51,18 @@ $RUN "$bin" -m "$data/v3_f32.gguf" --tokens 1,2,3 -n 8 --temp 1.0 --seed 7 >"$tm
 if cmp -s "$tmp/s1" "$tmp/s2" && grep -Eq '^([0-9]+,){7}[0-9]+$' "$tmp/s1"; then ok; else bad "seeded sampling"; fi
 
 # dsv3-quantize: a converted model loads and runs; bad arguments fail with a message
-quantize=$(dirname "$bin")/dsv3-quantize
+quantize=$(dirname "$bin")/dsv3-quantize$EXE
 if $RUN "$quantize" "$data/v3_f32.gguf" "$tmp/q8.gguf" q8_0 >/dev/null 2>&1 &&
    $RUN "$bin" -m "$tmp/q8.gguf" --tokens 1,2,3 -n 4 >/dev/null 2>&1; then ok; else bad "dsv3-quantize q8_0"; fi
 if $RUN "$quantize" "$data/v3_f32.gguf" "$tmp/q4km.gguf" Q4_K_M >/dev/null 2>&1 &&
    $RUN "$bin" -m "$tmp/q4km.gguf" --tokens 1,2,3 -n 4 >/dev/null 2>&1; then ok; else bad "dsv3-quantize Q4_K_M"; fi
+# paths are UTF-8 on every platform (Windows: through the wide-char calls)
+utf8="$tmp/modèle 模型"
+mkdir "$utf8"
+cp "$data/v3_f32.gguf" "$utf8/f32.gguf"
+if $RUN "$quantize" "$utf8/f32.gguf" "$utf8/q8 ✓.gguf" q8_0 >/dev/null 2>&1 &&
+   $RUN "$bin" -m "$utf8/q8 ✓.gguf" --tokens 1,2,3 -n 4 --dump-logits "$utf8/logits ✓" >/dev/null 2>&1 &&
+   [ -s "$utf8/logits ✓" ]; then ok; else bad "UTF-8 paths"; fi
 for args in "" "$data/v3_f32.gguf $tmp/x.gguf q9_9" "$tmp/none.gguf $tmp/x.gguf q8_0"; do
     # shellcheck disable=SC2086
     if $RUN "$quantize" $args >/dev/null 2>"$tmp/err"; then bad "dsv3-quantize $args succeeded"
@@ -82,7 +91,7 @@ expect_failure -m "$data/v3_f32.gguf" --tokens 1 --dump-logits "$tmp/no/such/dir
 if $RUN "$bin" -m "$data/v3_f32.gguf" --tokens 1,2 -n 10 -c 4 >"$tmp/out" 2>"$tmp/err" && grep -q 'context full' "$tmp/err"; then ok; else bad "context full"; fi
 
 # ---- the tokenizer path ----
-tok=$(dirname "$bin")/test_tokenizer
+tok=$(dirname "$bin")/test_tokenizer$EXE
 vocab="$data/deepseek-v3-vocab.gguf"
 expect_ids() { # expected ids, then dsv3 arguments
     want=$1

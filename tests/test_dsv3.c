@@ -4,14 +4,13 @@
  *
  * usage: test_dsv3 DATA_DIR
  */
-#define _POSIX_C_SOURCE 200809L /* mkstemp */
+#define _POSIX_C_SOURCE 200809L /* mkstemp, in test_util.h */
 #include "dsv3.h"
 #include "test_util.h"
 
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include <unistd.h>
 
 static const char *data_dir = "tests/data";
 
@@ -600,10 +599,8 @@ static void test_state_save_restore(void) {
     CHECK(dsv3_context_state_load(b, state, size) == DSV3_ERR_UNSUPPORTED, "future version");
 
     /* through a file, and an empty context round-trips too */
-    char path[] = "/tmp/dsv3-state-XXXXXX";
-    int fd = mkstemp(path);
-    CHECK(fd >= 0, "mkstemp");
-    if (fd >= 0) close(fd);
+    char path[512];
+    CHECK(make_temp_file(path, sizeof path, "dsv3-state-"), "temporary file in %s", temp_dir());
     CHECK(dsv3_context_state_save_file(a, path) == DSV3_OK, "save file");
     CHECK(dsv3_context_state_load_file(b, path) == DSV3_OK && dsv3_context_position(b) == 11 + N, "load file: %s",
           dsv3_context_last_error(b));
@@ -697,6 +694,7 @@ static int cli_helper(int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
+    binary_stdout(); /* test_cli.sh compares what the helpers print */
     if (argc > 1 && !strncmp(argv[1], "--", 2)) return cli_helper(argc, argv);
     if (argc > 1) data_dir = argv[1];
     test_golden_model("v3_f32.gguf", "v3_f32.golden", DSV3_GROUPS_AUTO, 1);

@@ -1,12 +1,14 @@
 #!/bin/sh
 # Runs the examples as a user would. usage: test_examples.sh BUILD_DIR DATA_DIR
-#   RUN     prefix for running binaries (emulation); the Python test is skipped with it
+#   RUN     prefix for running binaries (emulation, wine); the Python test is skipped with it
+#   EXE     the binaries' file name suffix (".exe" for Windows)
 #   CPP     the C++ example binary, empty when it was not built
 #   PYTHON  python3 to run the binding's test with, empty to skip it
 set -u
 build=$1
 data=$2
 RUN=${RUN:-}
+EXE=${EXE:-}
 CPP=${CPP:-}
 PYTHON=${PYTHON:-}
 bpe="$data/v3_f32_bpe.gguf"
@@ -18,16 +20,16 @@ ok() { passed=$((passed + 1)); }
 bad() { failed=$((failed + 1)); echo "FAIL test_examples.sh: $*" >&2; }
 
 # dsv3-simple: prompt echoed, then generated text; a model without a tokenizer fails clearly
-if $RUN "$build/dsv3-simple" "$bpe" "Hello there" 12 >"$tmp/out" 2>"$tmp/err" &&
+if $RUN "$build/dsv3-simple$EXE" "$bpe" "Hello there" 12 >"$tmp/out" 2>"$tmp/err" &&
    grep -q '^Hello there' "$tmp/out" && grep -Eq '^[0-9]+ tokens, stopped by' "$tmp/err"; then ok
 else bad "dsv3-simple: $(cat "$tmp/err")"; fi
-if $RUN "$build/dsv3-simple" "$data/v3_f32.gguf" >/dev/null 2>"$tmp/err"; then bad "dsv3-simple without a tokenizer"
+if $RUN "$build/dsv3-simple$EXE" "$data/v3_f32.gguf" >/dev/null 2>"$tmp/err"; then bad "dsv3-simple without a tokenizer"
 elif grep -q 'unsupported' "$tmp/err"; then ok; else bad "dsv3-simple message: $(cat "$tmp/err")"; fi
 
 # dsv3-chat, driven through a pipe. A conversation saved in one process resumes
 # in another: the next reply is the same, and so is the whole state after it
 # (tokens, KV cache, next-token logits, generator), byte for byte.
-chat() { $RUN "$build/dsv3-chat" -m "$bpe" -n 12 "$@"; }
+chat() { $RUN "$build/dsv3-chat$EXE" -m "$bpe" -n 12 "$@"; }
 for temp in 0 0.8; do
     printf 'Hi there\n/save %s\nHow are you?\n/save %s\n' "$tmp/turn1" "$tmp/a2" |
         chat --temp $temp -s "Be brief." >"$tmp/a.out" 2>"$tmp/a.err"
@@ -48,7 +50,7 @@ if [ "$(wc -l <"$tmp/r.out")" -ge 2 ] && [ "$(sed -n 1p "$tmp/r.out")" = "$(sed 
 printf '/load %s\n/what\nHello\n' "$tmp/no-such-state" | chat --temp 0 >"$tmp/e.out" 2>"$tmp/e.err"
 if [ $? -eq 0 ] && grep -q 'input/output error' "$tmp/e.err" && grep -q 'commands:' "$tmp/e.err" &&
    grep -q 'tok/s' "$tmp/e.err"; then ok; else bad "chat errors: $(cat "$tmp/e.err")"; fi
-if $RUN "$build/dsv3-chat" -m "$data/v3_f32.gguf" </dev/null >/dev/null 2>&1; then bad "chat without a tokenizer"
+if $RUN "$build/dsv3-chat$EXE" -m "$data/v3_f32.gguf" </dev/null >/dev/null 2>&1; then bad "chat without a tokenizer"
 else ok; fi
 
 # C++: the wrapper generates, and a restored state replays the same reply

@@ -4,6 +4,7 @@
  *
  * usage: test_generate DATA_DIR
  */
+#define _POSIX_C_SOURCE 200809L /* mkstemp, in test_util.h */
 #include "dsv3.h"
 #include "test_util.h"
 

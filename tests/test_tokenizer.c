@@ -13,9 +13,10 @@
  *        test_tokenizer --golden VOCAB GOLDEN      checks one golden file, e.g. of
  *            random strings (tests/tools/gen_tokenizer_goldens.js --random)
  */
-#include <time.h>
-#include "../dsv3.c"
+#include "../dsv3.c" /* first: it asks for POSIX.1-2008 */
 #include "test_util.h"
+
+#include <time.h>
 
 static const char *data_dir = "tests/data";
 
@@ -695,9 +696,16 @@ static int decode_helper(const char *path, const char *list) {
 }
 
 static double seconds(void) {
+#if defined(_WIN32) /* MinGW's runtime lacks timespec_get; windows.h comes with dsv3.c */
+    LARGE_INTEGER t, f;
+    QueryPerformanceCounter(&t);
+    QueryPerformanceFrequency(&f);
+    return (double)t.QuadPart / (double)f.QuadPart;
+#else
     struct timespec ts;
     timespec_get(&ts, TIME_UTC);
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+#endif
 }
 
 /* Tokenizer throughput on ~4 MB of mixed text: the golden corpus (prose, code,
@@ -761,6 +769,7 @@ static int bench(void) {
 }
 
 int main(int argc, char **argv) {
+    binary_stdout(); /* test_cli.sh compares the --decode text byte for byte */
     if (argc == 4 && !strcmp(argv[1], "--decode")) return decode_helper(argv[2], argv[3]);
     if (argc == 4 && !strcmp(argv[1], "--golden")) {
         dsv3_model *m = load_vocab(argv[2]);
