@@ -81,6 +81,7 @@
 #elif !defined(DSV3_NO_THREADS) && (defined(__unix__) || defined(__APPLE__))
 #  define DSV3_HAVE_THREADS 1
 #  include <pthread.h>
+#  include <sched.h>
 #  include <unistd.h>
 #else
 #  define DSV3_HAVE_THREADS 0
@@ -3415,6 +3416,48 @@ static void cond_signal(sys_cond *c) { pthread_cond_signal(c); }
 static void cond_broadcast(sys_cond *c) { pthread_cond_broadcast(c); }
 #endif
 
+/* Waiting threads spin this many rounds before they sleep: a decoded token runs
+   hundreds of short parallel sections, and waking a sleeping thread costs tens
+   of microseconds each time. */
+#define DSV3_SPIN_ROUNDS 256
+
+/* The few atomic operations the spin needs: an acquire load outside the mutex
+   of values that are written (with release) under it. */
+#if DSV3_HAVE_THREADS && defined(_MSC_VER) && !defined(__clang__)
+static uint64_t load_acquire_u64(const volatile uint64_t *p) {
+    uint64_t v = (uint64_t)InterlockedCompareExchange64((volatile LONG64 *)p, 0, 0);
+    return v;
+}
+static uint32_t load_acquire_u32(const volatile uint32_t *p) {
+    return (uint32_t)InterlockedCompareExchange((volatile LONG *)p, 0, 0);
+}
+static void store_release_u64(volatile uint64_t *p, uint64_t v) { InterlockedExchange64((volatile LONG64 *)p, (LONG64)v); }
+static void store_release_u32(volatile uint32_t *p, uint32_t v) { InterlockedExchange((volatile LONG *)p, (LONG)v); }
+static void cpu_relax_round(int round) {
+    if (round >= 64) SwitchToThread();
+    else YieldProcessor();
+}
+#elif DSV3_HAVE_THREADS
+static uint64_t load_acquire_u64(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+static uint32_t load_acquire_u32(const uint32_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+static void store_release_u64(uint64_t *p, uint64_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+static void store_release_u32(uint32_t *p, uint32_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+/* A short pause for the first rounds, then the processor is offered to other
+   threads: on an oversubscribed machine a pure spin would steal the time slice
+   of the very thread it waits for. */
+static void cpu_relax_round(int round) {
+    if (round >= 64) {
+        sched_yield();
+        return;
+    }
+#  if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#  elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#  endif
+}
+#endif
+
 typedef struct thread_pool {
     uint32_t n_threads; /* including the calling thread */
 #if DSV3_HAVE_THREADS
@@ -3423,7 +3466,7 @@ typedef struct thread_pool {
     sys_cond work_ready, work_done;
     uint64_t generation;
     uint32_t pending;
-    int shutdown;
+    uint32_t shutdown;
     task_fn fn;
     void *arg;
     size_t n_items;
@@ -3447,6 +3490,14 @@ static void worker_main(worker_start *start) {
     uint64_t seen = 0;
     mutex_lock(&pool->mutex);
     for (;;) {
+        if (pool->generation == seen && !pool->shutdown) {
+            mutex_unlock(&pool->mutex);
+            for (int i = 0; i < DSV3_SPIN_ROUNDS && load_acquire_u64(&pool->generation) == seen &&
+                            !load_acquire_u32(&pool->shutdown);
+                 i++)
+                cpu_relax_round(i);
+            mutex_lock(&pool->mutex);
+        }
         while (pool->generation == seen && !pool->shutdown) cond_wait(&pool->work_ready, &pool->mutex);
         if (pool->shutdown) break;
         seen = pool->generation;
@@ -3456,7 +3507,8 @@ static void worker_main(worker_start *start) {
         mutex_unlock(&pool->mutex);
         run_chunk(fn, arg, index, pool->n_threads, n_items);
         mutex_lock(&pool->mutex);
-        if (--pool->pending == 0) cond_signal(&pool->work_done);
+        store_release_u32(&pool->pending, pool->pending - 1);
+        if (pool->pending == 0) cond_signal(&pool->work_done);
     }
     mutex_unlock(&pool->mutex);
 }
@@ -3534,7 +3586,7 @@ static void pool_stop(thread_pool *pool, const allocator *a) {
 #if DSV3_HAVE_THREADS
     if (pool->workers) {
         mutex_lock(&pool->mutex);
-        pool->shutdown = 1;
+        store_release_u32(&pool->shutdown, 1);
         cond_broadcast(&pool->work_ready);
         mutex_unlock(&pool->mutex);
         for (uint32_t i = 1; i < pool->n_threads; i++) thread_join(pool->workers[i]);
@@ -3561,10 +3613,11 @@ static void parallel_for(thread_pool *pool, size_t n_items, size_t min_items_per
         pool->arg = arg;
         pool->n_items = n_items;
         pool->pending = n - 1;
-        pool->generation++;
+        store_release_u64(&pool->generation, pool->generation + 1);
         cond_broadcast(&pool->work_ready);
         mutex_unlock(&pool->mutex);
         run_chunk(fn, arg, 0, n, n_items);
+        for (int i = 0; i < DSV3_SPIN_ROUNDS && load_acquire_u32(&pool->pending) > 0; i++) cpu_relax_round(i);
         mutex_lock(&pool->mutex);
         while (pool->pending > 0) cond_wait(&pool->work_done, &pool->mutex);
         mutex_unlock(&pool->mutex);
@@ -4335,7 +4388,11 @@ static void par_matmul(dsv3_context *ctx, const tensor_view *w, size_t first_row
         for (size_t t = 0; t < n_tokens; t++)
             quantize_act(w->act_kind, x + t * x_stride, ctx->act + t * job.act_stride, n);
     }
-    parallel_for(&ctx->pool, n_rows, 16, matmul_task, &job);
+    /* splitting pays only when each thread gets real work: waking a thread costs
+       about as much as a few ten thousand multiply-adds */
+    size_t work = n_rows * (size_t)w->ne[0] * n_tokens;
+    size_t min_rows = work >= (size_t)64 * 1024 * ctx->pool.n_threads ? 16 : n_rows + 1;
+    parallel_for(&ctx->pool, n_rows, min_rows, matmul_task, &job);
 }
 
 typedef struct attend_job {
@@ -4404,7 +4461,8 @@ static void mla_attend_token(dsv3_context *ctx, const layer_weights *L, uint32_t
     rope_angles(m, pos, ctx->rope_cs);
     for (uint32_t h = 0; h < H; h++) rope_rotate(q + (size_t)h * m->qk_head_dim + dn, ctx->rope_cs, dr / 2);
     attend_job job = {ctx, L, layer, pos, q, out};
-    parallel_for(&ctx->pool, H, 1, attend_heads_task, &job);
+    size_t work = (size_t)H * (pos + 1 + m->hp.qk_nope_head_dim + m->hp.v_head_dim) * m->hp.kv_lora_rank;
+    parallel_for(&ctx->pool, H, work >= (size_t)64 * 1024 * ctx->pool.n_threads ? 1 : H + 1, attend_heads_task, &job);
 }
 
 /* The attention sublayer for n tokens at positions pos..pos+n-1: joint KV
