@@ -4316,6 +4316,7 @@ struct dsv3_context {
     uint32_t *bucket_tokens;/* [B * n_expert_used] token index of each entry */
     size_t row_stride;
     thread_pool pool;
+    uint32_t min_parallel_work; /* multiply-adds per thread worth a split */
     void *pool_start_args;
     int has_logits;
     int32_t *tokens;        /* [n_ctx] the tokens fed so far */
@@ -4388,10 +4389,9 @@ static void par_matmul(dsv3_context *ctx, const tensor_view *w, size_t first_row
         for (size_t t = 0; t < n_tokens; t++)
             quantize_act(w->act_kind, x + t * x_stride, ctx->act + t * job.act_stride, n);
     }
-    /* splitting pays only when each thread gets real work: waking a thread costs
-       about as much as a few ten thousand multiply-adds */
+    /* splitting pays only when each thread gets real work */
     size_t work = n_rows * (size_t)w->ne[0] * n_tokens;
-    size_t min_rows = work >= (size_t)64 * 1024 * ctx->pool.n_threads ? 16 : n_rows + 1;
+    size_t min_rows = work >= (size_t)ctx->min_parallel_work * ctx->pool.n_threads ? 16 : n_rows + 1;
     parallel_for(&ctx->pool, n_rows, min_rows, matmul_task, &job);
 }
 
@@ -4462,7 +4462,8 @@ static void mla_attend_token(dsv3_context *ctx, const layer_weights *L, uint32_t
     for (uint32_t h = 0; h < H; h++) rope_rotate(q + (size_t)h * m->qk_head_dim + dn, ctx->rope_cs, dr / 2);
     attend_job job = {ctx, L, layer, pos, q, out};
     size_t work = (size_t)H * (pos + 1 + m->hp.qk_nope_head_dim + m->hp.v_head_dim) * m->hp.kv_lora_rank;
-    parallel_for(&ctx->pool, H, work >= (size_t)64 * 1024 * ctx->pool.n_threads ? 1 : H + 1, attend_heads_task, &job);
+    parallel_for(&ctx->pool, H, work >= (size_t)ctx->min_parallel_work * ctx->pool.n_threads ? 1 : H + 1,
+                 attend_heads_task, &job);
 }
 
 /* The attention sublayer for n tokens at positions pos..pos+n-1: joint KV
@@ -5157,6 +5158,7 @@ int32_t dsv3_context_create(const dsv3_model *model, const dsv3_context_params *
     ctx->bucket_tokens = ctx->bucket_start + X + 1;
     ctx->row_stride = (model->max_row + 15) & ~(size_t)15;
     ctx->rng_state = p.seed;
+    ctx->min_parallel_work = p.min_parallel_work ? p.min_parallel_work : 65536;
     ctx->abort_cb = p.abort_cb;
     ctx->abort_user = p.abort_user;
     float *cursor_f = ctx->scratch;

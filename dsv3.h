@@ -313,6 +313,10 @@ typedef struct dsv3_context_params {
                               dsv3_generate, on the thread that called them;
                               non-zero stops the call with DSV3_ERR_ABORTED */
     void    *abort_user;
+    uint32_t min_parallel_work; /* a product is split across threads only when each
+                              thread gets at least this many multiply-adds
+                              (waking a thread costs about as much); 0: the
+                              default, 65536. 1 splits everything */
 } dsv3_context_params;
 
 DSV3_API void dsv3_context_default_params(dsv3_context_params *out);

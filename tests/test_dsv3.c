@@ -221,6 +221,7 @@ static void test_thread_counts(const char *model_file, const char *golden_file) 
         dsv3_context_default_params(&cp);
         cp.n_ctx = 128;
         cp.n_threads = counts[c];
+        cp.min_parallel_work = 1; /* the tiny models would otherwise stay on one thread */
         dsv3_context *ctx = NULL;
         CHECK(dsv3_context_create(m, &cp, &ctx) == DSV3_OK, "context with %d threads", (int)counts[c]);
         if (!ctx) continue;
