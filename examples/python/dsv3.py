@@ -71,7 +71,8 @@ class ModelParams(Structure):
 
 class ContextParams(Structure):
     _fields_ = [("struct_size", c_uint32), ("n_ctx", c_uint32), ("n_batch", c_uint32), ("n_threads", c_int32),
-                ("kv_type", c_int32), ("seed", c_uint64), ("abort_cb", ABORT_FN), ("abort_user", c_void_p)]
+                ("kv_type", c_int32), ("seed", c_uint64), ("abort_cb", ABORT_FN), ("abort_user", c_void_p),
+                ("min_parallel_work", c_uint32)]
 
 
 class SamplingParams(Structure):
