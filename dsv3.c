@@ -3677,6 +3677,9 @@ struct dsv3_model {
     double *rope_inv_freq;    /* per rope pair, YaRN blend applied */
     size_t max_row;           /* longest row any kernel converts to floats */
     uint64_t fingerprint;     /* FNV-1a of the GGUF header: names the model in saved states */
+    uint32_t n_extra_parts;   /* a split model's parts after the first (gguf.md §1.4) */
+    file_image *extra_images;
+    gguf_file *extra_ggufs;
     int vocab_only;           /* loaded with params.vocab_only: no weights */
     vocab vocab;              /* the tokenizer; vocab.present = 0 if none */
     dsv3_progress_fn progress;/* during load only; NULL afterwards */
@@ -3699,6 +3702,79 @@ static int32_t load_progress(const dsv3_model *m, float fraction, error_slot *er
     if (m->progress && m->progress(m->progress_user, fraction))
         return fail(err, DSV3_ERR_ABORTED, "loading cancelled by the progress callback at %.0f%%", fraction * 100.0);
     return DSV3_OK;
+}
+
+/* A tensor of any part of the model: metadata lives in the first part, tensor
+   data in whichever part holds the tensor's info record. */
+static const gguf_tensor *model_find_tensor(const dsv3_model *m, const char *name) {
+    const gguf_tensor *t = gguf_find_tensor(&m->gguf, name);
+    for (uint32_t i = 0; !t && i < m->n_extra_parts; i++) t = gguf_find_tensor(&m->extra_ggufs[i], name);
+    return t;
+}
+
+/* Opens the other parts of a split model, NAME-00001-of-0000N.gguf: each is a
+   complete GGUF file whose split.no says which part it is (gguf.md §1.4). */
+static int32_t open_split_parts(dsv3_model *m, const char *path, int use_mmap, error_slot *err) {
+    uint64_t count = 1, no = 0;
+    int found;
+    int32_t st;
+    if ((st = meta_uint(&m->gguf, "split.count", 0xFFFF, &count, &found, err))) return st;
+    if (!found || count <= 1) return DSV3_OK;
+    if ((st = meta_uint(&m->gguf, "split.no", 0xFFFF, &no, &found, err))) return st;
+    size_t len = strlen(path);
+    const char *suffix = len >= 20 ? path + len - 20 : NULL; /* "-00001-of-000NN.gguf" */
+    unsigned first = 0, total = 0;
+    char tail[8];
+    if (no != 0 || !suffix || sscanf(suffix, "-%5u-of-%5u%5s", &first, &total, tail) != 3 || first != 1 ||
+        total != count || strcmp(tail, ".gguf") != 0)
+        return fail(err, DSV3_ERR_INVALID_ARGUMENT,
+                    "'%s' is part %llu of a model split in %llu: load the first part, named NAME-00001-of-%05llu.gguf",
+                    path, (unsigned long long)no + 1, (unsigned long long)count, (unsigned long long)count);
+    m->extra_images = (file_image *)mem_calloc(&m->alloc, (size_t)count - 1, sizeof *m->extra_images);
+    m->extra_ggufs = (gguf_file *)mem_calloc(&m->alloc, (size_t)count - 1, sizeof *m->extra_ggufs);
+    if (!m->extra_images || !m->extra_ggufs) return fail(err, DSV3_ERR_OUT_OF_MEMORY, "out of memory opening parts");
+    char *part_path = (char *)mem_alloc(&m->alloc, len + 1);
+    if (!part_path) return fail(err, DSV3_ERR_OUT_OF_MEMORY, "out of memory opening parts");
+    memcpy(part_path, path, len + 1);
+    for (uint32_t i = 1; i < count && st == DSV3_OK; i++) {
+        char part_suffix[48]; /* count <= 65535: always 20 characters */
+        snprintf(part_suffix, sizeof part_suffix, "-%05u-of-%05u.gguf", i + 1, (unsigned)count);
+        memcpy(part_path + len - 20, part_suffix, 21);
+        st = image_open(&m->extra_images[i - 1], part_path, use_mmap, &m->alloc, err);
+        if (st) break;
+        m->n_extra_parts = i;
+        gguf_file *g = &m->extra_ggufs[i - 1];
+        st = gguf_parse(g, m->extra_images[i - 1].data, m->extra_images[i - 1].size, &m->alloc, err);
+        if (st) {
+            char detail[DSV3_ERROR_SIZE];
+            snprintf(detail, sizeof detail, "%s", err->message);
+            st = fail(err, st, "%s: %s", part_path, detail);
+            break;
+        }
+        uint64_t part_no = 0, part_count = 0;
+        int has_no, has_count;
+        if ((st = meta_uint(g, "split.no", 0xFFFF, &part_no, &has_no, err)) ||
+            (st = meta_uint(g, "split.count", 0xFFFF, &part_count, &has_count, err)))
+            break;
+        if (!has_no || !has_count || part_no != i || part_count != count) {
+            st = fail(err, DSV3_ERR_BAD_FILE, "%s says it is part %llu of %llu, expected part %u of %llu", part_path,
+                      (unsigned long long)part_no + 1, (unsigned long long)part_count, i + 1,
+                      (unsigned long long)count);
+            break;
+        }
+        /* a tensor name must be unique over all parts */
+        for (uint64_t t = 0; t < g->n_tensors && st == DSV3_OK; t++) {
+            char name[DSV3_GGUF_MAX_NAME + 1];
+            snprintf(name, sizeof name, "%.*s", (int)g->tensors[t].name.len, g->tensors[t].name.ptr);
+            const gguf_tensor *other = gguf_find_tensor(&m->gguf, name);
+            for (uint32_t j = 0; !other && j + 1 < i; j++) other = gguf_find_tensor(&m->extra_ggufs[j], name);
+            if (other) st = fail(err, DSV3_ERR_BAD_FILE, "tensor '%s' appears in two parts", name);
+        }
+    }
+    mem_free(&m->alloc, part_path);
+    if (st == DSV3_OK)
+        model_log(m, DSV3_LOG_INFO, "split model: %llu parts", (unsigned long long)count);
+    return st;
 }
 
 /* Reads deepseek2.<suffix> as an unsigned integer; absent keys keep *out. */
@@ -3738,7 +3814,7 @@ static int hp_has(const dsv3_model *m, const char *suffix) {
 static int32_t bind_tensor(dsv3_model *m, tensor_view *view, const char *name, int required,
                            uint64_t e0, uint64_t e1, uint64_t e2, error_slot *err) {
     memset(view, 0, sizeof *view);
-    const gguf_tensor *t = gguf_find_tensor(&m->gguf, name);
+    const gguf_tensor *t = model_find_tensor(m, name);
     if (!t) {
         if (required) return fail(err, DSV3_ERR_BAD_MODEL, "tensor '%s' is missing", name);
         return DSV3_OK;
@@ -3779,7 +3855,7 @@ static int32_t bind_layer_tensor(dsv3_model *m, tensor_view *view, uint32_t laye
 static const gguf_tensor *find_layer_tensor(const dsv3_model *m, uint32_t layer, const char *what) {
     char name[DSV3_GGUF_MAX_NAME + 16];
     snprintf(name, sizeof name, "blk.%u.%s", layer, what);
-    return gguf_find_tensor(&m->gguf, name);
+    return model_find_tensor(m, name);
 }
 
 /* Reads the hyperparameters and derives the head dims from the tensors of the
@@ -4010,7 +4086,7 @@ static int32_t bind_model_tensors(dsv3_model *m, error_slot *err) {
     uint64_t dn = hp->qk_nope_head_dim, dv = hp->v_head_dim, dk = m->qk_head_dim;
     uint32_t q_lora_seen = 0;
     int32_t st;
-    const gguf_tensor *emb = gguf_find_tensor(&m->gguf, "token_embd.weight");
+    const gguf_tensor *emb = model_find_tensor(m, "token_embd.weight");
     if (!emb) return fail(err, DSV3_ERR_BAD_MODEL, "tensor 'token_embd.weight' is missing");
     if (emb->ne[1] > INT32_MAX) return fail(err, DSV3_ERR_BAD_MODEL, "vocabulary of %llu tokens is too large",
                                             (unsigned long long)emb->ne[1]);
@@ -4144,6 +4220,12 @@ static void model_destroy(dsv3_model *m) {
     mem_free(&a, m->rope_inv_freq);
     mem_free(&a, m->layers);
     vocab_release(&m->vocab, &a);
+    for (uint32_t i = 0; i < m->n_extra_parts; i++) {
+        gguf_release(&m->extra_ggufs[i], &a);
+        image_close(&m->extra_images[i], &a);
+    }
+    mem_free(&a, m->extra_ggufs);
+    mem_free(&a, m->extra_images);
     gguf_release(&m->gguf, &a);
     image_close(&m->image, &a);
     mem_free(&a, m);
@@ -4219,6 +4301,7 @@ static int32_t model_load_common(const char *path, const void *data, size_t size
     /* the header's padding may run past the end of a file without tensors */
     m->fingerprint = fnv1a(DSV3_FNV_OFFSET, m->image.data,
                            m->gguf.data_offset < m->image.size ? (size_t)m->gguf.data_offset : m->image.size);
+    if (path && !params.vocab_only && (st = open_split_parts(m, path, params.use_mmap, &err))) goto done;
     if ((st = load_progress(m, 0.05f, &err))) goto done;
     if (params.vocab_only) {
         if ((st = load_vocab_only(m, &err))) goto done;
@@ -4230,7 +4313,7 @@ static int32_t model_load_common(const char *path, const void *data, size_t size
         /* block_count sizes an allocation: confirm it by the last layer's tensor first */
         char last[DSV3_GGUF_MAX_NAME + 16];
         snprintf(last, sizeof last, "blk.%u.attn_norm.weight", m->hp.n_layer - 1);
-        if (!gguf_find_tensor(&m->gguf, last)) {
+        if (!model_find_tensor(m, last)) {
             st = fail(&err, DSV3_ERR_BAD_MODEL, "block_count is %u but tensor '%s' is missing",
                       m->hp.n_layer + m->hp.n_layer_nextn, last);
             goto done;

@@ -625,6 +625,66 @@ static void test_state_save_restore(void) {
     dsv3_model_free(other);
 }
 
+static int copy_file(const char *from, const char *to) {
+    size_t size = 0;
+    unsigned char *bytes = read_file(from, &size);
+    FILE *f = bytes ? fopen(to, "wb") : NULL;
+    int ok = f && fwrite(bytes, 1, size, f) == size;
+    if (f) ok &= fclose(f) == 0;
+    free(bytes);
+    return ok;
+}
+
+/* A model split in parts (NAME-00001-of-00003.gguf, as llama.cpp's gguf-split
+   writes them) runs exactly as the single file does. */
+static void test_split_model(void) {
+    dsv3_model *whole = open_model("v3_legacy_bf16.gguf", DSV3_GROUPS_AUTO, 1);
+    dsv3_model *split = open_model("split/v3_legacy_bf16-00001-of-00003.gguf", DSV3_GROUPS_AUTO, 1);
+    if (!whole || !split) {
+        dsv3_model_free(whole);
+        dsv3_model_free(split);
+        return;
+    }
+    const int32_t tokens[] = {7, 70, 170, 270, 1};
+    float a[5 * 320], b[5 * 320];
+    dsv3_context *ca = open_context(whole, 16, 4, DSV3_KV_F32), *cb = open_context(split, 16, 4, DSV3_KV_F32);
+    CHECK(dsv3_prefill(ca, tokens, 5, a) == DSV3_OK && dsv3_prefill(cb, tokens, 5, b) == DSV3_OK, "prefill");
+    CHECK(memcmp(a, b, sizeof a) == 0, "split and single-file logits differ");
+    dsv3_context_free(ca);
+    dsv3_context_free(cb);
+    dsv3_model_free(whole);
+    dsv3_model_free(split);
+
+    char from[512], dir[400], to[600], message[512];
+    CHECK(make_temp_dir(dir, sizeof dir, "dsv3-split-"), "temp dir");
+    dsv3_model *m = NULL;
+    /* a part that is not the first */
+    snprintf(from, sizeof from, "%s/split/v3_legacy_bf16-00002-of-00003.gguf", data_dir);
+    CHECK(dsv3_model_load(from, NULL, &m, message, sizeof message) == DSV3_ERR_INVALID_ARGUMENT && !m &&
+              strstr(message, "00001-of-00003"), "second part: %s", message);
+    /* a missing part */
+    for (int part = 1; part <= 3; part += 2) {
+        snprintf(from, sizeof from, "%s/split/v3_legacy_bf16-%05d-of-00003.gguf", data_dir, part);
+        snprintf(to, sizeof to, "%s/m-%05d-of-00003.gguf", dir, part);
+        CHECK(copy_file(from, to), "copy %s", from);
+    }
+    snprintf(to, sizeof to, "%s/m-00001-of-00003.gguf", dir);
+    CHECK(dsv3_model_load(to, NULL, &m, message, sizeof message) == DSV3_ERR_IO && !m && strstr(message, "m-00002-of-00003"),
+          "missing part: %s", message);
+    /* a part in the wrong place */
+    snprintf(from, sizeof from, "%s/split/v3_legacy_bf16-00003-of-00003.gguf", data_dir);
+    snprintf(to, sizeof to, "%s/m-00002-of-00003.gguf", dir);
+    CHECK(copy_file(from, to), "copy");
+    snprintf(to, sizeof to, "%s/m-00001-of-00003.gguf", dir);
+    CHECK(dsv3_model_load(to, NULL, &m, message, sizeof message) == DSV3_ERR_BAD_FILE && !m && strstr(message, "part 3"),
+          "misplaced part: %s", message);
+    for (int part = 1; part <= 3; part++) {
+        snprintf(to, sizeof to, "%s/m-%05d-of-00003.gguf", dir, part);
+        remove(to);
+    }
+    remove_dir(dir);
+}
+
 /* Failing allocations surface as DSV3_ERR_OUT_OF_MEMORY, never a crash
    (budget_alloc: test_util.h). */
 
@@ -706,6 +766,7 @@ int main(int argc, char **argv) {
     test_thread_counts("v3_f32.gguf", "v3_f32.golden");
     test_thread_counts("v3_legacy_bf16.gguf", "v3_legacy_bf16.golden");
     test_load_paths();
+    test_split_model();
     test_hparams();
     test_api_misuse();
     test_sampling();
