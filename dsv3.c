@@ -1258,40 +1258,23 @@ static float q3_k_act_dot(const uint8_t *row, const void *act, size_t n) {
     return sum;
 }
 
-static float q4_k_act_dot(const uint8_t *row, const void *act, size_t n) {
+/* Q4_K and Q5_K share their layout but for Q5_K's fifth bits (qh). */
+static float q4_q5_k_act_dot(const uint8_t *row, const void *act, size_t n, int five_bits) {
     const act_block256 *a = (const act_block256 *)act;
+    size_t block_bytes = five_bits ? 176 : 144;
     float sum = 0.0f;
     for (size_t b = 0; b < n / 256; b++) {
-        const uint8_t *block = row + 144 * b, *s = block + 4, *qs = block + 16;
+        const uint8_t *block = row + block_bytes * b, *s = block + 4;
+        const uint8_t *qh = block + 16, *qs = five_bits ? block + 48 : block + 16;
         int32_t scaled = 0, mins = 0;
         for (int t = 0; t < 8; t++) { /* 32-element sub-blocks */
             int sc, mn;
             k_scale_min(s, t, &sc, &mn);
             const uint8_t *q = qs + 32 * (t / 2);
             int32_t isum = 0;
-            for (int l = 0; l < 32; l++) isum += (t % 2 ? q[l] >> 4 : q[l] & 0xF) * a[b].qs[32 * t + l];
-            scaled += sc * isum;
-            mins += mn * (a[b].bsums[2 * t] + a[b].bsums[2 * t + 1]);
-        }
-        sum += a[b].d * (f16_to_f32(read_u16le(block)) * (float)scaled -
-                         f16_to_f32(read_u16le(block + 2)) * (float)mins);
-    }
-    return sum;
-}
-
-static float q5_k_act_dot(const uint8_t *row, const void *act, size_t n) {
-    const act_block256 *a = (const act_block256 *)act;
-    float sum = 0.0f;
-    for (size_t b = 0; b < n / 256; b++) {
-        const uint8_t *block = row + 176 * b, *s = block + 4, *qh = block + 16, *qs = block + 48;
-        int32_t scaled = 0, mins = 0;
-        for (int t = 0; t < 8; t++) {
-            int sc, mn;
-            k_scale_min(s, t, &sc, &mn);
-            const uint8_t *q = qs + 32 * (t / 2);
-            int32_t isum = 0;
             for (int l = 0; l < 32; l++) {
-                int v = (t % 2 ? q[l] >> 4 : q[l] & 0xF) + (((qh[l] >> t) & 1) << 4);
+                int v = t % 2 ? q[l] >> 4 : q[l] & 0xF;
+                if (five_bits) v += ((qh[l] >> t) & 1) << 4;
                 isum += v * a[b].qs[32 * t + l];
             }
             scaled += sc * isum;
@@ -1302,6 +1285,9 @@ static float q5_k_act_dot(const uint8_t *row, const void *act, size_t n) {
     }
     return sum;
 }
+
+static float q4_k_act_dot(const uint8_t *row, const void *act, size_t n) { return q4_q5_k_act_dot(row, act, n, 0); }
+static float q5_k_act_dot(const uint8_t *row, const void *act, size_t n) { return q4_q5_k_act_dot(row, act, n, 1); }
 
 static float q6_k_act_dot(const uint8_t *row, const void *act, size_t n) {
     const act_block256 *a = (const act_block256 *)act;
