@@ -3433,7 +3433,11 @@ static void store_release_u32(uint32_t *p, uint32_t v) { __atomic_store_n(p, v, 
    of the very thread it waits for. */
 static void cpu_relax_round(int round) {
     if (round >= 64) {
+#  if defined(_WIN32)
+        SwitchToThread();
+#  else
         sched_yield();
+#  endif
         return;
     }
 #  if defined(__x86_64__) || defined(__i386__)
