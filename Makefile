@@ -9,16 +9,56 @@ WARNINGS = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wpointer-arith
 ifeq ($(WERROR),1)
 WARNINGS += -Werror
 endif
+
+# Windows, cross-built with MinGW-w64 and tested under wine (see README):
+#   make CC=x86_64-w64-mingw32-gcc CXX=x86_64-w64-mingw32-g++ BUILD=build-win RUN=wine test
+# A MinGW $(CC) is recognised by its target triple: programs get EXE=.exe, the
+# shared library is dsv3.dll (+ import library libdsv3.dll.a), threads are
+# Win32's (no -pthread), printf gets MinGW's C99 formats (%zu), and the C++
+# example links its runtime statically. The Python binding's test is skipped
+# there (a Linux python3 cannot load dsv3.dll).
+TARGET := $(shell $(CC) -dumpmachine 2>/dev/null)
+ifneq ($(findstring mingw,$(TARGET))$(findstring windows,$(TARGET)),)
+WINDOWS = 1
+endif
+ifeq ($(WINDOWS),1)
+EXE    ?= .exe
+SHLIB   = dsv3.dll
+PIC     =
+PTHREAD =
+APP_DEFS = -D__USE_MINGW_ANSI_STDIO=1
+CXX_LDFLAGS = -static # no libstdc++/libgcc DLLs to ship or find
+else
+EXE    ?=
+SHLIB   = libdsv3.so
+PIC     = -fPIC -fvisibility=hidden
+PTHREAD = -pthread
+APP_DEFS =
+CXX_LDFLAGS =
+endif
+
 # The user's CFLAGS come first; what the build needs is appended.
-LIB_CFLAGS = $(CFLAGS) -std=c11 $(WARNINGS) -fPIC -fvisibility=hidden -pthread
-APP_CFLAGS = $(CFLAGS) -std=c11 $(WARNINGS) -I.
-LDLIBS  = -lm -pthread
+LIB_CFLAGS = $(CFLAGS) -std=c11 $(WARNINGS) $(PIC) $(PTHREAD)
+APP_CFLAGS = $(CFLAGS) -std=c11 $(WARNINGS) -I. $(APP_DEFS)
+LDLIBS  = -lm $(PTHREAD)
 
 .PHONY: all lib test sanitize clean install check-headers fuzz fuzz-replay replay-corpus bench bench-models
 
-all: lib $(BUILD)/dsv3 $(BUILD)/dsv3-quantize
+# The C++ example is built when a C++ compiler for the same machine exists
+# (a cross build may pair an aarch64 cc with the host's c++).
+HAVE_CXX := $(shell command -v $(CXX) 2>/dev/null)
+machine = $(firstword $(subst -, ,$(shell $(1) -dumpmachine 2>/dev/null)))
+ifneq ($(HAVE_CXX),)
+ifeq ($(call machine,$(CC)),$(call machine,$(CXX)))
+CPP_EXAMPLE = $(BUILD)/dsv3-cpp$(EXE)
+endif
+endif
+PYTHON ?= $(shell command -v python3 2>/dev/null)
 
-lib: $(BUILD)/libdsv3.a $(BUILD)/libdsv3.so
+all: lib $(BUILD)/dsv3$(EXE) $(BUILD)/dsv3-quantize$(EXE) $(BUILD)/dsv3-simple$(EXE) $(BUILD)/dsv3-chat$(EXE) \
+     $(CPP_EXAMPLE)
+
+lib: $(BUILD)/libdsv3.a $(BUILD)/$(SHLIB)
 
 $(BUILD):
 	mkdir -p $(BUILD)
@@ -33,42 +73,65 @@ $(BUILD)/libdsv3.a: $(BUILD)/dsv3.o
 $(BUILD)/libdsv3.so: $(BUILD)/dsv3.o
 	$(CC) $(CFLAGS) -shared -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
-$(BUILD)/dsv3: examples/main.c $(BUILD)/libdsv3.a
+# A DLL exports what DSV3_SHARED marks dllexport, so it gets its own object;
+# programs using it define DSV3_SHARED too and link the import library.
+$(BUILD)/dsv3-dll.o: dsv3.c dsv3.h | $(BUILD)
+	$(CC) $(LIB_CFLAGS) -DDSV3_SHARED -c dsv3.c -o $@
+$(BUILD)/dsv3.dll: $(BUILD)/dsv3-dll.o
+	$(CC) $(CFLAGS) -shared -o $@ $^ -Wl,--out-implib,$(BUILD)/libdsv3.dll.a $(LDFLAGS) $(LDLIBS)
+# The test suite linked against the DLL: proves the export/import markings.
+$(BUILD)/test_dsv3_dll$(EXE): tests/test_dsv3.c tests/test_malformed.c tests/test_util.h $(BUILD)/dsv3.dll
+	$(CC) $(APP_CFLAGS) -DDSV3_SHARED tests/test_dsv3.c $(BUILD)/libdsv3.dll.a -o $@ $(LDFLAGS) $(LDLIBS)
+
+$(BUILD)/dsv3$(EXE): examples/main.c $(BUILD)/libdsv3.a
 	$(CC) $(APP_CFLAGS) examples/main.c $(BUILD)/libdsv3.a -o $@ $(LDFLAGS) $(LDLIBS)
 
-$(BUILD)/test_dsv3: tests/test_dsv3.c tests/test_malformed.c tests/test_util.h $(BUILD)/libdsv3.a
+$(BUILD)/dsv3-simple$(EXE): examples/simple.c $(BUILD)/libdsv3.a
+	$(CC) $(APP_CFLAGS) examples/simple.c $(BUILD)/libdsv3.a -o $@ $(LDFLAGS) $(LDLIBS)
+
+$(BUILD)/dsv3-chat$(EXE): examples/chat.c $(BUILD)/libdsv3.a
+	$(CC) $(APP_CFLAGS) examples/chat.c $(BUILD)/libdsv3.a -o $@ $(LDFLAGS) $(LDLIBS)
+
+$(BUILD)/dsv3-cpp$(EXE): examples/cpp/main.cpp examples/cpp/dsv3.hpp $(BUILD)/libdsv3.a
+	$(CXX) $(CFLAGS) -std=c++17 -pedantic -Wall -Wextra -Wshadow -Werror -I. examples/cpp/main.cpp \
+	    $(BUILD)/libdsv3.a -o $@ $(LDFLAGS) $(CXX_LDFLAGS) $(LDLIBS)
+
+$(BUILD)/test_dsv3$(EXE): tests/test_dsv3.c tests/test_malformed.c tests/test_util.h $(BUILD)/libdsv3.a
 	$(CC) $(APP_CFLAGS) tests/test_dsv3.c $(BUILD)/libdsv3.a -o $@ $(LDFLAGS) $(LDLIBS)
 
-$(BUILD)/dsv3-quantize: examples/quantize.c $(BUILD)/libdsv3.a
+$(BUILD)/test_generate$(EXE): tests/test_generate.c tests/test_util.h $(BUILD)/libdsv3.a
+	$(CC) $(APP_CFLAGS) tests/test_generate.c $(BUILD)/libdsv3.a -o $@ $(LDFLAGS) $(LDLIBS)
+
+# The shipped model against the PyTorch model that trained it (tests/tools/train).
+$(BUILD)/test_trained$(EXE): tests/test_trained.c tests/test_util.h $(BUILD)/libdsv3.a
+	$(CC) $(APP_CFLAGS) tests/test_trained.c $(BUILD)/libdsv3.a -o $@ $(LDFLAGS) $(LDLIBS)
+
+$(BUILD)/dsv3-quantize$(EXE): examples/quantize.c $(BUILD)/libdsv3.a
 	$(CC) $(APP_CFLAGS) examples/quantize.c $(BUILD)/libdsv3.a -o $@ $(LDFLAGS) $(LDLIBS)
 
 # Quantizer tests include dsv3.c to reach its private quantizers.
-$(BUILD)/test_quantize: tests/test_quantize.c tests/test_util.h dsv3.c dsv3.h | $(BUILD)
-	$(CC) $(APP_CFLAGS) -pthread tests/test_quantize.c -o $@ $(LDFLAGS) $(LDLIBS)
+$(BUILD)/test_quantize$(EXE): tests/test_quantize.c tests/test_util.h dsv3.c dsv3.h | $(BUILD)
+	$(CC) $(APP_CFLAGS) $(PTHREAD) tests/test_quantize.c -o $@ $(LDFLAGS) $(LDLIBS)
 
-$(BUILD)/dsv3-bench: examples/bench.c $(BUILD)/libdsv3.a
+$(BUILD)/dsv3-bench$(EXE): examples/bench.c $(BUILD)/libdsv3.a
 	$(CC) $(APP_CFLAGS) examples/bench.c $(BUILD)/libdsv3.a -o $@ $(LDFLAGS) $(LDLIBS)
 
 # `make bench` builds the benchmark; `make bench-models` writes its models
 # (several GB, into build/bench) and runs it on them.
 # `make bench` also prints the tokenizer's throughput on ~4 MB of mixed text.
-bench: $(BUILD)/dsv3-bench $(BUILD)/test_tokenizer
-	$(BUILD)/test_tokenizer --bench tests/data
-bench-models: $(BUILD)/dsv3-bench
+bench: $(BUILD)/dsv3-bench$(EXE) $(BUILD)/test_tokenizer$(EXE)
+	$(RUN) $(BUILD)/test_tokenizer$(EXE) --bench tests/data
+bench-models: $(BUILD)/dsv3-bench$(EXE)
 	/usr/bin/python3 tests/tools/gen_bench_models.py $(BUILD)/bench
 	for m in $(BUILD)/bench/bench-q8_0.gguf $(BUILD)/bench/bench-q4_k_m.gguf; do \
-	    for t in 1 2; do $(BUILD)/dsv3-bench -m $$m -t $$t -p 512 -n 128; done; done
+	    for t in 1 2; do $(RUN) $(BUILD)/dsv3-bench$(EXE) -m $$m -t $$t -p 512 -n 128; done; done
 
 # Kernel tests include dsv3.c to reach its private kernels.
-$(BUILD)/test_kernels: tests/test_kernels.c tests/test_util.h dsv3.c dsv3.h | $(BUILD)
-	$(CC) $(APP_CFLAGS) -pthread tests/test_kernels.c -o $@ $(LDFLAGS) $(LDLIBS)
-
-# The shipped model against the PyTorch model that trained it (tests/tools/train).
-$(BUILD)/test_trained: tests/test_trained.c tests/test_util.h $(BUILD)/libdsv3.a
-	$(CC) $(APP_CFLAGS) tests/test_trained.c $(BUILD)/libdsv3.a -o $@ $(LDFLAGS) $(LDLIBS)
+$(BUILD)/test_kernels$(EXE): tests/test_kernels.c tests/test_util.h dsv3.c dsv3.h | $(BUILD)
+	$(CC) $(APP_CFLAGS) $(PTHREAD) tests/test_kernels.c -o $@ $(LDFLAGS) $(LDLIBS)
 
 # The tokenizer test compiles the library into itself (to read its work counter).
-$(BUILD)/test_tokenizer: tests/test_tokenizer.c tests/test_util.h dsv3.c dsv3.h | $(BUILD)
+$(BUILD)/test_tokenizer$(EXE): tests/test_tokenizer.c tests/test_util.h dsv3.c dsv3.h | $(BUILD)
 	$(CC) $(APP_CFLAGS) tests/test_tokenizer.c -o $@ $(LDFLAGS) $(LDLIBS)
 
 # The public header must compile as strict C99 and as C++.
@@ -77,7 +140,6 @@ $(BUILD)/header_c99.o: tests/header_c99.c dsv3.h | $(BUILD)
 $(BUILD)/header_cpp.o: tests/header_cpp.cpp dsv3.h | $(BUILD)
 	$(CXX) $(CFLAGS) -std=c++11 -pedantic -Wall -Wextra -Werror -I. -c tests/header_cpp.cpp -o $@
 # The C++ check needs a C++ compiler; `make test` itself needs only cc and make.
-HAVE_CXX := $(shell command -v $(CXX) 2>/dev/null)
 ifneq ($(HAVE_CXX),)
 check-headers: $(BUILD)/header_c99.o $(BUILD)/header_cpp.o
 else
@@ -85,14 +147,28 @@ check-headers: $(BUILD)/header_c99.o
 	@echo "note: no $(CXX) found, skipping the C++ header test"
 endif
 
-test: all check-headers $(BUILD)/test_dsv3 $(BUILD)/test_kernels $(BUILD)/test_tokenizer $(BUILD)/test_quantize \
-      $(BUILD)/test_trained
-	$(BUILD)/test_kernels
-	$(BUILD)/test_quantize tests/data
-	$(BUILD)/test_dsv3 tests/data
-	$(BUILD)/test_tokenizer tests/data
-	$(BUILD)/test_trained models/dsv3-kjv.gguf tests/data
-	sh tests/test_cli.sh $(BUILD)/dsv3 tests/data
+# RUN prefixes every test binary, e.g. for a cross build under emulation:
+#   make CC=aarch64-linux-gnu-gcc BUILD=build-arm64 RUN="qemu-aarch64 -L /usr/aarch64-linux-gnu" test
+RUN ?=
+#   make CC=x86_64-w64-mingw32-gcc CXX=x86_64-w64-mingw32-g++ BUILD=build-win RUN=wine test
+# (on Windows the suite also runs test_dsv3 against dsv3.dll, found beside it).
+TESTS = $(BUILD)/test_dsv3$(EXE) $(BUILD)/test_kernels$(EXE) $(BUILD)/test_tokenizer$(EXE) $(BUILD)/test_quantize$(EXE) \
+        $(BUILD)/test_generate$(EXE) $(BUILD)/test_trained$(EXE)
+ifeq ($(WINDOWS),1)
+TESTS += $(BUILD)/test_dsv3_dll$(EXE)
+endif
+test: all check-headers $(TESTS)
+	$(RUN) $(BUILD)/test_kernels$(EXE)
+	$(RUN) $(BUILD)/test_quantize$(EXE) tests/data
+	$(RUN) $(BUILD)/test_dsv3$(EXE) tests/data
+ifeq ($(WINDOWS),1)
+	$(RUN) $(BUILD)/test_dsv3_dll$(EXE) tests/data
+endif
+	$(RUN) $(BUILD)/test_generate$(EXE) tests/data
+	$(RUN) $(BUILD)/test_tokenizer$(EXE) tests/data
+	$(RUN) $(BUILD)/test_trained$(EXE) models/dsv3-kjv.gguf tests/data
+	RUN="$(RUN)" EXE="$(EXE)" sh tests/test_cli.sh $(BUILD)/dsv3$(EXE) tests/data
+	RUN="$(RUN)" EXE="$(EXE)" CPP="$(CPP_EXAMPLE)" PYTHON="$(PYTHON)" sh tests/test_examples.sh $(BUILD) tests/data
 
 # The whole suite under AddressSanitizer + UndefinedBehaviorSanitizer, then the
 # fuzz corpus replayed through the same build.
@@ -107,27 +183,34 @@ sanitize:
 # $(CC), no libFuzzer needed. Seeds: /usr/bin/python3 tests/tools/gen_fuzz_seeds.py
 FUZZ_CC ?= clang
 HAVE_FUZZ_CC := $(shell command -v $(FUZZ_CC) 2>/dev/null)
+FUZZ_FLAGS = -O1 -g -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all \
+    -std=c11 $(WARNINGS) -I. -pthread
 $(BUILD)/fuzz_load: fuzz/fuzz_load.c dsv3.c dsv3.h | $(BUILD)
-	$(FUZZ_CC) -O1 -g -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all \
-	    -std=c11 $(WARNINGS) -I. -pthread fuzz/fuzz_load.c dsv3.c -o $@ -lm
+	$(FUZZ_CC) $(FUZZ_FLAGS) fuzz/fuzz_load.c dsv3.c -o $@ -lm
+$(BUILD)/fuzz_tokenize: fuzz/fuzz_tokenize.c dsv3.c dsv3.h | $(BUILD)
+	$(FUZZ_CC) $(FUZZ_FLAGS) fuzz/fuzz_tokenize.c dsv3.c -o $@ -lm
+$(BUILD)/fuzz_state: fuzz/fuzz_state.c dsv3.c dsv3.h | $(BUILD)
+	$(FUZZ_CC) $(FUZZ_FLAGS) fuzz/fuzz_state.c dsv3.c -o $@ -lm
+$(BUILD)/fuzz_chat: fuzz/fuzz_chat.c dsv3.c dsv3.h | $(BUILD)
+	$(FUZZ_CC) $(FUZZ_FLAGS) fuzz/fuzz_chat.c dsv3.c -o $@ -lm
 ifneq ($(HAVE_FUZZ_CC),)
-fuzz: $(BUILD)/fuzz_load
+fuzz: $(BUILD)/fuzz_load $(BUILD)/fuzz_tokenize $(BUILD)/fuzz_state $(BUILD)/fuzz_chat
 else
 fuzz:
-	@echo "note: no $(FUZZ_CC) found, cannot build the libFuzzer target"
+	@echo "note: no $(FUZZ_CC) found, cannot build the libFuzzer targets"
 endif
 
-$(BUILD)/fuzz_replay: fuzz/driver.c fuzz/fuzz_load.c $(BUILD)/libdsv3.a
+$(BUILD)/fuzz_replay$(EXE): fuzz/driver.c fuzz/fuzz_load.c $(BUILD)/libdsv3.a
 	$(CC) $(APP_CFLAGS) fuzz/driver.c fuzz/fuzz_load.c $(BUILD)/libdsv3.a -o $@ $(LDFLAGS) $(LDLIBS)
-replay-corpus: $(BUILD)/fuzz_replay
-	$(BUILD)/fuzz_replay fuzz/corpus/load
+replay-corpus: $(BUILD)/fuzz_replay$(EXE)
+	$(RUN) $(BUILD)/fuzz_replay$(EXE) fuzz/corpus/load
 fuzz-replay:
 	$(MAKE) BUILD=build-sanitize CFLAGS="$(SAN_CFLAGS)" LDFLAGS="$(SAN_LDFLAGS)" replay-corpus
 
 install: lib
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib
 	install -m 644 dsv3.h $(DESTDIR)$(PREFIX)/include/
-	install -m 644 $(BUILD)/libdsv3.a $(BUILD)/libdsv3.so $(DESTDIR)$(PREFIX)/lib/
+	install -m 644 $(BUILD)/libdsv3.a $(BUILD)/$(SHLIB) $(DESTDIR)$(PREFIX)/lib/
 
 clean:
-	rm -rf build build-sanitize
+	rm -rf build build-sanitize build-fuzz build-win

@@ -5,7 +5,7 @@
  *
  * Build flags
  *   DSV3_NO_MMAP      never map files; read them into memory instead.
- *   DSV3_NO_THREADS   no pthreads: every context computes on the calling thread.
+ *   DSV3_NO_THREADS   no threads: every context computes on the calling thread.
  *   DSV3_NO_SIMD      scalar reference kernels only.
  *
  * Contents (each section uses only what is above it)
@@ -15,7 +15,7 @@
  *   4  tensor type table
  *   5  tokenizer: Unicode classes, pre-tokenizers, byte-level BPE, chat format
  *   6  scalar reference kernels
- *   7  SIMD kernels (AVX2) and dispatch
+ *   7  SIMD kernels (AVX2, NEON) and dispatch
  *   8  thread pool
  *   9  model: hyperparameters, tensor binding, load
  *   10 forward pass: MLA attention, DeepSeekMoE, output head
@@ -30,6 +30,9 @@
 #if !defined(_WIN32) && !defined(_POSIX_C_SOURCE)
 #  define _POSIX_C_SOURCE 200809L
 #endif
+#if defined(__MINGW32__) && !defined(__USE_MINGW_ANSI_STDIO)
+#  define __USE_MINGW_ANSI_STDIO 1 /* C99 printf formats (%zu, %lld) */
+#endif
 #define DSV3_BUILD
 #include "dsv3.h"
 
@@ -43,7 +46,27 @@
 
 /* ==== 1. Platform and configuration (private) =========================== */
 
-#if !defined(DSV3_NO_MMAP) && (defined(__unix__) || defined(__APPLE__))
+/* Windows: Win32 file mapping and threads, UTF-8 paths through the wide-char
+   calls. _WIN32_WINNT 0x0600 (Vista) is the floor for SRW locks and condition
+   variables. */
+#if defined(_WIN32)
+#  if !defined(_WIN32_WINNT)
+#    define _WIN32_WINNT 0x0600
+#  elif _WIN32_WINNT < 0x0600
+#    error "dsv3 needs _WIN32_WINNT >= 0x0600 (Windows Vista) for its thread pool"
+#  endif
+#  ifndef WIN32_LEAN_AND_MEAN
+#    define WIN32_LEAN_AND_MEAN
+#  endif
+#  ifndef NOMINMAX
+#    define NOMINMAX
+#  endif
+#  include <windows.h>
+#endif
+
+#if !defined(DSV3_NO_MMAP) && defined(_WIN32)
+#  define DSV3_HAVE_MMAP 1 /* CreateFileMappingW + MapViewOfFile */
+#elif !defined(DSV3_NO_MMAP) && (defined(__unix__) || defined(__APPLE__))
 #  define DSV3_HAVE_MMAP 1
 #  include <fcntl.h>
 #  include <sys/mman.h>
@@ -53,12 +76,25 @@
 #  define DSV3_HAVE_MMAP 0
 #endif
 
-#if !defined(DSV3_NO_THREADS) && (defined(__unix__) || defined(__APPLE__))
+#if !defined(DSV3_NO_THREADS) && defined(_WIN32)
+#  define DSV3_HAVE_THREADS 1 /* CreateThread, SRW lock, condition variables */
+#elif !defined(DSV3_NO_THREADS) && (defined(__unix__) || defined(__APPLE__))
 #  define DSV3_HAVE_THREADS 1
 #  include <pthread.h>
+#  include <sched.h>
 #  include <unistd.h>
 #else
 #  define DSV3_HAVE_THREADS 0
+#endif
+
+/* printf-style checking of our own formatters; MinGW's "printf" archetype
+   means msvcrt's dialect, but __USE_MINGW_ANSI_STDIO (above) gives C99's. */
+#if defined(__MINGW32__) && !defined(__clang__)
+#  define DSV3_PRINTF(fmt, args) __attribute__((format(gnu_printf, fmt, args)))
+#elif defined(__GNUC__) || defined(__clang__)
+#  define DSV3_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
+#else
+#  define DSV3_PRINTF(fmt, args)
 #endif
 
 #define DSV3_ERROR_SIZE 320
@@ -102,9 +138,7 @@ typedef struct error_slot {
     char message[DSV3_ERROR_SIZE];
 } error_slot;
 
-#if defined(__GNUC__) || defined(__clang__)
-__attribute__((format(printf, 3, 4)))
-#endif
+DSV3_PRINTF(3, 4)
 static int32_t fail(error_slot *err, int32_t status, const char *fmt, ...) {
     va_list ap;
     err->status = status;
@@ -215,10 +249,141 @@ typedef struct file_image {
     int kind; /* 0 lent by the host, 1 mapped, 2 heap copy */
 } file_image;
 
+/* Paths are UTF-8 everywhere. Windows takes them through its wide-char calls;
+   elsewhere they go to the system as they are. */
+#if defined(_WIN32)
+/* UTF-8 -> UTF-16 in a buffer from the allocator; errno is ENOMEM or EINVAL
+   (not UTF-8) on failure. */
+static wchar_t *path_to_wide(const char *path, const allocator *a) {
+    int n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, path, -1, NULL, 0);
+    if (n <= 0) {
+        errno = EINVAL;
+        return NULL;
+    }
+    wchar_t *w = (wchar_t *)mem_calloc(a, (size_t)n, sizeof *w);
+    if (!w) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    if (MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, path, -1, w, n) != n) {
+        mem_free(a, w);
+        errno = EINVAL;
+        return NULL;
+    }
+    return w;
+}
+
+/* The system's message for a GetLastError() code, without its line break. */
+static const char *win_error_text(DWORD code, char *buf, size_t size) {
+    DWORD n = FormatMessageA(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS, NULL, code, 0, buf,
+                             (DWORD)size, NULL);
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == '.' || buf[n - 1] == ' ')) n--;
+    if (n == 0) snprintf(buf, size, "Windows error %lu", (unsigned long)code);
+    else buf[n] = '\0';
+    return buf;
+}
+#endif
+
+/* fopen() of a UTF-8 path; NULL with errno set on failure. */
+static FILE *path_fopen(const char *path, const char *mode, const allocator *a) {
+#if defined(_WIN32)
+    wchar_t wmode[8];
+    size_t i = 0;
+    for (; mode[i] && i + 1 < sizeof wmode / sizeof wmode[0]; i++) wmode[i] = (wchar_t)mode[i];
+    wmode[i] = 0;
+    wchar_t *wpath = path_to_wide(path, a);
+    if (!wpath) return NULL;
+    FILE *f = _wfopen(wpath, wmode);
+    int e = errno;
+    mem_free(a, wpath);
+    errno = e;
+    return f;
+#else
+    (void)a;
+    return fopen(path, mode);
+#endif
+}
+
+/* remove() of a UTF-8 path. */
+static int path_remove(const char *path, const allocator *a) {
+#if defined(_WIN32)
+    wchar_t *wpath = path_to_wide(path, a);
+    int r = wpath ? _wremove(wpath) : -1;
+    mem_free(a, wpath);
+    return r;
+#else
+    (void)a;
+    return remove(path);
+#endif
+}
+
+/* Moves from over to, replacing to if it exists (rename() does not replace on
+   Windows); 0 on success, else -1 with a reason in buf. */
+static int path_replace(const char *from, const char *to, const allocator *a, char *buf, size_t size) {
+#if defined(_WIN32)
+    wchar_t *wfrom = path_to_wide(from, a), *wto = wfrom ? path_to_wide(to, a) : NULL;
+    int ok = wfrom && wto && MoveFileExW(wfrom, wto, MOVEFILE_REPLACE_EXISTING);
+    if (!ok) {
+        if (wfrom && wto) win_error_text(GetLastError(), buf, size);
+        else snprintf(buf, size, "%s", strerror(errno));
+    }
+    mem_free(a, wfrom);
+    mem_free(a, wto);
+    return ok ? 0 : -1;
+#else
+    (void)a;
+    if (rename(from, to) == 0) return 0;
+    snprintf(buf, size, "%s", strerror(errno));
+    return -1;
+#endif
+}
+
 static int32_t image_open(file_image *img, const char *path, int use_mmap,
                           const allocator *a, error_slot *err) {
     memset(img, 0, sizeof *img);
-#if DSV3_HAVE_MMAP
+#if DSV3_HAVE_MMAP && defined(_WIN32)
+    if (use_mmap) {
+        char reason[160];
+        wchar_t *wpath = path_to_wide(path, a);
+        if (!wpath)
+            return errno == ENOMEM ? fail(err, DSV3_ERR_OUT_OF_MEMORY, "out of memory for the path '%s'", path)
+                                   : fail(err, DSV3_ERR_IO, "cannot open '%s': the path is not UTF-8", path);
+        HANDLE file = CreateFileW(wpath, GENERIC_READ, FILE_SHARE_READ, NULL, OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL,
+                                  NULL);
+        DWORD e = GetLastError();
+        mem_free(a, wpath);
+        if (file == INVALID_HANDLE_VALUE)
+            return fail(err, DSV3_ERR_IO, "cannot open '%s': %s", path, win_error_text(e, reason, sizeof reason));
+        LARGE_INTEGER size;
+        if (!GetFileSizeEx(file, &size)) {
+            e = GetLastError();
+            CloseHandle(file);
+            return fail(err, DSV3_ERR_IO, "cannot size '%s': %s", path, win_error_text(e, reason, sizeof reason));
+        }
+        if (size.QuadPart <= 0) {
+            CloseHandle(file);
+            return fail(err, DSV3_ERR_BAD_FILE, "'%s' is empty", path);
+        }
+        if ((uint64_t)size.QuadPart > (uint64_t)SIZE_MAX) {
+            CloseHandle(file);
+            return fail(err, DSV3_ERR_IO, "'%s' is too large to map", path);
+        }
+        /* the view keeps the mapping and the file open after their handles close */
+        HANDLE mapping = CreateFileMappingW(file, NULL, PAGE_READONLY, 0, 0, NULL);
+        CloseHandle(file);
+        if (mapping) {
+            void *p = MapViewOfFile(mapping, FILE_MAP_READ, 0, 0, 0);
+            CloseHandle(mapping);
+            if (p) {
+                img->data = (const uint8_t *)p;
+                img->size = (size_t)size.QuadPart;
+                img->kind = 1;
+                return DSV3_OK;
+            }
+        }
+        /* fall through to reading the file */
+    }
+#elif DSV3_HAVE_MMAP
     if (use_mmap) {
         int fd = open(path, O_RDONLY);
         if (fd < 0) return fail(err, DSV3_ERR_IO, "cannot open '%s': %s", path, strerror(errno));
@@ -250,28 +415,37 @@ static int32_t image_open(file_image *img, const char *path, int use_mmap,
 #else
     (void)use_mmap;
 #endif
-    FILE *f = fopen(path, "rb");
-    if (!f) return fail(err, DSV3_ERR_IO, "cannot open '%s': %s", path, strerror(errno));
-    if (fseek(f, 0, SEEK_END) != 0) {
-        fclose(f);
-        return fail(err, DSV3_ERR_IO, "cannot seek in '%s'", path);
-    }
-    long end = ftell(f);
-    if (end <= 0 || fseek(f, 0, SEEK_SET) != 0) {
+    FILE *f = path_fopen(path, "rb", a);
+    if (!f)
+        return fail(err, errno == ENOMEM ? DSV3_ERR_OUT_OF_MEMORY : DSV3_ERR_IO, "cannot open '%s': %s", path,
+                    strerror(errno));
+    /* 64-bit offsets where long is 32 bits (Windows) */
+#if defined(_WIN32)
+    int64_t end = _fseeki64(f, 0, SEEK_END) == 0 ? (int64_t)_ftelli64(f) : -1;
+    int rewound = end > 0 && _fseeki64(f, 0, SEEK_SET) == 0;
+#else
+    int64_t end = fseek(f, 0, SEEK_END) == 0 ? (int64_t)ftell(f) : -1;
+    int rewound = end > 0 && fseek(f, 0, SEEK_SET) == 0;
+#endif
+    if (!rewound) {
         fclose(f);
         return fail(err, end == 0 ? DSV3_ERR_BAD_FILE : DSV3_ERR_IO, "cannot size '%s'%s", path,
                     end == 0 ? ": the file is empty" : "");
     }
+    if ((uint64_t)end > (uint64_t)SIZE_MAX) {
+        fclose(f);
+        return fail(err, DSV3_ERR_IO, "'%s' is too large to read into memory", path);
+    }
     uint8_t *buf = (uint8_t *)mem_alloc(a, (size_t)end);
     if (!buf) {
         fclose(f);
-        return fail(err, DSV3_ERR_OUT_OF_MEMORY, "cannot allocate %ld bytes to read '%s'", end, path);
+        return fail(err, DSV3_ERR_OUT_OF_MEMORY, "cannot allocate %lld bytes to read '%s'", (long long)end, path);
     }
     size_t got = fread(buf, 1, (size_t)end, f);
     fclose(f);
     if (got != (size_t)end) {
         mem_free(a, buf);
-        return fail(err, DSV3_ERR_IO, "short read of '%s' (%zu of %ld bytes)", path, got, end);
+        return fail(err, DSV3_ERR_IO, "short read of '%s' (%zu of %lld bytes)", path, got, (long long)end);
     }
     img->data = buf;
     img->size = (size_t)end;
@@ -280,7 +454,9 @@ static int32_t image_open(file_image *img, const char *path, int use_mmap,
 }
 
 static void image_close(file_image *img, const allocator *a) {
-#if DSV3_HAVE_MMAP
+#if DSV3_HAVE_MMAP && defined(_WIN32)
+    if (img->kind == 1) UnmapViewOfFile(img->data);
+#elif DSV3_HAVE_MMAP
     if (img->kind == 1) munmap((void *)img->data, img->size);
 #endif
     if (img->kind == 2) mem_free(a, (void *)img->data);
@@ -677,6 +853,24 @@ static void q5_1_row_to_f32(const uint8_t *row, float *out, size_t n) {
     }
 }
 
+/* IQ4_NL: 32 weights, an f16 scale and 4-bit indices into a fixed non-linear
+   table (ggml-common.h kvalues_iq4nl), laid out like Q4_0. llama-quantize falls
+   back to it for Q2_K/Q3_K tensors whose rows do not fill 256-element blocks
+   (DeepSeek's attn_k_b), so such files need it. */
+static const int8_t iq4nl_values[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
+
+static void iq4_nl_row_to_f32(const uint8_t *row, float *out, size_t n) {
+    for (size_t b = 0; b < n / 32; b++) {
+        const uint8_t *block = row + 18 * b;
+        float d = f16_to_f32(read_u16le(block));
+        const uint8_t *qs = block + 2;
+        for (int j = 0; j < 16; j++) {
+            out[32 * b + j] = d * (float)iq4nl_values[qs[j] & 0xF];
+            out[32 * b + j + 16] = d * (float)iq4nl_values[qs[j] >> 4];
+        }
+    }
+}
+
 /* K-quants: 256-element super-blocks (gguf.md §3). */
 static void q2_k_row_to_f32(const uint8_t *row, float *out, size_t n) {
     for (size_t b = 0; b < n / 256; b++) {
@@ -825,6 +1019,7 @@ DSV3_BLOCK_DOT(q4_0_row_dot, q4_0_row_to_f32, 32, 18)
 DSV3_BLOCK_DOT(q4_1_row_dot, q4_1_row_to_f32, 32, 20)
 DSV3_BLOCK_DOT(q5_0_row_dot, q5_0_row_to_f32, 32, 22)
 DSV3_BLOCK_DOT(q5_1_row_dot, q5_1_row_to_f32, 32, 24)
+DSV3_BLOCK_DOT(iq4_nl_row_dot, iq4_nl_row_to_f32, 32, 18)
 DSV3_BLOCK_DOT(q2_k_row_dot, q2_k_row_to_f32, 256, 84)
 DSV3_BLOCK_DOT(q3_k_row_dot, q3_k_row_to_f32, 256, 110)
 DSV3_BLOCK_DOT(q4_k_row_dot, q4_k_row_to_f32, 256, 144)
@@ -855,7 +1050,7 @@ static const type_traits type_table[DSV3_TYPE_COUNT] = {
     [17] = {"IQ2_XS", 256, 74, NULL, NULL},
     [18] = {"IQ3_XXS", 256, 98, NULL, NULL},
     [19] = {"IQ1_S", 256, 50, NULL, NULL},
-    [20] = {"IQ4_NL", 32, 18, NULL, NULL},
+    [20] = {"IQ4_NL", 32, 18, iq4_nl_row_to_f32, iq4_nl_row_dot},
     [21] = {"IQ3_S", 256, 110, NULL, NULL},
     [22] = {"IQ2_S", 256, 82, NULL, NULL},
     [23] = {"IQ4_XS", 256, 136, NULL, NULL},
@@ -1003,6 +1198,19 @@ static float q5_1_act_dot(const uint8_t *row, const void *act, size_t n) {
     return sum;
 }
 
+static float iq4_nl_act_dot(const uint8_t *row, const void *act, size_t n) {
+    const act_block32 *a = (const act_block32 *)act;
+    float sum = 0.0f;
+    for (size_t b = 0; b < n / 32; b++) {
+        const uint8_t *block = row + 18 * b, *qs = block + 2;
+        int32_t isum = 0;
+        for (int j = 0; j < 16; j++)
+            isum += iq4nl_values[qs[j] & 0xF] * a[b].qs[j] + iq4nl_values[qs[j] >> 4] * a[b].qs[j + 16];
+        sum += f16_to_f32(read_u16le(block)) * a[b].d * (float)isum;
+    }
+    return sum;
+}
+
 static float q2_k_act_dot(const uint8_t *row, const void *act, size_t n) {
     const act_block256 *a = (const act_block256 *)act;
     float sum = 0.0f;
@@ -1050,40 +1258,23 @@ static float q3_k_act_dot(const uint8_t *row, const void *act, size_t n) {
     return sum;
 }
 
-static float q4_k_act_dot(const uint8_t *row, const void *act, size_t n) {
+/* Q4_K and Q5_K share their layout but for Q5_K's fifth bits (qh). */
+static float q4_q5_k_act_dot(const uint8_t *row, const void *act, size_t n, int five_bits) {
     const act_block256 *a = (const act_block256 *)act;
+    size_t block_bytes = five_bits ? 176 : 144;
     float sum = 0.0f;
     for (size_t b = 0; b < n / 256; b++) {
-        const uint8_t *block = row + 144 * b, *s = block + 4, *qs = block + 16;
+        const uint8_t *block = row + block_bytes * b, *s = block + 4;
+        const uint8_t *qh = block + 16, *qs = five_bits ? block + 48 : block + 16;
         int32_t scaled = 0, mins = 0;
         for (int t = 0; t < 8; t++) { /* 32-element sub-blocks */
             int sc, mn;
             k_scale_min(s, t, &sc, &mn);
             const uint8_t *q = qs + 32 * (t / 2);
             int32_t isum = 0;
-            for (int l = 0; l < 32; l++) isum += (t % 2 ? q[l] >> 4 : q[l] & 0xF) * a[b].qs[32 * t + l];
-            scaled += sc * isum;
-            mins += mn * (a[b].bsums[2 * t] + a[b].bsums[2 * t + 1]);
-        }
-        sum += a[b].d * (f16_to_f32(read_u16le(block)) * (float)scaled -
-                         f16_to_f32(read_u16le(block + 2)) * (float)mins);
-    }
-    return sum;
-}
-
-static float q5_k_act_dot(const uint8_t *row, const void *act, size_t n) {
-    const act_block256 *a = (const act_block256 *)act;
-    float sum = 0.0f;
-    for (size_t b = 0; b < n / 256; b++) {
-        const uint8_t *block = row + 176 * b, *s = block + 4, *qh = block + 16, *qs = block + 48;
-        int32_t scaled = 0, mins = 0;
-        for (int t = 0; t < 8; t++) {
-            int sc, mn;
-            k_scale_min(s, t, &sc, &mn);
-            const uint8_t *q = qs + 32 * (t / 2);
-            int32_t isum = 0;
             for (int l = 0; l < 32; l++) {
-                int v = (t % 2 ? q[l] >> 4 : q[l] & 0xF) + (((qh[l] >> t) & 1) << 4);
+                int v = t % 2 ? q[l] >> 4 : q[l] & 0xF;
+                if (five_bits) v += ((qh[l] >> t) & 1) << 4;
                 isum += v * a[b].qs[32 * t + l];
             }
             scaled += sc * isum;
@@ -1094,6 +1285,9 @@ static float q5_k_act_dot(const uint8_t *row, const void *act, size_t n) {
     }
     return sum;
 }
+
+static float q4_k_act_dot(const uint8_t *row, const void *act, size_t n) { return q4_q5_k_act_dot(row, act, n, 0); }
+static float q5_k_act_dot(const uint8_t *row, const void *act, size_t n) { return q4_q5_k_act_dot(row, act, n, 1); }
 
 static float q6_k_act_dot(const uint8_t *row, const void *act, size_t n) {
     const act_block256 *a = (const act_block256 *)act;
@@ -1126,8 +1320,9 @@ static const struct {
     act_dot_fn dot;
 } act_table[DSV3_TYPE_COUNT] = {
     [2] = {ACT_Q8_32, q4_0_act_dot},   [3] = {ACT_Q8_32, q4_1_act_dot},   [6] = {ACT_Q8_32, q5_0_act_dot},
-    [7] = {ACT_Q8_32, q5_1_act_dot},   [10] = {ACT_Q8_256, q2_k_act_dot}, [11] = {ACT_Q8_256, q3_k_act_dot},
-    [12] = {ACT_Q8_256, q4_k_act_dot}, [13] = {ACT_Q8_256, q5_k_act_dot}, [14] = {ACT_Q8_256, q6_k_act_dot},
+    [7] = {ACT_Q8_32, q5_1_act_dot},   [20] = {ACT_Q8_32, iq4_nl_act_dot},
+    [10] = {ACT_Q8_256, q2_k_act_dot}, [11] = {ACT_Q8_256, q3_k_act_dot}, [12] = {ACT_Q8_256, q4_k_act_dot},
+    [13] = {ACT_Q8_256, q5_k_act_dot}, [14] = {ACT_Q8_256, q6_k_act_dot},
 };
 
 static const char *type_name(uint32_t type) {
@@ -1612,8 +1807,8 @@ static uint32_t byte_to_alphabet(uint32_t b) {
 }
 
 /* GGUF token types (llama.cpp's llama_token_type). */
-enum { TOKEN_NORMAL = 1, TOKEN_UNKNOWN = 2, TOKEN_CONTROL = 3, TOKEN_USER_DEFINED = 4,
-       TOKEN_UNUSED = 5, TOKEN_BYTE = 6 };
+enum { GGUF_TOKEN_NORMAL = 1, GGUF_TOKEN_UNKNOWN = 2, GGUF_TOKEN_CONTROL = 3, GGUF_TOKEN_USER_DEFINED = 4,
+       GGUF_TOKEN_UNUSED = 5, GGUF_TOKEN_BYTE = 6 };
 
 enum { PRE_DEEPSEEK_V3 = 1, PRE_DEEPSEEK_LLM = 2 };
 enum { CHAT_STYLE_V3 = 1, CHAT_STYLE_R1 = 2 };
@@ -1715,7 +1910,7 @@ static size_t alphabet_decode(const uint8_t *s, size_t n, uint8_t *out) {
         if (b >= 0) {
             out[o++] = (uint8_t)b;
         } else {
-            memcpy(out + o, s + i, l);
+            memmove(out + o, s + i, l); /* may overlap: decoding runs in place */
             o += l;
         }
         i += l;
@@ -1723,7 +1918,7 @@ static size_t alphabet_decode(const uint8_t *s, size_t n, uint8_t *out) {
     return o;
 }
 
-static int32_t trie_insert(vocab *v, const uint8_t *s, size_t n, int32_t token) {
+static void trie_insert(vocab *v, const uint8_t *s, size_t n, int32_t token) {
     int32_t node = 0;
     for (size_t i = 0; i < n; i++) {
         int32_t c = v->trie[node].child;
@@ -1739,7 +1934,6 @@ static int32_t trie_insert(vocab *v, const uint8_t *s, size_t n, int32_t token) 
         node = c;
     }
     if (v->trie[node].token < 0) v->trie[node].token = token; /* first of duplicates wins */
-    return DSV3_OK;
 }
 
 static size_t pow2_at_least(size_t n) {
@@ -1819,24 +2013,24 @@ static int32_t vocab_load(vocab *v, const gguf_file *g, const allocator *a, size
     pos = tokens->value;
     for (uint32_t i = 0; i < n; i++) {
         gguf_str s = gguf_next_str(&pos);
-        int32_t type = TOKEN_NORMAL;
+        int32_t type = GGUF_TOKEN_NORMAL;
         if (types) type = (int32_t)read_u32le(types->value + 4 * (size_t)i);
-        if (type < TOKEN_NORMAL || type > TOKEN_BYTE) type = TOKEN_NORMAL;
+        if (type < GGUF_TOKEN_NORMAL || type > GGUF_TOKEN_BYTE) type = GGUF_TOKEN_NORMAL;
         v->types[i] = (uint8_t)type;
         v->offsets[i] = (uint32_t)o;
-        if (type == TOKEN_NORMAL || type == TOKEN_BYTE) {
+        if (type == GGUF_TOKEN_NORMAL || type == GGUF_TOKEN_BYTE) {
             /* in place is safe: decoding only ever shrinks */
             memcpy(v->text + o, s.ptr, s.len);
             o += alphabet_decode(v->text + o, s.len, v->text + o);
         } else {
             memcpy(v->text + o, s.ptr, s.len);
             o += s.len;
-            if ((type == TOKEN_CONTROL || type == TOKEN_USER_DEFINED) && s.len) special_bytes += s.len;
+            if ((type == GGUF_TOKEN_CONTROL || type == GGUF_TOKEN_USER_DEFINED) && s.len) special_bytes += s.len;
         }
     }
     v->offsets[n] = (uint32_t)o;
     for (uint32_t i = 0; i < n; i++) {
-        if (v->types[i] != TOKEN_NORMAL && v->types[i] != TOKEN_BYTE) continue;
+        if (v->types[i] != GGUF_TOKEN_NORMAL && v->types[i] != GGUF_TOKEN_BYTE) continue;
         size_t len = token_len(v, (int32_t)i);
         if (len == 0) continue;
         if (vocab_find(v, token_bytes(v, (int32_t)i), len) >= 0) continue; /* first wins */
@@ -1856,7 +2050,7 @@ static int32_t vocab_load(vocab *v, const gguf_file *g, const allocator *a, size
             uint8_t want[2] = {(uint8_t)(cp < 0x80 ? cp : 0xC0 | cp >> 6), (uint8_t)(0x80 | (cp & 0x3F))};
             size_t want_len = cp < 0x80 ? 1 : 2;
             for (uint32_t i = 0; i < n && v->byte_token[b] < 0; i++)
-                if (v->types[i] != TOKEN_NORMAL && token_len(v, (int32_t)i) == want_len &&
+                if (v->types[i] != GGUF_TOKEN_NORMAL && token_len(v, (int32_t)i) == want_len &&
                     memcmp(token_bytes(v, (int32_t)i), want, want_len) == 0)
                     v->byte_token[b] = (int32_t)i;
         }
@@ -1901,7 +2095,7 @@ static int32_t vocab_load(vocab *v, const gguf_file *g, const allocator *a, size
     v->n_trie = 1;
     for (uint32_t i = 0; i < n; i++) {
         size_t len = token_len(v, (int32_t)i);
-        if ((v->types[i] != TOKEN_CONTROL && v->types[i] != TOKEN_USER_DEFINED) || len == 0) continue;
+        if ((v->types[i] != GGUF_TOKEN_CONTROL && v->types[i] != GGUF_TOKEN_USER_DEFINED) || len == 0) continue;
         trie_insert(v, token_bytes(v, (int32_t)i), len, (int32_t)i);
         v->special_first[token_bytes(v, (int32_t)i)[0]] = 1;
     }
@@ -2325,7 +2519,7 @@ static size_t match_added_token(const vocab *v, const uint8_t *s, size_t n, size
         if (c < 0) break;
         node = c;
         int32_t t = v->trie[node].token;
-        if (t >= 0 && (parse_special || v->types[t] == TOKEN_USER_DEFINED)) {
+        if (t >= 0 && (parse_special || v->types[t] == GGUF_TOKEN_USER_DEFINED)) {
             best = q + 1 - p;
             *token = t;
         }
@@ -2383,7 +2577,7 @@ static void encoder_release(encoder *e) {
 static size_t token_piece(const vocab *v, int32_t token, int render_special, const uint8_t **bytes) {
     int type = v->types[token];
     *bytes = token_bytes(v, token);
-    if (type == TOKEN_NORMAL || type == TOKEN_BYTE || type == TOKEN_USER_DEFINED || render_special)
+    if (type == GGUF_TOKEN_NORMAL || type == GGUF_TOKEN_BYTE || type == GGUF_TOKEN_USER_DEFINED || render_special)
         return token_len(v, token);
     return 0;
 }
@@ -2448,10 +2642,18 @@ typedef struct tensor_view {
 
 static const uint8_t *view_row(const tensor_view *w, size_t row) { return w->data + row * w->row_bytes; }
 
-/* out[r] = W[first_row + r] . x,  W rows of length ne[0] = len(x). */
-static void matvec(const tensor_view *w, size_t first_row, size_t n_rows, const float *x, float *out) {
-    row_dot_fn dot = w->dot;
+/* out[r] = W[first_row + r] . x,  W rows of length ne[0] = len(x).
+   With act_scratch (room for act_bytes of one row) and a weight type that pairs
+   with 8-bit activations, x is quantized once and the integer dot is used. */
+static void matvec(const tensor_view *w, size_t first_row, size_t n_rows, const float *x, float *out,
+                   uint8_t *act_scratch) {
     size_t n = (size_t)w->ne[0];
+    if (w->act_kind && act_scratch) {
+        quantize_act(w->act_kind, x, act_scratch, n);
+        for (size_t r = 0; r < n_rows; r++) out[r] = w->act_dot(view_row(w, first_row + r), act_scratch, n);
+        return;
+    }
+    row_dot_fn dot = w->dot;
     for (size_t r = 0; r < n_rows; r++) out[r] = dot(view_row(w, first_row + r), x, n);
 }
 
@@ -2565,11 +2767,27 @@ static void kernels_scalar(kernel_set *k) {
     k->axpy_f32 = axpy_f32;
 }
 
+/* GCC and clang compile the AVX2 functions for AVX2 through a target attribute
+   while the rest of the file stays baseline x86-64; MSVC compiles intrinsics
+   for any ISA without one. Either way they run only after cpu_has_avx2(). */
 #if !defined(DSV3_NO_SIMD) && (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
 #  define DSV3_HAVE_AVX2 1
 #  include <cpuid.h>
 #  include <immintrin.h>
 #  define DSV3_AVX2 __attribute__((target("avx2,fma,f16c")))
+#elif !defined(DSV3_NO_SIMD) && (defined(_M_X64) || defined(_M_IX86)) && defined(_MSC_VER)
+#  define DSV3_HAVE_AVX2 1
+#  include <intrin.h>
+#  include <immintrin.h>
+#  define DSV3_AVX2
+#else
+#  define DSV3_HAVE_AVX2 0
+#endif
+
+#if DSV3_HAVE_AVX2
+
+/* One binary16 through F16C: exact, like f16_to_f32, without its branches. */
+DSV3_AVX2 static float f16c_to_f32(uint16_t h) { return _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(h))); }
 
 DSV3_AVX2 static float hsum256(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -2613,7 +2831,7 @@ DSV3_AVX2 static float f16_row_dot_avx2(const uint8_t *row, const float *x, size
         acc1 = _mm256_fmadd_ps(w1, _mm256_loadu_ps(x + i + 8), acc1);
     }
     float sum = hsum256(_mm256_add_ps(acc0, acc1));
-    for (; i < n; i++) sum += f16_to_f32(read_u16le(row + 2 * i)) * x[i];
+    for (; i < n; i++) sum += f16c_to_f32(read_u16le(row + 2 * i)) * x[i];
     return sum;
 }
 
@@ -2647,7 +2865,7 @@ DSV3_AVX2 static float q8_0_row_dot_avx2(const uint8_t *row, const float *x, siz
         s = _mm256_fmadd_ps(i8x8_to_f32(block + 10), _mm256_loadu_ps(xb + 8), s);
         s = _mm256_fmadd_ps(i8x8_to_f32(block + 18), _mm256_loadu_ps(xb + 16), s);
         s = _mm256_fmadd_ps(i8x8_to_f32(block + 26), _mm256_loadu_ps(xb + 24), s);
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(f16_to_f32(read_u16le(block))), s, acc);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(f16c_to_f32(read_u16le(block))), s, acc);
     }
     return hsum256(acc);
 }
@@ -2657,13 +2875,6 @@ DSV3_AVX2 static float q8_0_row_dot_avx2(const uint8_t *row, const float *x, siz
    lanes (no overflow: |pair| <= 2 * 63 * 127), _mm256_madd_epi16 applies 16-bit
    scales and widens to 32 bits. Offsets (Q4_0's 8, Q6_K's 32) and K-quant
    minimums are applied through the activation sums. */
-DSV3_AVX2 static int32_t hsum_epi32(__m256i v) {
-    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
-    return _mm_cvtsi128_si32(s);
-}
-
 DSV3_AVX2 static float q4_0_act_dot_avx2(const uint8_t *row, const void *act, size_t n) {
     const act_block32 *a = (const act_block32 *)act;
     const __m256i low_nibbles = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
@@ -2676,25 +2887,42 @@ DSV3_AVX2 static float q4_0_act_dot_avx2(const uint8_t *row, const void *act, si
         __m256i dot = _mm256_madd_epi16(_mm256_maddubs_epi16(q, y), ones);
         /* sum((q - 8) * y) = sum(q * y) - 8 * sum(y) */
         __m256 isum = _mm256_cvtepi32_ps(dot);
-        float scale = f16_to_f32(read_u16le(block)) * a[b].d;
+        float scale = f16c_to_f32(read_u16le(block)) * a[b].d;
         acc = _mm256_fmadd_ps(_mm256_set1_ps(scale), isum, acc);
         acc = _mm256_add_ps(acc, _mm256_setr_ps(-8.0f * scale * (float)a[b].sum, 0, 0, 0, 0, 0, 0, 0));
     }
     return hsum256(acc);
 }
 
+/* Q4_K's packed 6-bit scales and mins (gguf.md §3) as 8 scale bytes then 8 min
+   bytes: the same unpacking as k_scale_min, done on 32-bit words at once. */
+DSV3_AVX2 static inline void q4_k_unpack_scales(const uint8_t *packed, uint8_t out[16]) {
+    uint32_t w[3], o[4];
+    memcpy(w, packed, 12);
+    o[0] = w[0] & 0x3F3F3F3Fu;                                             /* scales 0-3 */
+    o[1] = (w[2] & 0x0F0F0F0Fu) | (((w[0] >> 6) & 0x03030303u) << 4);      /* scales 4-7 */
+    o[2] = w[1] & 0x3F3F3F3Fu;                                             /* mins 0-3 */
+    o[3] = ((w[2] >> 4) & 0x0F0F0F0Fu) | (((w[1] >> 6) & 0x03030303u) << 4); /* mins 4-7 */
+    memcpy(out, o, 16);
+}
+
 DSV3_AVX2 static float q4_k_act_dot_avx2(const uint8_t *row, const void *act, size_t n) {
     const act_block256 *a = (const act_block256 *)act;
     const __m256i low_nibbles = _mm256_set1_epi8(0x0F);
-    float sum = 0.0f;
+    __m256 acc = _mm256_setzero_ps();
+    __m128 min_acc = _mm_setzero_ps();
     for (size_t b = 0; b < n / 256; b++) {
-        const uint8_t *block = row + 144 * b, *s = block + 4, *qs = block + 16;
-        int sc[8], mn[8];
-        int32_t mins = 0;
-        for (int t = 0; t < 8; t++) {
-            k_scale_min(s, t, &sc[t], &mn[t]);
-            mins += mn[t] * (a[b].bsums[2 * t] + a[b].bsums[2 * t + 1]);
-        }
+        const uint8_t *block = row + 144 * b, *qs = block + 16;
+        uint8_t scales_mins[16];
+        q4_k_unpack_scales(block + 4, scales_mins);
+        /* mins . (sum of each 32 activations), from the 16-element block sums */
+        __m128i mins = _mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)(const void *)(scales_mins + 8)));
+        __m128i pair_sums = _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)(const void *)a[b].bsums),
+                                           _mm_loadu_si128((const __m128i *)(const void *)(a[b].bsums + 8)));
+        __m128i min_dot = _mm_madd_epi16(mins, pair_sums);
+        /* 16-bit scales, each repeated over the two lanes of a 128-bit half */
+        __m128i scale_bytes = _mm_loadl_epi64((const __m128i *)(const void *)scales_mins);
+        __m256i scales16 = _mm256_cvtepu8_epi16(_mm_unpacklo_epi64(scale_bytes, scale_bytes));
         __m256i isum = _mm256_setzero_si256();
         for (int c = 0; c < 4; c++) {
             __m256i packed = _mm256_loadu_si256((const __m256i *)(const void *)(qs + 32 * c));
@@ -2702,29 +2930,163 @@ DSV3_AVX2 static float q4_k_act_dot_avx2(const uint8_t *row, const void *act, si
             __m256i hi = _mm256_and_si256(_mm256_srli_epi16(packed, 4), low_nibbles);
             __m256i y_lo = _mm256_loadu_si256((const __m256i *)(const void *)(a[b].qs + 64 * c));
             __m256i y_hi = _mm256_loadu_si256((const __m256i *)(const void *)(a[b].qs + 64 * c + 32));
-            __m256i p_lo = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, y_lo), _mm256_set1_epi16((short)sc[2 * c]));
-            __m256i p_hi = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, y_hi), _mm256_set1_epi16((short)sc[2 * c + 1]));
+            __m256i s_lo = _mm256_shuffle_epi8(scales16, _mm256_set1_epi16((short)(0x0100 + 0x0202 * (2 * c))));
+            __m256i s_hi = _mm256_shuffle_epi8(scales16, _mm256_set1_epi16((short)(0x0100 + 0x0202 * (2 * c + 1))));
+            __m256i p_lo = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, y_lo), s_lo);
+            __m256i p_hi = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, y_hi), s_hi);
             isum = _mm256_add_epi32(isum, _mm256_add_epi32(p_lo, p_hi));
         }
-        sum += a[b].d * (f16_to_f32(read_u16le(block)) * (float)hsum_epi32(isum) -
-                         f16_to_f32(read_u16le(block + 2)) * (float)mins);
+        float da = a[b].d;
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(da * f16c_to_f32(read_u16le(block))), _mm256_cvtepi32_ps(isum), acc);
+        min_acc = _mm_fmadd_ps(_mm_set1_ps(da * f16c_to_f32(read_u16le(block + 2))), _mm_cvtepi32_ps(min_dot), min_acc);
     }
-    return sum;
+    __m128 m = _mm_add_ps(min_acc, _mm_movehl_ps(min_acc, min_acc));
+    m = _mm_add_ss(m, _mm_movehdup_ps(m));
+    return hsum256(acc) - _mm_cvtss_f32(m);
+}
+
+DSV3_AVX2 static float q5_k_act_dot_avx2(const uint8_t *row, const void *act, size_t n) {
+    const act_block256 *a = (const act_block256 *)act;
+    const __m256i low_nibbles = _mm256_set1_epi8(0x0F), one = _mm256_set1_epi8(1);
+    __m256 acc = _mm256_setzero_ps();
+    __m128 min_acc = _mm_setzero_ps();
+    for (size_t b = 0; b < n / 256; b++) {
+        const uint8_t *block = row + 176 * b, *qs = block + 48;
+        uint8_t scales_mins[16];
+        q4_k_unpack_scales(block + 4, scales_mins); /* Q5_K packs them as Q4_K does */
+        __m128i mins = _mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)(const void *)(scales_mins + 8)));
+        __m128i pair_sums = _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)(const void *)a[b].bsums),
+                                           _mm_loadu_si128((const __m128i *)(const void *)(a[b].bsums + 8)));
+        __m128i min_dot = _mm_madd_epi16(mins, pair_sums);
+        __m256i high = _mm256_loadu_si256((const __m256i *)(const void *)(block + 16));
+        __m256i isum = _mm256_setzero_si256();
+        for (int c = 0; c < 4; c++) {
+            __m256i packed = _mm256_loadu_si256((const __m256i *)(const void *)(qs + 32 * c));
+            /* sub-block t takes its fifth bit from bit t of qh */
+            __m256i h_lo = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(high, 2 * c), one), 4);
+            __m256i h_hi = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(high, 2 * c + 1), one), 4);
+            __m256i lo = _mm256_or_si256(_mm256_and_si256(packed, low_nibbles), h_lo);
+            __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(packed, 4), low_nibbles), h_hi);
+            __m256i y_lo = _mm256_loadu_si256((const __m256i *)(const void *)(a[b].qs + 64 * c));
+            __m256i y_hi = _mm256_loadu_si256((const __m256i *)(const void *)(a[b].qs + 64 * c + 32));
+            __m256i p_lo = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, y_lo), _mm256_set1_epi16(scales_mins[2 * c]));
+            __m256i p_hi = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, y_hi), _mm256_set1_epi16(scales_mins[2 * c + 1]));
+            isum = _mm256_add_epi32(isum, _mm256_add_epi32(p_lo, p_hi));
+        }
+        float da = a[b].d;
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(da * f16c_to_f32(read_u16le(block))), _mm256_cvtepi32_ps(isum), acc);
+        min_acc = _mm_fmadd_ps(_mm_set1_ps(da * f16c_to_f32(read_u16le(block + 2))), _mm_cvtepi32_ps(min_dot), min_acc);
+    }
+    __m128 m = _mm_add_ps(min_acc, _mm_movehl_ps(min_acc, min_acc));
+    m = _mm_add_ss(m, _mm_movehdup_ps(m));
+    return hsum256(acc) - _mm_cvtss_f32(m);
+}
+
+DSV3_AVX2 static float iq4_nl_act_dot_avx2(const uint8_t *row, const void *act, size_t n) {
+    const act_block32 *a = (const act_block32 *)act;
+    const __m128i table = _mm_loadu_si128((const __m128i *)(const void *)iq4nl_values);
+    const __m256i table2 = _mm256_set_m128i(table, table), low_nibbles = _mm256_set1_epi8(0x0F);
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256 acc = _mm256_setzero_ps();
+    for (size_t b = 0; b < n / 32; b++) {
+        const uint8_t *block = row + 18 * b;
+        __m128i packed = _mm_loadu_si128((const __m128i *)(const void *)(block + 2));
+        __m256i idx = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(packed, 4), packed), low_nibbles);
+        __m256i q = _mm256_shuffle_epi8(table2, idx); /* signed weights */
+        __m256i y = _mm256_loadu_si256((const __m256i *)(const void *)a[b].qs);
+        /* maddubs wants an unsigned operand: |q| times y with q's sign */
+        __m256i p = _mm256_maddubs_epi16(_mm256_sign_epi8(q, q), _mm256_sign_epi8(y, q));
+        __m256i dot = _mm256_madd_epi16(p, ones);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(f16c_to_f32(read_u16le(block)) * a[b].d), _mm256_cvtepi32_ps(dot), acc);
+    }
+    return hsum256(acc);
+}
+
+/* Q2_K and Q3_K: for each half n and shift j, the 32 bytes qs[32n..] shifted
+   right by 2j give the quants of elements 128n + 32j .. +31, whose scales are
+   sub-blocks 8n + 2j (first 16) and 8n + 2j + 1 (last 16). */
+DSV3_AVX2 static float q2_k_act_dot_avx2(const uint8_t *row, const void *act, size_t n) {
+    const act_block256 *a = (const act_block256 *)act;
+    const __m256i three = _mm256_set1_epi8(3);
+    __m256 acc = _mm256_setzero_ps();
+    float min_sum = 0.0f;
+    for (size_t b = 0; b < n / 256; b++) {
+        const uint8_t *block = row + 84 * b, *scales = block, *qs = block + 16;
+        __m128i sc8 = _mm_loadu_si128((const __m128i *)(const void *)scales);
+        __m256i mins16 = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(sc8, 4), _mm_set1_epi8(0x0F)));
+        __m256i min_dot = _mm256_madd_epi16(mins16, _mm256_loadu_si256((const __m256i *)(const void *)a[b].bsums));
+        __m256i isum = _mm256_setzero_si256();
+        for (int half = 0; half < 2; half++) {
+            __m256i bytes = _mm256_loadu_si256((const __m256i *)(const void *)(qs + 32 * half));
+            for (int j = 0; j < 4; j++) {
+                __m256i q = _mm256_and_si256(_mm256_srli_epi16(bytes, 2 * j), three);
+                __m256i y = _mm256_loadu_si256((const __m256i *)(const void *)(a[b].qs + 128 * half + 32 * j));
+                int sub = 8 * half + 2 * j;
+                __m256i s = _mm256_set_m128i(_mm_set1_epi16(scales[sub + 1] & 0xF), _mm_set1_epi16(scales[sub] & 0xF));
+                isum = _mm256_add_epi32(isum, _mm256_madd_epi16(_mm256_maddubs_epi16(q, y), s));
+            }
+        }
+        float da = a[b].d;
+        __m256i md = min_dot;
+        __m128i m4 = _mm_add_epi32(_mm256_castsi256_si128(md), _mm256_extracti128_si256(md, 1));
+        m4 = _mm_add_epi32(m4, _mm_shuffle_epi32(m4, 0x4E));
+        m4 = _mm_add_epi32(m4, _mm_shuffle_epi32(m4, 0xB1));
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(da * f16c_to_f32(read_u16le(block + 80))), _mm256_cvtepi32_ps(isum), acc);
+        min_sum += da * f16c_to_f32(read_u16le(block + 82)) * (float)_mm_cvtsi128_si32(m4);
+    }
+    return hsum256(acc) - min_sum;
+}
+
+DSV3_AVX2 static float q3_k_act_dot_avx2(const uint8_t *row, const void *act, size_t n) {
+    const act_block256 *a = (const act_block256 *)act;
+    const __m256i three = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1);
+    __m256 acc = _mm256_setzero_ps();
+    for (size_t b = 0; b < n / 256; b++) {
+        const uint8_t *block = row + 110 * b, *qs = block + 32, *s = block + 96;
+        int16_t scales[16];
+        for (int i = 0; i < 16; i++) {
+            int low = i < 8 ? (s[i] & 0xF) : (s[i - 8] >> 4);
+            scales[i] = (int16_t)((low | (((s[8 + i % 4] >> (2 * (i / 4))) & 3) << 4)) - 32);
+        }
+        /* quants are low2 - 4 * (high bit clear) = (low2 + 4 * high bit) - 4:
+           multiply the unsigned low2 + 4 * high, subtract 4 * scale * block sum */
+        __m256i scales16 = _mm256_loadu_si256((const __m256i *)(const void *)scales);
+        __m256i offset = _mm256_madd_epi16(scales16, _mm256_loadu_si256((const __m256i *)(const void *)a[b].bsums));
+        __m256i isum = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(offset, 2));
+        __m256i hmask = _mm256_loadu_si256((const __m256i *)(const void *)block);
+        for (int half = 0; half < 2; half++) {
+            __m256i bytes = _mm256_loadu_si256((const __m256i *)(const void *)(qs + 32 * half));
+            for (int j = 0; j < 4; j++) {
+                __m256i low2 = _mm256_and_si256(_mm256_srli_epi16(bytes, 2 * j), three);
+                __m256i hbit = _mm256_and_si256(_mm256_srli_epi16(hmask, 4 * half + j), one);
+                __m256i q = _mm256_or_si256(low2, _mm256_slli_epi16(hbit, 2));
+                __m256i y = _mm256_loadu_si256((const __m256i *)(const void *)(a[b].qs + 128 * half + 32 * j));
+                int sub = 8 * half + 2 * j;
+                __m256i sv = _mm256_set_m128i(_mm_set1_epi16(scales[sub + 1]), _mm_set1_epi16(scales[sub]));
+                isum = _mm256_add_epi32(isum, _mm256_madd_epi16(_mm256_maddubs_epi16(q, y), sv));
+            }
+        }
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(a[b].d * f16c_to_f32(read_u16le(block + 108))), _mm256_cvtepi32_ps(isum),
+                              acc);
+    }
+    return hsum256(acc);
 }
 
 DSV3_AVX2 static float q6_k_act_dot_avx2(const uint8_t *row, const void *act, size_t n) {
     const act_block256 *a = (const act_block256 *)act;
     const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(0x03);
-    float sum = 0.0f;
+    __m256 acc = _mm256_setzero_ps();
     for (size_t b = 0; b < n / 256; b++) {
         const uint8_t *block = row + 210 * b;
         const int8_t *sc = (const int8_t *)(const void *)(block + 192);
-        __m256i isum = _mm256_setzero_si256();
-        int32_t offset = 0; /* 32 * sum(scale * activation sum): the -32 of every quant */
-        for (int g = 0; g < 16; g++) offset += sc[g] * a[b].bsums[g];
+        /* every quant carries -32: subtract 32 * sum(scale * activation block sum) */
+        __m128i scale_bytes = _mm_loadu_si128((const __m128i *)(const void *)sc);
+        __m256i scales16 = _mm256_cvtepi8_epi16(scale_bytes);
+        __m256i offset = _mm256_madd_epi16(scales16, _mm256_loadu_si256((const __m256i *)(const void *)a[b].bsums));
+        __m256i isum = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(offset, 5));
         for (int half = 0; half < 2; half++) {
             const uint8_t *ql = block + 64 * half, *qh = block + 128 + 32 * half;
-            const int8_t *y = a[b].qs + 128 * half, *scale = sc + 8 * half;
+            const int8_t *y = a[b].qs + 128 * half;
             __m256i l0 = _mm256_loadu_si256((const __m256i *)(const void *)ql);
             __m256i l1 = _mm256_loadu_si256((const __m256i *)(const void *)(ql + 32));
             __m256i h = _mm256_loadu_si256((const __m256i *)(const void *)qh);
@@ -2738,22 +3100,36 @@ DSV3_AVX2 static float q6_k_act_dot_avx2(const uint8_t *row, const void *act, si
                                    _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 6), m2), 4));
             for (int k = 0; k < 4; k++) {
                 __m256i yk = _mm256_loadu_si256((const __m256i *)(const void *)(y + 32 * k));
-                /* lanes 0-7 hold elements 0-15 (scale 2k), lanes 8-15 elements 16-31 (scale 2k+1) */
-                __m256i scales = _mm256_set_m128i(_mm_set1_epi16(scale[2 * k + 1]), _mm_set1_epi16(scale[2 * k]));
+                /* lanes 0-7 hold elements 0-15 (scale 2k), lanes 8-15 elements 16-31
+                   (scale 2k+1): spread those two scale bytes, then widen */
+                int p = 8 * half + 2 * k;
+                __m256i scales = _mm256_cvtepi8_epi16(
+                    _mm_shuffle_epi8(scale_bytes, _mm_set_epi64x(0x0101010101010101ll * (p + 1), 0x0101010101010101ll * p)));
                 isum = _mm256_add_epi32(isum, _mm256_madd_epi16(_mm256_maddubs_epi16(q[k], yk), scales));
             }
         }
-        sum += a[b].d * f16_to_f32(read_u16le(block + 208)) * (float)(hsum_epi32(isum) - 32 * offset);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(a[b].d * f16c_to_f32(read_u16le(block + 208))), _mm256_cvtepi32_ps(isum),
+                              acc);
     }
-    return sum;
+    return hsum256(acc);
 }
 
 /* CPUID leaf 1: FMA (ECX 12), OSXSAVE (27), AVX (28), F16C (29); leaf 7: AVX2
    (EBX 5); and the OS must save YMM state (XCR0 bits 1-2). */
 static int cpu_has_avx2(void) {
+    const unsigned leaf1 = (1u << 12) | (1u << 27) | (1u << 28) | (1u << 29);
+#if defined(_MSC_VER) && !defined(__clang__)
+    int r[4];
+    __cpuid(r, 0);
+    if (r[0] < 7) return 0;
+    __cpuid(r, 1);
+    if (((unsigned)r[2] & leaf1) != leaf1) return 0;
+    if ((_xgetbv(0) & 6u) != 6u) return 0;
+    __cpuidex(r, 7, 0);
+    return ((unsigned)r[1] & (1u << 5)) != 0;
+#else
     unsigned a, b, c, d;
     if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
-    const unsigned leaf1 = (1u << 12) | (1u << 27) | (1u << 28) | (1u << 29);
     if ((c & leaf1) != leaf1) return 0;
     unsigned xcr0_lo, xcr0_hi;
     __asm__ volatile("xgetbv" : "=a"(xcr0_lo), "=d"(xcr0_hi) : "c"(0));
@@ -2762,6 +3138,7 @@ static int cpu_has_avx2(void) {
     if (__get_cpuid_max(0, NULL) < 7) return 0;
     __cpuid_count(7, 0, a, b, c, d);
     return (b & (1u << 5)) != 0;
+#endif
 }
 
 static void kernels_avx2(kernel_set *k) {
@@ -2774,11 +3151,201 @@ static void kernels_avx2(kernel_set *k) {
     k->dot_f32 = dot_f32_avx2;
     k->axpy_f32 = axpy_f32_avx2;
     k->act_dot[2] = q4_0_act_dot_avx2;
+    k->act_dot[10] = q2_k_act_dot_avx2;
+    k->act_dot[20] = iq4_nl_act_dot_avx2;
+    k->act_dot[11] = q3_k_act_dot_avx2;
     k->act_dot[12] = q4_k_act_dot_avx2;
+    k->act_dot[13] = q5_k_act_dot_avx2;
     k->act_dot[14] = q6_k_act_dot_avx2;
 }
+#endif
+
+#if !defined(DSV3_NO_SIMD) && defined(__aarch64__) && defined(__ARM_NEON)
+#  define DSV3_HAVE_NEON 1
+#  include <arm_neon.h>
+
+/* NEON is part of every AArch64 CPU, so these need no run-time check. Integer
+   dots widen int8 x int8 products to int16 (vmull_s8) and accumulate pairs into
+   int32 (vpadalq_s16); |product| <= 127 * 127 fits int16. */
+static float dot_f32_neon(const float *a, const float *b, size_t n) {
+    float32x4_t acc0 = vdupq_n_f32(0.0f), acc1 = vdupq_n_f32(0.0f);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        acc0 = vfmaq_f32(acc0, vld1q_f32(a + i), vld1q_f32(b + i));
+        acc1 = vfmaq_f32(acc1, vld1q_f32(a + i + 4), vld1q_f32(b + i + 4));
+    }
+    for (; i + 4 <= n; i += 4) acc0 = vfmaq_f32(acc0, vld1q_f32(a + i), vld1q_f32(b + i));
+    float sum = vaddvq_f32(vaddq_f32(acc0, acc1));
+    for (; i < n; i++) sum += a[i] * b[i];
+    return sum;
+}
+
+static void axpy_f32_neon(float *y, float a, const float *x, size_t n) {
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) vst1q_f32(y + i, vfmaq_n_f32(vld1q_f32(y + i), vld1q_f32(x + i), a));
+    for (; i < n; i++) y[i] += a * x[i];
+}
+
+static float f32_row_dot_neon(const uint8_t *row, const float *x, size_t n) {
+    return dot_f32_neon((const float *)(const void *)row, x, n);
+}
+
+static float f16_row_dot_neon(const uint8_t *row, const float *x, size_t n) {
+    float32x4_t acc0 = vdupq_n_f32(0.0f), acc1 = vdupq_n_f32(0.0f);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        float16x8_t h = vreinterpretq_f16_u16(vld1q_u16((const uint16_t *)(const void *)(row + 2 * i)));
+        acc0 = vfmaq_f32(acc0, vcvt_f32_f16(vget_low_f16(h)), vld1q_f32(x + i));
+        acc1 = vfmaq_f32(acc1, vcvt_high_f32_f16(h), vld1q_f32(x + i + 4));
+    }
+    float sum = vaddvq_f32(vaddq_f32(acc0, acc1));
+    for (; i < n; i++) sum += f16_to_f32(read_u16le(row + 2 * i)) * x[i];
+    return sum;
+}
+
+static float bf16_row_dot_neon(const uint8_t *row, const float *x, size_t n) {
+    float32x4_t acc0 = vdupq_n_f32(0.0f), acc1 = vdupq_n_f32(0.0f);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint16x8_t h = vld1q_u16((const uint16_t *)(const void *)(row + 2 * i));
+        acc0 = vfmaq_f32(acc0, vreinterpretq_f32_u32(vshll_n_u16(vget_low_u16(h), 16)), vld1q_f32(x + i));
+        acc1 = vfmaq_f32(acc1, vreinterpretq_f32_u32(vshll_n_u16(vget_high_u16(h), 16)), vld1q_f32(x + i + 4));
+    }
+    float sum = vaddvq_f32(vaddq_f32(acc0, acc1));
+    for (; i < n; i++) sum += bf16_to_f32(read_u16le(row + 2 * i)) * x[i];
+    return sum;
+}
+
+static float q8_0_row_dot_neon(const uint8_t *row, const float *x, size_t n) {
+    float32x4_t acc = vdupq_n_f32(0.0f);
+    for (size_t b = 0; b < n / 32; b++) {
+        const uint8_t *block = row + 34 * b;
+        const float *xb = x + 32 * b;
+        float32x4_t s = vdupq_n_f32(0.0f);
+        for (int h = 0; h < 2; h++) {
+            int16x8_t q16a = vmovl_s8(vld1_s8((const int8_t *)(const void *)(block + 2 + 16 * h)));
+            int16x8_t q16b = vmovl_s8(vld1_s8((const int8_t *)(const void *)(block + 10 + 16 * h)));
+            s = vfmaq_f32(s, vcvtq_f32_s32(vmovl_s16(vget_low_s16(q16a))), vld1q_f32(xb + 16 * h));
+            s = vfmaq_f32(s, vcvtq_f32_s32(vmovl_s16(vget_high_s16(q16a))), vld1q_f32(xb + 16 * h + 4));
+            s = vfmaq_f32(s, vcvtq_f32_s32(vmovl_s16(vget_low_s16(q16b))), vld1q_f32(xb + 16 * h + 8));
+            s = vfmaq_f32(s, vcvtq_f32_s32(vmovl_s16(vget_high_s16(q16b))), vld1q_f32(xb + 16 * h + 12));
+        }
+        acc = vfmaq_n_f32(acc, s, f16_to_f32(read_u16le(block)));
+    }
+    return vaddvq_f32(acc);
+}
+
+/* sum(a[i] * b[i]) over 16 int8 lanes, as int32x4 partial sums. */
+static int32x4_t dot16_s8(int32x4_t acc, int8x16_t a, int8x16_t b) {
+    acc = vpadalq_s16(acc, vmull_s8(vget_low_s8(a), vget_low_s8(b)));
+    return vpadalq_s16(acc, vmull_s8(vget_high_s8(a), vget_high_s8(b)));
+}
+
+static float q4_0_act_dot_neon(const uint8_t *row, const void *act, size_t n) {
+    const act_block32 *a = (const act_block32 *)act;
+    float sum = 0.0f;
+    for (size_t b = 0; b < n / 32; b++) {
+        const uint8_t *block = row + 18 * b;
+        uint8x16_t packed = vld1q_u8(block + 2);
+        int8x16_t lo = vreinterpretq_s8_u8(vandq_u8(packed, vdupq_n_u8(0x0F)));
+        int8x16_t hi = vreinterpretq_s8_u8(vshrq_n_u8(packed, 4));
+        int32x4_t acc = dot16_s8(vdupq_n_s32(0), lo, vld1q_s8(a[b].qs));
+        acc = dot16_s8(acc, hi, vld1q_s8(a[b].qs + 16));
+        int32_t isum = vaddvq_s32(acc) - 8 * a[b].sum;
+        sum += f16_to_f32(read_u16le(block)) * a[b].d * (float)isum;
+    }
+    return sum;
+}
+
+static float iq4_nl_act_dot_neon(const uint8_t *row, const void *act, size_t n) {
+    const act_block32 *a = (const act_block32 *)act;
+    const int8x16_t table = vld1q_s8(iq4nl_values);
+    float sum = 0.0f;
+    for (size_t b = 0; b < n / 32; b++) {
+        const uint8_t *block = row + 18 * b;
+        uint8x16_t packed = vld1q_u8(block + 2);
+        int8x16_t lo = vqtbl1q_s8(table, vandq_u8(packed, vdupq_n_u8(0x0F)));
+        int8x16_t hi = vqtbl1q_s8(table, vshrq_n_u8(packed, 4));
+        int32x4_t acc = dot16_s8(vdupq_n_s32(0), lo, vld1q_s8(a[b].qs));
+        acc = dot16_s8(acc, hi, vld1q_s8(a[b].qs + 16));
+        sum += f16_to_f32(read_u16le(block)) * a[b].d * (float)vaddvq_s32(acc);
+    }
+    return sum;
+}
+
+static float q4_k_act_dot_neon(const uint8_t *row, const void *act, size_t n) {
+    const act_block256 *a = (const act_block256 *)act;
+    float sum = 0.0f;
+    for (size_t b = 0; b < n / 256; b++) {
+        const uint8_t *block = row + 144 * b, *s = block + 4, *qs = block + 16;
+        int32_t scaled = 0, mins = 0;
+        for (int t = 0; t < 8; t++) {
+            int sc, mn;
+            k_scale_min(s, t, &sc, &mn);
+            mins += mn * (a[b].bsums[2 * t] + a[b].bsums[2 * t + 1]);
+            const uint8_t *q = qs + 32 * (t / 2);
+            int32x4_t acc = vdupq_n_s32(0);
+            for (int h = 0; h < 2; h++) {
+                uint8x16_t packed = vld1q_u8(q + 16 * h);
+                uint8x16_t v = t % 2 ? vshrq_n_u8(packed, 4) : vandq_u8(packed, vdupq_n_u8(0x0F));
+                acc = dot16_s8(acc, vreinterpretq_s8_u8(v), vld1q_s8(a[b].qs + 32 * t + 16 * h));
+            }
+            scaled += sc * vaddvq_s32(acc);
+        }
+        sum += a[b].d * (f16_to_f32(read_u16le(block)) * (float)scaled -
+                         f16_to_f32(read_u16le(block + 2)) * (float)mins);
+    }
+    return sum;
+}
+
+static float q6_k_act_dot_neon(const uint8_t *row, const void *act, size_t n) {
+    const act_block256 *a = (const act_block256 *)act;
+    const uint8x16_t m4 = vdupq_n_u8(0x0F), m2 = vdupq_n_u8(0x03);
+    float sum = 0.0f;
+    for (size_t b = 0; b < n / 256; b++) {
+        const uint8_t *block = row + 210 * b;
+        const int8_t *sc = (const int8_t *)(const void *)(block + 192);
+        int32_t scaled = 0, offset = 0;
+        for (int g = 0; g < 16; g++) offset += sc[g] * a[b].bsums[g];
+        for (int half = 0; half < 2; half++) {
+            const uint8_t *ql = block + 64 * half, *qh = block + 128 + 32 * half;
+            const int8_t *y = a[b].qs + 128 * half;
+            for (int part = 0; part < 2; part++) { /* elements l = 16*part .. 16*part+15 */
+                uint8x16_t l0 = vld1q_u8(ql + 16 * part), l1 = vld1q_u8(ql + 32 + 16 * part);
+                uint8x16_t h = vld1q_u8(qh + 16 * part);
+                uint8x16_t q[4];
+                q[0] = vorrq_u8(vandq_u8(l0, m4), vshlq_n_u8(vandq_u8(h, m2), 4));
+                q[1] = vorrq_u8(vandq_u8(l1, m4), vshlq_n_u8(vandq_u8(vshrq_n_u8(h, 2), m2), 4));
+                q[2] = vorrq_u8(vshrq_n_u8(l0, 4), vshlq_n_u8(vandq_u8(vshrq_n_u8(h, 4), m2), 4));
+                q[3] = vorrq_u8(vshrq_n_u8(l1, 4), vshlq_n_u8(vshrq_n_u8(h, 6), 4));
+                for (int k = 0; k < 4; k++) {
+                    int32x4_t acc = dot16_s8(vdupq_n_s32(0), vreinterpretq_s8_u8(q[k]),
+                                             vld1q_s8(y + 32 * k + 16 * part));
+                    scaled += sc[8 * half + 2 * k + part] * vaddvq_s32(acc);
+                }
+            }
+        }
+        sum += a[b].d * f16_to_f32(read_u16le(block + 208)) * (float)(scaled - 32 * offset);
+    }
+    return sum;
+}
+
+static void kernels_neon(kernel_set *k) {
+    kernels_scalar(k);
+    k->name = "neon";
+    k->row_dot[0] = f32_row_dot_neon;
+    k->row_dot[1] = f16_row_dot_neon;
+    k->row_dot[8] = q8_0_row_dot_neon;
+    k->row_dot[30] = bf16_row_dot_neon;
+    k->dot_f32 = dot_f32_neon;
+    k->axpy_f32 = axpy_f32_neon;
+    k->act_dot[2] = q4_0_act_dot_neon;
+    k->act_dot[20] = iq4_nl_act_dot_neon;
+    k->act_dot[12] = q4_k_act_dot_neon;
+    k->act_dot[14] = q6_k_act_dot_neon;
+}
 #else
-#  define DSV3_HAVE_AVX2 0
+#  define DSV3_HAVE_NEON 0
 #endif
 
 /* The fastest kernel set this CPU runs. */
@@ -2788,6 +3355,10 @@ static void kernels_best(kernel_set *k) {
         kernels_avx2(k);
         return;
     }
+#endif
+#if DSV3_HAVE_NEON
+    kernels_neon(k);
+    return;
 #endif
     kernels_scalar(k);
 }
@@ -2800,15 +3371,92 @@ static void kernels_best(kernel_set *k) {
 
 typedef void (*task_fn)(void *arg, uint32_t thread_index, size_t begin, size_t end);
 
+/* The thread shim: just what the pool uses, over pthreads or Win32 (an SRW lock
+   and condition variables, which need no destruction). The init calls return 0
+   on success, as pthreads does. */
+#if DSV3_HAVE_THREADS && defined(_WIN32)
+typedef HANDLE sys_thread;
+typedef SRWLOCK sys_mutex;
+typedef CONDITION_VARIABLE sys_cond;
+static int mutex_init(sys_mutex *m) { InitializeSRWLock(m); return 0; }
+static void mutex_destroy(sys_mutex *m) { (void)m; }
+static void mutex_lock(sys_mutex *m) { AcquireSRWLockExclusive(m); }
+static void mutex_unlock(sys_mutex *m) { ReleaseSRWLockExclusive(m); }
+static int cond_init(sys_cond *c) { InitializeConditionVariable(c); return 0; }
+static void cond_destroy(sys_cond *c) { (void)c; }
+static void cond_wait(sys_cond *c, sys_mutex *m) { SleepConditionVariableSRW(c, m, INFINITE, 0); }
+static void cond_signal(sys_cond *c) { WakeConditionVariable(c); }
+static void cond_broadcast(sys_cond *c) { WakeAllConditionVariable(c); }
+#elif DSV3_HAVE_THREADS
+typedef pthread_t sys_thread;
+typedef pthread_mutex_t sys_mutex;
+typedef pthread_cond_t sys_cond;
+static int mutex_init(sys_mutex *m) { return pthread_mutex_init(m, NULL); }
+static void mutex_destroy(sys_mutex *m) { pthread_mutex_destroy(m); }
+static void mutex_lock(sys_mutex *m) { pthread_mutex_lock(m); }
+static void mutex_unlock(sys_mutex *m) { pthread_mutex_unlock(m); }
+static int cond_init(sys_cond *c) { return pthread_cond_init(c, NULL); }
+static void cond_destroy(sys_cond *c) { pthread_cond_destroy(c); }
+static void cond_wait(sys_cond *c, sys_mutex *m) { pthread_cond_wait(c, m); }
+static void cond_signal(sys_cond *c) { pthread_cond_signal(c); }
+static void cond_broadcast(sys_cond *c) { pthread_cond_broadcast(c); }
+#endif
+
+/* Waiting threads spin this many rounds before they sleep: a decoded token runs
+   hundreds of short parallel sections, and waking a sleeping thread costs tens
+   of microseconds each time. */
+#define DSV3_SPIN_ROUNDS 256
+
+/* The few atomic operations the spin needs: an acquire load outside the mutex
+   of values that are written (with release) under it. */
+#if DSV3_HAVE_THREADS && defined(_MSC_VER) && !defined(__clang__)
+static uint64_t load_acquire_u64(const volatile uint64_t *p) {
+    uint64_t v = (uint64_t)InterlockedCompareExchange64((volatile LONG64 *)p, 0, 0);
+    return v;
+}
+static uint32_t load_acquire_u32(const volatile uint32_t *p) {
+    return (uint32_t)InterlockedCompareExchange((volatile LONG *)p, 0, 0);
+}
+static void store_release_u64(volatile uint64_t *p, uint64_t v) { InterlockedExchange64((volatile LONG64 *)p, (LONG64)v); }
+static void store_release_u32(volatile uint32_t *p, uint32_t v) { InterlockedExchange((volatile LONG *)p, (LONG)v); }
+static void cpu_relax_round(int round) {
+    if (round >= 64) SwitchToThread();
+    else YieldProcessor();
+}
+#elif DSV3_HAVE_THREADS
+static uint64_t load_acquire_u64(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+static uint32_t load_acquire_u32(const uint32_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+static void store_release_u64(uint64_t *p, uint64_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+static void store_release_u32(uint32_t *p, uint32_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+/* A short pause for the first rounds, then the processor is offered to other
+   threads: on an oversubscribed machine a pure spin would steal the time slice
+   of the very thread it waits for. */
+static void cpu_relax_round(int round) {
+    if (round >= 64) {
+#  if defined(_WIN32)
+        SwitchToThread();
+#  else
+        sched_yield();
+#  endif
+        return;
+    }
+#  if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#  elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#  endif
+}
+#endif
+
 typedef struct thread_pool {
     uint32_t n_threads; /* including the calling thread */
 #if DSV3_HAVE_THREADS
-    pthread_t *workers;
-    pthread_mutex_t mutex;
-    pthread_cond_t work_ready, work_done;
+    sys_thread *workers;
+    sys_mutex mutex;
+    sys_cond work_ready, work_done;
     uint64_t generation;
     uint32_t pending;
-    int shutdown;
+    uint32_t shutdown;
     task_fn fn;
     void *arg;
     size_t n_items;
@@ -2826,26 +3474,57 @@ typedef struct worker_start {
     uint32_t index;
 } worker_start;
 
-static void *worker_main(void *p) {
-    thread_pool *pool = ((worker_start *)p)->pool;
-    uint32_t index = ((worker_start *)p)->index;
+static void worker_main(worker_start *start) {
+    thread_pool *pool = start->pool;
+    uint32_t index = start->index;
     uint64_t seen = 0;
-    pthread_mutex_lock(&pool->mutex);
+    mutex_lock(&pool->mutex);
     for (;;) {
-        while (pool->generation == seen && !pool->shutdown) pthread_cond_wait(&pool->work_ready, &pool->mutex);
+        if (pool->generation == seen && !pool->shutdown) {
+            mutex_unlock(&pool->mutex);
+            for (int i = 0; i < DSV3_SPIN_ROUNDS && load_acquire_u64(&pool->generation) == seen &&
+                            !load_acquire_u32(&pool->shutdown);
+                 i++)
+                cpu_relax_round(i);
+            mutex_lock(&pool->mutex);
+        }
+        while (pool->generation == seen && !pool->shutdown) cond_wait(&pool->work_ready, &pool->mutex);
         if (pool->shutdown) break;
         seen = pool->generation;
         task_fn fn = pool->fn;
         void *arg = pool->arg;
         size_t n_items = pool->n_items;
-        pthread_mutex_unlock(&pool->mutex);
+        mutex_unlock(&pool->mutex);
         run_chunk(fn, arg, index, pool->n_threads, n_items);
-        pthread_mutex_lock(&pool->mutex);
-        if (--pool->pending == 0) pthread_cond_signal(&pool->work_done);
+        mutex_lock(&pool->mutex);
+        store_release_u32(&pool->pending, pool->pending - 1);
+        if (pool->pending == 0) cond_signal(&pool->work_done);
     }
-    pthread_mutex_unlock(&pool->mutex);
+    mutex_unlock(&pool->mutex);
+}
+
+/* Starts a worker on start; 0 on success. */
+#if defined(_WIN32)
+static DWORD WINAPI worker_entry(LPVOID p) {
+    worker_main((worker_start *)p);
+    return 0;
+}
+static int thread_start(sys_thread *t, worker_start *start) {
+    *t = CreateThread(NULL, 0, worker_entry, start, 0, NULL);
+    return *t ? 0 : -1;
+}
+static void thread_join(sys_thread t) {
+    WaitForSingleObject(t, INFINITE);
+    CloseHandle(t);
+}
+#else
+static void *worker_entry(void *p) {
+    worker_main((worker_start *)p);
     return NULL;
 }
+static int thread_start(sys_thread *t, worker_start *start) { return pthread_create(t, NULL, worker_entry, start); }
+static void thread_join(sys_thread t) { pthread_join(t, NULL); }
+#endif
 #endif
 
 /* Starts n_threads - 1 workers. start_args holds n_threads entries and must
@@ -2855,22 +3534,22 @@ static int pool_start(thread_pool *pool, uint32_t n_threads, void *start_args, c
 #if DSV3_HAVE_THREADS
     if (pool->n_threads == 1) return 1;
     worker_start *starts = (worker_start *)start_args;
-    pool->workers = (pthread_t *)mem_calloc(a, pool->n_threads, sizeof(pthread_t));
+    pool->workers = (sys_thread *)mem_calloc(a, pool->n_threads, sizeof(sys_thread));
     if (!pool->workers) return 0;
-    if (pthread_mutex_init(&pool->mutex, NULL) != 0) {
+    if (mutex_init(&pool->mutex) != 0) {
         mem_free(a, pool->workers);
         pool->workers = NULL;
         return 0;
     }
-    if (pthread_cond_init(&pool->work_ready, NULL) != 0) {
-        pthread_mutex_destroy(&pool->mutex);
+    if (cond_init(&pool->work_ready) != 0) {
+        mutex_destroy(&pool->mutex);
         mem_free(a, pool->workers);
         pool->workers = NULL;
         return 0;
     }
-    if (pthread_cond_init(&pool->work_done, NULL) != 0) {
-        pthread_cond_destroy(&pool->work_ready);
-        pthread_mutex_destroy(&pool->mutex);
+    if (cond_init(&pool->work_done) != 0) {
+        cond_destroy(&pool->work_ready);
+        mutex_destroy(&pool->mutex);
         mem_free(a, pool->workers);
         pool->workers = NULL;
         return 0;
@@ -2878,7 +3557,7 @@ static int pool_start(thread_pool *pool, uint32_t n_threads, void *start_args, c
     for (uint32_t i = 1; i < pool->n_threads; i++) {
         starts[i].pool = pool;
         starts[i].index = i;
-        if (pthread_create(&pool->workers[i], NULL, worker_main, &starts[i]) != 0) {
+        if (thread_start(&pool->workers[i], &starts[i]) != 0) {
             /* run with the workers that did start */
             pool->n_threads = i;
             break;
@@ -2896,14 +3575,14 @@ static int pool_start(thread_pool *pool, uint32_t n_threads, void *start_args, c
 static void pool_stop(thread_pool *pool, const allocator *a) {
 #if DSV3_HAVE_THREADS
     if (pool->workers) {
-        pthread_mutex_lock(&pool->mutex);
-        pool->shutdown = 1;
-        pthread_cond_broadcast(&pool->work_ready);
-        pthread_mutex_unlock(&pool->mutex);
-        for (uint32_t i = 1; i < pool->n_threads; i++) pthread_join(pool->workers[i], NULL);
-        pthread_cond_destroy(&pool->work_ready);
-        pthread_cond_destroy(&pool->work_done);
-        pthread_mutex_destroy(&pool->mutex);
+        mutex_lock(&pool->mutex);
+        store_release_u32(&pool->shutdown, 1);
+        cond_broadcast(&pool->work_ready);
+        mutex_unlock(&pool->mutex);
+        for (uint32_t i = 1; i < pool->n_threads; i++) thread_join(pool->workers[i]);
+        cond_destroy(&pool->work_ready);
+        cond_destroy(&pool->work_done);
+        mutex_destroy(&pool->mutex);
         mem_free(a, pool->workers);
         pool->workers = NULL;
     }
@@ -2919,18 +3598,19 @@ static void parallel_for(thread_pool *pool, size_t n_items, size_t min_items_per
     uint32_t n = pool->n_threads;
 #if DSV3_HAVE_THREADS
     if (n > 1 && n_items >= (size_t)n * min_items_per_thread) {
-        pthread_mutex_lock(&pool->mutex);
+        mutex_lock(&pool->mutex);
         pool->fn = fn;
         pool->arg = arg;
         pool->n_items = n_items;
         pool->pending = n - 1;
-        pool->generation++;
-        pthread_cond_broadcast(&pool->work_ready);
-        pthread_mutex_unlock(&pool->mutex);
+        store_release_u64(&pool->generation, pool->generation + 1);
+        cond_broadcast(&pool->work_ready);
+        mutex_unlock(&pool->mutex);
         run_chunk(fn, arg, 0, n, n_items);
-        pthread_mutex_lock(&pool->mutex);
-        while (pool->pending > 0) pthread_cond_wait(&pool->work_done, &pool->mutex);
-        pthread_mutex_unlock(&pool->mutex);
+        for (int i = 0; i < DSV3_SPIN_ROUNDS && load_acquire_u32(&pool->pending) > 0; i++) cpu_relax_round(i);
+        mutex_lock(&pool->mutex);
+        while (pool->pending > 0) cond_wait(&pool->work_done, &pool->mutex);
+        mutex_unlock(&pool->mutex);
         return;
     }
 #endif
@@ -2940,7 +3620,12 @@ static void parallel_for(thread_pool *pool, size_t n_items, size_t min_items_per
 }
 
 static uint32_t hardware_threads(void) {
-#if DSV3_HAVE_THREADS && defined(_SC_NPROCESSORS_ONLN)
+#if DSV3_HAVE_THREADS && defined(_WIN32)
+    SYSTEM_INFO info;
+    GetSystemInfo(&info); /* the calling thread's processor group: at most 64 */
+    DWORD n = info.dwNumberOfProcessors;
+    if (n > 0) return n > 256 ? 256 : (uint32_t)n;
+#elif DSV3_HAVE_THREADS && defined(_SC_NPROCESSORS_ONLN)
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     if (n > 0) return n > 256 ? 256 : (uint32_t)n;
 #endif
@@ -2982,13 +3667,16 @@ struct dsv3_model {
     double *rope_inv_freq;    /* per rope pair, YaRN blend applied */
     size_t max_row;           /* longest row any kernel converts to floats */
     uint64_t fingerprint;     /* FNV-1a of the GGUF header: names the model in saved states */
+    uint32_t n_extra_parts;   /* a split model's parts after the first (gguf.md §1.4) */
+    file_image *extra_images;
+    gguf_file *extra_ggufs;
     int vocab_only;           /* loaded with params.vocab_only: no weights */
     vocab vocab;              /* the tokenizer; vocab.present = 0 if none */
+    dsv3_progress_fn progress;/* during load only; NULL afterwards */
+    void *progress_user;
 };
 
-#if defined(__GNUC__) || defined(__clang__)
-__attribute__((format(printf, 3, 4)))
-#endif
+DSV3_PRINTF(3, 4)
 static void model_log(const dsv3_model *m, int32_t level, const char *fmt, ...) {
     if (!m->log) return;
     char msg[DSV3_ERROR_SIZE];
@@ -2997,6 +3685,86 @@ static void model_log(const dsv3_model *m, int32_t level, const char *fmt, ...) 
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     m->log(m->log_user, level, msg);
+}
+
+/* Reports load progress; a non-zero answer cancels the load. */
+static int32_t load_progress(const dsv3_model *m, float fraction, error_slot *err) {
+    if (m->progress && m->progress(m->progress_user, fraction))
+        return fail(err, DSV3_ERR_ABORTED, "loading cancelled by the progress callback at %.0f%%", fraction * 100.0);
+    return DSV3_OK;
+}
+
+/* A tensor of any part of the model: metadata lives in the first part, tensor
+   data in whichever part holds the tensor's info record. */
+static const gguf_tensor *model_find_tensor(const dsv3_model *m, const char *name) {
+    const gguf_tensor *t = gguf_find_tensor(&m->gguf, name);
+    for (uint32_t i = 0; !t && i < m->n_extra_parts; i++) t = gguf_find_tensor(&m->extra_ggufs[i], name);
+    return t;
+}
+
+/* Opens the other parts of a split model, NAME-00001-of-0000N.gguf: each is a
+   complete GGUF file whose split.no says which part it is (gguf.md §1.4). */
+static int32_t open_split_parts(dsv3_model *m, const char *path, int use_mmap, error_slot *err) {
+    uint64_t count = 1, no = 0;
+    int found;
+    int32_t st;
+    if ((st = meta_uint(&m->gguf, "split.count", 0xFFFF, &count, &found, err))) return st;
+    if (!found || count <= 1) return DSV3_OK;
+    if ((st = meta_uint(&m->gguf, "split.no", 0xFFFF, &no, &found, err))) return st;
+    size_t len = strlen(path);
+    const char *suffix = len >= 20 ? path + len - 20 : NULL; /* "-00001-of-000NN.gguf" */
+    unsigned first = 0, total = 0;
+    char tail[8];
+    if (no != 0 || !suffix || sscanf(suffix, "-%5u-of-%5u%5s", &first, &total, tail) != 3 || first != 1 ||
+        total != count || strcmp(tail, ".gguf") != 0)
+        return fail(err, DSV3_ERR_INVALID_ARGUMENT,
+                    "'%s' is part %llu of a model split in %llu: load the first part, named NAME-00001-of-%05llu.gguf",
+                    path, (unsigned long long)no + 1, (unsigned long long)count, (unsigned long long)count);
+    m->extra_images = (file_image *)mem_calloc(&m->alloc, (size_t)count - 1, sizeof *m->extra_images);
+    m->extra_ggufs = (gguf_file *)mem_calloc(&m->alloc, (size_t)count - 1, sizeof *m->extra_ggufs);
+    if (!m->extra_images || !m->extra_ggufs) return fail(err, DSV3_ERR_OUT_OF_MEMORY, "out of memory opening parts");
+    char *part_path = (char *)mem_alloc(&m->alloc, len + 1);
+    if (!part_path) return fail(err, DSV3_ERR_OUT_OF_MEMORY, "out of memory opening parts");
+    memcpy(part_path, path, len + 1);
+    for (uint32_t i = 1; i < count && st == DSV3_OK; i++) {
+        char part_suffix[48]; /* count <= 65535: always 20 characters */
+        snprintf(part_suffix, sizeof part_suffix, "-%05u-of-%05u.gguf", i + 1, (unsigned)count);
+        memcpy(part_path + len - 20, part_suffix, 21);
+        st = image_open(&m->extra_images[i - 1], part_path, use_mmap, &m->alloc, err);
+        if (st) break;
+        m->n_extra_parts = i;
+        gguf_file *g = &m->extra_ggufs[i - 1];
+        st = gguf_parse(g, m->extra_images[i - 1].data, m->extra_images[i - 1].size, &m->alloc, err);
+        if (st) {
+            char detail[DSV3_ERROR_SIZE];
+            snprintf(detail, sizeof detail, "%s", err->message);
+            st = fail(err, st, "%s: %s", part_path, detail);
+            break;
+        }
+        uint64_t part_no = 0, part_count = 0;
+        int has_no, has_count;
+        if ((st = meta_uint(g, "split.no", 0xFFFF, &part_no, &has_no, err)) ||
+            (st = meta_uint(g, "split.count", 0xFFFF, &part_count, &has_count, err)))
+            break;
+        if (!has_no || !has_count || part_no != i || part_count != count) {
+            st = fail(err, DSV3_ERR_BAD_FILE, "%s says it is part %llu of %llu, expected part %u of %llu", part_path,
+                      (unsigned long long)part_no + 1, (unsigned long long)part_count, i + 1,
+                      (unsigned long long)count);
+            break;
+        }
+        /* a tensor name must be unique over all parts */
+        for (uint64_t t = 0; t < g->n_tensors && st == DSV3_OK; t++) {
+            char name[DSV3_GGUF_MAX_NAME + 1];
+            snprintf(name, sizeof name, "%.*s", (int)g->tensors[t].name.len, g->tensors[t].name.ptr);
+            const gguf_tensor *other = gguf_find_tensor(&m->gguf, name);
+            for (uint32_t j = 0; !other && j + 1 < i; j++) other = gguf_find_tensor(&m->extra_ggufs[j], name);
+            if (other) st = fail(err, DSV3_ERR_BAD_FILE, "tensor '%s' appears in two parts", name);
+        }
+    }
+    mem_free(&m->alloc, part_path);
+    if (st == DSV3_OK)
+        model_log(m, DSV3_LOG_INFO, "split model: %llu parts", (unsigned long long)count);
+    return st;
 }
 
 /* Reads deepseek2.<suffix> as an unsigned integer; absent keys keep *out. */
@@ -3036,7 +3804,7 @@ static int hp_has(const dsv3_model *m, const char *suffix) {
 static int32_t bind_tensor(dsv3_model *m, tensor_view *view, const char *name, int required,
                            uint64_t e0, uint64_t e1, uint64_t e2, error_slot *err) {
     memset(view, 0, sizeof *view);
-    const gguf_tensor *t = gguf_find_tensor(&m->gguf, name);
+    const gguf_tensor *t = model_find_tensor(m, name);
     if (!t) {
         if (required) return fail(err, DSV3_ERR_BAD_MODEL, "tensor '%s' is missing", name);
         return DSV3_OK;
@@ -3077,7 +3845,7 @@ static int32_t bind_layer_tensor(dsv3_model *m, tensor_view *view, uint32_t laye
 static const gguf_tensor *find_layer_tensor(const dsv3_model *m, uint32_t layer, const char *what) {
     char name[DSV3_GGUF_MAX_NAME + 16];
     snprintf(name, sizeof name, "blk.%u.%s", layer, what);
-    return gguf_find_tensor(&m->gguf, name);
+    return model_find_tensor(m, name);
 }
 
 /* Reads the hyperparameters and derives the head dims from the tensors of the
@@ -3308,7 +4076,7 @@ static int32_t bind_model_tensors(dsv3_model *m, error_slot *err) {
     uint64_t dn = hp->qk_nope_head_dim, dv = hp->v_head_dim, dk = m->qk_head_dim;
     uint32_t q_lora_seen = 0;
     int32_t st;
-    const gguf_tensor *emb = gguf_find_tensor(&m->gguf, "token_embd.weight");
+    const gguf_tensor *emb = model_find_tensor(m, "token_embd.weight");
     if (!emb) return fail(err, DSV3_ERR_BAD_MODEL, "tensor 'token_embd.weight' is missing");
     if (emb->ne[1] > INT32_MAX) return fail(err, DSV3_ERR_BAD_MODEL, "vocabulary of %llu tokens is too large",
                                             (unsigned long long)emb->ne[1]);
@@ -3329,6 +4097,7 @@ static int32_t bind_model_tensors(dsv3_model *m, error_slot *err) {
 
     for (uint32_t l = 0; l < hp->n_layer; l++) {
         layer_weights *L = &m->layers[l];
+        if (l && (st = load_progress(m, 0.05f + 0.9f * (float)l / (float)hp->n_layer, err))) return st;
         if ((st = bind_layer_tensor(m, &L->attn_norm, l, "attn_norm.weight", 1, E, 1, 1, err))) return st;
         if (find_layer_tensor(m, l, "attn_q_a.weight")) {
             uint64_t Lq = find_layer_tensor(m, l, "attn_q_a.weight")->ne[1];
@@ -3441,6 +4210,12 @@ static void model_destroy(dsv3_model *m) {
     mem_free(&a, m->rope_inv_freq);
     mem_free(&a, m->layers);
     vocab_release(&m->vocab, &a);
+    for (uint32_t i = 0; i < m->n_extra_parts; i++) {
+        gguf_release(&m->extra_ggufs[i], &a);
+        image_close(&m->extra_images[i], &a);
+    }
+    mem_free(&a, m->extra_ggufs);
+    mem_free(&a, m->extra_images);
     gguf_release(&m->gguf, &a);
     image_close(&m->image, &a);
     mem_free(&a, m);
@@ -3502,6 +4277,8 @@ static int32_t model_load_common(const char *path, const void *data, size_t size
     m->ignore_expert_bias = params.ignore_expert_bias != 0;
     m->log = params.log;
     m->log_user = params.user;
+    m->progress = params.progress;
+    m->progress_user = params.user;
     if (path) {
         if ((st = image_open(&m->image, path, params.use_mmap, &a, &err))) goto done;
     } else {
@@ -3514,8 +4291,11 @@ static int32_t model_load_common(const char *path, const void *data, size_t size
     /* the header's padding may run past the end of a file without tensors */
     m->fingerprint = fnv1a(DSV3_FNV_OFFSET, m->image.data,
                            m->gguf.data_offset < m->image.size ? (size_t)m->gguf.data_offset : m->image.size);
+    if (path && !params.vocab_only && (st = open_split_parts(m, path, params.use_mmap, &err))) goto done;
+    if ((st = load_progress(m, 0.05f, &err))) goto done;
     if (params.vocab_only) {
         if ((st = load_vocab_only(m, &err))) goto done;
+        st = load_progress(m, 1.0f, &err);
         goto done;
     }
     if ((st = load_hparams(m, &params, &err))) goto done;
@@ -3523,7 +4303,7 @@ static int32_t model_load_common(const char *path, const void *data, size_t size
         /* block_count sizes an allocation: confirm it by the last layer's tensor first */
         char last[DSV3_GGUF_MAX_NAME + 16];
         snprintf(last, sizeof last, "blk.%u.attn_norm.weight", m->hp.n_layer - 1);
-        if (!gguf_find_tensor(&m->gguf, last)) {
+        if (!model_find_tensor(m, last)) {
             st = fail(&err, DSV3_ERR_BAD_MODEL, "block_count is %u but tensor '%s' is missing",
                       m->hp.n_layer + m->hp.n_layer_nextn, last);
             goto done;
@@ -3541,11 +4321,21 @@ static int32_t model_load_common(const char *path, const void *data, size_t size
     if ((st = special_token(m, "tokenizer.ggml.bos_token_id", &m->token_bos, &err))) goto done;
     if ((st = special_token(m, "tokenizer.ggml.eos_token_id", &m->token_eos, &err))) goto done;
     if ((st = special_token(m, "tokenizer.ggml.padding_token_id", &m->token_pad, &err))) goto done;
-    if ((st = load_tokenizer(m, &err))) goto done;
+    if ((st = load_tokenizer(m, &err))) {
+        /* A tokenizer dsv3 cannot run exactly (another pre-tokenizer, e.g. Kimi-K2's)
+           must not stop the weights from running on token ids: say so, go on
+           without text in and out (dsv3_tokenize then returns UNSUPPORTED). */
+        if (st != DSV3_ERR_UNSUPPORTED) goto done;
+        model_log(m, DSV3_LOG_WARN, "%s; the model runs on token ids only", err.message);
+        err.message[0] = '\0';
+        st = DSV3_OK;
+    }
     m->hp.struct_size = sizeof m->hp;
+    if ((st = load_progress(m, 1.0f, &err))) goto done;
     model_log(m, DSV3_LOG_INFO, "loaded deepseek2 model: %u layers, %u embd, %u heads, %u experts (%u used), vocab %u",
               m->hp.n_layer, m->hp.n_embd, m->hp.n_head, m->hp.n_expert, m->hp.n_expert_used, m->hp.n_vocab);
 done:
+    if (m) m->progress = NULL; /* the callback's user data need not outlive the load */
     if (st != DSV3_OK) {
         if (m && m->log) m->log(m->log_user, DSV3_LOG_ERROR, err.message);
         else if (params.log) params.log(params.user, DSV3_LOG_ERROR, err.message);
@@ -3591,12 +4381,15 @@ struct dsv3_context {
     float *rope_cs;         /* [rope] cos/sin pairs for one position */
     float *logits;          /* [n_vocab] */
     uint8_t *act;           /* [B][quantized activations of the longest row] */
+    uint8_t *thread_act;    /* [n_threads][thread_act_stride] the same, per thread */
+    size_t thread_act_stride;
     uint32_t *chosen;       /* [B][n_expert_used] expert ids, ascending */
     uint32_t *kept_groups;  /* [groups] */
     uint32_t *bucket_start; /* [n_expert + 1] first entry of each expert's bucket */
     uint32_t *bucket_tokens;/* [B * n_expert_used] token index of each entry */
     size_t row_stride;
     thread_pool pool;
+    uint32_t min_parallel_work; /* multiply-adds per thread worth a split */
     void *pool_start_args;
     int has_logits;
     int32_t *tokens;        /* [n_ctx] the tokens fed so far */
@@ -3604,6 +4397,8 @@ struct dsv3_context {
     struct candidate *candidates; /* [n_vocab] sampling scratch */
     uint8_t *seen;          /* [n_vocab] sampling scratch: penalty marks */
     uint64_t *expert_counts;/* [n_layer][n_expert] tokens routed to each expert */
+    dsv3_abort_fn abort_cb; /* polled before every layer; NULL: never */
+    void *abort_user;
     char last_error[DSV3_ERROR_SIZE];
 };
 
@@ -3667,7 +4462,10 @@ static void par_matmul(dsv3_context *ctx, const tensor_view *w, size_t first_row
         for (size_t t = 0; t < n_tokens; t++)
             quantize_act(w->act_kind, x + t * x_stride, ctx->act + t * job.act_stride, n);
     }
-    parallel_for(&ctx->pool, n_rows, 16, matmul_task, &job);
+    /* splitting pays only when each thread gets real work */
+    size_t work = n_rows * (size_t)w->ne[0] * n_tokens;
+    size_t min_rows = work >= (size_t)ctx->min_parallel_work * ctx->pool.n_threads ? 16 : n_rows + 1;
+    parallel_for(&ctx->pool, n_rows, min_rows, matmul_task, &job);
 }
 
 typedef struct attend_job {
@@ -3690,13 +4488,14 @@ static void attend_heads_task(void *arg, uint32_t thread_index, size_t begin, si
     uint32_t dn = hp->qk_nope_head_dim, dv = hp->v_head_dim, dk = m->qk_head_dim;
     size_t n_cached = job->pos + 1;
     float *row = ctx->row + thread_index * ctx->row_stride;
+    uint8_t *act = ctx->thread_act + thread_index * ctx->thread_act_stride;
     const kernel_set *k = &m->kernels;
 
     for (size_t h = begin; h < end; h++) {
         const float *q_head = job->q + h * dk;
         float *q_abs = ctx->q_abs + h * Lkv;
         if (L->k_b.data) /* rows (h, r) of length dn: q_abs[r] = W_UK[h][:, r] . q_nope */
-            matvec(&L->k_b, h * Lkv, Lkv, q_head, q_abs);
+            matvec(&L->k_b, h * Lkv, Lkv, q_head, q_abs, act);
         else /* legacy rows h*(dn+dv) + d hold W_UK[h][d, :] */
             matvec_transposed(&L->kv_b, h * (dn + dv), dn, q_head, q_abs, row);
     }
@@ -3718,8 +4517,8 @@ static void attend_heads_task(void *arg, uint32_t thread_index, size_t begin, si
     for (size_t h = begin; h < end; h++) {
         const float *o = ctx->o_lat + h * Lkv;
         float *out = job->out + h * dv;
-        if (L->v_b.data) matvec(&L->v_b, h * dv, dv, o, out);
-        else matvec(&L->kv_b, h * (dn + dv) + dn, dv, o, out);
+        if (L->v_b.data) matvec(&L->v_b, h * dv, dv, o, out, act);
+        else matvec(&L->kv_b, h * (dn + dv) + dn, dv, o, out, act);
     }
 }
 
@@ -3735,7 +4534,9 @@ static void mla_attend_token(dsv3_context *ctx, const layer_weights *L, uint32_t
     rope_angles(m, pos, ctx->rope_cs);
     for (uint32_t h = 0; h < H; h++) rope_rotate(q + (size_t)h * m->qk_head_dim + dn, ctx->rope_cs, dr / 2);
     attend_job job = {ctx, L, layer, pos, q, out};
-    parallel_for(&ctx->pool, H, 1, attend_heads_task, &job);
+    size_t work = (size_t)H * (pos + 1 + m->hp.qk_nope_head_dim + m->hp.v_head_dim) * m->hp.kv_lora_rank;
+    parallel_for(&ctx->pool, H, work >= (size_t)ctx->min_parallel_work * ctx->pool.n_threads ? 1 : H + 1,
+                 attend_heads_task, &job);
 }
 
 /* The attention sublayer for n tokens at positions pos..pos+n-1: joint KV
@@ -3917,8 +4718,11 @@ static void ffn_batch(dsv3_context *ctx, const layer_weights *L, uint32_t layer,
 
 /* Runs n tokens (n <= n_batch) at positions pos..pos+n-1 through the model,
    layer by layer over the whole batch. Logits of every position go to
-   all_logits when given; the last position's always go to ctx->logits. */
-static void forward_batch(dsv3_context *ctx, const int32_t *tokens, size_t n, float *all_logits) {
+   all_logits when given; the last position's go to ctx->logits when `last`
+   (the final batch of a prefill; earlier ones skip the output head).
+   Returns 1, with the position and logits unchanged, when abort_cb stops it:
+   it only wrote cache rows and token slots past the position. */
+static int forward_batch(dsv3_context *ctx, const int32_t *tokens, size_t n, float *all_logits, int last) {
     const dsv3_model *m = ctx->model;
     const dsv3_hparams *hp = &m->hp;
     size_t E = hp->n_embd, V = hp->n_vocab;
@@ -3928,6 +4732,7 @@ static void forward_batch(dsv3_context *ctx, const int32_t *tokens, size_t n, fl
     }
     for (uint32_t l = 0; l < hp->n_layer; l++) {
         const layer_weights *L = &m->layers[l];
+        if (ctx->abort_cb && ctx->abort_cb(ctx->abort_user)) return 1;
         for (size_t i = 0; i < n; i++)
             rmsnorm(ctx->xn + i * E, ctx->x + i * E, &L->attn_norm, E, hp->rms_norm_eps, ctx->row);
         attention_batch(ctx, L, l, n);
@@ -3939,17 +4744,19 @@ static void forward_batch(dsv3_context *ctx, const int32_t *tokens, size_t n, fl
         ffn_batch(ctx, L, l, n);
         for (size_t i = 0; i < n * E; i++) ctx->x[i] += ctx->hidden[i];
     }
+    ctx->pos += n;
+    if (!all_logits && !last) return 0;
     size_t first = all_logits ? 0 : n - 1;
     for (size_t i = first; i < n; i++)
         rmsnorm(ctx->xn + i * E, ctx->x + i * E, &m->output_norm, E, hp->rms_norm_eps, ctx->row);
     if (all_logits) {
         par_matmul(ctx, &m->output, 0, V, ctx->xn, E, n, all_logits, V);
-        memcpy(ctx->logits, all_logits + (n - 1) * V, V * sizeof(float));
+        if (last) memcpy(ctx->logits, all_logits + (n - 1) * V, V * sizeof(float));
     } else {
         par_matmul(ctx, &m->output, 0, V, ctx->xn + (n - 1) * E, E, 1, ctx->logits, V);
     }
-    ctx->pos += n;
-    ctx->has_logits = 1;
+    if (last) ctx->has_logits = 1;
+    return 0;
 }
 
 /* ==== 11. Sampling (private) ============================================ */
@@ -4058,6 +4865,7 @@ const char *dsv3_status_string(int32_t status) {
     case DSV3_ERR_CONTEXT_FULL: return "context is full";
     case DSV3_ERR_TOKEN_OUT_OF_RANGE: return "token id out of range";
     case DSV3_ERR_BUFFER_TOO_SMALL: return "buffer too small";
+    case DSV3_ERR_ABORTED: return "aborted by a callback";
     default: return "unknown status code";
     }
 }
@@ -4306,7 +5114,7 @@ void dsv3_context_default_params(dsv3_context_params *out) {
     out->n_ctx = 0;
     out->n_batch = 64;
     out->n_threads = 0;
-    out->kv_type = DSV3_KV_F32;
+    out->kv_type = DSV3_KV_F16;
     out->seed = 1;
 }
 
@@ -4317,6 +5125,7 @@ void dsv3_context_free(dsv3_context *ctx) {
     mem_free(a, ctx->pool_start_args);
     mem_free(a, ctx->tokens);
     mem_free(a, ctx->act);
+    mem_free(a, ctx->thread_act);
     mem_free(a, ctx->expert_counts);
     mem_free(a, ctx->candidates);
     mem_free(a, ctx->seen);
@@ -4403,12 +5212,14 @@ int32_t dsv3_context_create(const dsv3_model *model, const dsv3_context_params *
         ctx->pool_start_args = mem_calloc(a, n_threads, 64); /* >= sizeof(worker_start) each */
         ctx->tokens = (int32_t *)mem_calloc(a, ctx->n_ctx, sizeof(int32_t));
         ctx->act = (uint8_t *)mem_calloc(a, B, model->max_row / 32 * sizeof(act_block32) + 64);
+        ctx->thread_act_stride = (model->max_row / 32 * sizeof(act_block32) + 127) & ~(size_t)63;
+        ctx->thread_act = (uint8_t *)mem_calloc(a, n_threads, ctx->thread_act_stride);
         ctx->expert_counts = (uint64_t *)mem_calloc(a, (size_t)hp->n_layer * X + 1, sizeof(uint64_t));
         ctx->candidates = (candidate *)mem_calloc(a, hp->n_vocab, sizeof(candidate));
         ctx->seen = (uint8_t *)mem_calloc(a, hp->n_vocab, 1);
     }
     if (overflow || !ctx->scratch || !ctx->kv_cache || !ctx->chosen || !ctx->pool_start_args || !ctx->tokens ||
-        !ctx->candidates || !ctx->seen || !ctx->act || !ctx->expert_counts ||
+        !ctx->candidates || !ctx->seen || !ctx->act || !ctx->thread_act || !ctx->expert_counts ||
         !pool_start(&ctx->pool, n_threads, ctx->pool_start_args, a)) {
         model_log(model, DSV3_LOG_ERROR, "out of memory creating a context of %u positions (%llu bytes of KV cache)",
                   ctx->n_ctx, (unsigned long long)kv_bytes);
@@ -4420,6 +5231,9 @@ int32_t dsv3_context_create(const dsv3_model *model, const dsv3_context_params *
     ctx->bucket_tokens = ctx->bucket_start + X + 1;
     ctx->row_stride = (model->max_row + 15) & ~(size_t)15;
     ctx->rng_state = p.seed;
+    ctx->min_parallel_work = p.min_parallel_work ? p.min_parallel_work : 65536;
+    ctx->abort_cb = p.abort_cb;
+    ctx->abort_user = p.abort_user;
     float *cursor_f = ctx->scratch;
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
         *slots[i] = cursor_f;
@@ -4429,9 +5243,7 @@ int32_t dsv3_context_create(const dsv3_model *model, const dsv3_context_params *
     return DSV3_OK;
 }
 
-#if defined(__GNUC__) || defined(__clang__)
-__attribute__((format(printf, 3, 4)))
-#endif
+DSV3_PRINTF(3, 4)
 static int32_t context_fail(dsv3_context *ctx, int32_t status, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
@@ -4456,7 +5268,8 @@ int32_t dsv3_step(dsv3_context *ctx, int32_t token, const float **out_logits) {
     if (!ctx) return DSV3_ERR_INVALID_ARGUMENT;
     int32_t st = check_tokens(ctx, &token, 1);
     if (st) return st;
-    forward_batch(ctx, &token, 1, NULL);
+    if (forward_batch(ctx, &token, 1, NULL, 1))
+        return context_fail(ctx, DSV3_ERR_ABORTED, "aborted by abort_cb; the context is as it was");
     ctx->last_error[0] = '\0';
     if (out_logits) *out_logits = ctx->logits;
     return DSV3_OK;
@@ -4467,10 +5280,17 @@ int32_t dsv3_prefill(dsv3_context *ctx, const int32_t *tokens, size_t n_tokens, 
     if (!tokens && n_tokens) return context_fail(ctx, DSV3_ERR_INVALID_ARGUMENT, "NULL tokens");
     int32_t st = check_tokens(ctx, tokens, n_tokens);
     if (st) return st;
-    size_t V = ctx->model->hp.n_vocab;
+    size_t V = ctx->model->hp.n_vocab, start = ctx->pos;
     for (size_t done = 0; done < n_tokens;) {
         size_t n = n_tokens - done < ctx->n_batch ? n_tokens - done : ctx->n_batch;
-        forward_batch(ctx, tokens + done, n, all_logits ? all_logits + done * V : NULL);
+        if (forward_batch(ctx, tokens + done, n, all_logits ? all_logits + done * V : NULL, done + n == n_tokens)) {
+            /* Earlier batches only filled cache rows past `start`, and the
+               logits are written by the last batch alone: rewinding the
+               position restores the context exactly. */
+            ctx->pos = start;
+            return context_fail(ctx, DSV3_ERR_ABORTED,
+                                "aborted by abort_cb after %zu of %zu tokens; the context is as it was", done, n_tokens);
+        }
         done += n;
     }
     ctx->last_error[0] = '\0';
@@ -4651,7 +5471,7 @@ int32_t dsv3_context_state_save_file(const dsv3_context *ctx, const char *path) 
     if (!buf) return context_fail(mut, DSV3_ERR_OUT_OF_MEMORY, "cannot allocate %zu bytes for the state", size);
     size_t written = 0;
     int32_t st = dsv3_context_state_save(ctx, buf, size, &written);
-    FILE *f = st ? NULL : fopen(path, "wb");
+    FILE *f = st ? NULL : path_fopen(path, "wb", &ctx->model->alloc);
     if (!st && !f) st = context_fail(mut, DSV3_ERR_IO, "cannot write '%s': %s", path, strerror(errno));
     if (f) {
         int ok = fwrite(buf, 1, written, f) == written;
@@ -4691,6 +5511,182 @@ int32_t dsv3_context_reset_expert_counts(dsv3_context *ctx) {
 int32_t dsv3_context_set_seed(dsv3_context *ctx, uint64_t seed) {
     if (!ctx) return DSV3_ERR_INVALID_ARGUMENT;
     ctx->rng_state = seed;
+    return DSV3_OK;
+}
+
+/* ---- Generation ---------------------------------------------------------- */
+
+void dsv3_generate_default_params(dsv3_generate_params *out) {
+    if (!out) return;
+    memset(out, 0, sizeof *out);
+    out->struct_size = sizeof *out;
+}
+
+/* Decoded text not yet handed to on_token: its tail may begin a stop string. */
+typedef struct gen_text {
+    char *buf;
+    size_t n, cap;
+    const char *const *stops;
+    size_t n_stops, longest;
+} gen_text;
+
+/* Where the earliest stop string starts in the text, or SIZE_MAX. */
+static size_t gen_stop_find(const gen_text *t) {
+    size_t best = SIZE_MAX;
+    for (size_t i = 0; i < t->n_stops; i++) {
+        size_t len = strlen(t->stops[i]);
+        for (size_t at = 0; at + len <= t->n && at < best; at++)
+            if (memcmp(t->buf + at, t->stops[i], len) == 0) {
+                best = at;
+                break;
+            }
+    }
+    return best;
+}
+
+/* The length of the longest tail of the text that is a proper prefix of a stop
+   string: it must wait for the next token. */
+static size_t gen_stop_tail(const gen_text *t) {
+    size_t best = 0;
+    for (size_t i = 0; i < t->n_stops; i++) {
+        size_t len = strlen(t->stops[i]);
+        for (size_t k = len - 1 < t->n ? len - 1 : t->n; k > best; k--)
+            if (memcmp(t->buf + t->n - k, t->stops[i], k) == 0) {
+                best = k;
+                break;
+            }
+    }
+    return best;
+}
+
+/* Makes room for `extra` more bytes plus a NUL. */
+static int gen_reserve(gen_text *t, const allocator *a, size_t extra) {
+    if (extra <= t->cap - t->n - 1) return 1;
+    if (extra > SIZE_MAX / 2 - t->n) return 0;
+    size_t cap = 2 * (t->n + extra + 1);
+    char *buf = (char *)mem_alloc(a, cap);
+    if (!buf) return 0;
+    memcpy(buf, t->buf, t->n);
+    mem_free(a, t->buf);
+    t->buf = buf;
+    t->cap = cap;
+    return 1;
+}
+
+/* Hands the first n_emit bytes of the text to on_token (NUL-terminated in
+   place) and drops them. */
+static int32_t gen_emit(gen_text *t, const dsv3_generate_params *p, int32_t token, size_t n_emit) {
+    int32_t stop = 0;
+    if (p->on_token) {
+        char saved = t->buf[n_emit];
+        t->buf[n_emit] = '\0';
+        stop = p->on_token(p->user, token, t->buf, n_emit);
+        t->buf[n_emit] = saved;
+    }
+    memmove(t->buf, t->buf + n_emit, t->n - n_emit);
+    t->n -= n_emit;
+    return stop;
+}
+
+int32_t dsv3_generate(dsv3_context *ctx, const dsv3_generate_params *params, int32_t *out_stop_reason,
+                      size_t *out_n_tokens) {
+    if (out_stop_reason) *out_stop_reason = DSV3_STOP_ERROR;
+    if (out_n_tokens) *out_n_tokens = 0;
+    if (!ctx) return DSV3_ERR_INVALID_ARGUMENT;
+    const dsv3_model *m = ctx->model;
+    error_slot err = {DSV3_OK, ""};
+    dsv3_generate_params p;
+    dsv3_generate_default_params(&p);
+    int32_t st = merge_params(&p, sizeof p, params, &err);
+    if (st) return context_fail(ctx, st, "%s", err.message);
+    if (p.max_tokens < 0 || (!p.stop_tokens && p.n_stop_tokens) || (!p.stop_strings && p.n_stop_strings))
+        return context_fail(ctx, DSV3_ERR_INVALID_ARGUMENT,
+                            "bad generate params: max_tokens %d, %zu stop tokens at %p, %zu stop strings at %p",
+                            (int)p.max_tokens, p.n_stop_tokens, (const void *)p.stop_tokens, p.n_stop_strings,
+                            (const void *)p.stop_strings);
+    gen_text t = {NULL, 0, 0, p.stop_strings, p.n_stop_strings, 0};
+    for (size_t i = 0; i < p.n_stop_strings; i++) {
+        if (!p.stop_strings[i] || !p.stop_strings[i][0])
+            return context_fail(ctx, DSV3_ERR_INVALID_ARGUMENT, "stop_strings[%zu] is NULL or empty", i);
+        size_t len = strlen(p.stop_strings[i]);
+        if (len > t.longest) t.longest = len;
+    }
+    if (p.n_stop_strings && !m->vocab.present)
+        return context_fail(ctx, DSV3_ERR_UNSUPPORTED, "stop strings need a tokenizer, and this model has none");
+    if (!ctx->has_logits)
+        return context_fail(ctx, DSV3_ERR_INVALID_ARGUMENT, "no logits to generate from: prefill a prompt first");
+    int has_text = m->vocab.present;
+    if (t.longest > SIZE_MAX / 2 - 64)
+        return context_fail(ctx, DSV3_ERR_INVALID_ARGUMENT, "stop string too long");
+    t.cap = t.longest + 64;
+    t.buf = (char *)mem_alloc(&m->alloc, t.cap);
+    if (!t.buf) return context_fail(ctx, DSV3_ERR_OUT_OF_MEMORY, "out of memory for the generated text");
+    t.buf[0] = '\0';
+    dsv3_decoder dec;
+    dsv3_decoder_init(&dec, 0);
+    size_t n_done = 0;
+    int32_t reason = DSV3_STOP_ERROR;
+    for (;;) {
+        if (p.max_tokens && n_done == (size_t)p.max_tokens) {
+            reason = DSV3_STOP_MAX_TOKENS;
+            break;
+        }
+        int32_t token;
+        if ((st = dsv3_sample(ctx, p.sampling, NULL, &token))) break;
+        int end = token == m->token_eos;
+        for (size_t i = 0; i < p.n_stop_tokens && !end; i++) end = token == p.stop_tokens[i];
+        if (end) {
+            reason = DSV3_STOP_END_TOKEN;
+            break;
+        }
+        if (ctx->pos >= ctx->n_ctx) {
+            reason = DSV3_STOP_CONTEXT_FULL;
+            break;
+        }
+        if ((st = dsv3_step(ctx, token, NULL))) break;
+        n_done++;
+        size_t n_emit = 0;
+        int hit = 0;
+        if (has_text && (uint32_t)token < m->vocab.n_tokens) {
+            size_t got = 0;
+            st = dsv3_decoder_push(m, &dec, token, t.buf + t.n, t.cap - t.n - 1, &got);
+            if (st == DSV3_ERR_BUFFER_TOO_SMALL) {
+                if (!gen_reserve(&t, &m->alloc, got)) {
+                    st = context_fail(ctx, DSV3_ERR_OUT_OF_MEMORY, "out of memory for the generated text");
+                    break;
+                }
+                st = dsv3_decoder_push(m, &dec, token, t.buf + t.n, t.cap - t.n - 1, &got);
+            }
+            if (st) break;
+            t.n += got;
+            size_t at = gen_stop_find(&t);
+            hit = at != SIZE_MAX;
+            n_emit = hit ? at : t.n - gen_stop_tail(&t);
+        }
+        int32_t stop = gen_emit(&t, &p, token, n_emit);
+        if (hit) {
+            t.n = 0; /* the stop string and whatever followed it */
+            reason = DSV3_STOP_STRING;
+            break;
+        }
+        if (stop) {
+            reason = DSV3_STOP_CALLBACK;
+            break;
+        }
+    }
+    /* Whatever is still held back belongs to reported tokens: hand it over
+       (cut at a stop string only an unfinished character completed). */
+    size_t tail = 0;
+    if (has_text && reason != DSV3_STOP_STRING &&
+        dsv3_decoder_flush(&dec, t.buf + t.n, t.cap - t.n - 1, &tail) == DSV3_OK)
+        t.n += tail;
+    size_t at = gen_stop_find(&t), n_final = at != SIZE_MAX ? at : t.n;
+    if (n_final) gen_emit(&t, &p, -1, n_final);
+    mem_free(&m->alloc, t.buf);
+    if (out_n_tokens) *out_n_tokens = n_done;
+    if (st) return st;
+    ctx->last_error[0] = '\0';
+    if (out_stop_reason) *out_stop_reason = reason;
     return DSV3_OK;
 }
 
@@ -5479,7 +6475,7 @@ static int32_t quantize_file(const char *in_path, const char *out_path, const ds
     }
     memcpy(tmp_path, out_path, path_len);
     memcpy(tmp_path + path_len, ".tmp", 5);
-    if (!(f = fopen(tmp_path, "wb"))) {
+    if (!(f = path_fopen(tmp_path, "wb", a))) {
         st = fail(err, DSV3_ERR_IO, "cannot create '%s': %s", tmp_path, strerror(errno));
         goto done;
     }
@@ -5540,18 +6536,16 @@ static int32_t quantize_file(const char *in_path, const char *out_path, const ds
         st = fail(err, DSV3_ERR_IO, "cannot write '%s': %s", tmp_path, strerror(errno));
         goto done;
     }
-#ifdef _WIN32
-    remove(out_path); /* rename() does not replace an existing file there */
-#endif
-    if (rename(tmp_path, out_path) != 0) {
-        st = fail(err, DSV3_ERR_IO, "cannot rename '%s' to '%s': %s", tmp_path, out_path, strerror(errno));
+    char reason[160];
+    if (path_replace(tmp_path, out_path, a, reason, sizeof reason) != 0) {
+        st = fail(err, DSV3_ERR_IO, "cannot rename '%s' to '%s': %s", tmp_path, out_path, reason);
         goto done;
     }
 done:
     if (pool_running) pool_stop(&pool, a);
     mem_free(a, pool_args);
     if (f) fclose(f);
-    if (st != DSV3_OK && created) remove(tmp_path);
+    if (st != DSV3_OK && created) path_remove(tmp_path, a);
     mem_free(a, tmp_path);
     mem_free(a, out_types);
     gguf_release(&g, a);

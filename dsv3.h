@@ -34,11 +34,16 @@
 #define DSV3_VERSION_NUMBER \
     (DSV3_VERSION_MAJOR * 10000 + DSV3_VERSION_MINOR * 100 + DSV3_VERSION_PATCH)
 
-#if defined(_WIN32) && defined(DSV3_SHARED)
-#  if defined(DSV3_BUILD)
+/* DSV3_API marks the public functions. Windows: define DSV3_SHARED both when
+   building dsv3.dll and when using it (dllexport/dllimport); leave it undefined
+   for a static library or for compiling dsv3.c into the program. */
+#if defined(_WIN32) || defined(__CYGWIN__)
+#  if defined(DSV3_SHARED) && defined(DSV3_BUILD)
 #    define DSV3_API __declspec(dllexport)
-#  else
+#  elif defined(DSV3_SHARED)
 #    define DSV3_API __declspec(dllimport)
+#  else
+#    define DSV3_API
 #  endif
 #elif defined(__GNUC__) || defined(__clang__)
 #  define DSV3_API __attribute__((visibility("default")))
@@ -63,6 +68,7 @@ extern "C" {
 #define DSV3_ERR_CONTEXT_FULL       -7  /* no room left for the tokens given      */
 #define DSV3_ERR_TOKEN_OUT_OF_RANGE -8  /* token id < 0 or >= n_vocab             */
 #define DSV3_ERR_BUFFER_TOO_SMALL   -9
+#define DSV3_ERR_ABORTED           -10  /* a progress or abort callback asked to stop */
 
 /* A static English description of a status code; never NULL. */
 DSV3_API const char *dsv3_status_string(int32_t status);
@@ -81,6 +87,9 @@ typedef void (*dsv3_log_fn)(void *user, int32_t level, const char *message);
 /* Allocation hooks: both or neither. free_fn receives what alloc returned. */
 typedef void *(*dsv3_alloc_fn)(void *user, size_t size);
 typedef void (*dsv3_free_fn)(void *user, void *ptr);
+/* Load progress: fraction runs from 0 to 1 (1 when the model is ready). Return
+ * non-zero to cancel the load, which then fails with DSV3_ERR_ABORTED. */
+typedef int32_t (*dsv3_progress_fn)(void *user, float fraction);
 
 /* How MoE layers choose experts when a file has no expert_group_count keys. */
 #define DSV3_GROUPS_AUTO       0 /* DeepSeek-V3's own rule: a 256-expert sigmoid
@@ -92,8 +101,10 @@ typedef struct dsv3_model_params {
     uint32_t      struct_size;  /* sizeof(dsv3_model_params) as the caller built it */
     int32_t       use_mmap;     /* 1 (default): map the file; 0: read it into memory */
     int32_t       expert_groups;/* DSV3_GROUPS_AUTO (default) or DSV3_GROUPS_FILE_ONLY */
-    float         yarn_beta_fast; /* 0 = the file's value, else llama.cpp's 32 */
-    float         yarn_beta_slow; /* 0 = the file's value, else 1 */
+    float         yarn_beta_fast; /* > 0 overrides; 0: the file's
+                                   rope.scaling.yarn_beta_fast, or 32 (as
+                                   llama.cpp) when absent */
+    float         yarn_beta_slow; /* likewise; the default is 1 */
     dsv3_log_fn   log;          /* NULL: silent */
     dsv3_alloc_fn alloc;        /* NULL: malloc */
     dsv3_free_fn  free_fn;      /* NULL: free */
@@ -108,6 +119,10 @@ typedef struct dsv3_model_params {
                                    metadata) from a file of any architecture,
                                    with or without tensors. Such a model
                                    tokenizes and decodes; contexts refuse it. */
+    dsv3_progress_fn progress;  /* NULL: none. Called with `user` on the loading
+                                   thread a few times: after the header is
+                                   parsed, as layers are bound, and with 1 at
+                                   the end */
 } dsv3_model_params;
 
 DSV3_API void dsv3_model_default_params(dsv3_model_params *out);
@@ -251,9 +266,11 @@ DSV3_API int32_t dsv3_decoder_flush(dsv3_decoder *decoder, char *buf, size_t buf
  * <｜Assistant｜>. The DeepSeek-R1 template also keeps only the text after the
  * last </think> of earlier assistant turns and opens the answer with
  * "<think>\n".
- * style: DSV3_CHAT_AUTO picks R1 when the file's chat template handles </think>
- * (model may then not be NULL), else V3; or force DSV3_CHAT_DEEPSEEK_V3 /
+ * style: DSV3_CHAT_AUTO picks R1 when the file's chat template mentions
+ * </think> (model may then not be NULL), else V3; or force DSV3_CHAT_DEEPSEEK_V3 /
  * DSV3_CHAT_DEEPSEEK_R1 (model may be NULL: BOS is <｜begin▁of▁sentence｜>).
+ * Later templates (V3.1's thinking switch, tool-call requests) are not
+ * reproduced: render those with a template engine and use dsv3_tokenize.
  * *n_out receives the length (no NUL is counted); the text is NUL-terminated
  * when out_size > *n_out. DSV3_ERR_BUFFER_TOO_SMALL when out_size <= *n_out.
  * DSV3_ERR_INVALID_ARGUMENT for an unknown role or NULL strings. */
@@ -273,6 +290,10 @@ DSV3_API int32_t dsv3_chat_format(const dsv3_model *model, const dsv3_chat_messa
 /* ---- Context ------------------------------------------------------------- */
 typedef struct dsv3_context dsv3_context;
 
+/* Polled during long computations (see dsv3_context_params.abort_cb), e.g. to
+ * keep a game's frame time: return non-zero to stop. */
+typedef int32_t (*dsv3_abort_fn)(void *user);
+
 /* Element type of the latent KV cache. */
 #define DSV3_KV_F32  0
 #define DSV3_KV_F16  1
@@ -284,8 +305,18 @@ typedef struct dsv3_context_params {
     uint32_t n_batch;      /* most tokens one prefill pass works on (default 64);
                               longer prefills are split, so this only sizes scratch */
     int32_t  n_threads;    /* 0: default. Compute is single-threaded in this version */
-    int32_t  kv_type;      /* DSV3_KV_F32 (default), DSV3_KV_F16 or DSV3_KV_BF16 */
+    int32_t  kv_type;      /* DSV3_KV_F16 (default: half the memory of F32, relative
+                              logit error ~1e-3), DSV3_KV_F32 (exact) or DSV3_KV_BF16 */
     uint64_t seed;         /* seed of the context's sampling generator (default 1) */
+    dsv3_abort_fn abort_cb;/* NULL (default): never abort. Polled with abort_user
+                              before every layer of dsv3_prefill, dsv3_step and
+                              dsv3_generate, on the thread that called them;
+                              non-zero stops the call with DSV3_ERR_ABORTED */
+    void    *abort_user;
+    uint32_t min_parallel_work; /* a product is split across threads only when each
+                              thread gets at least this many multiply-adds
+                              (waking a thread costs about as much); 0: the
+                              default, 65536. 1 splits everything */
 } dsv3_context_params;
 
 DSV3_API void dsv3_context_default_params(dsv3_context_params *out);
@@ -299,13 +330,17 @@ DSV3_API void dsv3_context_free(dsv3_context *ctx);
 
 /* Feeds one token at the current position and advances it. *out_logits (may be
  * NULL) receives n_vocab floats, valid until the next call on this context.
- * On error nothing changes: DSV3_ERR_CONTEXT_FULL, DSV3_ERR_TOKEN_OUT_OF_RANGE. */
+ * On error nothing changes: DSV3_ERR_CONTEXT_FULL, DSV3_ERR_TOKEN_OUT_OF_RANGE,
+ * DSV3_ERR_ABORTED (abort_cb). */
 DSV3_API int32_t dsv3_step(dsv3_context *ctx, int32_t token, const float **out_logits);
 
 /* Feeds n_tokens tokens at once and advances the position by n_tokens.
  * all_logits: NULL, or room for n_tokens * n_vocab floats that receive the logits
  * of every position in order. The last position's logits are then available from
- * dsv3_context_logits(). All tokens are checked before any work is done. */
+ * dsv3_context_logits(). All tokens are checked before any work is done.
+ * When abort_cb stops it (DSV3_ERR_ABORTED), the context is as it was before
+ * the call (position, tokens, logits; only the expert counts keep the work
+ * done) and the contents of all_logits are unspecified. */
 DSV3_API int32_t dsv3_prefill(dsv3_context *ctx, const int32_t *tokens, size_t n_tokens,
                               float *all_logits);
 
@@ -376,6 +411,56 @@ DSV3_API int32_t dsv3_sample(dsv3_context *ctx, const dsv3_sampling_params *para
 
 /* Reseeds the context's sampling generator. */
 DSV3_API int32_t dsv3_context_set_seed(dsv3_context *ctx, uint64_t seed);
+
+/* ---- Generation ---------------------------------------------------------- */
+/* Why dsv3_generate() stopped (values are part of the ABI). */
+#define DSV3_STOP_ERROR        0 /* it returned an error (e.g. DSV3_ERR_ABORTED)       */
+#define DSV3_STOP_END_TOKEN    1 /* sampled EOS or one of stop_tokens                 */
+#define DSV3_STOP_STRING       2 /* the text reached one of stop_strings              */
+#define DSV3_STOP_MAX_TOKENS   3 /* generated max_tokens tokens                       */
+#define DSV3_STOP_CALLBACK     4 /* on_token returned non-zero                        */
+#define DSV3_STOP_CONTEXT_FULL 5 /* no room left in the context for the next token    */
+
+/* Receives each generated token and the text it completes. text: text_len bytes
+ * of whole UTF-8 characters (NUL-terminated, valid only during the call; may be
+ * empty: a token can end half a character, and text that could be the start of
+ * a stop string is held back until it is known not to be). Control tokens give
+ * no text, and neither does a model without a tokenizer. Return non-zero to stop
+ * after this token. After the last token, one more call with token = -1 hands
+ * over text still held back, if any (its return value is ignored). It may read
+ * the context (position, tokens) but must not change it. */
+typedef int32_t (*dsv3_token_fn)(void *user, int32_t token, const char *text, size_t text_len);
+
+typedef struct dsv3_generate_params {
+    uint32_t struct_size;    /* sizeof(dsv3_generate_params) as the caller built it */
+    int32_t  max_tokens;     /* most tokens to generate; 0 (default): until the context is full */
+    const dsv3_sampling_params *sampling; /* NULL (default): dsv3_sampling_default_params() */
+    const int32_t *stop_tokens;           /* end tokens besides the model's EOS */
+    size_t   n_stop_tokens;
+    const char *const *stop_strings;      /* NUL-terminated UTF-8, none empty; need a tokenizer */
+    size_t   n_stop_strings;
+    dsv3_token_fn on_token;  /* NULL: none */
+    void    *user;           /* passed to on_token */
+} dsv3_generate_params;
+
+DSV3_API void dsv3_generate_default_params(dsv3_generate_params *out);
+
+/* Generates from the context's current logits (after dsv3_prefill, dsv3_step,
+ * a state load or an earlier dsv3_generate): sample a token, stop if it is an
+ * end token (which is neither fed nor reported: feed it yourself to continue a
+ * chat template), else feed it with dsv3_step, call on_token, and stop on a
+ * stop string, on_token's request or max_tokens. A stop string is matched on
+ * the decoded text across token boundaries; it and anything after it are not
+ * reported, but the tokens that made it are in the context. Every reported
+ * token (token >= 0) has been fed, so the context's position grows by
+ * *out_n_tokens and its logits are ready for the next call. params NULL:
+ * defaults. out_stop_reason (DSV3_STOP_*) and out_n_tokens may be NULL.
+ * Errors: DSV3_ERR_INVALID_ARGUMENT (no logits yet, bad params: see
+ * dsv3_context_last_error()), DSV3_ERR_UNSUPPORTED (stop strings on a model
+ * without a tokenizer), DSV3_ERR_OUT_OF_MEMORY, DSV3_ERR_ABORTED (abort_cb; the
+ * token being fed is dropped and the context holds the tokens reported). */
+DSV3_API int32_t dsv3_generate(dsv3_context *ctx, const dsv3_generate_params *params,
+                               int32_t *out_stop_reason, size_t *out_n_tokens);
 
 /* ---- Quantization -------------------------------------------------------- */
 #define DSV3_HAVE_QUANTIZE 1

@@ -13,17 +13,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <time.h>
+
+#include "platform.h" /* now_seconds, utf8_args */
+#if defined(_WIN32)
+#include <psapi.h> /* GetProcessMemoryInfo */
+#if defined(_MSC_VER)
+#pragma comment(lib, "psapi.lib")
+#endif
+#else
+#include <sys/resource.h>
 #ifndef DSV3_NO_THREADS
 #include <pthread.h>
 #endif
-
-static double now_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
+#endif
 
 typedef struct read_job {
     const uint64_t *data;
@@ -33,8 +36,7 @@ typedef struct read_job {
 
 /* Sums a buffer with four independent accumulators so the loop is bound by
    loads, not by the add chain. */
-static void *read_worker(void *arg) {
-    read_job *job = (read_job *)arg;
+static void read_sum(read_job *job) {
     uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
     size_t i = 0;
     for (; i + 4 <= job->n_words; i += 4) {
@@ -45,8 +47,19 @@ static void *read_worker(void *arg) {
     }
     for (; i < job->n_words; i++) s0 += job->data[i];
     job->sum = s0 + s1 + s2 + s3;
+}
+
+#if defined(_WIN32)
+static DWORD WINAPI read_worker(LPVOID arg) {
+    read_sum((read_job *)arg);
+    return 0;
+}
+#elif !defined(DSV3_NO_THREADS)
+static void *read_worker(void *arg) {
+    read_sum((read_job *)arg);
     return NULL;
 }
+#endif
 
 /* Best-of-5 streaming read bandwidth (bytes/s) over a buffer much larger than
    any last-level cache, split across n_threads. */
@@ -63,20 +76,32 @@ static double read_bandwidth(int n_threads) {
     uint64_t check = 0;
     for (int rep = 0; rep < 5; rep++) {
         double t0 = now_seconds();
-#ifndef DSV3_NO_THREADS
+#if defined(_WIN32) && !defined(DSV3_NO_THREADS)
+        HANDLE threads[64];
+        for (int t = 0; t < n_threads; t++) {
+            jobs[t].data = buf + n_words * t / n_threads;
+            jobs[t].n_words = n_words * (t + 1) / n_threads - n_words * t / n_threads;
+            if (t > 0) threads[t] = CreateThread(NULL, 0, read_worker, &jobs[t], 0, NULL);
+        }
+        read_sum(&jobs[0]);
+        for (int t = 1; t < n_threads; t++) {
+            WaitForSingleObject(threads[t], INFINITE);
+            CloseHandle(threads[t]);
+        }
+#elif !defined(DSV3_NO_THREADS)
         pthread_t threads[64];
         for (int t = 0; t < n_threads; t++) {
             jobs[t].data = buf + n_words * t / n_threads;
             jobs[t].n_words = n_words * (t + 1) / n_threads - n_words * t / n_threads;
             if (t > 0) pthread_create(&threads[t], NULL, read_worker, &jobs[t]);
         }
-        read_worker(&jobs[0]);
+        read_sum(&jobs[0]);
         for (int t = 1; t < n_threads; t++) pthread_join(threads[t], NULL);
 #else
         n_threads = 1;
         jobs[0].data = buf;
         jobs[0].n_words = n_words;
-        read_worker(&jobs[0]);
+        read_sum(&jobs[0]);
 #endif
         double dt = now_seconds() - t0;
         for (int t = 0; t < n_threads; t++) check += jobs[t].sum;
@@ -86,13 +111,20 @@ static double read_bandwidth(int n_threads) {
     return check == 42 ? best * 1.0000001 : best; /* keeps the sums observable */
 }
 
-static long peak_rss_bytes(void) {
+static long long peak_rss_bytes(void) {
+#if defined(_WIN32)
+    PROCESS_MEMORY_COUNTERS pmc;
+    if (!GetProcessMemoryInfo(GetCurrentProcess(), &pmc, sizeof pmc)) return 0;
+    return (long long)pmc.PeakWorkingSetSize;
+#else
     struct rusage ru;
     if (getrusage(RUSAGE_SELF, &ru) != 0) return 0;
-    return ru.ru_maxrss * 1024L; /* kilobytes on Linux */
+    return ru.ru_maxrss * 1024LL; /* kilobytes on Linux */
+#endif
 }
 
 int main(int argc, char **argv) {
+    utf8_args(&argc, &argv);
     const char *model_path = NULL;
     long n_threads = 0, n_prompt = 512, n_gen = 128, repeats = 1;
     for (int i = 1; i < argc; i++) {
@@ -166,7 +198,7 @@ int main(int argc, char **argv) {
         decode[r] = n_gen / (t2 - t1);
     }
     /* after the runs, so the 1 GiB read buffer does not count as the model's memory */
-    long rss = peak_rss_bytes();
+    long long rss = peak_rss_bytes();
     double bandwidth = read_bandwidth(n_threads ? (int)n_threads : 2);
     printf("model %s: %.3f GB of weights read per decoded token, KV cache %zu bytes/token\n", model_path,
            active / 1e9, dsv3_context_kv_bytes_per_token(ctx));

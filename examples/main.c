@@ -17,6 +17,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "platform.h" /* now_seconds, utf8_args, fopen_utf8, binary_stdout */
+
 static void usage(FILE *out) {
     fprintf(out,
             "usage: dsv3 -m MODEL.gguf [--tokens ID,ID,... | -p PROMPT | -f FILE] [options]\n"
@@ -40,18 +42,12 @@ static void usage(FILE *out) {
             "      --seed S          sampling seed (default 1)\n"
             "      --prefill MODE    batch (default) or step: how the prompt is fed\n"
             "      --batch N         prefill batch size (default 64)\n"
-            "      --kv-type TYPE    f32 (default), f16 or bf16 latent cache\n"
+            "      --kv-type TYPE    f32 (default here, for exact logits), f16 (the library default) or bf16\n"
             "      --no-groups       llama.cpp routing: no expert groups unless the file has the keys\n"
             "      --no-expert-bias  route without the expert bias (exp_probs_b)\n"
             "      --expert-stats    print each MoE layer's expert load (max/mean tokens per expert)\n"
             "      --dump-logits F   write float32 logits of every evaluated position to F\n"
             "  -h, --help            this text\n");
-}
-
-static double now_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 static int parse_long(const char *s, long min, long max, long *out) {
@@ -133,7 +129,7 @@ static void print_expert_stats(const dsv3_model *model, const dsv3_context *ctx)
 
 /* Reads a whole file, bytes exactly (nothing stripped, no escapes). */
 static char *read_all(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
+    FILE *f = fopen_utf8(path, "rb");
     if (!f) return NULL;
     size_t cap = 4096, n = 0;
     char *buf = malloc(cap);
@@ -202,6 +198,8 @@ static int32_t prompt_tokens(const dsv3_model *model, const char *text, size_t l
 }
 
 int main(int argc, char **argv) {
+    utf8_args(&argc, &argv);
+    binary_stdout();
     const char *model_path = NULL, *tokens_arg = NULL, *dump_path = NULL, *prefill_mode = "batch";
     const char *text_prompt = NULL, *prompt_file = NULL;
     int chat = 0, special = 1, add_bos = 1, tokenize_only = 0;
@@ -256,7 +254,8 @@ int main(int argc, char **argv) {
         } else if (!strcmp(a, "-n") || !strcmp(a, "--n-predict")) {
             if (!parse_long(v, 0, 1 << 30, &n_predict)) goto bad_value;
         } else if (!strcmp(a, "-c") || !strcmp(a, "--ctx")) {
-            if (!parse_long(v, 1, UINT32_MAX, &n_ctx)) goto bad_value;
+            /* INT32_MAX, not UINT32_MAX: long has 32 bits on Windows */
+            if (!parse_long(v, 1, INT32_MAX, &n_ctx)) goto bad_value;
         } else if (!strcmp(a, "-t") || !strcmp(a, "--threads")) {
             if (!parse_long(v, 0, 1024, &n_threads)) goto bad_value;
         } else if (!strcmp(a, "--batch")) {
@@ -398,7 +397,7 @@ int main(int argc, char **argv) {
     int rc = 0;
     FILE *dump = NULL;
     float *all_logits = NULL;
-    if (dump_path && !(dump = fopen(dump_path, "wb"))) {
+    if (dump_path && !(dump = fopen_utf8(dump_path, "wb"))) {
         fprintf(stderr, "dsv3: cannot write %s: %s\n", dump_path, strerror(errno));
         rc = 1;
         goto out;

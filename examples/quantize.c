@@ -6,6 +6,7 @@
  * or a llama.cpp mix name: q3_k_m, q4_k_m, q5_k_m (= the K type with --mix),
  * q3_k_s, q4_k_s, q5_k_s (= without). Uses only the public API of dsv3.h.
  */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime, in platform.h */
 #include "dsv3.h"
 
 #include <ctype.h>
@@ -13,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "platform.h" /* utf8_args, fopen_utf8 */
 
 static void usage(FILE *out) {
     fprintf(out,
@@ -39,7 +42,7 @@ static const struct {
 };
 
 static double file_mib(const char *path) {
-    FILE *f = fopen(path, "rb");
+    FILE *f = fopen_utf8(path, "rb");
     long size = -1;
     if (f) {
         if (fseek(f, 0, SEEK_END) == 0) size = ftell(f);
@@ -63,6 +66,7 @@ static int parse_type(const char *s, int32_t *type, int *mix) {
 }
 
 int main(int argc, char **argv) {
+    utf8_args(&argc, &argv);
     const char *positional[3] = {NULL, NULL, NULL};
     int n_positional = 0, mix_flag = 0;
     long threads = 0;

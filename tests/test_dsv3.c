@@ -4,14 +4,13 @@
  *
  * usage: test_dsv3 DATA_DIR
  */
-#define _POSIX_C_SOURCE 200809L /* mkstemp */
+#define _POSIX_C_SOURCE 200809L /* mkstemp, in test_util.h */
 #include "dsv3.h"
 #include "test_util.h"
 
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include <unistd.h>
 
 static const char *data_dir = "tests/data";
 
@@ -222,6 +221,7 @@ static void test_thread_counts(const char *model_file, const char *golden_file) 
         dsv3_context_default_params(&cp);
         cp.n_ctx = 128;
         cp.n_threads = counts[c];
+        cp.min_parallel_work = 1; /* the tiny models would otherwise stay on one thread */
         dsv3_context *ctx = NULL;
         CHECK(dsv3_context_create(m, &cp, &ctx) == DSV3_OK, "context with %d threads", (int)counts[c]);
         if (!ctx) continue;
@@ -600,10 +600,8 @@ static void test_state_save_restore(void) {
     CHECK(dsv3_context_state_load(b, state, size) == DSV3_ERR_UNSUPPORTED, "future version");
 
     /* through a file, and an empty context round-trips too */
-    char path[] = "/tmp/dsv3-state-XXXXXX";
-    int fd = mkstemp(path);
-    CHECK(fd >= 0, "mkstemp");
-    if (fd >= 0) close(fd);
+    char path[512];
+    CHECK(make_temp_file(path, sizeof path, "dsv3-state-"), "temporary file in %s", temp_dir());
     CHECK(dsv3_context_state_save_file(a, path) == DSV3_OK, "save file");
     CHECK(dsv3_context_state_load_file(b, path) == DSV3_OK && dsv3_context_position(b) == 11 + N, "load file: %s",
           dsv3_context_last_error(b));
@@ -627,21 +625,68 @@ static void test_state_save_restore(void) {
     dsv3_model_free(other);
 }
 
-/* Failing allocations surface as DSV3_ERR_OUT_OF_MEMORY, never a crash. */
-typedef struct alloc_budget {
-    int remaining;
-    int live;
-} alloc_budget;
-static void *budget_alloc(void *user, size_t size) {
-    alloc_budget *b = (alloc_budget *)user;
-    if (b->remaining-- <= 0) return NULL;
-    b->live++;
-    return malloc(size);
+static int copy_file(const char *from, const char *to) {
+    size_t size = 0;
+    unsigned char *bytes = read_file(from, &size);
+    FILE *f = bytes ? fopen(to, "wb") : NULL;
+    int ok = f && fwrite(bytes, 1, size, f) == size;
+    if (f) ok &= fclose(f) == 0;
+    free(bytes);
+    return ok;
 }
-static void budget_free(void *user, void *p) {
-    ((alloc_budget *)user)->live--;
-    free(p);
+
+/* A model split in parts (NAME-00001-of-00003.gguf, as llama.cpp's gguf-split
+   writes them) runs exactly as the single file does. */
+static void test_split_model(void) {
+    dsv3_model *whole = open_model("v3_legacy_bf16.gguf", DSV3_GROUPS_AUTO, 1);
+    dsv3_model *split = open_model("split/v3_legacy_bf16-00001-of-00003.gguf", DSV3_GROUPS_AUTO, 1);
+    if (!whole || !split) {
+        dsv3_model_free(whole);
+        dsv3_model_free(split);
+        return;
+    }
+    const int32_t tokens[] = {7, 70, 170, 270, 1};
+    float a[5 * 320], b[5 * 320];
+    dsv3_context *ca = open_context(whole, 16, 4, DSV3_KV_F32), *cb = open_context(split, 16, 4, DSV3_KV_F32);
+    CHECK(dsv3_prefill(ca, tokens, 5, a) == DSV3_OK && dsv3_prefill(cb, tokens, 5, b) == DSV3_OK, "prefill");
+    CHECK(memcmp(a, b, sizeof a) == 0, "split and single-file logits differ");
+    dsv3_context_free(ca);
+    dsv3_context_free(cb);
+    dsv3_model_free(whole);
+    dsv3_model_free(split);
+
+    char from[512], dir[400], to[600], message[512];
+    CHECK(make_temp_dir(dir, sizeof dir, "dsv3-split-"), "temp dir");
+    dsv3_model *m = NULL;
+    /* a part that is not the first */
+    snprintf(from, sizeof from, "%s/split/v3_legacy_bf16-00002-of-00003.gguf", data_dir);
+    CHECK(dsv3_model_load(from, NULL, &m, message, sizeof message) == DSV3_ERR_INVALID_ARGUMENT && !m &&
+              strstr(message, "00001-of-00003"), "second part: %s", message);
+    /* a missing part */
+    for (int part = 1; part <= 3; part += 2) {
+        snprintf(from, sizeof from, "%s/split/v3_legacy_bf16-%05d-of-00003.gguf", data_dir, part);
+        snprintf(to, sizeof to, "%s/m-%05d-of-00003.gguf", dir, part);
+        CHECK(copy_file(from, to), "copy %s", from);
+    }
+    snprintf(to, sizeof to, "%s/m-00001-of-00003.gguf", dir);
+    CHECK(dsv3_model_load(to, NULL, &m, message, sizeof message) == DSV3_ERR_IO && !m && strstr(message, "m-00002-of-00003"),
+          "missing part: %s", message);
+    /* a part in the wrong place */
+    snprintf(from, sizeof from, "%s/split/v3_legacy_bf16-00003-of-00003.gguf", data_dir);
+    snprintf(to, sizeof to, "%s/m-00002-of-00003.gguf", dir);
+    CHECK(copy_file(from, to), "copy");
+    snprintf(to, sizeof to, "%s/m-00001-of-00003.gguf", dir);
+    CHECK(dsv3_model_load(to, NULL, &m, message, sizeof message) == DSV3_ERR_BAD_FILE && !m && strstr(message, "part 3"),
+          "misplaced part: %s", message);
+    for (int part = 1; part <= 3; part++) {
+        snprintf(to, sizeof to, "%s/m-%05d-of-00003.gguf", dir, part);
+        remove(to);
+    }
+    remove_dir(dir);
 }
+
+/* Failing allocations surface as DSV3_ERR_OUT_OF_MEMORY, never a crash
+   (budget_alloc: test_util.h). */
 
 static void test_out_of_memory(void) {
     char path[512], message[256];
@@ -710,6 +755,7 @@ static int cli_helper(int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
+    binary_stdout(); /* test_cli.sh compares what the helpers print */
     if (argc > 1 && !strncmp(argv[1], "--", 2)) return cli_helper(argc, argv);
     if (argc > 1) data_dir = argv[1];
     test_golden_model("v3_f32.gguf", "v3_f32.golden", DSV3_GROUPS_AUTO, 1);
@@ -720,6 +766,7 @@ int main(int argc, char **argv) {
     test_thread_counts("v3_f32.gguf", "v3_f32.golden");
     test_thread_counts("v3_legacy_bf16.gguf", "v3_legacy_bf16.golden");
     test_load_paths();
+    test_split_model();
     test_hparams();
     test_api_misuse();
     test_sampling();

@@ -153,6 +153,10 @@ static void test_simd_kernels(void) {
         printf("kernels: this CPU lacks AVX2+FMA+F16C; only the scalar set is tested\n");
     }
 #endif
+#if DSV3_HAVE_NEON
+    CHECK(strcmp(best.name, "neon") == 0, "AArch64 but '%s' chosen", best.name);
+    compare_kernel_sets(&scalar, &best);
+#endif
     /* the scalar set is its own reference: exact */
     compare_kernel_sets(&scalar, &scalar);
 }
@@ -254,7 +258,7 @@ static void random_quant_row(uint32_t type, uint8_t *row, size_t n) {
     static const struct {
         uint32_t type;
         int offsets[2];
-    } scale_fields[] = {{2, {0, -1}}, {3, {0, 2}}, {6, {0, -1}}, {7, {0, 2}},  {10, {80, 82}},
+    } scale_fields[] = {{2, {0, -1}}, {3, {0, 2}}, {6, {0, -1}}, {7, {0, 2}},  {10, {80, 82}}, {20, {0, -1}},
                         {11, {108, -1}}, {12, {0, 2}}, {13, {0, 2}}, {14, {208, -1}}};
     size_t block = type_table[type].type_size, n_blocks = n / type_table[type].block_size;
     for (size_t i = 0; i < block * n_blocks; i++) row[i] = (uint8_t)next_u32();
@@ -280,7 +284,7 @@ static void test_activation_dots(void) {
     static uint8_t act[MAX_N * 2];
     kernel_set best;
     kernels_best(&best);
-    const uint32_t types[] = {2, 3, 6, 7, 10, 11, 12, 13, 14};
+    const uint32_t types[] = {2, 3, 6, 7, 20, 10, 11, 12, 13, 14};
     for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++) {
         uint32_t type = types[ti];
         int kind = act_table[type].kind;
@@ -333,11 +337,32 @@ static void test_activation_dots(void) {
     CHECK(sums_ok, "activation block sums");
 }
 
+/* IQ4_NL decoded by hand: ggml's 16-entry table, low nibbles first. */
+static void test_iq4_nl(void) {
+    static const int table[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
+    uint8_t block[18 * 4];
+    float got[128];
+    int ok = 1;
+    for (int rep = 0; rep < 50; rep++) {
+        random_quant_row(20, block, 128);
+        type_table[20].to_f32(block, got, 128);
+        for (int b = 0; b < 4; b++) {
+            float d = f16_to_f32((uint16_t)(block[18 * b] | block[18 * b + 1] << 8));
+            for (int j = 0; j < 16; j++) {
+                ok &= got[32 * b + j] == d * (float)table[block[18 * b + 2 + j] & 15];
+                ok &= got[32 * b + j + 16] == d * (float)table[block[18 * b + 2 + j] >> 4];
+            }
+        }
+    }
+    CHECK(ok, "IQ4_NL dequantization");
+}
+
 int main(int argc, char **argv) {
     test_dequantize_vectors(argc > 1 ? argv[1] : "tests/data/quant_vectors.bin");
     test_half_conversions();
     test_simd_kernels();
     test_activation_dots();
+    test_iq4_nl();
     test_thread_pool();
     printf("kernels: ");
     return test_summary();

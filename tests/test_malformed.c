@@ -639,10 +639,12 @@ static void mf_v3_f32_cases(const mf_file *f) {
     if (t) {
         mf_expect_rename(f, "output_norm.weight renamed (missing)", t->name_off, 10, 'X', DSV3_ERR_BAD_MODEL,
                          "'output_norm.weight'", "missing");
-        /* 64 F32 (256 bytes) as IQ4_NL: 2 blocks of 18 bytes, a known type that
+        /* 64 F32 (256 bytes) as MXFP4: 2 blocks of 17 bytes, a known type that
            gguf.md says to recognise and reject */
-        mf_expect_put(f, "norm as IQ4_NL (not implemented)", t->type_off, 4, 20, DSV3_ERR_UNSUPPORTED,
-                      "output_norm.weight", "IQ4_NL");
+        mf_expect_put(f, "norm as MXFP4 (not implemented)", t->type_off, 4, 39, DSV3_ERR_UNSUPPORTED,
+                      "output_norm.weight", "MXFP4");
+        /* IQ4_NL is read: llama-quantize's fallback in Q2_K/Q3_K files */
+        mf_expect_put(f, "norm as IQ4_NL (valid)", t->type_off, 4, 20, DSV3_OK, NULL, NULL);
         mf_expect_put(f, "norm as Q8_1 (activation type)", t->type_off, 4, 9, DSV3_ERR_UNSUPPORTED,
                       "output_norm.weight", "Q8_1");
         /* 64 is not a multiple of Q4_K's 256: a corrupt shape, not a missing feature */

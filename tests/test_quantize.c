@@ -10,9 +10,6 @@
 #include "../dsv3.c"
 #include "test_util.h"
 
-#include <sys/stat.h>
-#include <unistd.h>
-
 static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
 static double next_uniform01(void) {
     rng_state ^= rng_state << 13;
@@ -183,13 +180,14 @@ static void test_stability(void) {
 
 /* ---- Files ----------------------------------------------------------------- */
 
-static char tmp_dir[64];
+static char tmp_dir[128]; /* temp_dir() + "/dsv3-quantize-XXXXXX" */
 
 static void tmp_path(char *out, size_t size, const char *name) { snprintf(out, size, "%s/%s", tmp_dir, name); }
 
 static int file_exists(const char *path) {
-    struct stat st;
-    return stat(path, &st) == 0;
+    FILE *f = fopen(path, "rb");
+    if (f) fclose(f);
+    return f != NULL;
 }
 
 static void kv_str(gguf_writer *w, const char *key, const char *v) {
@@ -795,9 +793,8 @@ static void test_errors(const char *data_dir) {
 
 int main(int argc, char **argv) {
     const char *data_dir = argc > 1 ? argv[1] : "tests/data";
-    snprintf(tmp_dir, sizeof tmp_dir, "/tmp/dsv3-quantize-XXXXXX");
-    if (!mkdtemp(tmp_dir)) {
-        perror("mkdtemp");
+    if (!make_temp_dir(tmp_dir, sizeof tmp_dir, "dsv3-quantize-")) {
+        perror("temporary directory");
         return 1;
     }
     test_row_round_trips();
@@ -805,7 +802,7 @@ int main(int argc, char **argv) {
     test_stability();
     test_files(data_dir);
     test_errors(data_dir);
-    rmdir(tmp_dir);
+    remove_dir(tmp_dir);
     printf("quantize: ");
     return test_summary();
 }

@@ -10,16 +10,25 @@
  *        test_tokenizer --decode MODEL ID,ID,...   (for tests/test_cli.sh) prints
  *            the text of the ids up to the first EOS, then a newline
  *        test_tokenizer --bench DATA_DIR           (make bench) throughput
+ *        test_tokenizer --golden VOCAB GOLDEN      checks one golden file, e.g. of
+ *            random strings (tests/tools/gen_tokenizer_goldens.js --random)
  */
-#include <time.h>
-#include "../dsv3.c"
+#include "../dsv3.c" /* first: it asks for POSIX.1-2008 */
 #include "test_util.h"
+
+#include <time.h>
 
 static const char *data_dir = "tests/data";
 
+/* name inside data_dir, or a path as given when it has a '/' */
+static void data_path(char *buf, size_t size, const char *name) {
+    if (strchr(name, '/')) snprintf(buf, size, "%s", name);
+    else snprintf(buf, size, "%s/%s", data_dir, name);
+}
+
 static dsv3_model *load_vocab(const char *file) {
     char path[512], err[512];
-    snprintf(path, sizeof path, "%s/%s", data_dir, file);
+    data_path(path, sizeof path, file);
     dsv3_model_params p;
     dsv3_model_default_params(&p);
     p.vocab_only = 1;
@@ -122,7 +131,7 @@ static int same_ids(const int32_t *got, size_t n_got, const unsigned char *want,
 
 static void test_goldens(const dsv3_model *m, const char *file) {
     char path[512];
-    snprintf(path, sizeof path, "%s/%s", data_dir, file);
+    data_path(path, sizeof path, file);
     int32_t bos = dsv3_model_token_bos(m);
     size_t size = 0;
     unsigned char *g = read_file(path, &size);
@@ -542,7 +551,55 @@ static void test_cache_equivalence(const dsv3_model *m) {
     free(g);
 }
 
+/* ---- out of memory ---- */
+
+/* Every allocation of the vocabulary load and of tokenize failing in turn:
+   DSV3_ERR_OUT_OF_MEMORY, nothing leaked, and the model still usable. */
+static void test_out_of_memory(void) {
+    char path[512], err[512];
+    snprintf(path, sizeof path, "%s/deepseek-v3-vocab.gguf", data_dir);
+    alloc_budget b = {0, 0};
+    dsv3_model_params p;
+    dsv3_model_default_params(&p);
+    p.vocab_only = 1;
+    p.alloc = budget_alloc;
+    p.free_fn = budget_free;
+    p.user = &b;
+    dsv3_model *m = NULL;
+    int failures = 0, k = 0;
+    for (;; k++) {
+        b.remaining = k;
+        b.live = 0;
+        int32_t st = dsv3_model_load(path, &p, &m, err, sizeof err);
+        if (st == DSV3_OK) break;
+        failures += st != DSV3_ERR_OUT_OF_MEMORY || b.live != 0 || m != NULL;
+        if (k > 100) break;
+    }
+    CHECK(m != NULL && failures == 0, "vocabulary load under %d failing allocations", k);
+    if (!m) return;
+    static char text[8192];
+    for (size_t i = 0; i < sizeof text; i++) text[i] = "Hello, world! 123 \xe4\xbd\xa0"[i % 21];
+    int32_t *ids = (int32_t *)malloc(sizeof text * sizeof *ids);
+    size_t n = 0;
+    int live = b.live;
+    for (int k2 = 0; k2 < 3; k2++) { /* the piece cache, then the BPE scratch, fail */
+        b.remaining = k2;
+        CHECK(dsv3_tokenize(m, text, sizeof text, 1, 1, ids, sizeof text, &n) == DSV3_ERR_OUT_OF_MEMORY && b.live == live,
+              "tokenize with %d allocations", k2);
+    }
+    b.remaining = 1000;
+    CHECK(dsv3_tokenize(m, text, sizeof text, 1, 1, ids, sizeof text, &n) == DSV3_OK && n > 100 && b.live == live,
+          "tokenize with memory again");
+    free(ids);
+    dsv3_model_free(m);
+    CHECK(b.live == 0, "%d allocations leaked", b.live);
+}
+
 /* ---- models without a tokenizer, bad files ---- */
+
+static void remember_warning(void *user, int32_t level, const char *message) {
+    if (level == DSV3_LOG_WARN) snprintf((char *)user, 512, "%s", message);
+}
 
 static void test_no_tokenizer(void) {
     char path[512], err[512];
@@ -582,6 +639,36 @@ static void test_no_tokenizer(void) {
     CHECK(dsv3_model_load_memory(img, size, &p, &m, err, sizeof err) == DSV3_OK, "restored image loads: %s", err);
     dsv3_model_free(m);
     free(img);
+
+    /* a full model whose tokenizer dsv3 cannot run still runs on token ids, and
+       says why it has no tokenizer */
+    snprintf(path, sizeof path, "%s/v3_f32_bpe.gguf", data_dir);
+    img = read_file(path, &size);
+    CHECK(img != NULL, "%s", path);
+    if (!img) return;
+    hit = NULL;
+    for (size_t i = 1; i + 11 <= size && !hit; i++)
+        if (!memcmp(img + i, "deepseek-v3", 11) && img[i - 1] == 0) hit = img + i;
+    CHECK(hit != NULL, "pre-tokenizer string found in the bpe model");
+    if (hit) {
+        memcpy(hit, "qwen-v3-xyz", 11);
+        dsv3_model_params full;
+        dsv3_model_default_params(&full);
+        char logged[512] = "";
+        full.log = remember_warning;
+        full.user = logged;
+        CHECK(dsv3_model_load_memory(img, size, &full, &m, err, sizeof err) == DSV3_OK && m, "model loads: %s", err);
+        CHECK(strstr(logged, "qwen-v3-xyz") != NULL, "the warning names the pre-tokenizer: '%s'", logged);
+        CHECK(m && !dsv3_model_has_tokenizer(m), "no tokenizer");
+        CHECK(m && dsv3_tokenize(m, "hi", 2, 1, 1, ids, 4, &n) == DSV3_ERR_UNSUPPORTED, "tokenize refuses");
+        dsv3_context *ctx = NULL;
+        const int32_t toks[] = {1, 2, 3};
+        CHECK(m && dsv3_context_create(m, NULL, &ctx) == DSV3_OK && dsv3_prefill(ctx, toks, 3, NULL) == DSV3_OK,
+              "it still runs on token ids");
+        dsv3_context_free(ctx);
+        dsv3_model_free(m);
+    }
+    free(img);
 }
 
 static int decode_helper(const char *path, const char *list) {
@@ -609,9 +696,16 @@ static int decode_helper(const char *path, const char *list) {
 }
 
 static double seconds(void) {
+#if defined(_WIN32) /* MinGW's runtime lacks timespec_get; windows.h comes with dsv3.c */
+    LARGE_INTEGER t, f;
+    QueryPerformanceCounter(&t);
+    QueryPerformanceFrequency(&f);
+    return (double)t.QuadPart / (double)f.QuadPart;
+#else
     struct timespec ts;
     timespec_get(&ts, TIME_UTC);
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+#endif
 }
 
 /* Tokenizer throughput on ~4 MB of mixed text: the golden corpus (prose, code,
@@ -675,7 +769,14 @@ static int bench(void) {
 }
 
 int main(int argc, char **argv) {
+    binary_stdout(); /* test_cli.sh compares the --decode text byte for byte */
     if (argc == 4 && !strcmp(argv[1], "--decode")) return decode_helper(argv[2], argv[3]);
+    if (argc == 4 && !strcmp(argv[1], "--golden")) {
+        dsv3_model *m = load_vocab(argv[2]);
+        if (m) test_goldens(m, argv[3]);
+        dsv3_model_free(m);
+        return test_summary();
+    }
     if (argc >= 2 && !strcmp(argv[1], "--bench")) {
         if (argc > 2) data_dir = argv[2];
         return bench();
@@ -685,6 +786,7 @@ int main(int argc, char **argv) {
     if (v3) {
         test_reference_vectors(v3);
         test_goldens(v3, "deepseek-v3-vocab.golden");
+        test_goldens(v3, "deepseek-v3-vocab.random.golden");
         test_api(v3);
         test_invalid_utf8(v3, 1);
         test_random_round_trips(v3);
@@ -697,6 +799,7 @@ int main(int argc, char **argv) {
     if (llm) {
         test_llm_vectors(llm);
         test_goldens(llm, "deepseek-llm-vocab.golden");
+        test_goldens(llm, "deepseek-llm-vocab.random.golden");
         test_invalid_utf8(llm, 0);
         test_random_round_trips(llm);
         test_no_quadratic(llm);
@@ -704,5 +807,6 @@ int main(int argc, char **argv) {
     }
     dsv3_model_free(llm);
     test_no_tokenizer();
+    test_out_of_memory();
     return test_summary();
 }

@@ -89,9 +89,14 @@ static void compare(const char *what, const float *got, const golden *g) {
            worst_pos, g->n_tokens - mismatches, g->n_tokens);
 }
 
+/* The exact path: an F32 latent cache (the default F16 one rounds every cached value)
+   and float activations, so the bar is the engine's float32 arithmetic alone. */
 static dsv3_context *new_context(const dsv3_model *model) {
+    dsv3_context_params cp;
+    dsv3_context_default_params(&cp);
+    cp.kv_type = DSV3_KV_F32;
     dsv3_context *ctx = NULL;
-    int32_t st = dsv3_context_create(model, NULL, &ctx);
+    int32_t st = dsv3_context_create(model, &cp, &ctx);
     CHECK(st == DSV3_OK && ctx, "context: %s", dsv3_status_string(st));
     return ctx;
 }
@@ -173,6 +178,7 @@ static void test_expert_counts(const char *model_path, const golden *g, const ch
     if (!f) return;
     dsv3_model_params mp;
     dsv3_model_default_params(&mp);
+    mp.float_activations = 1;
     mp.ignore_expert_bias = ignore_bias;
     dsv3_model *model = NULL;
     char message[256], kind[16], line[4096];
@@ -218,8 +224,11 @@ int main(int argc, char **argv) {
     snprintf(path, sizeof path, "%s/kjv.golden", dir);
     int have_golden = load_golden(path, &g);
     CHECK(have_golden, "cannot read golden %s", path);
+    dsv3_model_params mp;
+    dsv3_model_default_params(&mp);
+    mp.float_activations = 1;
     dsv3_model *model = NULL;
-    int32_t st = dsv3_model_load(model_path, NULL, &model, message, sizeof message);
+    int32_t st = dsv3_model_load(model_path, &mp, &model, message, sizeof message);
     CHECK(st == DSV3_OK && model, "load %s: %s", model_path, message);
     if (model && have_golden) {
         printf("%s against the PyTorch model:\n", model_path);

@@ -2,9 +2,20 @@
 #ifndef DSV3_TEST_UTIL_H
 #define DSV3_TEST_UTIL_H
 #undef NDEBUG
+#if !defined(_WIN32) && !defined(_POSIX_C_SOURCE)
+#define _POSIX_C_SOURCE 200809L /* mkstemp, mkdtemp; too late if a system header came first */
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(_WIN32)
+#include <direct.h> /* _mkdir, _rmdir */
+#include <fcntl.h>
+#include <io.h> /* _setmode */
+#else
+#include <sys/stat.h> /* mkdir */
+#include <unistd.h> /* close, rmdir */
+#endif
 
 static int tests_passed, tests_failed;
 
@@ -40,5 +51,80 @@ static inline unsigned char *read_file(const char *path, size_t *size) {
     fclose(f);
     if (buf) *size = (size_t)n;
     return buf;
+}
+/* An allocator for the model params that fails once `remaining` allocations
+   have been made and counts the live ones (for out-of-memory tests). */
+typedef struct alloc_budget {
+    int remaining;
+    int live;
+} alloc_budget;
+
+static inline void *budget_alloc(void *user, size_t size) {
+    alloc_budget *b = (alloc_budget *)user;
+    if (b->remaining-- <= 0) return NULL;
+    b->live++;
+    return malloc(size);
+}
+
+static inline void budget_free(void *user, void *p) {
+    ((alloc_budget *)user)->live--;
+    free(p);
+}
+
+/* ---- Portability: what the tests need beyond C11, on POSIX and Windows ---- */
+
+/* Where temporary files go: /tmp, or %TEMP% on Windows. */
+static inline const char *temp_dir(void) {
+#if defined(_WIN32)
+    const char *dir = getenv("TEMP");
+    return dir && *dir ? dir : ".";
+#else
+    return "/tmp";
+#endif
+}
+
+/* Creates a new empty file named PREFIX + a unique suffix in temp_dir() and
+   writes its path to out; 1 on success. */
+static inline int make_temp_file(char *out, size_t size, const char *prefix) {
+    if ((size_t)snprintf(out, size, "%s/%sXXXXXX", temp_dir(), prefix) >= size) return 0;
+#if defined(_WIN32)
+    if (_mktemp_s(out, strlen(out) + 1) != 0) return 0;
+    FILE *f = fopen(out, "wb");
+    if (!f) return 0;
+    fclose(f);
+    return 1;
+#else
+    int fd = mkstemp(out);
+    if (fd < 0) return 0;
+    close(fd);
+    return 1;
+#endif
+}
+
+/* The same for a directory; remove it with remove_dir(). */
+static inline int make_temp_dir(char *out, size_t size, const char *prefix) {
+    if ((size_t)snprintf(out, size, "%s/%sXXXXXX", temp_dir(), prefix) >= size) return 0;
+#if defined(_WIN32)
+    return _mktemp_s(out, strlen(out) + 1) == 0 && _mkdir(out) == 0;
+#else
+    return mkdtemp(out) != NULL;
+#endif
+}
+
+static inline int remove_dir(const char *path) {
+#if defined(_WIN32)
+    return _rmdir(path);
+#else
+    return rmdir(path);
+#endif
+}
+
+/* Windows' C runtime writes "\n" as "\r\n" to a text-mode stdout; programs
+   whose output a test compares byte for byte switch it to binary. */
+static inline void binary_stdout(void) {
+#if defined(_WIN32)
+    fflush(stdout);
+    _setmode(_fileno(stdout), _O_BINARY);
+#endif
 }
 #endif

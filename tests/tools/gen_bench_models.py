@@ -78,7 +78,9 @@ def metadata():
     u32 = lambda v: struct.pack("<I", v)  # noqa: E731
     f32 = lambda v: struct.pack("<f", v)  # noqa: E731
     s = lambda v: struct.pack("<Q", len(v.encode())) + v.encode()  # noqa: E731
-    kv = [("general.architecture", 8, s("deepseek2")), ("general.name", 8, s("dsv3 bench"))]
+    kv = [("general.architecture", 8, s("deepseek2")), ("general.name", 8, s("dsv3 bench")),
+          # no vocabulary: llama.cpp then loads the file too, for side-by-side runs
+          ("tokenizer.ggml.model", 8, s("no_vocab"))]
     a = "deepseek2."
     for key, val in [("block_count", N_DENSE + N_MOE), ("context_length", 163840), ("embedding_length", E),
                      ("feed_forward_length", F), ("attention.head_count", H), ("attention.head_count_kv", 1),

@@ -22,6 +22,14 @@
 //   per message: u32 len, role bytes, u32 len, content bytes;
 //   u32 len, the rendered prompt bytes
 // Both renderings are checked to decode back to their text.
+//
+// With --random N SEED OUTDIR the corpus is N random strings instead (drawn from
+// a pool of characters of every class the pre-tokenizers distinguish, plus
+// fragments such as contractions, digit runs and special tokens), and only the
+// two tokenizer goldens are written, into OUTDIR, as deepseek-v3-vocab.random.golden
+// and deepseek-llm-vocab.random.golden (the committed ones: --random 1000 1
+// tests/data); check others with
+//   build/test_tokenizer --golden tests/data/deepseek-v3-vocab.gguf OUTDIR/deepseek-v3-vocab.random.golden
 "use strict";
 const fs = require("fs");
 const path = require("path");
@@ -55,24 +63,75 @@ function encodePlain(text) {
   return tok.model.convert_tokens_to_ids(tok.model(pieces));
 }
 
-const corpus = fs
-  .readFileSync(path.join(root, "tests/data/tokenizer_corpus.jsonl"), "utf8")
-  .split("\n")
-  .filter((l) => l.length)
-  .map((l) => JSON.parse(l));
-
-const parts = [Buffer.from("DSVT"), u32(1), u32(corpus.length)];
-let nSpecial = 0;
-for (const text of corpus) {
-  const special = tok.encode(text, { add_special_tokens: false });
-  const plain = encodePlain(text);
-  if (tok.decode(special, { skip_special_tokens: false }) !== text) throw new Error("round trip (special): " + JSON.stringify(text));
-  if (tok.decode(plain, { skip_special_tokens: false }) !== text) throw new Error("round trip (plain): " + JSON.stringify(text));
-  if (special.join() !== plain.join()) nSpecial++;
-  parts.push(str(text), ids(special), ids(plain));
+// Random strings: characters of Unicode 15.0 only, and neither U+0085 nor
+// U+FEFF, whose \s membership differs between JS and Oniguruma.
+const POOL = [
+  "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ", "0123456789", "   ", "\t\n\r\u000b\u000c",
+  "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~", "\u00a0\u1680\u2000\u2003\u200a\u2028\u2029\u202f\u205f\u3000",
+  "éèêëñçøåæœßÉÑÇØÅÆŒẞ", "\u0301\u0308\u0327\u0332\u20dd\u0903\u093f", "αβγΔΩЖжЯя", "ßǅǈǋꙮʼˈ",
+  "你好世界中文龥龦鿿〇㐀𠀀", "ひらがなカタカナー・ゝゞ゙゛", "한국어ᄀㄱ", "العربية١٢٣", "हिन्दी०१२", "ภาษาไทย๑๒",
+  "，。、「」『』【】（）！？～：；", "“”‘’«»—–…‰′″•", "½²³¹⁴₀①⑩ⅠⅫⅰ", "１２３ＡＢＣａｂｃ", "$€£¥₹₩°©®™§¶",
+  "∑∀∃∈∩∪→←⇒∞≈≠≤≥±×÷√", "😀😊👍👨👩👧🏻🏽🏿❤✅🚀🦙", "\u200d\ufe0f\u200b\u200c\u00ad", "\u0000\u0001\u001b\u007f\u0080\u009f",
+  "\ue000\uf8ff\ufffd",
+];
+const FRAGMENTS = ["'s", "'t", "'re", "'ve", "'m", "'ll", "'d", "'S", "'T", "'RE", "'Ll", " the", " The", "hello", "don't",
+  "12345", "3.14", "1,000", "\r\n", "\n\n", "  ", "    ", "<｜User｜>", "<｜Assistant｜>", "<｜end▁of▁sentence｜>",
+  "<|EOT|>", "<think>", "</think>", "<｜", "｜>", "http://x.y/z?a=1", "a.b", "_x", "=y", "::", "->", "...", "!!", "?\n"];
+function randomCorpus(n, seed) {
+  let state = BigInt(seed) | 1n;
+  const next = (k) => {
+    state ^= (state << 13n) & 0xffffffffffffffffn;
+    state ^= state >> 7n;
+    state ^= (state << 17n) & 0xffffffffffffffffn;
+    return Number(state % BigInt(k));
+  };
+  const pools = POOL.map((p) => Array.from(p));
+  const out = [];
+  for (let i = 0; i < n; i++) {
+    let t = "";
+    const len = 1 + next(24);
+    for (let k = 0; k < len; k++) {
+      if (next(5) === 0) t += FRAGMENTS[next(FRAGMENTS.length)];
+      else {
+        const p = pools[next(pools.length)];
+        const reps = 1 + (next(4) === 0 ? next(6) : 0);
+        const c = p[next(p.length)];
+        for (let r = 0; r < reps; r++) t += next(3) === 0 ? p[next(p.length)] : c;
+      }
+    }
+    out.push(t);
+  }
+  return out;
 }
-fs.writeFileSync(path.join(root, "tests/data/deepseek-v3-vocab.golden"), Buffer.concat(parts));
-console.log(`deepseek-v3-vocab.golden: ${corpus.length} strings, ${nSpecial} where parse_special changes the ids`);
+
+const randomArgs = process.argv.indexOf("--random");
+const outDir = randomArgs > 0 ? process.argv[randomArgs + 3] : path.join(root, "tests/data");
+const corpus =
+  randomArgs > 0
+    ? randomCorpus(Number(process.argv[randomArgs + 1]), Number(process.argv[randomArgs + 2]))
+    : fs
+        .readFileSync(path.join(root, "tests/data/tokenizer_corpus.jsonl"), "utf8")
+        .split("\n")
+        .filter((l) => l.length)
+        .map((l) => JSON.parse(l));
+
+function writeGolden(file, encSpecial, encPlain, decode) {
+  const parts = [Buffer.from("DSVT"), u32(1), u32(corpus.length)];
+  let nSpecial = 0;
+  for (const text of corpus) {
+    const special = encSpecial(text), plain = encPlain(text);
+    if (decode(special) !== text) throw new Error(file + ": round trip (special): " + JSON.stringify(text));
+    if (decode(plain) !== text) throw new Error(file + ": round trip (plain): " + JSON.stringify(text));
+    if (special.join() !== plain.join()) nSpecial++;
+    parts.push(str(text), ids(special), ids(plain));
+  }
+  if (randomArgs > 0) file = file.replace(".golden", ".random.golden");
+  fs.writeFileSync(path.join(outDir, file), Buffer.concat(parts));
+  console.log(`${file}: ${corpus.length} strings, ${nSpecial} where parse_special changes the ids`);
+}
+
+writeGolden("deepseek-v3-vocab.golden", (t) => tok.encode(t, { add_special_tokens: false }), encodePlain,
+            (i) => tok.decode(i, { skip_special_tokens: false }));
 
 // ---- DeepSeek LLM / V2 ("deepseek-llm") ----
 // No npm package ships this tokenizer, so its tokenizer.json is rebuilt from
@@ -152,16 +211,11 @@ function llmTokenizer(kv, withControl) {
     const got = full.encode(t, { add_special_tokens: false }).join(",");
     if (got !== want) throw new Error(`deepseek-llm oracle disagrees with llama.cpp's golden on ${JSON.stringify(t)}: ${got}`);
   }
-  const out = [Buffer.from("DSVT"), u32(1), u32(corpus.length)];
-  for (const text of corpus) {
-    const special = full.encode(text, { add_special_tokens: false });
-    const plain = userOnly.encode(text, { add_special_tokens: false }); // parse_special off: USER_DEFINED still matched
-    if (full.decode(special, { skip_special_tokens: false }) !== text) throw new Error("llm round trip: " + JSON.stringify(text));
-    out.push(str(text), ids(special), ids(plain));
-  }
-  fs.writeFileSync(path.join(root, "tests/data/deepseek-llm-vocab.golden"), Buffer.concat(out));
-  console.log(`deepseek-llm-vocab.golden: ${corpus.length} strings`);
+  // parse_special off: USER_DEFINED added tokens are still matched
+  writeGolden("deepseek-llm-vocab.golden", (t) => full.encode(t, { add_special_tokens: false }),
+              (t) => userOnly.encode(t, { add_special_tokens: false }), (i) => full.decode(i, { skip_special_tokens: false }));
 }
+if (randomArgs > 0) process.exit(0);
 
 // Chat templates: V3's own (tokenizer_config.json), and R1's, which is V3's
 // plus two changes (DeepSeek-R1 tokenizer_config.json after its 2025 update):
