@@ -42,7 +42,7 @@ LIB_CFLAGS = $(CFLAGS) -std=c11 $(WARNINGS) $(PIC) $(PTHREAD)
 APP_CFLAGS = $(CFLAGS) -std=c11 $(WARNINGS) -I. $(APP_DEFS)
 LDLIBS  = -lm $(PTHREAD)
 
-.PHONY: all lib test sanitize clean install check-headers fuzz fuzz-replay replay-corpus bench bench-models
+.PHONY: all lib run test sanitize clean install check-headers fuzz fuzz-replay replay-corpus bench bench-models
 
 # The C++ example is built when a C++ compiler for the same machine exists
 # (a cross build may pair an aarch64 cc with the host's c++).
@@ -146,6 +146,11 @@ else
 check-headers: $(BUILD)/header_c99.o
 	@echo "note: no $(CXX) found, skipping the C++ header test"
 endif
+
+# The demo: the shipped model (models/README.md) writes 100 tokens of text.
+PROMPT ?= And God said
+run: $(BUILD)/dsv3
+	$(BUILD)/dsv3 -m models/dsv3-kjv.gguf -p "$(PROMPT)" -n 100 --temp 0.8 --top-p 0.95 --seed 1
 
 # RUN prefixes every test binary, e.g. for a cross build under emulation:
 #   make CC=aarch64-linux-gnu-gcc BUILD=build-arm64 RUN="qemu-aarch64 -L /usr/aarch64-linux-gnu" test
