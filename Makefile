@@ -1,3 +1,5 @@
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
 # dsv3 - see README.md.  make | make test | make sanitize | make clean
 CC      ?= cc
 CXX     ?= c++
@@ -198,8 +200,18 @@ $(BUILD)/fuzz_state: fuzz/fuzz_state.c dsv3.c dsv3.h | $(BUILD)
 	$(FUZZ_CC) $(FUZZ_FLAGS) fuzz/fuzz_state.c dsv3.c -o $@ -lm
 $(BUILD)/fuzz_chat: fuzz/fuzz_chat.c dsv3.c dsv3.h | $(BUILD)
 	$(FUZZ_CC) $(FUZZ_FLAGS) fuzz/fuzz_chat.c dsv3.c -o $@ -lm
+# `make fuzz` builds the four targets and runs each for FUZZ_SECONDS over a
+# scratch copy of its seed corpus; any crash stops make with an error.
+FUZZ_SECONDS ?= 60
+FUZZ_RUN = -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 -artifact_prefix=$(BUILD)/ -print_final_stats=1
 ifneq ($(HAVE_FUZZ_CC),)
 fuzz: $(BUILD)/fuzz_load $(BUILD)/fuzz_tokenize $(BUILD)/fuzz_state $(BUILD)/fuzz_chat
+	rm -rf $(BUILD)/fuzz-work && mkdir -p $(BUILD)/fuzz-work/load $(BUILD)/fuzz-work/state
+	cp fuzz/corpus/load/* $(BUILD)/fuzz-work/load/ && cp fuzz/corpus/state/* $(BUILD)/fuzz-work/state/
+	$(BUILD)/fuzz_load -dict=fuzz/gguf.dict -max_len=32768 $(FUZZ_RUN) $(BUILD)/fuzz-work/load 2>&1 | tail -n 5
+	$(BUILD)/fuzz_tokenize -max_len=4096 $(FUZZ_RUN) 2>&1 | tail -n 5
+	$(BUILD)/fuzz_state $(FUZZ_RUN) $(BUILD)/fuzz-work/state 2>&1 | tail -n 5
+	$(BUILD)/fuzz_chat $(FUZZ_RUN) 2>&1 | tail -n 5
 else
 fuzz:
 	@echo "note: no $(FUZZ_CC) found, cannot build the libFuzzer targets"
