@@ -10,6 +10,7 @@
  *
  * usage: test_trained MODEL.gguf DATA_DIR      (DATA_DIR has the kjv.* files)
  */
+#define _POSIX_C_SOURCE 200809L /* mkstemp, mkdtemp in test_util.h */
 #include "dsv3.h"
 #include "test_util.h"
 
