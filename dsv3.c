@@ -2906,13 +2906,16 @@ DSV3_AVX2 static inline void q4_k_unpack_scales(const uint8_t *packed, uint8_t o
     memcpy(out, o, 16);
 }
 
-DSV3_AVX2 static float q4_k_act_dot_avx2(const uint8_t *row, const void *act, size_t n) {
+/* Q4_K and Q5_K share their layout but for Q5_K's fifth bits (qh); the flag is
+   a constant in each caller, so the compiler specialises both. */
+DSV3_AVX2 static inline float q4_q5_k_act_dot_avx2(const uint8_t *row, const void *act, size_t n, int five_bits) {
     const act_block256 *a = (const act_block256 *)act;
-    const __m256i low_nibbles = _mm256_set1_epi8(0x0F);
+    const __m256i low_nibbles = _mm256_set1_epi8(0x0F), one = _mm256_set1_epi8(1);
+    size_t block_bytes = five_bits ? 176 : 144;
     __m256 acc = _mm256_setzero_ps();
     __m128 min_acc = _mm_setzero_ps();
     for (size_t b = 0; b < n / 256; b++) {
-        const uint8_t *block = row + 144 * b, *qs = block + 16;
+        const uint8_t *block = row + block_bytes * b, *qs = block + (five_bits ? 48 : 16);
         uint8_t scales_mins[16];
         q4_k_unpack_scales(block + 4, scales_mins);
         /* mins . (sum of each 32 activations), from the 16-element block sums */
@@ -2923,11 +2926,18 @@ DSV3_AVX2 static float q4_k_act_dot_avx2(const uint8_t *row, const void *act, si
         /* 16-bit scales, each repeated over the two lanes of a 128-bit half */
         __m128i scale_bytes = _mm_loadl_epi64((const __m128i *)(const void *)scales_mins);
         __m256i scales16 = _mm256_cvtepu8_epi16(_mm_unpacklo_epi64(scale_bytes, scale_bytes));
+        __m256i high = five_bits ? _mm256_loadu_si256((const __m256i *)(const void *)(block + 16))
+                                 : _mm256_setzero_si256();
         __m256i isum = _mm256_setzero_si256();
         for (int c = 0; c < 4; c++) {
             __m256i packed = _mm256_loadu_si256((const __m256i *)(const void *)(qs + 32 * c));
             __m256i lo = _mm256_and_si256(packed, low_nibbles);
             __m256i hi = _mm256_and_si256(_mm256_srli_epi16(packed, 4), low_nibbles);
+            if (five_bits) { /* sub-block t takes its fifth bit from bit t of qh */
+                lo = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(high, 2 * c), one), 4));
+                hi = _mm256_or_si256(hi,
+                                     _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(high, 2 * c + 1), one), 4));
+            }
             __m256i y_lo = _mm256_loadu_si256((const __m256i *)(const void *)(a[b].qs + 64 * c));
             __m256i y_hi = _mm256_loadu_si256((const __m256i *)(const void *)(a[b].qs + 64 * c + 32));
             __m256i s_lo = _mm256_shuffle_epi8(scales16, _mm256_set1_epi16((short)(0x0100 + 0x0202 * (2 * c))));
@@ -2945,41 +2955,12 @@ DSV3_AVX2 static float q4_k_act_dot_avx2(const uint8_t *row, const void *act, si
     return hsum256(acc) - _mm_cvtss_f32(m);
 }
 
+DSV3_AVX2 static float q4_k_act_dot_avx2(const uint8_t *row, const void *act, size_t n) {
+    return q4_q5_k_act_dot_avx2(row, act, n, 0);
+}
+
 DSV3_AVX2 static float q5_k_act_dot_avx2(const uint8_t *row, const void *act, size_t n) {
-    const act_block256 *a = (const act_block256 *)act;
-    const __m256i low_nibbles = _mm256_set1_epi8(0x0F), one = _mm256_set1_epi8(1);
-    __m256 acc = _mm256_setzero_ps();
-    __m128 min_acc = _mm_setzero_ps();
-    for (size_t b = 0; b < n / 256; b++) {
-        const uint8_t *block = row + 176 * b, *qs = block + 48;
-        uint8_t scales_mins[16];
-        q4_k_unpack_scales(block + 4, scales_mins); /* Q5_K packs them as Q4_K does */
-        __m128i mins = _mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)(const void *)(scales_mins + 8)));
-        __m128i pair_sums = _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)(const void *)a[b].bsums),
-                                           _mm_loadu_si128((const __m128i *)(const void *)(a[b].bsums + 8)));
-        __m128i min_dot = _mm_madd_epi16(mins, pair_sums);
-        __m256i high = _mm256_loadu_si256((const __m256i *)(const void *)(block + 16));
-        __m256i isum = _mm256_setzero_si256();
-        for (int c = 0; c < 4; c++) {
-            __m256i packed = _mm256_loadu_si256((const __m256i *)(const void *)(qs + 32 * c));
-            /* sub-block t takes its fifth bit from bit t of qh */
-            __m256i h_lo = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(high, 2 * c), one), 4);
-            __m256i h_hi = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(high, 2 * c + 1), one), 4);
-            __m256i lo = _mm256_or_si256(_mm256_and_si256(packed, low_nibbles), h_lo);
-            __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(packed, 4), low_nibbles), h_hi);
-            __m256i y_lo = _mm256_loadu_si256((const __m256i *)(const void *)(a[b].qs + 64 * c));
-            __m256i y_hi = _mm256_loadu_si256((const __m256i *)(const void *)(a[b].qs + 64 * c + 32));
-            __m256i p_lo = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, y_lo), _mm256_set1_epi16(scales_mins[2 * c]));
-            __m256i p_hi = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, y_hi), _mm256_set1_epi16(scales_mins[2 * c + 1]));
-            isum = _mm256_add_epi32(isum, _mm256_add_epi32(p_lo, p_hi));
-        }
-        float da = a[b].d;
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(da * f16c_to_f32(read_u16le(block))), _mm256_cvtepi32_ps(isum), acc);
-        min_acc = _mm_fmadd_ps(_mm_set1_ps(da * f16c_to_f32(read_u16le(block + 2))), _mm_cvtepi32_ps(min_dot), min_acc);
-    }
-    __m128 m = _mm_add_ps(min_acc, _mm_movehl_ps(min_acc, min_acc));
-    m = _mm_add_ss(m, _mm_movehdup_ps(m));
-    return hsum256(acc) - _mm_cvtss_f32(m);
+    return q4_q5_k_act_dot_avx2(row, act, n, 1);
 }
 
 DSV3_AVX2 static float iq4_nl_act_dot_avx2(const uint8_t *row, const void *act, size_t n) {
@@ -4378,7 +4359,7 @@ struct dsv3_context {
     float *expert_weights;  /* [B][n_expert_used] gate weights, by ascending expert id */
     float *bucket_weights;  /* [B * n_expert_used] gate weights grouped by expert */
     float *row;             /* [n_threads][row_stride] per-thread row scratch */
-    float *rope_cs;         /* [rope] cos/sin pairs for one position */
+    float *rope_cs;         /* [B][rope] cos/sin pairs of the batch's positions, shared by all layers */
     float *logits;          /* [n_vocab] */
     uint8_t *act;           /* [B][quantized activations of the longest row] */
     uint8_t *thread_act;    /* [n_threads][thread_act_stride] the same, per thread */
@@ -4528,11 +4509,10 @@ static void attend_heads_task(void *arg, uint32_t thread_index, size_t begin, si
    cached latent plus the rope key, and the weighted latent sum is mapped out
    through W_UV. Heads run in parallel. */
 static void mla_attend_token(dsv3_context *ctx, const layer_weights *L, uint32_t layer, float *q, size_t pos,
-                             float *out) {
+                             const float *cos_sin, float *out) {
     const dsv3_model *m = ctx->model;
     uint32_t H = m->hp.n_head, dn = m->hp.qk_nope_head_dim, dr = m->hp.qk_rope_head_dim;
-    rope_angles(m, pos, ctx->rope_cs);
-    for (uint32_t h = 0; h < H; h++) rope_rotate(q + (size_t)h * m->qk_head_dim + dn, ctx->rope_cs, dr / 2);
+    for (uint32_t h = 0; h < H; h++) rope_rotate(q + (size_t)h * m->qk_head_dim + dn, cos_sin, dr / 2);
     attend_job job = {ctx, L, layer, pos, q, out};
     size_t work = (size_t)H * (pos + 1 + m->hp.qk_nope_head_dim + m->hp.v_head_dim) * m->hp.kv_lora_rank;
     parallel_for(&ctx->pool, H, work >= (size_t)ctx->min_parallel_work * ctx->pool.n_threads ? 1 : H + 1,
@@ -4553,8 +4533,7 @@ static void attention_batch(dsv3_context *ctx, const layer_weights *L, uint32_t 
     for (size_t i = 0; i < n; i++) {
         float *kv = ctx->kv + i * (Lkv + dr);
         rmsnorm(kv, kv, &L->kv_a_norm, Lkv, hp->rms_norm_eps, ctx->row);
-        rope_angles(m, ctx->pos + i, ctx->rope_cs);
-        rope_rotate(kv + Lkv, ctx->rope_cs, dr / 2);
+        rope_rotate(kv + Lkv, ctx->rope_cs + i * dr, dr / 2);
         kv_store(kv_row(ctx, layer, ctx->pos + i), ctx->kv_type, kv, Lkv + dr);
     }
     if (L->q_a.data) {
@@ -4566,7 +4545,8 @@ static void attention_batch(dsv3_context *ctx, const layer_weights *L, uint32_t 
         par_matmul(ctx, &L->q, 0, H * dk, ctx->xn, E, n, ctx->q, H * dk);
     }
     for (size_t i = 0; i < n; i++)
-        mla_attend_token(ctx, L, layer, ctx->q + i * H * dk, ctx->pos + i, ctx->attn_cat + i * H * dv);
+        mla_attend_token(ctx, L, layer, ctx->q + i * H * dk, ctx->pos + i, ctx->rope_cs + i * dr,
+                         ctx->attn_cat + i * H * dv);
     par_matmul(ctx, &L->attn_output, 0, E, ctx->attn_cat, H * dv, n, ctx->hidden, E);
 }
 
@@ -4729,6 +4709,7 @@ static int forward_batch(dsv3_context *ctx, const int32_t *tokens, size_t n, flo
     for (size_t i = 0; i < n; i++) {
         type_table[m->token_embd.type].to_f32(view_row(&m->token_embd, (size_t)tokens[i]), ctx->x + i * E, E);
         ctx->tokens[ctx->pos + i] = tokens[i];
+        rope_angles(m, ctx->pos + i, ctx->rope_cs + i * hp->qk_rope_head_dim); /* the same in every layer */
     }
     for (uint32_t l = 0; l < hp->n_layer; l++) {
         const layer_weights *L = &m->layers[l];
@@ -5186,7 +5167,7 @@ int32_t dsv3_context_create(const dsv3_model *model, const dsv3_context_params *
         B * E, B * E, B * H * model->qk_head_dim, B * hp->q_lora_rank, B * (Lkv + dr), H * Lkv,
         H * (size_t)ctx->n_ctx, H * Lkv, B * H * hp->v_head_dim, B * E, B * widest_ffn, B * widest_ffn,
         B * E, B * E, B * X, X, hp->n_expert_groups, B * K, B * K,
-        n_threads * ((model->max_row + 15) & ~(size_t)15), dr, hp->n_vocab,
+        n_threads * ((model->max_row + 15) & ~(size_t)15), B * dr, hp->n_vocab,
     };
     float **slots[] = {
         &ctx->x, &ctx->xn, &ctx->q, &ctx->q_lora, &ctx->kv, &ctx->q_abs, &ctx->scores, &ctx->o_lat,

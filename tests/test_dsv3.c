@@ -14,29 +14,12 @@
 
 static const char *data_dir = "tests/data";
 
-typedef struct golden {
-    uint32_t n_tokens, n_vocab;
-    int32_t *tokens;
-    float *logits;
-    unsigned char *raw;
-} golden;
 
 static int load_golden(const char *name, golden *g) {
     char path[512];
     if (strchr(name, '/')) snprintf(path, sizeof path, "%s", name); /* a path, not a name in data_dir */
     else snprintf(path, sizeof path, "%s/%s", data_dir, name);
-    size_t size = 0;
-    memset(g, 0, sizeof *g);
-    g->raw = read_file(path, &size);
-    if (!g->raw || size < 16 || memcmp(g->raw, "DSVG", 4) != 0) return 0;
-    uint32_t version;
-    memcpy(&version, g->raw + 4, 4);
-    memcpy(&g->n_tokens, g->raw + 8, 4);
-    memcpy(&g->n_vocab, g->raw + 12, 4);
-    if (version != 1 || size != 16 + 4 * (size_t)g->n_tokens * (1 + (size_t)g->n_vocab)) return 0;
-    g->tokens = (int32_t *)(g->raw + 16);
-    g->logits = (float *)(g->raw + 16 + 4 * (size_t)g->n_tokens);
-    return 1;
+    return read_golden(path, g);
 }
 
 /* Largest |a - b| over one position, relative to the largest |logit| there. */

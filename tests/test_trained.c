@@ -20,27 +20,7 @@
 #define TOL 1e-4 /* of the largest |logit| at each position */
 #define MAX_IDS 512
 
-typedef struct golden {
-    uint32_t n_tokens, n_vocab;
-    const int32_t *tokens;
-    const float *logits;
-    unsigned char *raw;
-} golden;
 
-static int load_golden(const char *path, golden *g) {
-    size_t size = 0;
-    memset(g, 0, sizeof *g);
-    g->raw = read_file(path, &size);
-    if (!g->raw || size < 16 || memcmp(g->raw, "DSVG", 4) != 0) return 0;
-    uint32_t version;
-    memcpy(&version, g->raw + 4, 4);
-    memcpy(&g->n_tokens, g->raw + 8, 4);
-    memcpy(&g->n_vocab, g->raw + 12, 4);
-    if (version != 1 || size != 16 + 4 * (size_t)g->n_tokens * (1 + (size_t)g->n_vocab)) return 0;
-    g->tokens = (const int32_t *)(g->raw + 16);
-    g->logits = (const float *)(g->raw + 16 + 4 * (size_t)g->n_tokens);
-    return 1;
-}
 
 /* Parses one line of comma-separated token ids; returns how many, or -1. */
 static int parse_ids(FILE *f, int32_t *ids, int max) {
@@ -223,7 +203,7 @@ int main(int argc, char **argv) {
     char path[1024], message[512];
     golden g;
     snprintf(path, sizeof path, "%s/kjv.golden", dir);
-    int have_golden = load_golden(path, &g);
+    int have_golden = read_golden(path, &g);
     CHECK(have_golden, "cannot read golden %s", path);
     dsv3_model_params mp;
     dsv3_model_default_params(&mp);

@@ -5,6 +5,7 @@
 #if !defined(_WIN32) && !defined(_POSIX_C_SOURCE)
 #define _POSIX_C_SOURCE 200809L /* mkstemp, mkdtemp; too late if a system header came first */
 #endif
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +53,32 @@ static inline unsigned char *read_file(const char *path, size_t *size) {
     if (buf) *size = (size_t)n;
     return buf;
 }
+/* A golden file of tests/tools (format in tests/tools/README.md): "DSVG", u32
+   version 1, u32 n_tokens, u32 n_vocab, i32 tokens[n_tokens], f32
+   logits[n_tokens][n_vocab]. Returns 0 if the file is missing or malformed;
+   free(g->raw) when done. */
+typedef struct golden {
+    uint32_t n_tokens, n_vocab;
+    const int32_t *tokens;
+    const float *logits;
+    unsigned char *raw;
+} golden;
+
+static inline int read_golden(const char *path, golden *g) {
+    size_t size = 0;
+    memset(g, 0, sizeof *g);
+    g->raw = read_file(path, &size);
+    if (!g->raw || size < 16 || memcmp(g->raw, "DSVG", 4) != 0) return 0;
+    uint32_t version;
+    memcpy(&version, g->raw + 4, 4);
+    memcpy(&g->n_tokens, g->raw + 8, 4);
+    memcpy(&g->n_vocab, g->raw + 12, 4);
+    if (version != 1 || size != 16 + 4 * (size_t)g->n_tokens * (1 + (size_t)g->n_vocab)) return 0;
+    g->tokens = (const int32_t *)(const void *)(g->raw + 16);
+    g->logits = (const float *)(const void *)(g->raw + 16 + 4 * (size_t)g->n_tokens);
+    return 1;
+}
+
 /* An allocator for the model params that fails once `remaining` allocations
    have been made and counts the live ones (for out-of-memory tests). */
 typedef struct alloc_budget {
