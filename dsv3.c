@@ -1138,6 +1138,13 @@ static void quantize_act(int kind, const float *x, void *out, size_t n) {
 
 typedef float (*act_dot_fn)(const uint8_t *row, const void *act, size_t n);
 
+/* out[t * out_stride] = the act_dot of one row with each of n_tok (at most
+   DSV3_TILE_TOKENS) tokens' activations, act_stride bytes apart; bit-identical
+   to act_dot token by token. */
+#define DSV3_TILE_TOKENS 4
+typedef void (*act_tile_fn)(const uint8_t *row, const void *act, size_t act_stride, size_t n_tok, size_t n,
+                            float *out, size_t out_stride);
+
 /* Reference integer dots: the decoded integer quants times the activation
    quants, summed exactly in integers per (sub-)block, then scaled. */
 static float q4_0_act_dot(const uint8_t *row, const void *act, size_t n) {
@@ -2638,6 +2645,7 @@ typedef struct tensor_view {
     row_dot_fn dot;      /* this type's float dot product, chosen at load */
     int act_kind;        /* ACT_*: activations are quantized for act_dot */
     act_dot_fn act_dot;  /* integer dot against quantized activations */
+    act_tile_fn act_tile; /* the same for a few tokens at once, or NULL */
 } tensor_view;
 
 static const uint8_t *view_row(const tensor_view *w, size_t row) { return w->data + row * w->row_bytes; }
@@ -2748,6 +2756,7 @@ typedef struct kernel_set {
     const char *name;
     row_dot_fn row_dot[DSV3_TYPE_COUNT]; /* NULL: type not implemented */
     act_dot_fn act_dot[DSV3_TYPE_COUNT]; /* NULL: the type keeps the float path */
+    act_tile_fn act_tile[DSV3_TYPE_COUNT]; /* NULL: act_dot per token */
     float (*dot_f32)(const float *a, const float *b, size_t n);
     void (*axpy_f32)(float *y, float a, const float *x, size_t n);
 } kernel_set;
@@ -2782,6 +2791,9 @@ static void kernels_scalar(kernel_set *k) {
 #  define DSV3_AVX2
 #else
 #  define DSV3_HAVE_AVX2 0
+#endif
+#if !DSV3_HAVE_AVX2
+#  define DSV3_HAVE_AVX512 0
 #endif
 
 #if DSV3_HAVE_AVX2
@@ -3139,6 +3151,230 @@ static void kernels_avx2(kernel_set *k) {
     k->act_dot[13] = q5_k_act_dot_avx2;
     k->act_dot[14] = q6_k_act_dot_avx2;
 }
+
+/* ---- AVX-512 (F, BW, VL, VNNI): x86-64 CPUs from Ice Lake and Zen 4 ----
+   Twice the bytes per instruction, and vpdpwssd fuses the scale multiply with
+   the accumulation: the K-quant dots are bound by instructions issued, so this
+   pays even where the core splits 512-bit work in two (Zen 4).
+   The tile kernels dot one weight row with up to DSV3_TILE_TOKENS tokens at
+   once, decoding each weight block once for all of them. A token's result goes
+   through exactly the float operations of the one-token kernel (integer sums
+   are exact in any order), so batch size never changes a result. */
+#if DSV3_HAVE_AVX2 && defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#  define DSV3_HAVE_AVX512 1
+#  define DSV3_AVX512 __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
+/* the tile bodies must be specialised per token count to keep their
+   accumulators in registers */
+#  define DSV3_ALWAYS_INLINE __attribute__((always_inline))
+#  if defined(__clang__)
+#    define DSV3_UNROLL _Pragma("unroll")
+#  else
+#    define DSV3_UNROLL _Pragma("GCC unroll 4")
+#  endif
+
+/* CPUID leaf 7: AVX512F (EBX 16), AVX512BW (30), AVX512VL (31), AVX512_VNNI
+   (ECX 11); the OS must save opmask and ZMM state too (XCR0 bits 5-7). */
+static int cpu_has_avx512(void) {
+    if (!cpu_has_avx2()) return 0;
+    unsigned a, b, c, d, xcr0_lo, xcr0_hi;
+    __asm__ volatile("xgetbv" : "=a"(xcr0_lo), "=d"(xcr0_hi) : "c"(0));
+    (void)xcr0_hi;
+    if ((xcr0_lo & 0xE6u) != 0xE6u) return 0;
+    __cpuid_count(7, 0, a, b, c, d);
+    const unsigned ebx = (1u << 16) | (1u << 30) | (1u << 31);
+    return (b & ebx) == ebx && (c & (1u << 11)) != 0;
+}
+
+/* 16-bit lanes: the first 16 hold lo, the last 16 hi. */
+DSV3_AVX512 static __m512i halves_epi16(short lo, short hi) {
+    return _mm512_inserti64x4(_mm512_set1_epi16(lo), _mm256_set1_epi16(hi), 1);
+}
+
+/* Q4_K's 12 packed bytes of 6-bit scales and mins (gguf.md §3) as 8 scale
+   bytes then 8 min bytes, in registers (k_scale_min's unpacking, all at once).
+   Reads 16 bytes: the four after the scales are the block's own quants. */
+DSV3_AVX512 static __m128i q4_k_scales_mins_avx512(const uint8_t *packed) {
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)packed);
+    /* scales 0-3, 4-7 and mins 0-3, 4-7 take their low bits from bytes 0-3, 8-11,
+       4-7, 8-11 (high nibbles for mins 4-7) and their top bits from bytes 0-3, 4-7 */
+    __m128i low = _mm_shuffle_epi8(v, _mm_setr_epi8(0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 8, 9, 10, 11));
+    __m128i top = _mm_shuffle_epi8(v, _mm_setr_epi8(0, 1, 2, 3, 0, 1, 2, 3, 4, 5, 6, 7, 4, 5, 6, 7));
+    low = _mm_mask_srli_epi16(low, 0xC0, low, 4);
+    low = _mm_and_si128(low, _mm_setr_epi32(0x3F3F3F3F, 0x0F0F0F0F, 0x3F3F3F3F, 0x0F0F0F0F));
+    top = _mm_and_si128(_mm_srli_epi16(top, 2), _mm_setr_epi32(0, 0x30303030, 0, 0x30303030));
+    return _mm_or_si128(low, top);
+}
+
+/* Q4_K / Q5_K: 64 elements per step. Chunk c's 32 bytes hold sub-block 2c in
+   their low nibbles and 2c + 1 in their high ones; broadcast to both halves of
+   a register, the high half shifted by 4, they line up with 64 consecutive
+   activations. The flag and the token count are constants in every caller. */
+DSV3_AVX512 DSV3_ALWAYS_INLINE static inline void q4_q5_k_tile_avx512(const uint8_t *row, const uint8_t *act, size_t act_stride,
+                                                   size_t n, float *out, size_t out_stride, int n_tok, int five_bits) {
+    const __m512i low_nibbles = _mm512_set1_epi8(0x0F);
+    const size_t block_bytes = five_bits ? 176 : 144;
+    __m512 acc[DSV3_TILE_TOKENS];
+    __m256 min_acc[DSV3_TILE_TOKENS];
+    DSV3_UNROLL
+    for (int t = 0; t < n_tok; t++) {
+        acc[t] = _mm512_setzero_ps();
+        min_acc[t] = _mm256_setzero_ps();
+    }
+    for (size_t b = 0; b < n / 256; b++) {
+        const uint8_t *block = row + block_bytes * b, *qs = block + (five_bits ? 48 : 16);
+        __m128i scales_mins = q4_k_scales_mins_avx512(block + 4);
+        __m512i scales16 = _mm512_cvtepu8_epi16(_mm256_castsi128_si256(scales_mins));
+        /* each min covers two 16-element activation sums */
+        __m256i mins16 = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(
+            scales_mins, _mm_setr_epi8(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15)));
+        __m512i high = five_bits ? _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(const void *)(block + 16)))
+                                 : _mm512_setzero_si512();
+        __m512i isum[DSV3_TILE_TOKENS], isum_odd = _mm512_setzero_si512();
+        DSV3_UNROLL
+        for (int t = 0; t < n_tok; t++) isum[t] = _mm512_setzero_si512();
+        DSV3_UNROLL
+        for (int c = 0; c < 4; c++) {
+            __m512i packed = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(const void *)(qs + 32 * c)));
+            __m512i q = _mm512_and_si512(_mm512_mask_srli_epi16(packed, 0xFFFF0000u, packed, 4), low_nibbles);
+            if (five_bits) { /* sub-block t takes its fifth bit from bit t of qh */
+                __m512i bit = _mm512_inserti64x4(_mm512_set1_epi8((char)(1 << (2 * c))),
+                                                 _mm256_set1_epi8((char)(1 << (2 * c + 1))), 1);
+                q = _mm512_mask_add_epi8(q, _mm512_test_epi8_mask(high, bit), q, _mm512_set1_epi8(16));
+            }
+            __m512i s = _mm512_permutexvar_epi16(halves_epi16((short)(2 * c), (short)(2 * c + 1)), scales16);
+            DSV3_UNROLL
+            for (int t = 0; t < n_tok; t++) {
+                const act_block256 *a = (const act_block256 *)(const void *)(act + act_stride * t) + b;
+                __m512i p = _mm512_maddubs_epi16(q, _mm512_loadu_si512((const void *)(a->qs + 64 * c)));
+                /* one token: two chains of vpdpwssd, half the latency */
+                if (n_tok == 1 && (c & 1)) isum_odd = _mm512_dpwssd_epi32(isum_odd, p, s);
+                else isum[t] = _mm512_dpwssd_epi32(isum[t], p, s);
+            }
+        }
+        __m128 d_dmin = _mm_cvtph_ps(_mm_cvtsi32_si128((int)read_u32le(block)));
+        DSV3_UNROLL
+        for (int t = 0; t < n_tok; t++) {
+            const act_block256 *a = (const act_block256 *)(const void *)(act + act_stride * t) + b;
+            __m512i total = n_tok == 1 ? _mm512_add_epi32(isum[0], isum_odd) : isum[t];
+            __m256i min_dot = _mm256_madd_epi16(mins16, _mm256_loadu_si256((const __m256i *)(const void *)a->bsums));
+            __m128 scale = _mm_mul_ps(d_dmin, _mm_set1_ps(a->d)); /* d * da, dmin * da */
+            acc[t] = _mm512_fmadd_ps(_mm512_broadcastss_ps(scale), _mm512_cvtepi32_ps(total), acc[t]);
+            min_acc[t] = _mm256_fmadd_ps(_mm256_broadcastss_ps(_mm_movehdup_ps(scale)), _mm256_cvtepi32_ps(min_dot),
+                                         min_acc[t]);
+        }
+    }
+    DSV3_UNROLL
+    for (int t = 0; t < n_tok; t++) out[out_stride * t] = _mm512_reduce_add_ps(acc[t]) - hsum256(min_acc[t]);
+}
+
+/* Q6_K: each half of a block is 64 bytes of low nibbles (elements 0-63 low,
+   64-127 high) and 32 bytes of 2-bit tops (element 32j + i in bits 2j of byte
+   i). Broadcast over both register halves and shifted by a per-half count, the
+   tops land in bits 4-5 for 64 consecutive elements at a time. */
+DSV3_AVX512 DSV3_ALWAYS_INLINE static inline void q6_k_tile_body_avx512(const uint8_t *row, const uint8_t *act, size_t act_stride, size_t n,
+                                                float *out, size_t out_stride, int n_tok) {
+    const __m512i m4 = _mm512_set1_epi8(0x0F), m30 = _mm512_set1_epi8(0x30);
+    const __m512i up_4_2 = halves_epi16(4, 2), down_0_2 = halves_epi16(0, 2);
+    const long long lanes4 = 0x0001000100010001ll; /* a 64-bit word of four 16-bit ones */
+    const __m512i ramp = _mm512_set_epi64(3 * lanes4, 3 * lanes4, 2 * lanes4, 2 * lanes4, lanes4, lanes4, 0, 0);
+    __m256 acc[DSV3_TILE_TOKENS];
+    DSV3_UNROLL
+    for (int t = 0; t < n_tok; t++) acc[t] = _mm256_setzero_ps();
+    for (size_t b = 0; b < n / 256; b++) {
+        const uint8_t *block = row + 210 * b;
+        __m256i scales16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)(block + 192)));
+        __m512i scales_wide = _mm512_castsi256_si512(scales16);
+        __m512i isum[DSV3_TILE_TOKENS];
+        DSV3_UNROLL
+        for (int t = 0; t < n_tok; t++) isum[t] = _mm512_setzero_si512();
+        DSV3_UNROLL
+        for (int half = 0; half < 2; half++) {
+            __m512i ql = _mm512_loadu_si512((const void *)(block + 64 * half));
+            __m512i qh =
+                _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(const void *)(block + 128 + 32 * half)));
+            /* ternary-logic 0xF8 is A | (B & C) */
+            __m512i q0 = _mm512_ternarylogic_epi32(_mm512_and_si512(ql, m4), _mm512_sllv_epi16(qh, up_4_2), m30, 0xF8);
+            __m512i q1 = _mm512_ternarylogic_epi32(_mm512_and_si512(_mm512_srli_epi16(ql, 4), m4),
+                                                   _mm512_srlv_epi16(qh, down_0_2), m30, 0xF8);
+            /* 16 elements per scale: 8 lanes of 16-bit pair sums each */
+            __m512i s0 = _mm512_permutexvar_epi16(_mm512_add_epi16(ramp, _mm512_set1_epi16((short)(8 * half))),
+                                                  scales_wide);
+            __m512i s1 = _mm512_permutexvar_epi16(_mm512_add_epi16(ramp, _mm512_set1_epi16((short)(8 * half + 4))),
+                                                  scales_wide);
+            DSV3_UNROLL
+            for (int t = 0; t < n_tok; t++) {
+                const int8_t *y = ((const act_block256 *)(const void *)(act + act_stride * t) + b)->qs + 128 * half;
+                isum[t] = _mm512_dpwssd_epi32(isum[t], _mm512_maddubs_epi16(q0, _mm512_loadu_si512((const void *)y)), s0);
+                isum[t] = _mm512_dpwssd_epi32(isum[t],
+                                              _mm512_maddubs_epi16(q1, _mm512_loadu_si512((const void *)(y + 64))), s1);
+            }
+        }
+        float d = f16c_to_f32(read_u16le(block + 208));
+        DSV3_UNROLL
+        for (int t = 0; t < n_tok; t++) {
+            const act_block256 *a = (const act_block256 *)(const void *)(act + act_stride * t) + b;
+            /* every quant carries -32: subtract 32 * sum(scale * activation block sum) */
+            __m256i offset = _mm256_madd_epi16(scales16, _mm256_loadu_si256((const __m256i *)(const void *)a->bsums));
+            __m256i sum8 = _mm256_add_epi32(_mm512_castsi512_si256(isum[t]), _mm512_extracti64x4_epi64(isum[t], 1));
+            sum8 = _mm256_sub_epi32(sum8, _mm256_slli_epi32(offset, 5));
+            acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(a->d * d), _mm256_cvtepi32_ps(sum8), acc[t]);
+        }
+    }
+    DSV3_UNROLL
+    for (int t = 0; t < n_tok; t++) out[out_stride * t] = hsum256(acc[t]);
+}
+
+/* One entry point per type and token count 1..DSV3_TILE_TOKENS, so each
+   inlined body is compiled with constants. */
+#define DSV3_TILE_ENTRY(name, call)                                                                             \
+    DSV3_AVX512 static void name(const uint8_t *row, const void *act, size_t act_stride, size_t n_tok, size_t n, \
+                                 float *out, size_t out_stride) {                                              \
+        const uint8_t *acts = (const uint8_t *)act;                                                            \
+        switch (n_tok) {                                                                                       \
+        case 1: call(1); break;                                                                                \
+        case 2: call(2); break;                                                                                \
+        case 3: call(3); break;                                                                                \
+        default: call(4); break;                                                                               \
+        }                                                                                                      \
+    }
+#define DSV3_Q4_K_TILE(k) q4_q5_k_tile_avx512(row, acts, act_stride, n, out, out_stride, k, 0)
+#define DSV3_Q5_K_TILE(k) q4_q5_k_tile_avx512(row, acts, act_stride, n, out, out_stride, k, 1)
+#define DSV3_Q6_K_TILE(k) q6_k_tile_body_avx512(row, acts, act_stride, n, out, out_stride, k)
+DSV3_TILE_ENTRY(q4_k_tile_avx512, DSV3_Q4_K_TILE)
+DSV3_TILE_ENTRY(q5_k_tile_avx512, DSV3_Q5_K_TILE)
+DSV3_TILE_ENTRY(q6_k_tile_avx512, DSV3_Q6_K_TILE)
+
+DSV3_AVX512 static float q4_k_act_dot_avx512(const uint8_t *row, const void *act, size_t n) {
+    float out;
+    q4_q5_k_tile_avx512(row, (const uint8_t *)act, 0, n, &out, 0, 1, 0);
+    return out;
+}
+
+DSV3_AVX512 static float q5_k_act_dot_avx512(const uint8_t *row, const void *act, size_t n) {
+    float out;
+    q4_q5_k_tile_avx512(row, (const uint8_t *)act, 0, n, &out, 0, 1, 1);
+    return out;
+}
+
+DSV3_AVX512 static float q6_k_act_dot_avx512(const uint8_t *row, const void *act, size_t n) {
+    float out;
+    q6_k_tile_body_avx512(row, (const uint8_t *)act, 0, n, &out, 0, 1);
+    return out;
+}
+
+static void kernels_avx512(kernel_set *k) {
+    kernels_avx2(k);
+    k->name = "avx512";
+    k->act_dot[12] = q4_k_act_dot_avx512;
+    k->act_dot[13] = q5_k_act_dot_avx512;
+    k->act_dot[14] = q6_k_act_dot_avx512;
+    k->act_tile[12] = q4_k_tile_avx512;
+    k->act_tile[13] = q5_k_tile_avx512;
+    k->act_tile[14] = q6_k_tile_avx512;
+}
+#else
+#  define DSV3_HAVE_AVX512 0
+#endif
 #endif
 
 #if !defined(DSV3_NO_SIMD) && defined(__aarch64__) && defined(__ARM_NEON)
@@ -3331,6 +3567,12 @@ static void kernels_neon(kernel_set *k) {
 
 /* The fastest kernel set this CPU runs. */
 static void kernels_best(kernel_set *k) {
+#if DSV3_HAVE_AVX512
+    if (cpu_has_avx512()) {
+        kernels_avx512(k);
+        return;
+    }
+#endif
 #if DSV3_HAVE_AVX2
     if (cpu_has_avx2()) {
         kernels_avx2(k);
@@ -3811,6 +4053,7 @@ static int32_t bind_tensor(dsv3_model *m, tensor_view *view, const char *name, i
     if (!m->float_activations && m->kernels.act_dot[t->type]) {
         view->act_kind = act_table[t->type].kind;
         view->act_dot = m->kernels.act_dot[t->type];
+        view->act_tile = m->kernels.act_tile[t->type];
     }
     if ((size_t)t->ne[0] > m->max_row) m->max_row = (size_t)t->ne[0];
     return DSV3_OK;
@@ -4416,6 +4659,16 @@ static void matmul_task(void *arg, uint32_t thread_index, size_t begin, size_t e
     (void)thread_index;
     for (size_t r0 = begin; r0 < end; r0 += 16) {
         size_t r1 = r0 + 16 < end ? r0 + 16 : end;
+        if (job->act && w->act_tile && job->n_tokens > 1) {
+            /* a few tokens at a time, each weight block decoded once for them */
+            for (size_t t = 0; t < job->n_tokens; t += DSV3_TILE_TOKENS) {
+                size_t n_tok = job->n_tokens - t < DSV3_TILE_TOKENS ? job->n_tokens - t : DSV3_TILE_TOKENS;
+                for (size_t r = r0; r < r1; r++)
+                    w->act_tile(view_row(w, job->first_row + r), job->act + t * job->act_stride, job->act_stride,
+                                n_tok, n, job->out + t * job->out_stride + r, job->out_stride);
+            }
+            continue;
+        }
         for (size_t t = 0; t < job->n_tokens; t++) {
             float *out = job->out + t * job->out_stride;
             if (job->act) {

@@ -138,24 +138,36 @@ static inline void compare_kernel_sets(const kernel_set *ref, const kernel_set *
     CHECK(axpy_ok, "%s axpy_f32 differs from scalar", simd->name);
 }
 
-static void test_simd_kernels(void) {
-    kernel_set scalar, best;
-    kernels_scalar(&scalar);
-    kernels_best(&best);
-    printf("kernels: best set on this CPU is '%s'\n", best.name);
+/* Every kernel set this CPU can run, the scalar reference first and the
+   one kernels_best picks last. */
+static size_t runnable_kernel_sets(kernel_set *sets) {
+    size_t n = 0;
+    kernels_scalar(&sets[n++]);
 #if DSV3_HAVE_AVX2
-    if (cpu_has_avx2()) {
-        CHECK(strcmp(best.name, "avx2") == 0, "AVX2 CPU but '%s' chosen", best.name);
-        kernel_set avx2;
-        kernels_avx2(&avx2);
-        compare_kernel_sets(&scalar, &avx2);
-    } else {
-        printf("kernels: this CPU lacks AVX2+FMA+F16C; only the scalar set is tested\n");
-    }
+    if (cpu_has_avx2()) kernels_avx2(&sets[n++]);
+#endif
+#if DSV3_HAVE_AVX512
+    if (cpu_has_avx512()) kernels_avx512(&sets[n++]);
 #endif
 #if DSV3_HAVE_NEON
-    CHECK(strcmp(best.name, "neon") == 0, "AArch64 but '%s' chosen", best.name);
-    compare_kernel_sets(&scalar, &best);
+    kernels_neon(&sets[n++]);
+#endif
+    return n;
+}
+
+static void test_simd_kernels(void) {
+    kernel_set sets[4], best;
+    size_t n_sets = runnable_kernel_sets(sets);
+    kernels_best(&best);
+    printf("kernels: best set on this CPU is '%s'\n", best.name);
+    CHECK(strcmp(best.name, sets[n_sets - 1].name) == 0, "'%s' chosen but '%s' runs here", best.name,
+          sets[n_sets - 1].name);
+    for (size_t s = 1; s < n_sets; s++) compare_kernel_sets(&sets[0], &sets[s]);
+#if DSV3_HAVE_AVX2
+    if (!cpu_has_avx2()) printf("kernels: this CPU lacks AVX2+FMA+F16C; only the scalar set is tested\n");
+#endif
+#if DSV3_HAVE_AVX512
+    if (cpu_has_avx2() && !cpu_has_avx512()) printf("kernels: this CPU lacks AVX-512 VNNI; that set is not tested\n");
 #endif
 }
 
@@ -280,14 +292,14 @@ static void test_activation_dots(void) {
     static uint8_t row[MAX_N * 2];
     static float x[MAX_N], w[MAX_N], xq[MAX_N];
     static uint8_t act[MAX_N * 2];
-    kernel_set best;
-    kernels_best(&best);
+    kernel_set sets[4];
+    size_t n_sets = runnable_kernel_sets(sets);
     const uint32_t types[] = {2, 3, 6, 7, 20, 10, 11, 12, 13, 14};
     for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++) {
         uint32_t type = types[ti];
         int kind = act_table[type].kind;
         size_t block = kind == ACT_Q8_32 ? 32 : 256;
-        int exact_ok = 1, bound_ok = 1, simd_ok = 1, simd_tested = 0;
+        int exact_ok = 1, bound_ok = 1, simd_ok[4] = {1, 1, 1, 1}, simd_tested[4] = {0};
         for (size_t n = block; n <= MAX_N; n *= 2) {
             for (int rep = 0; rep < 10; rep++) {
                 random_quant_row(type, row, n);
@@ -310,17 +322,22 @@ static void test_activation_dots(void) {
                 double plain = type_table[type].dot(row, x, n);
                 if (!(fabs(got - exact) <= 1e-5 * mag + 1e-20)) exact_ok = 0;
                 if (!(fabs(got - plain) <= rounding * 1.0001 + 1e-5 * mag)) bound_ok = 0;
-                if (best.act_dot[type] != act_table[type].dot) {
-                    simd_tested = 1;
-                    double simd = best.act_dot[type](row, act, n);
-                    if (!(fabs(simd - got) <= 1e-5 * mag + 1e-20)) simd_ok = 0;
+                for (size_t s = 1; s < n_sets; s++) {
+                    if (sets[s].act_dot[type] == act_table[type].dot) continue;
+                    simd_tested[s] = 1;
+                    double simd = sets[s].act_dot[type](row, act, n);
+                    if (!(fabs(simd - got) <= 1e-5 * mag + 1e-20)) simd_ok[s] = 0;
                 }
             }
         }
         CHECK(exact_ok, "%s integer dot is not exact for its quantized activations", type_table[type].name);
         CHECK(bound_ok, "%s integer dot strays beyond the activation rounding", type_table[type].name);
-        CHECK(simd_ok, "%s %s integer dot differs from the scalar reference", best.name, type_table[type].name);
-        if (simd_tested) printf("kernels: %s %s integer dot checked against scalar\n", best.name, type_table[type].name);
+        for (size_t s = 1; s < n_sets; s++) {
+            CHECK(simd_ok[s], "%s %s integer dot differs from the scalar reference", sets[s].name,
+                  type_table[type].name);
+            if (simd_tested[s])
+                printf("kernels: %s %s integer dot checked against scalar\n", sets[s].name, type_table[type].name);
+        }
     }
     /* Q8_K-style block sums are consistent with the quants */
     for (size_t i = 0; i < 512; i++) x[i] = next_float();
@@ -333,6 +350,52 @@ static void test_activation_dots(void) {
             sums_ok &= sum == ((act_block256 *)(void *)act)[b].bsums[g];
         }
     CHECK(sums_ok, "activation block sums");
+}
+
+/* Tile kernels (one row, several tokens) give each token exactly the bits of
+   the one-token kernel, for every token count and with gaps between the
+   tokens' activations: that is what keeps a batched prefill bit-identical to
+   decoding the same tokens one at a time. */
+static void test_activation_tiles(void) {
+    enum { MAX_N = 1024, GAP = 52 };
+    static uint8_t row[MAX_N * 2];
+    static float x[MAX_N];
+    static uint8_t acts[DSV3_TILE_TOKENS * (MAX_N * 2 + GAP)];
+    kernel_set sets[4];
+    size_t n_sets = runnable_kernel_sets(sets), tested = 0;
+    for (size_t s = 0; s < n_sets; s++)
+        for (uint32_t type = 0; type < DSV3_TYPE_COUNT; type++) {
+            if (!sets[s].act_tile[type]) continue;
+            int kind = act_table[type].kind, ok = 1;
+            for (size_t n = 256; n <= MAX_N; n *= 2) {
+                size_t stride = act_bytes(kind, n) + GAP;
+                for (int rep = 0; rep < 8; rep++) {
+                    random_quant_row(type, row, n);
+                    for (int t = 0; t < DSV3_TILE_TOKENS; t++) {
+                        for (size_t i = 0; i < n; i++) x[i] = next_float() * (float)(1 + t * 30);
+                        quantize_act(kind, x, acts + t * stride, n);
+                    }
+                    for (size_t n_tok = 1; n_tok <= DSV3_TILE_TOKENS; n_tok++) {
+                        float out[DSV3_TILE_TOKENS * 3];
+                        for (size_t i = 0; i < sizeof out / sizeof out[0]; i++) out[i] = -1.0f;
+                        sets[s].act_tile[type](row, acts, stride, n_tok, n, out, 3);
+                        for (size_t t = 0; t < DSV3_TILE_TOKENS; t++) {
+                            if (t < n_tok) {
+                                float one = sets[s].act_dot[type](row, acts + t * stride, n);
+                                ok &= memcmp(&one, &out[3 * t], sizeof one) == 0;
+                            } else {
+                                ok &= out[3 * t] == -1.0f; /* nothing written past n_tok */
+                            }
+                            ok &= out[3 * t + 1] == -1.0f && out[3 * t + 2] == -1.0f;
+                        }
+                    }
+                }
+            }
+            CHECK(ok, "%s %s tile differs from its one-token dot", sets[s].name, type_table[type].name);
+            printf("kernels: %s %s tile checked bit for bit\n", sets[s].name, type_table[type].name);
+            tested++;
+        }
+    if (!tested) printf("kernels: no tile kernels on this CPU\n");
 }
 
 /* IQ4_NL decoded by hand: ggml's 16-entry table, low nibbles first. */
@@ -360,6 +423,7 @@ int main(int argc, char **argv) {
     test_half_conversions();
     test_simd_kernels();
     test_activation_dots();
+    test_activation_tiles();
     test_iq4_nl();
     test_thread_pool();
     printf("kernels: ");

@@ -339,6 +339,21 @@ static float *model_logits(const char *path, const int32_t *tokens, size_t n, si
         }
     }
     dsv3_context_free(c);
+    c = NULL;
+    /* one token at a time, on two threads: the same bits as the batch (the
+       kernels that decode a weight block once for several tokens must not
+       change any token's result) */
+    cp.n_threads = 2;
+    if (logits && dsv3_context_create(m, &cp, &c) == DSV3_OK) {
+        int same = 1;
+        for (size_t i = 0; i < n && same; i++) {
+            const float *step = NULL;
+            same = dsv3_step(c, tokens[i], &step) == DSV3_OK &&
+                   memcmp(step, logits + i * *n_vocab, *n_vocab * sizeof(float)) == 0;
+        }
+        CHECK(same, "%s: token-by-token logits differ from the batch's", path);
+    }
+    dsv3_context_free(c);
     dsv3_model_free(m);
     return logits;
 }
