@@ -172,12 +172,13 @@ static uint32_t bits_from_f32(float f) {
     return bits;
 }
 
-/* IEEE binary16 -> binary32, exact for every input (subnormals, inf, NaN). */
+/* IEEE binary16 -> binary32, exact for every input (subnormals, inf, NaN;
+   a signalling NaN comes out quiet, as from the F16C and NEON conversions). */
 static float f16_to_f32(uint16_t h) {
     uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
     uint32_t exponent = (h >> 10) & 0x1Fu;
     uint32_t mantissa = h & 0x3FFu;
-    if (exponent == 0x1F) return f32_from_bits(sign | 0x7F800000u | (mantissa << 13));
+    if (exponent == 0x1F) return f32_from_bits(sign | 0x7F800000u | (mantissa << 13) | (mantissa ? 0x400000u : 0));
     if (exponent == 0) {
         /* zero or subnormal: mantissa * 2^-24, exactly representable */
         float magnitude = (float)mantissa * 5.9604644775390625e-8f;
@@ -1079,7 +1080,8 @@ static const type_traits type_table[DSV3_TYPE_COUNT] = {
    The standard CPU approach for quantized weights (as in ggml): the activation
    vector is quantized once per product to 8-bit blocks, and each weight row is
    dotted with it in integers, the scales applied per block. Lossy types (4-6 bit
-   and K-quants) use it; F32/F16/BF16/Q8_0 keep the exact float path. */
+   and K-quants, and Q8_0 as ggml does) use it; F32/F16/BF16 keep the float
+   path, and float_activations = 1 keeps it for every type. */
 
 enum { ACT_NONE = 0, ACT_Q8_32 = 1, ACT_Q8_256 = 2 };
 
@@ -1114,11 +1116,14 @@ static float quantize_act_block(const float *x, int8_t *qs, size_t n) {
     return d;
 }
 
-static void quantize_act(int kind, const float *x, void *out, size_t n) {
+typedef float (*act_block_fn)(const float *x, int8_t *qs, size_t n);
+
+/* quantize_act with a given block quantizer (the SIMD ones give the same bits) */
+static void quantize_act_blocks(int kind, const float *x, void *out, size_t n, act_block_fn block_fn) {
     if (kind == ACT_Q8_32) {
         act_block32 *a = (act_block32 *)out;
         for (size_t b = 0; b < n / 32; b++) {
-            a[b].d = quantize_act_block(x + 32 * b, a[b].qs, 32);
+            a[b].d = block_fn(x + 32 * b, a[b].qs, 32);
             int32_t sum = 0;
             for (int j = 0; j < 32; j++) sum += a[b].qs[j];
             a[b].sum = sum;
@@ -1126,7 +1131,7 @@ static void quantize_act(int kind, const float *x, void *out, size_t n) {
     } else {
         act_block256 *a = (act_block256 *)out;
         for (size_t b = 0; b < n / 256; b++) {
-            a[b].d = quantize_act_block(x + 256 * b, a[b].qs, 256);
+            a[b].d = block_fn(x + 256 * b, a[b].qs, 256);
             for (int g = 0; g < 16; g++) {
                 int sum = 0;
                 for (int j = 0; j < 16; j++) sum += a[b].qs[16 * g + j];
@@ -1136,6 +1141,11 @@ static void quantize_act(int kind, const float *x, void *out, size_t n) {
     }
 }
 
+static void quantize_act(int kind, const float *x, void *out, size_t n) {
+    quantize_act_blocks(kind, x, out, n, quantize_act_block);
+}
+
+typedef void (*act_quantize_fn)(int kind, const float *x, void *out, size_t n);
 typedef float (*act_dot_fn)(const uint8_t *row, const void *act, size_t n);
 
 /* out[t * out_stride] = the act_dot of one row with each of n_tok (at most
@@ -1147,6 +1157,19 @@ typedef void (*act_tile_fn)(const uint8_t *row, const void *act, size_t act_stri
 
 /* Reference integer dots: the decoded integer quants times the activation
    quants, summed exactly in integers per (sub-)block, then scaled. */
+static float q8_0_act_dot(const uint8_t *row, const void *act, size_t n) {
+    const act_block32 *a = (const act_block32 *)act;
+    float sum = 0.0f;
+    for (size_t b = 0; b < n / 32; b++) {
+        const uint8_t *block = row + 34 * b;
+        const int8_t *qs = (const int8_t *)(const void *)(block + 2);
+        int32_t isum = 0;
+        for (int j = 0; j < 32; j++) isum += qs[j] * a[b].qs[j];
+        sum += f16_to_f32(read_u16le(block)) * a[b].d * (float)isum;
+    }
+    return sum;
+}
+
 static float q4_0_act_dot(const uint8_t *row, const void *act, size_t n) {
     const act_block32 *a = (const act_block32 *)act;
     float sum = 0.0f;
@@ -1326,7 +1349,7 @@ static const struct {
     int kind;
     act_dot_fn dot;
 } act_table[DSV3_TYPE_COUNT] = {
-    [2] = {ACT_Q8_32, q4_0_act_dot},   [3] = {ACT_Q8_32, q4_1_act_dot},   [6] = {ACT_Q8_32, q5_0_act_dot},
+    [8] = {ACT_Q8_32, q8_0_act_dot},   [2] = {ACT_Q8_32, q4_0_act_dot},   [3] = {ACT_Q8_32, q4_1_act_dot},   [6] = {ACT_Q8_32, q5_0_act_dot},
     [7] = {ACT_Q8_32, q5_1_act_dot},   [20] = {ACT_Q8_32, iq4_nl_act_dot},
     [10] = {ACT_Q8_256, q2_k_act_dot}, [11] = {ACT_Q8_256, q3_k_act_dot}, [12] = {ACT_Q8_256, q4_k_act_dot},
     [13] = {ACT_Q8_256, q5_k_act_dot}, [14] = {ACT_Q8_256, q6_k_act_dot},
@@ -2646,6 +2669,7 @@ typedef struct tensor_view {
     int act_kind;        /* ACT_*: activations are quantized for act_dot */
     act_dot_fn act_dot;  /* integer dot against quantized activations */
     act_tile_fn act_tile; /* the same for a few tokens at once, or NULL */
+    act_quantize_fn quantize_act;
 } tensor_view;
 
 static const uint8_t *view_row(const tensor_view *w, size_t row) { return w->data + row * w->row_bytes; }
@@ -2657,7 +2681,7 @@ static void matvec(const tensor_view *w, size_t first_row, size_t n_rows, const 
                    uint8_t *act_scratch) {
     size_t n = (size_t)w->ne[0];
     if (w->act_kind && act_scratch) {
-        quantize_act(w->act_kind, x, act_scratch, n);
+        w->quantize_act(w->act_kind, x, act_scratch, n);
         for (size_t r = 0; r < n_rows; r++) out[r] = w->act_dot(view_row(w, first_row + r), act_scratch, n);
         return;
     }
@@ -2737,10 +2761,9 @@ static void kv_store(void *dst, int32_t kv_type, const float *src, size_t n) {
     }
 }
 
-static const float *kv_load(const void *src, int32_t kv_type, float *scratch, size_t n) {
+static const float *kv_load(const void *src, int32_t kv_type, float *scratch, size_t n, const row_to_f32_fn *to_f32) {
     if (kv_type == DSV3_KV_F32) return (const float *)src;
-    const uint16_t *s = (const uint16_t *)src;
-    for (size_t i = 0; i < n; i++) scratch[i] = kv_type == DSV3_KV_F16 ? f16_to_f32(s[i]) : bf16_to_f32(s[i]);
+    to_f32[kv_type == DSV3_KV_F16 ? 1 : 30]((const uint8_t *)src, scratch, n); /* GGUF F16 / BF16 */
     return scratch;
 }
 
@@ -2757,6 +2780,8 @@ typedef struct kernel_set {
     row_dot_fn row_dot[DSV3_TYPE_COUNT]; /* NULL: type not implemented */
     act_dot_fn act_dot[DSV3_TYPE_COUNT]; /* NULL: the type keeps the float path */
     act_tile_fn act_tile[DSV3_TYPE_COUNT]; /* NULL: act_dot per token */
+    act_quantize_fn quantize_act;          /* activations for act_dot */
+    row_to_f32_fn to_f32[DSV3_TYPE_COUNT]; /* dequantization (the KV cache's F16/BF16 rows) */
     float (*dot_f32)(const float *a, const float *b, size_t n);
     void (*axpy_f32)(float *y, float a, const float *x, size_t n);
 } kernel_set;
@@ -2771,7 +2796,9 @@ static void kernels_scalar(kernel_set *k) {
     for (uint32_t t = 0; t < DSV3_TYPE_COUNT; t++) {
         k->row_dot[t] = type_table[t].dot;
         k->act_dot[t] = act_table[t].dot;
+        k->to_f32[t] = type_table[t].to_f32;
     }
+    k->quantize_act = quantize_act;
     k->dot_f32 = dot_f32;
     k->axpy_f32 = axpy_f32;
 }
@@ -2864,6 +2891,19 @@ DSV3_AVX2 static float bf16_row_dot_avx2(const uint8_t *row, const float *x, siz
     return sum;
 }
 
+DSV3_AVX2 static void f16_row_to_f32_avx2(const uint8_t *row, float *out, size_t n) {
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(out + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)(row + 2 * i))));
+    for (; i < n; i++) out[i] = f16c_to_f32(read_u16le(row + 2 * i));
+}
+
+DSV3_AVX2 static void bf16_row_to_f32_avx2(const uint8_t *row, float *out, size_t n) {
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(out + i, bf16x8_to_f32(row + 2 * i));
+    for (; i < n; i++) out[i] = bf16_to_f32(read_u16le(row + 2 * i));
+}
+
 DSV3_AVX2 static __m256 i8x8_to_f32(const uint8_t *p) {
     return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)p)));
 }
@@ -2880,6 +2920,41 @@ DSV3_AVX2 static float q8_0_row_dot_avx2(const uint8_t *row, const float *x, siz
         acc = _mm256_fmadd_ps(_mm256_set1_ps(f16c_to_f32(read_u16le(block))), s, acc);
     }
     return hsum256(acc);
+}
+
+/* quantize_act_block on 8 lanes, bit for bit: the same max, the same product
+   and clamp (min/max order makes NaN clamp to 127 as fminf does), and roundf's
+   ties away from zero built from truncation, as the rounding instructions only
+   offer ties to even. n is a multiple of 32. */
+DSV3_AVX2 static float quantize_act_block_avx2(const float *x, int8_t *qs, size_t n) {
+    const __m256 sign_bit = _mm256_set1_ps(-0.0f);
+    __m256 amax = _mm256_setzero_ps();
+    for (size_t i = 0; i < n; i += 8) amax = _mm256_max_ps(_mm256_andnot_ps(sign_bit, _mm256_loadu_ps(x + i)), amax);
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(amax), _mm256_extractf128_ps(amax, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    m = _mm_max_ss(m, _mm_movehdup_ps(m));
+    float d = _mm_cvtss_f32(m) / 127.0f, inv = d > 0.0f ? 1.0f / d : 0.0f;
+    const __m256 vinv = _mm256_set1_ps(inv), hi = _mm256_set1_ps(127.0f), lo = _mm256_set1_ps(-127.0f);
+    const __m256 half = _mm256_set1_ps(0.5f), one = _mm256_set1_ps(1.0f);
+    for (size_t i = 0; i < n; i += 32) {
+        __m256i q[4];
+        for (int k = 0; k < 4; k++) {
+            __m256 v = _mm256_max_ps(_mm256_min_ps(_mm256_mul_ps(_mm256_loadu_ps(x + i + 8 * k), vinv), hi), lo);
+            __m256 t = _mm256_round_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+            __m256 away = _mm256_cmp_ps(_mm256_andnot_ps(sign_bit, _mm256_sub_ps(v, t)), half, _CMP_GE_OQ);
+            __m256 step = _mm256_and_ps(away, _mm256_or_ps(_mm256_and_ps(v, sign_bit), one));
+            q[k] = _mm256_cvttps_epi32(_mm256_add_ps(t, step));
+        }
+        /* the packs interleave 128-bit lanes; one permute restores the order */
+        __m256i q16 = _mm256_packs_epi32(q[0], q[1]), q16b = _mm256_packs_epi32(q[2], q[3]);
+        __m256i q8 = _mm256_permutevar8x32_epi32(_mm256_packs_epi16(q16, q16b), _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+        _mm256_storeu_si256((__m256i *)(void *)(qs + i), q8);
+    }
+    return d;
+}
+
+DSV3_AVX2 static void quantize_act_avx2(int kind, const float *x, void *out, size_t n) {
+    quantize_act_blocks(kind, x, out, n, quantize_act_block_avx2);
 }
 
 /* Integer dots on AVX2: _mm256_maddubs_epi16 multiplies the unsigned weight
@@ -2902,6 +2977,21 @@ DSV3_AVX2 static float q4_0_act_dot_avx2(const uint8_t *row, const void *act, si
         float scale = f16c_to_f32(read_u16le(block)) * a[b].d;
         acc = _mm256_fmadd_ps(_mm256_set1_ps(scale), isum, acc);
         acc = _mm256_add_ps(acc, _mm256_setr_ps(-8.0f * scale * (float)a[b].sum, 0, 0, 0, 0, 0, 0, 0));
+    }
+    return hsum256(acc);
+}
+
+/* maddubs needs one unsigned operand: |w| times y carrying w's sign */
+DSV3_AVX2 static float q8_0_act_dot_avx2(const uint8_t *row, const void *act, size_t n) {
+    const act_block32 *a = (const act_block32 *)act;
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256 acc = _mm256_setzero_ps();
+    for (size_t b = 0; b < n / 32; b++) {
+        const uint8_t *block = row + 34 * b;
+        __m256i w = _mm256_loadu_si256((const __m256i *)(const void *)(block + 2));
+        __m256i y = _mm256_loadu_si256((const __m256i *)(const void *)a[b].qs);
+        __m256i dot = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(y, w)), ones);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(f16c_to_f32(read_u16le(block)) * a[b].d), _mm256_cvtepi32_ps(dot), acc);
     }
     return hsum256(acc);
 }
@@ -3144,12 +3234,16 @@ static void kernels_avx2(kernel_set *k) {
     k->dot_f32 = dot_f32_avx2;
     k->axpy_f32 = axpy_f32_avx2;
     k->act_dot[2] = q4_0_act_dot_avx2;
+    k->act_dot[8] = q8_0_act_dot_avx2;
     k->act_dot[10] = q2_k_act_dot_avx2;
     k->act_dot[20] = iq4_nl_act_dot_avx2;
     k->act_dot[11] = q3_k_act_dot_avx2;
     k->act_dot[12] = q4_k_act_dot_avx2;
     k->act_dot[13] = q5_k_act_dot_avx2;
     k->act_dot[14] = q6_k_act_dot_avx2;
+    k->quantize_act = quantize_act_avx2;
+    k->to_f32[1] = f16_row_to_f32_avx2;
+    k->to_f32[30] = bf16_row_to_f32_avx2;
 }
 
 /* ---- AVX-512 (F, BW, VL, VNNI): x86-64 CPUs from Ice Lake and Zen 4 ----
@@ -3324,6 +3418,31 @@ DSV3_AVX512 DSV3_ALWAYS_INLINE static inline void q6_k_tile_body_avx512(const ui
     for (int t = 0; t < n_tok; t++) out[out_stride * t] = hsum256(acc[t]);
 }
 
+/* Q8_0: vpdpbusd multiplies unsigned by signed bytes and sums each four into
+   32 bits: |w| times y carrying w's sign. */
+DSV3_AVX512 DSV3_ALWAYS_INLINE static inline void q8_0_tile_body_avx512(const uint8_t *row, const uint8_t *act,
+                                                                        size_t act_stride, size_t n, float *out,
+                                                                        size_t out_stride, int n_tok) {
+    __m256 acc[DSV3_TILE_TOKENS];
+    DSV3_UNROLL
+    for (int t = 0; t < n_tok; t++) acc[t] = _mm256_setzero_ps();
+    for (size_t b = 0; b < n / 32; b++) {
+        const uint8_t *block = row + 34 * b;
+        __m256i w = _mm256_loadu_si256((const __m256i *)(const void *)(block + 2));
+        __m256i w_abs = _mm256_abs_epi8(w);
+        float d = f16c_to_f32(read_u16le(block));
+        DSV3_UNROLL
+        for (int t = 0; t < n_tok; t++) {
+            const act_block32 *a = (const act_block32 *)(const void *)(act + act_stride * t) + b;
+            __m256i y = _mm256_sign_epi8(_mm256_loadu_si256((const __m256i *)(const void *)a->qs), w);
+            __m256i dot = _mm256_dpbusd_epi32(_mm256_setzero_si256(), w_abs, y);
+            acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(d * a->d), _mm256_cvtepi32_ps(dot), acc[t]);
+        }
+    }
+    DSV3_UNROLL
+    for (int t = 0; t < n_tok; t++) out[out_stride * t] = hsum256(acc[t]);
+}
+
 /* One entry point per type and token count 1..DSV3_TILE_TOKENS, so each
    inlined body is compiled with constants. */
 #define DSV3_TILE_ENTRY(name, call)                                                                             \
@@ -3340,9 +3459,11 @@ DSV3_AVX512 DSV3_ALWAYS_INLINE static inline void q6_k_tile_body_avx512(const ui
 #define DSV3_Q4_K_TILE(k) q4_q5_k_tile_avx512(row, acts, act_stride, n, out, out_stride, k, 0)
 #define DSV3_Q5_K_TILE(k) q4_q5_k_tile_avx512(row, acts, act_stride, n, out, out_stride, k, 1)
 #define DSV3_Q6_K_TILE(k) q6_k_tile_body_avx512(row, acts, act_stride, n, out, out_stride, k)
+#define DSV3_Q8_0_TILE(k) q8_0_tile_body_avx512(row, acts, act_stride, n, out, out_stride, k)
 DSV3_TILE_ENTRY(q4_k_tile_avx512, DSV3_Q4_K_TILE)
 DSV3_TILE_ENTRY(q5_k_tile_avx512, DSV3_Q5_K_TILE)
 DSV3_TILE_ENTRY(q6_k_tile_avx512, DSV3_Q6_K_TILE)
+DSV3_TILE_ENTRY(q8_0_tile_avx512, DSV3_Q8_0_TILE)
 
 DSV3_AVX512 static float q4_k_act_dot_avx512(const uint8_t *row, const void *act, size_t n) {
     float out;
@@ -3362,6 +3483,12 @@ DSV3_AVX512 static float q6_k_act_dot_avx512(const uint8_t *row, const void *act
     return out;
 }
 
+DSV3_AVX512 static float q8_0_act_dot_avx512(const uint8_t *row, const void *act, size_t n) {
+    float out;
+    q8_0_tile_body_avx512(row, (const uint8_t *)act, 0, n, &out, 0, 1);
+    return out;
+}
+
 static void kernels_avx512(kernel_set *k) {
     kernels_avx2(k);
     k->name = "avx512";
@@ -3371,6 +3498,8 @@ static void kernels_avx512(kernel_set *k) {
     k->act_tile[12] = q4_k_tile_avx512;
     k->act_tile[13] = q5_k_tile_avx512;
     k->act_tile[14] = q6_k_tile_avx512;
+    k->act_dot[8] = q8_0_act_dot_avx512;
+    k->act_tile[8] = q8_0_tile_avx512;
 }
 #else
 #  define DSV3_HAVE_AVX512 0
@@ -3433,6 +3562,16 @@ static float bf16_row_dot_neon(const uint8_t *row, const float *x, size_t n) {
     return sum;
 }
 
+static void f16_row_to_f32_neon(const uint8_t *row, float *out, size_t n) {
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        float16x8_t h = vreinterpretq_f16_u16(vld1q_u16((const uint16_t *)(const void *)(row + 2 * i)));
+        vst1q_f32(out + i, vcvt_f32_f16(vget_low_f16(h)));
+        vst1q_f32(out + i + 4, vcvt_high_f32_f16(h));
+    }
+    for (; i < n; i++) out[i] = f16_to_f32(read_u16le(row + 2 * i));
+}
+
 static float q8_0_row_dot_neon(const uint8_t *row, const float *x, size_t n) {
     float32x4_t acc = vdupq_n_f32(0.0f);
     for (size_t b = 0; b < n / 32; b++) {
@@ -3456,6 +3595,19 @@ static float q8_0_row_dot_neon(const uint8_t *row, const float *x, size_t n) {
 static int32x4_t dot16_s8(int32x4_t acc, int8x16_t a, int8x16_t b) {
     acc = vpadalq_s16(acc, vmull_s8(vget_low_s8(a), vget_low_s8(b)));
     return vpadalq_s16(acc, vmull_s8(vget_high_s8(a), vget_high_s8(b)));
+}
+
+static float q8_0_act_dot_neon(const uint8_t *row, const void *act, size_t n) {
+    const act_block32 *a = (const act_block32 *)act;
+    float sum = 0.0f;
+    for (size_t b = 0; b < n / 32; b++) {
+        const uint8_t *block = row + 34 * b;
+        const int8_t *qs = (const int8_t *)(const void *)(block + 2);
+        int32x4_t acc = dot16_s8(vdupq_n_s32(0), vld1q_s8(qs), vld1q_s8(a[b].qs));
+        acc = dot16_s8(acc, vld1q_s8(qs + 16), vld1q_s8(a[b].qs + 16));
+        sum += f16_to_f32(read_u16le(block)) * a[b].d * (float)vaddvq_s32(acc);
+    }
+    return sum;
 }
 
 static float q4_0_act_dot_neon(const uint8_t *row, const void *act, size_t n) {
@@ -3554,9 +3706,11 @@ static void kernels_neon(kernel_set *k) {
     k->row_dot[1] = f16_row_dot_neon;
     k->row_dot[8] = q8_0_row_dot_neon;
     k->row_dot[30] = bf16_row_dot_neon;
+    k->to_f32[1] = f16_row_to_f32_neon;
     k->dot_f32 = dot_f32_neon;
     k->axpy_f32 = axpy_f32_neon;
     k->act_dot[2] = q4_0_act_dot_neon;
+    k->act_dot[8] = q8_0_act_dot_neon;
     k->act_dot[20] = iq4_nl_act_dot_neon;
     k->act_dot[12] = q4_k_act_dot_neon;
     k->act_dot[14] = q6_k_act_dot_neon;
@@ -4054,6 +4208,7 @@ static int32_t bind_tensor(dsv3_model *m, tensor_view *view, const char *name, i
         view->act_kind = act_table[t->type].kind;
         view->act_dot = m->kernels.act_dot[t->type];
         view->act_tile = m->kernels.act_tile[t->type];
+        view->quantize_act = m->kernels.quantize_act;
     }
     if ((size_t)t->ne[0] > m->max_row) m->max_row = (size_t)t->ne[0];
     return DSV3_OK;
@@ -4694,7 +4849,7 @@ static void par_matmul(dsv3_context *ctx, const tensor_view *w, size_t first_row
         job.act = ctx->act;
         job.act_stride = act_bytes(w->act_kind, n);
         for (size_t t = 0; t < n_tokens; t++)
-            quantize_act(w->act_kind, x + t * x_stride, ctx->act + t * job.act_stride, n);
+            w->quantize_act(w->act_kind, x + t * x_stride, ctx->act + t * job.act_stride, n);
     }
     /* splitting pays only when each thread gets real work */
     size_t work = n_rows * (size_t)w->ne[0] * n_tokens;
@@ -4735,7 +4890,7 @@ static void attend_heads_task(void *arg, uint32_t thread_index, size_t begin, si
     }
     /* Scores against every cached position, one cache row at a time. */
     for (size_t t = 0; t < n_cached; t++) {
-        const float *c = kv_load(kv_row(ctx, job->layer, t), ctx->kv_type, row, Lkv + dr);
+        const float *c = kv_load(kv_row(ctx, job->layer, t), ctx->kv_type, row, Lkv + dr, k->to_f32);
         for (size_t h = begin; h < end; h++) {
             float s = k->dot_f32(ctx->q_abs + h * Lkv, c, Lkv) + k->dot_f32(job->q + h * dk + dn, c + Lkv, dr);
             ctx->scores[h * ctx->n_ctx + t] = s * hp->attn_scale;
@@ -4744,7 +4899,7 @@ static void attend_heads_task(void *arg, uint32_t thread_index, size_t begin, si
     for (size_t h = begin; h < end; h++) softmax(ctx->scores + h * ctx->n_ctx, n_cached);
     memset(ctx->o_lat + begin * Lkv, 0, (end - begin) * Lkv * sizeof(float));
     for (size_t t = 0; t < n_cached; t++) {
-        const float *c = kv_load(kv_row(ctx, job->layer, t), ctx->kv_type, row, Lkv);
+        const float *c = kv_load(kv_row(ctx, job->layer, t), ctx->kv_type, row, Lkv, k->to_f32);
         for (size_t h = begin; h < end; h++)
             k->axpy_f32(ctx->o_lat + h * Lkv, ctx->scores[h * ctx->n_ctx + t], c, Lkv);
     }

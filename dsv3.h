@@ -109,8 +109,8 @@ typedef struct dsv3_model_params {
     dsv3_alloc_fn alloc;        /* NULL: malloc */
     dsv3_free_fn  free_fn;      /* NULL: free */
     void         *user;         /* passed to log, alloc and free_fn */
-    int32_t       float_activations; /* 0 (default): products with 4-6 bit and K-quant
-                                   weights quantize the activations to 8 bits and
+    int32_t       float_activations; /* 0 (default): products with Q8_0, 4-6 bit and
+                                   K-quant weights quantize the activations to 8 bits and
                                    use integer dot products (fast, as llama.cpp);
                                    1: dequantize and multiply in float (exact) */
     int32_t       ignore_expert_bias; /* 1: route without exp_probs_b (to see what

@@ -46,6 +46,7 @@ static void usage(FILE *out) {
             "      --no-groups       llama.cpp routing: no expert groups unless the file has the keys\n"
             "      --no-expert-bias  route without the expert bias (exp_probs_b)\n"
             "      --expert-stats    print each MoE layer's expert load (max/mean tokens per expert)\n"
+            "      --float-act       multiply quantized weights in float, not 8-bit integers (exact, slower)\n"
             "      --dump-logits F   write float32 logits of every evaluated position to F\n"
             "  -h, --help            this text\n");
 }
@@ -208,7 +209,7 @@ int main(int argc, char **argv) {
     dsv3_sampling_default_params(&sampling);
     sampling.temperature = 0.0f; /* greedy unless asked */
     int32_t kv_type = DSV3_KV_F32;
-    int no_groups = 0, no_expert_bias = 0, expert_stats = 0;
+    int no_groups = 0, no_expert_bias = 0, expert_stats = 0, float_activations = 0;
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -225,6 +226,9 @@ int main(int argc, char **argv) {
             takes_value = 0;
         } else if (!strcmp(a, "--expert-stats")) {
             expert_stats = 1;
+            takes_value = 0;
+        } else if (!strcmp(a, "--float-act")) {
+            float_activations = 1;
             takes_value = 0;
         } else if (!strcmp(a, "--chat")) {
             chat = 1;
@@ -334,6 +338,7 @@ int main(int argc, char **argv) {
     dsv3_model_default_params(&mp);
     if (no_groups) mp.expert_groups = DSV3_GROUPS_FILE_ONLY;
     mp.ignore_expert_bias = no_expert_bias;
+    mp.float_activations = float_activations;
     mp.vocab_only = tokenize_only; /* the tokenizer alone: any GGUF with one */
     dsv3_model *model = NULL;
     char message[512];

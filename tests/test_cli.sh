@@ -19,7 +19,8 @@ for name in v3_f32 v3_legacy_bf16 v2lite_f16 v3_256x_q8_0; do
     tokens=$($RUN "$helper" --golden-tokens "$data/$name.golden")
     n=$(echo "$tokens" | tr ',' '\n' | wc -l)
     for mode in batch step; do
-        if $RUN "$bin" -m "$data/$name.gguf" --tokens "$tokens" -n 4 --prefill $mode \
+        # --float-act: exact products, as the reference computes them
+        if $RUN "$bin" -m "$data/$name.gguf" --tokens "$tokens" -n 4 --prefill $mode --float-act \
                --dump-logits "$tmp/$name.$mode" >"$tmp/out" 2>"$tmp/err"; then ok; else bad "$name $mode exit status"; fi
         # the prompt's logits match the golden; 4 generated positions follow
         if $RUN "$helper" --compare-dump "$tmp/$name.$mode" "$data/$name.golden" "$n" >/dev/null; then ok; else bad "$name $mode logits"; fi
@@ -31,11 +32,19 @@ for name in v3_f32 v3_legacy_bf16 v2lite_f16 v3_256x_q8_0; do
     # batch and step prefill give the same logits, bit for bit
     if cmp -s "$tmp/$name.batch" "$tmp/$name.step"; then ok; else bad "$name batch and step dumps differ"; fi
 done
+# the default 8-bit integer products of Q8_0: batch and step agree bit for bit
+# too, and differ from the exact products
+for mode in batch step; do
+    $RUN "$bin" -m "$data/v3_256x_q8_0.gguf" --tokens "$tokens" -n 4 --prefill $mode \
+        --dump-logits "$tmp/int.$mode" >/dev/null 2>&1
+done
+if [ -s "$tmp/int.batch" ] && cmp -s "$tmp/int.batch" "$tmp/int.step"; then ok; else bad "integer batch and step dumps differ"; fi
+if cmp -s "$tmp/int.batch" "$tmp/v3_256x_q8_0.batch"; then bad "--float-act changed nothing"; else ok; fi
 
 # llama.cpp-style routing follows the no-groups golden
 tokens=$($RUN "$helper" --golden-tokens "$data/v3_256x_q8_0.golden")
 n=$(echo "$tokens" | tr ',' '\n' | wc -l)
-$RUN "$bin" -m "$data/v3_256x_q8_0.gguf" --tokens "$tokens" -n 0 --no-groups --dump-logits "$tmp/ng" 2>/dev/null
+$RUN "$bin" -m "$data/v3_256x_q8_0.gguf" --tokens "$tokens" -n 0 --no-groups --float-act --dump-logits "$tmp/ng" 2>/dev/null
 if $RUN "$helper" --compare-dump "$tmp/ng" "$data/v3_256x_q8_0.nogroups.golden" "$n" >/dev/null; then ok; else bad "--no-groups logits"; fi
 if $RUN "$helper" --compare-dump "$tmp/ng" "$data/v3_256x_q8_0.golden" "$n" >/dev/null 2>&1; then bad "grouped and ungrouped routing agree"; else ok; fi
 

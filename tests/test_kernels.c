@@ -134,6 +134,22 @@ static inline void compare_kernel_sets(const kernel_set *ref, const kernel_set *
         for (size_t i = 0; i < n; i++)
             if (!(fabsf(y_ref[i] - y_simd[i]) <= 1e-6f * (fabsf(y_ref[i]) + 1.0f))) axpy_ok = 0;
     }
+    /* conversions (the KV cache's F16/BF16 rows) are exact: the same bits */
+    for (size_t ti = 0; ti < DSV3_TYPE_COUNT; ti++) {
+        if (simd->to_f32[ti] == ref->to_f32[ti]) continue;
+        int same = 1;
+        for (size_t li = 0; li < sizeof lengths / sizeof lengths[0]; li++) {
+            size_t n = lengths[li];
+            if (n % type_table[ti].block_size) continue;
+            random_row((uint32_t)ti, row, n);
+            if (ti == 1 || ti == 30) /* any bits: subnormals, infinities, NaN */
+                for (size_t i = 0; i < 2 * n; i++) row[i] = (uint8_t)next_u32();
+            ref->to_f32[ti](row, y_ref, n);
+            simd->to_f32[ti](row, y_simd, n);
+            same &= memcmp(y_ref, y_simd, n * sizeof(float)) == 0;
+        }
+        CHECK(same, "%s %s conversion differs from scalar", simd->name, type_table[ti].name);
+    }
     CHECK(dot_ok, "%s dot_f32 differs from scalar", simd->name);
     CHECK(axpy_ok, "%s axpy_f32 differs from scalar", simd->name);
 }
@@ -268,7 +284,7 @@ static void random_quant_row(uint32_t type, uint8_t *row, size_t n) {
     static const struct {
         uint32_t type;
         int offsets[2];
-    } scale_fields[] = {{2, {0, -1}}, {3, {0, 2}}, {6, {0, -1}}, {7, {0, 2}},  {10, {80, 82}}, {20, {0, -1}},
+    } scale_fields[] = {{2, {0, -1}}, {3, {0, 2}}, {6, {0, -1}}, {7, {0, 2}},  {8, {0, -1}}, {10, {80, 82}}, {20, {0, -1}},
                         {11, {108, -1}}, {12, {0, 2}}, {13, {0, 2}}, {14, {208, -1}}};
     size_t block = type_table[type].type_size, n_blocks = n / type_table[type].block_size;
     for (size_t i = 0; i < block * n_blocks; i++) row[i] = (uint8_t)next_u32();
@@ -294,7 +310,7 @@ static void test_activation_dots(void) {
     static uint8_t act[MAX_N * 2];
     kernel_set sets[4];
     size_t n_sets = runnable_kernel_sets(sets);
-    const uint32_t types[] = {2, 3, 6, 7, 20, 10, 11, 12, 13, 14};
+    const uint32_t types[] = {2, 3, 6, 7, 8, 20, 10, 11, 12, 13, 14};
     for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++) {
         uint32_t type = types[ti];
         int kind = act_table[type].kind;
@@ -350,6 +366,48 @@ static void test_activation_dots(void) {
             sums_ok &= sum == ((act_block256 *)(void *)act)[b].bsums[g];
         }
     CHECK(sums_ok, "activation block sums");
+}
+
+/* Every set quantizes activations to the scalar reference's exact bytes:
+   random values, exact ties (x / d = k + 0.5, where roundf goes away from
+   zero), zeros, subnormals, infinities and NaN. */
+static void test_activation_quantizers(void) {
+    enum { N = 512 };
+    static float x[N];
+    static uint8_t want[N * 2], got[N * 2];
+    kernel_set sets[4];
+    size_t n_sets = runnable_kernel_sets(sets);
+    for (size_t s = 1; s < n_sets; s++) {
+        int ok = 1;
+        for (int rep = 0; rep < 200; rep++) {
+            int flavour = rep % 5;
+            for (size_t i = 0; i < N; i++) {
+                float r = next_float();
+                if (flavour == 0) x[i] = r * 3.0f;
+                else if (flavour == 1) x[i] = (float)((int)(r * 126.0f)) + (r > 0 ? 0.5f : -0.5f); /* ties */
+                else if (flavour == 2) x[i] = r * 1e-39f;                                       /* subnormal */
+                else if (flavour == 3) x[i] = (next_u32() % 7 == 0) ? 0.0f : r;
+                else x[i] = r * 10.0f;
+            }
+            if (flavour == 1)
+                for (size_t b = 0; b < N; b += 32) x[b + next_u32() % 32] = 127.0f; /* d = 1 */
+            if (flavour == 4) {
+                x[next_u32() % N] = NAN;
+                x[next_u32() % N] = INFINITY;
+                x[next_u32() % N] = -NAN;
+            }
+            for (int kind = ACT_Q8_32; kind <= ACT_Q8_256; kind++) {
+                size_t bytes = act_bytes(kind, N);
+                memset(want, 0xAB, sizeof want);
+                memset(got, 0xAB, sizeof got);
+                quantize_act(kind, x, want, N);
+                sets[s].quantize_act(kind, x, got, N);
+                ok &= memcmp(want, got, bytes) == 0;
+            }
+        }
+        CHECK(ok, "%s activation quantization differs from the scalar bytes", sets[s].name);
+        if (sets[s].quantize_act != quantize_act) printf("kernels: %s activation quantizer checked bit for bit\n", sets[s].name);
+    }
 }
 
 /* Tile kernels (one row, several tokens) give each token exactly the bits of
@@ -424,6 +482,7 @@ int main(int argc, char **argv) {
     test_simd_kernels();
     test_activation_dots();
     test_activation_tiles();
+    test_activation_quantizers();
     test_iq4_nl();
     test_thread_pool();
     printf("kernels: ");

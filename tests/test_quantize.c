@@ -316,12 +316,17 @@ static int write_wide_model(const char *path) {
     return fclose(f) == 0 && ok;
 }
 
-/* Logits of a few tokens from a model file, n_vocab per position. */
-static float *model_logits(const char *path, const int32_t *tokens, size_t n, size_t *n_vocab) {
+/* Logits of a few tokens from a model file, n_vocab per position. With
+   float_acts the products are dequantize-and-multiply, so only the weights'
+   own rounding shows. */
+static float *model_logits_with(const char *path, const int32_t *tokens, size_t n, size_t *n_vocab, int float_acts) {
     dsv3_model *m = NULL;
     dsv3_context *c = NULL;
     char msg[256];
-    if (dsv3_model_load(path, NULL, &m, msg, sizeof msg) != DSV3_OK) {
+    dsv3_model_params mp;
+    dsv3_model_default_params(&mp);
+    mp.float_activations = float_acts;
+    if (dsv3_model_load(path, &mp, &m, msg, sizeof msg) != DSV3_OK) {
         fprintf(stderr, "  load %s: %s\n", path, msg);
         return NULL;
     }
@@ -356,6 +361,10 @@ static float *model_logits(const char *path, const int32_t *tokens, size_t n, si
     dsv3_context_free(c);
     dsv3_model_free(m);
     return logits;
+}
+
+static float *model_logits(const char *path, const int32_t *tokens, size_t n, size_t *n_vocab) {
+    return model_logits_with(path, tokens, n, n_vocab, 0);
 }
 
 /* max |a - b| / max |a| over every position */
@@ -432,7 +441,7 @@ static int kv_preserved(const parsed *in, const parsed *out) {
 /* Per bulk type: bars on max|logit - F32 logit| / max|F32 logit| over 6
    positions (dsv3's default integer-activation kernels included). The wide
    model (rows of 256, so every type is really used) amplifies a weight error
-   about 2x; measured: F16 0.0003, BF16 0.0027, Q8_0 0.0086, Q6_K 0.031, Q5_K
+   about 2x; measured: F16 0.0003, BF16 0.0027, Q8_0 0.012, Q6_K 0.031, Q5_K
    0.068, Q5_1 0.070, Q5_0 0.091, Q4_K 0.128, Q4_K_M 0.090, Q4_1 0.146, Q4_0
    0.158, Q3_K 0.31, Q2_K 0.45, Q2_K mix 0.40; the bars are about twice that.
    tests/data/v3_f32.gguf (rows of 24-96: the K-quants fall back to Q8_0/F16)
@@ -640,7 +649,7 @@ static void test_files(const char *data_dir) {
         }
         close_parsed(&pi);
         close_parsed(&po);
-        float *ref = model_logits(in, tokens, 4, &n_vocab), *q = model_logits(out, tokens, 4, &n_vocab_q);
+        float *ref = model_logits_with(in, tokens, 4, &n_vocab, 1), *q = model_logits_with(out, tokens, 4, &n_vocab_q, 1);
         CHECK(ref && q && logit_distance(ref, q, 4 * n_vocab) <= 6e-2, "%s -> Q8_0: logits moved", others[i]);
         free(ref);
         free(q);
@@ -653,7 +662,7 @@ static void test_files(const char *data_dir) {
     tmp_path(out, sizeof out, "requant.gguf");
     CHECK(quantize(in, out, QT_F16, 0, 0, msg, sizeof msg) == DSV3_OK, "Q8_0 -> F16: %s", msg);
     {
-        float *ref = model_logits(in, tokens, 4, &n_vocab), *q = model_logits(out, tokens, 4, &n_vocab_q);
+        float *ref = model_logits_with(in, tokens, 4, &n_vocab, 1), *q = model_logits_with(out, tokens, 4, &n_vocab_q, 1);
         CHECK(ref && q && logit_distance(ref, q, 4 * n_vocab) <= 3e-3, "Q8_0 -> F16: logits moved");
         free(ref);
         free(q);
