@@ -97,10 +97,31 @@
 #  define DSV3_PRINTF(fmt, args)
 #endif
 
+/* SIMD tile bodies are inlined into callers that fix their shape, so the
+   compiler keeps their accumulator arrays in registers. */
+#if defined(__GNUC__) || defined(__clang__)
+#  define DSV3_ALWAYS_INLINE __attribute__((always_inline))
+#elif defined(_MSC_VER)
+#  define DSV3_ALWAYS_INLINE __forceinline
+#else
+#  define DSV3_ALWAYS_INLINE
+#endif
+/* ... and unroll their short fixed loops over heads, tokens and chunks */
+#if defined(__clang__)
+#  define DSV3_UNROLL _Pragma("unroll")
+#elif defined(__GNUC__)
+#  define DSV3_UNROLL _Pragma("GCC unroll 4")
+#else
+#  define DSV3_UNROLL
+#endif
+
 #define DSV3_ERROR_SIZE 320
 #define DSV3_MAX_DIMS 4
 #define DSV3_GGUF_DEFAULT_ALIGNMENT 32
 #define DSV3_GGUF_MAX_NAME 64
+/* Attention reads the latent cache this many rows at a time (small enough that
+   a block converted to float stays in L1/L2 for every head of a thread). */
+#define DSV3_KV_BLOCK 32
 /* Sigmoid-routed weight sums are clamped below by this before normalising,
    the value llama.cpp uses (deepseek2-gguf.md §5.1 step 7). */
 #define DSV3_MIN_EXPERT_WEIGHT_SUM 6.103515625e-5f
@@ -2784,10 +2805,36 @@ typedef struct kernel_set {
     row_to_f32_fn to_f32[DSV3_TYPE_COUNT]; /* dequantization (the KV cache's F16/BF16 rows) */
     float (*dot_f32)(const float *a, const float *b, size_t n);
     void (*axpy_f32)(float *y, float a, const float *x, size_t n);
+    void (*attn_scores)(const float *q_lat, size_t q_lat_stride, const float *q_rope, size_t q_rope_stride,
+                        size_t n_heads, const float *kv, size_t kv_stride, size_t n_rows, size_t n_lat, size_t n_rope,
+                        float scale, float *out, size_t out_stride);
+    void (*attn_mix)(float *o, size_t o_stride, size_t n_heads, const float *p, size_t p_stride, const float *kv,
+                     size_t kv_stride, size_t n_rows, size_t n);
 } kernel_set;
 
 static void axpy_f32(float *y, float a, const float *x, size_t n) {
     for (size_t i = 0; i < n; i++) y[i] += a * x[i];
+}
+
+/* MLA scores against a block of cached latent rows (DeepSeek-V3 report eq. 10
+   with W_UK absorbed into the query): out[h][t] = scale * (q_lat[h] . kv[t][0,
+   n_lat) + q_rope[h] . kv[t][n_lat, n_lat + n_rope)). */
+static void attn_scores(const float *q_lat, size_t q_lat_stride, const float *q_rope, size_t q_rope_stride,
+                        size_t n_heads, const float *kv, size_t kv_stride, size_t n_rows, size_t n_lat, size_t n_rope,
+                        float scale, float *out, size_t out_stride) {
+    for (size_t h = 0; h < n_heads; h++)
+        for (size_t t = 0; t < n_rows; t++) {
+            const float *row = kv + t * kv_stride;
+            float s = dot_f32(q_lat + h * q_lat_stride, row, n_lat) + dot_f32(q_rope + h * q_rope_stride, row + n_lat, n_rope);
+            out[h * out_stride + t] = s * scale;
+        }
+}
+
+/* The weighted sum of the same rows: o[h] += sum_t p[h][t] * kv[t][0, n). */
+static void attn_mix(float *o, size_t o_stride, size_t n_heads, const float *p, size_t p_stride, const float *kv,
+                     size_t kv_stride, size_t n_rows, size_t n) {
+    for (size_t h = 0; h < n_heads; h++)
+        for (size_t t = 0; t < n_rows; t++) axpy_f32(o + h * o_stride, p[h * p_stride + t], kv + t * kv_stride, n);
 }
 
 static void kernels_scalar(kernel_set *k) {
@@ -2801,6 +2848,8 @@ static void kernels_scalar(kernel_set *k) {
     k->quantize_act = quantize_act;
     k->dot_f32 = dot_f32;
     k->axpy_f32 = axpy_f32;
+    k->attn_scores = attn_scores;
+    k->attn_mix = attn_mix;
 }
 
 /* GCC and clang compile the AVX2 functions for AVX2 through a target attribute
@@ -2854,6 +2903,126 @@ DSV3_AVX2 static void axpy_f32_avx2(float *y, float a, const float *x, size_t n)
     for (; i + 8 <= n; i += 8)
         _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
     for (; i < n; i++) y[i] += a * x[i];
+}
+
+/* Register tiles of 4 heads x 2 rows: each load of a query or a cached row
+   feeds several FMAs, where a dot per pair would load both for each one. A
+   (head, row) pair goes through the same operations in a tile or at the
+   edges (one FMA chain over 8-float chunks, latent then rope, then the
+   leftover elements), so how heads are split across threads never changes a
+   score. */
+DSV3_AVX2 static float attn_score_one_avx2(const float *q_lat, const float *q_rope, const float *row, size_t n_lat,
+                                           size_t n_rope, float scale) {
+    __m256 acc = _mm256_setzero_ps();
+    size_t j = 0;
+    for (; j + 8 <= n_lat; j += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(q_lat + j), _mm256_loadu_ps(row + j), acc);
+    size_t lat_tail = j, r = 0;
+    for (; r + 8 <= n_rope; r += 8)
+        acc = _mm256_fmadd_ps(_mm256_loadu_ps(q_rope + r), _mm256_loadu_ps(row + n_lat + r), acc);
+    float tail = 0.0f;
+    for (j = lat_tail; j < n_lat; j++) tail += q_lat[j] * row[j];
+    for (; r < n_rope; r++) tail += q_rope[r] * row[n_lat + r];
+    return (hsum256(acc) + tail) * scale;
+}
+
+DSV3_AVX2 static void attn_scores_avx2(const float *q_lat, size_t q_lat_stride, const float *q_rope,
+                                       size_t q_rope_stride, size_t n_heads, const float *kv, size_t kv_stride,
+                                       size_t n_rows, size_t n_lat, size_t n_rope, float scale, float *out,
+                                       size_t out_stride) {
+    size_t h = 0;
+    for (; h + 4 <= n_heads; h += 4) {
+        const float *ql = q_lat + h * q_lat_stride, *qr = q_rope + h * q_rope_stride;
+        size_t t = 0;
+        for (; t + 2 <= n_rows; t += 2) {
+            __m256 acc[4][2];
+            float tail[4][2];
+            DSV3_UNROLL
+            for (int i = 0; i < 4; i++) {
+                acc[i][0] = acc[i][1] = _mm256_setzero_ps();
+                tail[i][0] = tail[i][1] = 0.0f;
+            }
+            const float *r0 = kv + t * kv_stride, *r1 = r0 + kv_stride;
+            size_t j = 0;
+            for (; j + 8 <= n_lat; j += 8) {
+                __m256 c0 = _mm256_loadu_ps(r0 + j), c1 = _mm256_loadu_ps(r1 + j);
+                DSV3_UNROLL
+                for (int i = 0; i < 4; i++) {
+                    __m256 q = _mm256_loadu_ps(ql + i * q_lat_stride + j);
+                    acc[i][0] = _mm256_fmadd_ps(q, c0, acc[i][0]);
+                    acc[i][1] = _mm256_fmadd_ps(q, c1, acc[i][1]);
+                }
+            }
+            size_t lat_tail = j, r = 0;
+            for (; r + 8 <= n_rope; r += 8) {
+                __m256 c0 = _mm256_loadu_ps(r0 + n_lat + r), c1 = _mm256_loadu_ps(r1 + n_lat + r);
+                DSV3_UNROLL
+                for (int i = 0; i < 4; i++) {
+                    __m256 q = _mm256_loadu_ps(qr + i * q_rope_stride + r);
+                    acc[i][0] = _mm256_fmadd_ps(q, c0, acc[i][0]);
+                    acc[i][1] = _mm256_fmadd_ps(q, c1, acc[i][1]);
+                }
+            }
+            for (int i = 0; i < 4; i++)
+                for (int k = 0; k < 2; k++) {
+                    const float *row = k ? r1 : r0;
+                    for (j = lat_tail; j < n_lat; j++) tail[i][k] += ql[i * q_lat_stride + j] * row[j];
+                    for (size_t e = r; e < n_rope; e++) tail[i][k] += qr[i * q_rope_stride + e] * row[n_lat + e];
+                    out[(h + i) * out_stride + t + k] = (hsum256(acc[i][k]) + tail[i][k]) * scale;
+                }
+        }
+        for (; t < n_rows; t++)
+            for (int i = 0; i < 4; i++)
+                out[(h + i) * out_stride + t] = attn_score_one_avx2(ql + i * q_lat_stride, qr + i * q_rope_stride,
+                                                                    kv + t * kv_stride, n_lat, n_rope, scale);
+    }
+    for (; h < n_heads; h++)
+        for (size_t t = 0; t < n_rows; t++)
+            out[h * out_stride + t] = attn_score_one_avx2(q_lat + h * q_lat_stride, q_rope + h * q_rope_stride,
+                                                          kv + t * kv_stride, n_lat, n_rope, scale);
+}
+
+/* Tiles of 4 heads x 16 outputs held in registers over every row; each output
+   is one chain of FMAs over the rows in order, in a tile or at the edges. */
+DSV3_AVX2 static void attn_mix_avx2(float *o, size_t o_stride, size_t n_heads, const float *p, size_t p_stride,
+                                    const float *kv, size_t kv_stride, size_t n_rows, size_t n) {
+    size_t h = 0, j;
+    for (; h + 4 <= n_heads; h += 4)
+        for (j = 0; j + 16 <= n; j += 16) {
+            __m256 acc[4][2];
+            DSV3_UNROLL
+            for (int i = 0; i < 4; i++) {
+                acc[i][0] = _mm256_loadu_ps(o + (h + i) * o_stride + j);
+                acc[i][1] = _mm256_loadu_ps(o + (h + i) * o_stride + j + 8);
+            }
+            for (size_t t = 0; t < n_rows; t++) {
+                __m256 c0 = _mm256_loadu_ps(kv + t * kv_stride + j), c1 = _mm256_loadu_ps(kv + t * kv_stride + j + 8);
+                DSV3_UNROLL
+                for (int i = 0; i < 4; i++) {
+                    __m256 w = _mm256_broadcast_ss(p + (h + i) * p_stride + t);
+                    acc[i][0] = _mm256_fmadd_ps(w, c0, acc[i][0]);
+                    acc[i][1] = _mm256_fmadd_ps(w, c1, acc[i][1]);
+                }
+            }
+            DSV3_UNROLL
+            for (int i = 0; i < 4; i++) {
+                _mm256_storeu_ps(o + (h + i) * o_stride + j, acc[i][0]);
+                _mm256_storeu_ps(o + (h + i) * o_stride + j + 8, acc[i][1]);
+            }
+        }
+    /* the edges: heads past the last full tile, and outputs past the last 16 */
+    for (size_t hh = 0; hh < n_heads; hh++) {
+        for (j = hh < h ? n / 16 * 16 : 0; j + 8 <= n; j += 8) {
+            __m256 acc = _mm256_loadu_ps(o + hh * o_stride + j);
+            for (size_t t = 0; t < n_rows; t++)
+                acc = _mm256_fmadd_ps(_mm256_broadcast_ss(p + hh * p_stride + t), _mm256_loadu_ps(kv + t * kv_stride + j), acc);
+            _mm256_storeu_ps(o + hh * o_stride + j, acc);
+        }
+        for (; j < n; j++) {
+            float acc = o[hh * o_stride + j];
+            for (size_t t = 0; t < n_rows; t++) acc = fmaf(p[hh * p_stride + t], kv[t * kv_stride + j], acc);
+            o[hh * o_stride + j] = acc;
+        }
+    }
 }
 
 DSV3_AVX2 static float f32_row_dot_avx2(const uint8_t *row, const float *x, size_t n) {
@@ -3233,6 +3402,8 @@ static void kernels_avx2(kernel_set *k) {
     k->row_dot[30] = bf16_row_dot_avx2;
     k->dot_f32 = dot_f32_avx2;
     k->axpy_f32 = axpy_f32_avx2;
+    k->attn_scores = attn_scores_avx2;
+    k->attn_mix = attn_mix_avx2;
     k->act_dot[2] = q4_0_act_dot_avx2;
     k->act_dot[8] = q8_0_act_dot_avx2;
     k->act_dot[10] = q2_k_act_dot_avx2;
@@ -3257,14 +3428,6 @@ static void kernels_avx2(kernel_set *k) {
 #if DSV3_HAVE_AVX2 && defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #  define DSV3_HAVE_AVX512 1
 #  define DSV3_AVX512 __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
-/* the tile bodies must be specialised per token count to keep their
-   accumulators in registers */
-#  define DSV3_ALWAYS_INLINE __attribute__((always_inline))
-#  if defined(__clang__)
-#    define DSV3_UNROLL _Pragma("unroll")
-#  else
-#    define DSV3_UNROLL _Pragma("GCC unroll 4")
-#  endif
 
 /* CPUID leaf 7: AVX512F (EBX 16), AVX512BW (30), AVX512VL (31), AVX512_VNNI
    (ECX 11); the OS must save opmask and ZMM state too (XCR0 bits 5-7). */
@@ -4757,6 +4920,7 @@ struct dsv3_context {
     float *expert_weights;  /* [B][n_expert_used] gate weights, by ascending expert id */
     float *bucket_weights;  /* [B * n_expert_used] gate weights grouped by expert */
     float *row;             /* [n_threads][row_stride] per-thread row scratch */
+    float *kv_block;        /* [n_threads][DSV3_KV_BLOCK][kv_lora + rope] cache rows as floats */
     float *rope_cs;         /* [B][rope] cos/sin pairs of the batch's positions, shared by all layers */
     float *logits;          /* [n_vocab] */
     uint8_t *act;           /* [B][quantized activations of the longest row] */
@@ -4791,6 +4955,16 @@ static void rope_angles(const dsv3_model *m, size_t pos, float *cos_sin) {
 
 static uint8_t *kv_row(const dsv3_context *ctx, uint32_t layer, size_t pos) {
     return ctx->kv_cache + ((size_t)layer * ctx->n_ctx + pos) * ctx->kv_row_bytes;
+}
+
+/* Cache rows [first, first + n) of a layer as floats, kv_lora + rope each:
+   the cache itself when it is F32, else converted into scratch. */
+static const float *kv_rows(const dsv3_context *ctx, uint32_t layer, size_t first, size_t n, float *scratch,
+                            const row_to_f32_fn *to_f32) {
+    if (ctx->kv_type == DSV3_KV_F32) return (const float *)(const void *)kv_row(ctx, layer, first);
+    size_t width = ctx->kv_row_bytes / kv_element_size(ctx->kv_type);
+    for (size_t i = 0; i < n; i++) kv_load(kv_row(ctx, layer, first + i), ctx->kv_type, scratch + i * width, width, to_f32);
+    return scratch;
 }
 
 typedef struct matmul_job {
@@ -4900,20 +5074,23 @@ static void attend_heads_task(void *arg, uint32_t thread_index, size_t begin, si
         else /* legacy rows h*(dn+dv) + d hold W_UK[h][d, :] */
             matvec_transposed(&L->kv_b, h * (dn + dv), dn, q_head, q_abs, row);
     }
-    /* Scores against every cached position, one cache row at a time. */
-    for (size_t t = 0; t < n_cached; t++) {
-        const float *c = kv_load(kv_row(ctx, job->layer, t), ctx->kv_type, row, Lkv + dr, k->to_f32);
-        for (size_t h = begin; h < end; h++) {
-            float s = k->dot_f32(ctx->q_abs + h * Lkv, c, Lkv) + k->dot_f32(job->q + h * dk + dn, c + Lkv, dr);
-            ctx->scores[h * ctx->n_ctx + t] = s * hp->attn_scale;
-        }
+    /* Scores against every cached position, then their weighted sum, a block
+       of cache rows at a time (converted to float once per block). */
+    float *block = ctx->kv_block + thread_index * (size_t)DSV3_KV_BLOCK * (Lkv + dr);
+    size_t kv_stride = Lkv + dr, n_heads = end - begin;
+    for (size_t t = 0; t < n_cached; t += DSV3_KV_BLOCK) {
+        size_t n_rows = n_cached - t < DSV3_KV_BLOCK ? n_cached - t : DSV3_KV_BLOCK;
+        const float *rows = kv_rows(ctx, job->layer, t, n_rows, block, k->to_f32);
+        k->attn_scores(ctx->q_abs + begin * Lkv, Lkv, job->q + begin * dk + dn, dk, n_heads, rows, kv_stride, n_rows,
+                       Lkv, dr, hp->attn_scale, ctx->scores + begin * ctx->n_ctx + t, ctx->n_ctx);
     }
     for (size_t h = begin; h < end; h++) softmax(ctx->scores + h * ctx->n_ctx, n_cached);
-    memset(ctx->o_lat + begin * Lkv, 0, (end - begin) * Lkv * sizeof(float));
-    for (size_t t = 0; t < n_cached; t++) {
-        const float *c = kv_load(kv_row(ctx, job->layer, t), ctx->kv_type, row, Lkv, k->to_f32);
-        for (size_t h = begin; h < end; h++)
-            k->axpy_f32(ctx->o_lat + h * Lkv, ctx->scores[h * ctx->n_ctx + t], c, Lkv);
+    memset(ctx->o_lat + begin * Lkv, 0, n_heads * Lkv * sizeof(float));
+    for (size_t t = 0; t < n_cached; t += DSV3_KV_BLOCK) {
+        size_t n_rows = n_cached - t < DSV3_KV_BLOCK ? n_cached - t : DSV3_KV_BLOCK;
+        const float *rows = kv_rows(ctx, job->layer, t, n_rows, block, k->to_f32);
+        k->attn_mix(ctx->o_lat + begin * Lkv, Lkv, n_heads, ctx->scores + begin * ctx->n_ctx + t, ctx->n_ctx, rows,
+                    kv_stride, n_rows, Lkv);
     }
     for (size_t h = begin; h < end; h++) {
         const float *o = ctx->o_lat + h * Lkv;
@@ -5588,12 +5765,13 @@ int32_t dsv3_context_create(const dsv3_model *model, const dsv3_context_params *
         H * (size_t)ctx->n_ctx, H * Lkv, B * H * hp->v_head_dim, B * E, B * widest_ffn, B * widest_ffn,
         B * E, B * E, B * X, X, hp->n_expert_groups, B * K, B * K,
         n_threads * ((model->max_row + 15) & ~(size_t)15), B * dr, hp->n_vocab,
+        n_threads * (size_t)DSV3_KV_BLOCK * (Lkv + dr),
     };
     float **slots[] = {
         &ctx->x, &ctx->xn, &ctx->q, &ctx->q_lora, &ctx->kv, &ctx->q_abs, &ctx->scores, &ctx->o_lat,
         &ctx->attn_cat, &ctx->hidden, &ctx->ffn_gate, &ctx->ffn_up, &ctx->expert_in, &ctx->expert_out,
         &ctx->router_logits, &ctx->router_choice, &ctx->group_scores, &ctx->expert_weights, &ctx->bucket_weights,
-        &ctx->row, &ctx->rope_cs, &ctx->logits,
+        &ctx->row, &ctx->rope_cs, &ctx->logits, &ctx->kv_block,
     };
     size_t total = 0;
     int overflow = 0;

@@ -171,6 +171,67 @@ static size_t runnable_kernel_sets(kernel_set *sets) {
     return n;
 }
 
+/* The MLA attention kernels: each set against the scalar reference on
+   awkward shapes, and split by heads (as threads split them) bit for bit
+   equal to one call over all heads. */
+static void compare_attention(const kernel_set *ref, const kernel_set *simd) {
+    enum { MAX_H = 9, MAX_T = 7, MAX_LAT = 67, MAX_ROPE = 13, STRIDE = 80 };
+    static float q_lat[MAX_H * MAX_LAT], q_rope[MAX_H * MAX_ROPE], kv[MAX_T * STRIDE];
+    static float s_ref[MAX_H * MAX_T], s_simd[MAX_H * MAX_T], s_split[MAX_H * MAX_T];
+    static float o_ref[MAX_H * MAX_LAT], o_simd[MAX_H * MAX_LAT], o_split[MAX_H * MAX_LAT];
+    const size_t lats[] = {1, 7, 8, 9, 16, 17, 33, 64, 67}, ropes[] = {0, 1, 8, 13};
+    int scores_ok = 1, mix_ok = 1, split_ok = 1;
+    for (size_t li = 0; li < sizeof lats / sizeof lats[0]; li++)
+        for (size_t ri = 0; ri < sizeof ropes / sizeof ropes[0]; ri++)
+            for (size_t n_heads = 1; n_heads <= MAX_H; n_heads += 2)
+                for (size_t n_rows = 1; n_rows <= MAX_T; n_rows += 3) {
+                    size_t n_lat = lats[li], n_rope = ropes[ri];
+                    for (size_t i = 0; i < MAX_H * MAX_LAT; i++) q_lat[i] = next_float();
+                    for (size_t i = 0; i < MAX_H * MAX_ROPE; i++) q_rope[i] = next_float();
+                    for (size_t i = 0; i < MAX_T * STRIDE; i++) kv[i] = next_float();
+                    ref->attn_scores(q_lat, MAX_LAT, q_rope, MAX_ROPE, n_heads, kv, STRIDE, n_rows, n_lat, n_rope,
+                                     0.3f, s_ref, MAX_T);
+                    simd->attn_scores(q_lat, MAX_LAT, q_rope, MAX_ROPE, n_heads, kv, STRIDE, n_rows, n_lat, n_rope,
+                                      0.3f, s_simd, MAX_T);
+                    /* heads split 1 + rest, as a thread boundary would */
+                    simd->attn_scores(q_lat, MAX_LAT, q_rope, MAX_ROPE, 1, kv, STRIDE, n_rows, n_lat, n_rope, 0.3f,
+                                      s_split, MAX_T);
+                    if (n_heads > 1)
+                        simd->attn_scores(q_lat + MAX_LAT, MAX_LAT, q_rope + MAX_ROPE, MAX_ROPE, n_heads - 1, kv,
+                                          STRIDE, n_rows, n_lat, n_rope, 0.3f, s_split + MAX_T, MAX_T);
+                    for (size_t h = 0; h < n_heads; h++)
+                        for (size_t t = 0; t < n_rows; t++) {
+                            double bound = 0;
+                            for (size_t j = 0; j < n_lat; j++) bound += fabs(q_lat[h * MAX_LAT + j] * kv[t * STRIDE + j]);
+                            for (size_t j = 0; j < n_rope; j++)
+                                bound += fabs(q_rope[h * MAX_ROPE + j] * kv[t * STRIDE + n_lat + j]);
+                            size_t at = h * MAX_T + t;
+                            if (!(fabs(s_ref[at] - s_simd[at]) <= 1e-5 * bound)) scores_ok = 0;
+                            if (memcmp(&s_simd[at], &s_split[at], sizeof(float))) split_ok = 0;
+                        }
+                    /* weights: the scores made positive, as after a softmax */
+                    for (size_t i = 0; i < MAX_H * MAX_T; i++) s_ref[i] = fabsf(s_ref[i]);
+                    for (size_t i = 0; i < MAX_H * MAX_LAT; i++) o_ref[i] = o_simd[i] = o_split[i] = next_float();
+                    ref->attn_mix(o_ref, MAX_LAT, n_heads, s_ref, MAX_T, kv, STRIDE, n_rows, n_lat);
+                    simd->attn_mix(o_simd, MAX_LAT, n_heads, s_ref, MAX_T, kv, STRIDE, n_rows, n_lat);
+                    simd->attn_mix(o_split, MAX_LAT, 1, s_ref, MAX_T, kv, STRIDE, n_rows, n_lat);
+                    if (n_heads > 1)
+                        simd->attn_mix(o_split + MAX_LAT, MAX_LAT, n_heads - 1, s_ref + MAX_T, MAX_T, kv, STRIDE,
+                                       n_rows, n_lat);
+                    for (size_t h = 0; h < n_heads; h++)
+                        for (size_t j = 0; j < n_lat; j++) {
+                            size_t at = h * MAX_LAT + j;
+                            double bound = 1.0;
+                            for (size_t t = 0; t < n_rows; t++) bound += fabs(s_ref[h * MAX_T + t] * kv[t * STRIDE + j]);
+                            if (!(fabs(o_ref[at] - o_simd[at]) <= 1e-5 * bound)) mix_ok = 0;
+                            if (memcmp(&o_simd[at], &o_split[at], sizeof(float))) split_ok = 0;
+                        }
+                }
+    if (simd->attn_scores != ref->attn_scores) CHECK(scores_ok, "%s attention scores differ from scalar", simd->name);
+    if (simd->attn_mix != ref->attn_mix) CHECK(mix_ok, "%s attention weighted sum differs from scalar", simd->name);
+    CHECK(split_ok, "%s attention changes when the heads are split", simd->name);
+}
+
 static void test_simd_kernels(void) {
     kernel_set sets[4], best;
     size_t n_sets = runnable_kernel_sets(sets);
@@ -179,6 +240,7 @@ static void test_simd_kernels(void) {
     CHECK(strcmp(best.name, sets[n_sets - 1].name) == 0, "'%s' chosen but '%s' runs here", best.name,
           sets[n_sets - 1].name);
     for (size_t s = 1; s < n_sets; s++) compare_kernel_sets(&sets[0], &sets[s]);
+    for (size_t s = 0; s < n_sets; s++) compare_attention(&sets[0], &sets[s]);
 #if DSV3_HAVE_AVX2
     if (!cpu_has_avx2()) printf("kernels: this CPU lacks AVX2+FMA+F16C; only the scalar set is tested\n");
 #endif
