@@ -5023,6 +5023,16 @@ static void matmul_task(void *arg, uint32_t thread_index, size_t begin, size_t e
     }
 }
 
+/* Quantizes the activations of tokens [begin, end) of a matmul job. */
+static void quantize_tokens_task(void *arg, uint32_t thread_index, size_t begin, size_t end) {
+    const matmul_job *job = (const matmul_job *)arg;
+    const tensor_view *w = job->w;
+    (void)thread_index;
+    for (size_t t = begin; t < end; t++)
+        w->quantize_act(w->act_kind, job->x + t * job->x_stride, (uint8_t *)job->act + t * job->act_stride,
+                        (size_t)w->ne[0]);
+}
+
 /* out[t][r] = W[first_row + r] . x[t] for n_tokens tokens, rows split across
    the context's threads. Every element is one call of the weight type's dot
    product, so the result does not depend on the batch size or thread count. */
@@ -5034,8 +5044,10 @@ static void par_matmul(dsv3_context *ctx, const tensor_view *w, size_t first_row
         size_t n = (size_t)w->ne[0];
         job.act = ctx->act;
         job.act_stride = act_bytes(w->act_kind, n);
-        for (size_t t = 0; t < n_tokens; t++)
-            w->quantize_act(w->act_kind, x + t * x_stride, ctx->act + t * job.act_stride, n);
+        if (n_tokens >= 8 && ctx->pool.n_threads > 1) /* a prefill batch: the tokens split across threads */
+            parallel_for(&ctx->pool, n_tokens, 4, quantize_tokens_task, &job);
+        else
+            quantize_tokens_task(&job, 0, 0, n_tokens);
     }
     /* splitting pays only when each thread gets real work */
     size_t work = n_rows * (size_t)w->ne[0] * n_tokens;
