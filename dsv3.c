@@ -1176,6 +1176,20 @@ typedef float (*act_dot_fn)(const uint8_t *row, const void *act, size_t n);
 typedef void (*act_tile_fn)(const uint8_t *row, const void *act, size_t act_stride, size_t n_tok, size_t n,
                             float *out, size_t out_stride);
 
+/* A SIMD set's act_tile_fn: one entry point per type that switches on the
+   token count, so each inlined tile body is compiled with a constant. */
+#define DSV3_TILE_ENTRY(target, name, call)                                                                    \
+    target static void name(const uint8_t *row, const void *act, size_t act_stride, size_t n_tok, size_t n,    \
+                            float *out, size_t out_stride) {                                                   \
+        const uint8_t *acts = (const uint8_t *)act;                                                            \
+        switch (n_tok) {                                                                                       \
+        case 1: call(1); break;                                                                                \
+        case 2: call(2); break;                                                                                \
+        case 3: call(3); break;                                                                                \
+        default: call(4); break;                                                                               \
+        }                                                                                                      \
+    }
+
 /* Reference integer dots: the decoded integer quants times the activation
    quants, summed exactly in integers per (sub-)block, then scaled. */
 static float q8_0_act_dot(const uint8_t *row, const void *act, size_t n) {
@@ -3151,55 +3165,91 @@ DSV3_AVX2 static float q4_0_act_dot_avx2(const uint8_t *row, const void *act, si
 }
 
 /* maddubs needs one unsigned operand: |w| times y carrying w's sign */
-DSV3_AVX2 static float q8_0_act_dot_avx2(const uint8_t *row, const void *act, size_t n) {
-    const act_block32 *a = (const act_block32 *)act;
+DSV3_AVX2 DSV3_ALWAYS_INLINE static inline void q8_0_tile_avx2(const uint8_t *row, const uint8_t *act,
+                                                               size_t act_stride, size_t n, float *out,
+                                                               size_t out_stride, int n_tok) {
     const __m256i ones = _mm256_set1_epi16(1);
-    __m256 acc = _mm256_setzero_ps();
+    __m256 acc[4];
+    DSV3_UNROLL
+    for (int t = 0; t < n_tok; t++) acc[t] = _mm256_setzero_ps();
     for (size_t b = 0; b < n / 32; b++) {
         const uint8_t *block = row + 34 * b;
         __m256i w = _mm256_loadu_si256((const __m256i *)(const void *)(block + 2));
-        __m256i y = _mm256_loadu_si256((const __m256i *)(const void *)a[b].qs);
-        __m256i dot = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(y, w)), ones);
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(f16c_to_f32(read_u16le(block)) * a[b].d), _mm256_cvtepi32_ps(dot), acc);
+        __m256i w_abs = _mm256_sign_epi8(w, w);
+        float d = f16c_to_f32(read_u16le(block));
+        DSV3_UNROLL
+        for (int t = 0; t < n_tok; t++) {
+            const act_block32 *a = (const act_block32 *)(const void *)(act + act_stride * t) + b;
+            __m256i y = _mm256_sign_epi8(_mm256_loadu_si256((const __m256i *)(const void *)a->qs), w);
+            __m256i dot = _mm256_madd_epi16(_mm256_maddubs_epi16(w_abs, y), ones);
+            acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(d * a->d), _mm256_cvtepi32_ps(dot), acc[t]);
+        }
     }
-    return hsum256(acc);
+    DSV3_UNROLL
+    for (int t = 0; t < n_tok; t++) out[out_stride * t] = hsum256(acc[t]);
 }
 
-/* Q4_K's packed 6-bit scales and mins (gguf.md §3) as 8 scale bytes then 8 min
-   bytes: the same unpacking as k_scale_min, done on 32-bit words at once. */
-DSV3_AVX2 static inline void q4_k_unpack_scales(const uint8_t *packed, uint8_t out[16]) {
-    uint32_t w[3], o[4];
-    memcpy(w, packed, 12);
-    o[0] = w[0] & 0x3F3F3F3Fu;                                             /* scales 0-3 */
-    o[1] = (w[2] & 0x0F0F0F0Fu) | (((w[0] >> 6) & 0x03030303u) << 4);      /* scales 4-7 */
-    o[2] = w[1] & 0x3F3F3F3Fu;                                             /* mins 0-3 */
-    o[3] = ((w[2] >> 4) & 0x0F0F0F0Fu) | (((w[1] >> 6) & 0x03030303u) << 4); /* mins 4-7 */
-    memcpy(out, o, 16);
+DSV3_AVX2 static float q8_0_act_dot_avx2(const uint8_t *row, const void *act, size_t n) {
+    float out;
+    q8_0_tile_avx2(row, (const uint8_t *)act, 0, n, &out, 0, 1);
+    return out;
 }
 
-/* Q4_K and Q5_K share their layout but for Q5_K's fifth bits (qh); the flag is
-   a constant in each caller, so the compiler specialises both. */
-DSV3_AVX2 static inline float q4_q5_k_act_dot_avx2(const uint8_t *row, const void *act, size_t n, int five_bits) {
-    const act_block256 *a = (const act_block256 *)act;
+/* Q4_K's 12 packed bytes of 6-bit scales and mins (gguf.md §3) as 8 scale
+   bytes then 8 min bytes, in registers (k_scale_min's unpacking, all at once).
+   Reads 16 bytes: the four after the scales are the block's own quants. */
+DSV3_AVX2 static __m128i q4_k_scales_mins(const uint8_t *packed) {
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)packed);
+    /* scales 0-3, 4-7 and mins 0-3, 4-7 take their low bits from bytes 0-3, 8-11,
+       4-7, 8-11 (high nibbles for mins 4-7) and their top bits from bytes 0-3, 4-7 */
+    __m128i low = _mm_shuffle_epi8(v, _mm_setr_epi8(0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 8, 9, 10, 11));
+    __m128i top = _mm_shuffle_epi8(v, _mm_setr_epi8(0, 1, 2, 3, 0, 1, 2, 3, 4, 5, 6, 7, 4, 5, 6, 7));
+    low = _mm_blend_epi16(low, _mm_srli_epi16(low, 4), 0xC0);
+    low = _mm_and_si128(low, _mm_setr_epi32(0x3F3F3F3F, 0x0F0F0F0F, 0x3F3F3F3F, 0x0F0F0F0F));
+    top = _mm_and_si128(_mm_srli_epi16(top, 2), _mm_setr_epi32(0, 0x30303030, 0, 0x30303030));
+    return _mm_or_si128(low, top);
+}
+
+/* Each min of Q4_K/Q5_K covers two 16-element activation sums: the mins as
+   16-bit lanes, each twice, to multiply with the sums directly. */
+DSV3_AVX2 static __m256i q4_k_mins_twice(__m128i scales_mins) {
+    return _mm256_cvtepu8_epi16(
+        _mm_shuffle_epi8(scales_mins, _mm_setr_epi8(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15)));
+}
+
+/* isum + the 16-bit pairs of p times the 16-bit scales s, pairwise summed:
+   two instructions on AVX2, one (vpdpwssd) with AVX-512 VNNI. */
+typedef __m256i (*scaled_pairs_fn)(__m256i isum, __m256i p, __m256i s);
+
+DSV3_AVX2 static inline __m256i scaled_pairs_avx2(__m256i isum, __m256i p, __m256i s) {
+    return _mm256_add_epi32(isum, _mm256_madd_epi16(p, s));
+}
+
+/* Q4_K and Q5_K share their layout but for Q5_K's fifth bits (qh); one weight
+   row against n_tok (1..4, a constant in each caller) tokens' activations.
+   Every token gets the float operations of the one-token case. The callers
+   pass constants for n_tok, five_bits and scaled_pairs, so each inlined copy
+   is specialised. */
+DSV3_AVX2 DSV3_ALWAYS_INLINE static inline void q4_q5_k_tile_avx2(const uint8_t *row, const uint8_t *act,
+                                                                  size_t act_stride, size_t n, float *out,
+                                                                  size_t out_stride, int n_tok, int five_bits,
+                                                                  scaled_pairs_fn scaled_pairs) {
     const __m256i low_nibbles = _mm256_set1_epi8(0x0F), one = _mm256_set1_epi8(1);
-    size_t block_bytes = five_bits ? 176 : 144;
-    __m256 acc = _mm256_setzero_ps();
-    __m128 min_acc = _mm_setzero_ps();
+    const size_t block_bytes = five_bits ? 176 : 144;
+    __m256 acc[4];
+    DSV3_UNROLL
+    for (int t = 0; t < n_tok; t++) acc[t] = _mm256_setzero_ps();
     for (size_t b = 0; b < n / 256; b++) {
         const uint8_t *block = row + block_bytes * b, *qs = block + (five_bits ? 48 : 16);
-        uint8_t scales_mins[16];
-        q4_k_unpack_scales(block + 4, scales_mins);
-        /* mins . (sum of each 32 activations), from the 16-element block sums */
-        __m128i mins = _mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)(const void *)(scales_mins + 8)));
-        __m128i pair_sums = _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)(const void *)a[b].bsums),
-                                           _mm_loadu_si128((const __m128i *)(const void *)(a[b].bsums + 8)));
-        __m128i min_dot = _mm_madd_epi16(mins, pair_sums);
+        __m128i scales_mins = q4_k_scales_mins(block + 4);
         /* 16-bit scales, each repeated over the two lanes of a 128-bit half */
-        __m128i scale_bytes = _mm_loadl_epi64((const __m128i *)(const void *)scales_mins);
-        __m256i scales16 = _mm256_cvtepu8_epi16(_mm_unpacklo_epi64(scale_bytes, scale_bytes));
+        __m256i scales16 = _mm256_cvtepu8_epi16(_mm_unpacklo_epi64(scales_mins, scales_mins));
         __m256i high = five_bits ? _mm256_loadu_si256((const __m256i *)(const void *)(block + 16))
                                  : _mm256_setzero_si256();
-        __m256i isum = _mm256_setzero_si256();
+        __m256i isum[4];
+        DSV3_UNROLL
+        for (int t = 0; t < n_tok; t++) isum[t] = _mm256_setzero_si256();
+        DSV3_UNROLL
         for (int c = 0; c < 4; c++) {
             __m256i packed = _mm256_loadu_si256((const __m256i *)(const void *)(qs + 32 * c));
             __m256i lo = _mm256_and_si256(packed, low_nibbles);
@@ -3209,29 +3259,42 @@ DSV3_AVX2 static inline float q4_q5_k_act_dot_avx2(const uint8_t *row, const voi
                 hi = _mm256_or_si256(hi,
                                      _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(high, 2 * c + 1), one), 4));
             }
-            __m256i y_lo = _mm256_loadu_si256((const __m256i *)(const void *)(a[b].qs + 64 * c));
-            __m256i y_hi = _mm256_loadu_si256((const __m256i *)(const void *)(a[b].qs + 64 * c + 32));
             __m256i s_lo = _mm256_shuffle_epi8(scales16, _mm256_set1_epi16((short)(0x0100 + 0x0202 * (2 * c))));
             __m256i s_hi = _mm256_shuffle_epi8(scales16, _mm256_set1_epi16((short)(0x0100 + 0x0202 * (2 * c + 1))));
-            __m256i p_lo = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, y_lo), s_lo);
-            __m256i p_hi = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, y_hi), s_hi);
-            isum = _mm256_add_epi32(isum, _mm256_add_epi32(p_lo, p_hi));
+            DSV3_UNROLL
+            for (int t = 0; t < n_tok; t++) {
+                const int8_t *y = ((const act_block256 *)(const void *)(act + act_stride * t) + b)->qs + 64 * c;
+                isum[t] = scaled_pairs(
+                    isum[t], _mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)(const void *)y)), s_lo);
+                isum[t] = scaled_pairs(
+                    isum[t], _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)(const void *)(y + 32))), s_hi);
+            }
         }
-        float da = a[b].d;
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(da * f16c_to_f32(read_u16le(block))), _mm256_cvtepi32_ps(isum), acc);
-        min_acc = _mm_fmadd_ps(_mm_set1_ps(da * f16c_to_f32(read_u16le(block + 2))), _mm_cvtepi32_ps(min_dot), min_acc);
+        __m256i mins16 = q4_k_mins_twice(scales_mins);
+        __m128 d_dmin = _mm_cvtph_ps(_mm_cvtsi32_si128((int)read_u32le(block)));
+        DSV3_UNROLL
+        for (int t = 0; t < n_tok; t++) {
+            const act_block256 *a = (const act_block256 *)(const void *)(act + act_stride * t) + b;
+            __m256i min_dot = _mm256_madd_epi16(mins16, _mm256_loadu_si256((const __m256i *)(const void *)a->bsums));
+            __m128 scale = _mm_mul_ps(d_dmin, _mm_set1_ps(a->d)); /* d * da, dmin * da */
+            acc[t] = _mm256_fmadd_ps(_mm256_broadcastss_ps(scale), _mm256_cvtepi32_ps(isum[t]), acc[t]);
+            acc[t] = _mm256_fnmadd_ps(_mm256_broadcastss_ps(_mm_movehdup_ps(scale)), _mm256_cvtepi32_ps(min_dot), acc[t]);
+        }
     }
-    __m128 m = _mm_add_ps(min_acc, _mm_movehl_ps(min_acc, min_acc));
-    m = _mm_add_ss(m, _mm_movehdup_ps(m));
-    return hsum256(acc) - _mm_cvtss_f32(m);
+    DSV3_UNROLL
+    for (int t = 0; t < n_tok; t++) out[out_stride * t] = hsum256(acc[t]);
 }
 
 DSV3_AVX2 static float q4_k_act_dot_avx2(const uint8_t *row, const void *act, size_t n) {
-    return q4_q5_k_act_dot_avx2(row, act, n, 0);
+    float out;
+    q4_q5_k_tile_avx2(row, (const uint8_t *)act, 0, n, &out, 0, 1, 0, scaled_pairs_avx2);
+    return out;
 }
 
 DSV3_AVX2 static float q5_k_act_dot_avx2(const uint8_t *row, const void *act, size_t n) {
-    return q4_q5_k_act_dot_avx2(row, act, n, 1);
+    float out;
+    q4_q5_k_tile_avx2(row, (const uint8_t *)act, 0, n, &out, 0, 1, 1, scaled_pairs_avx2);
+    return out;
 }
 
 DSV3_AVX2 static float iq4_nl_act_dot_avx2(const uint8_t *row, const void *act, size_t n) {
@@ -3324,21 +3387,22 @@ DSV3_AVX2 static float q3_k_act_dot_avx2(const uint8_t *row, const void *act, si
     return hsum256(acc);
 }
 
-DSV3_AVX2 static float q6_k_act_dot_avx2(const uint8_t *row, const void *act, size_t n) {
-    const act_block256 *a = (const act_block256 *)act;
+DSV3_AVX2 DSV3_ALWAYS_INLINE static inline void q6_k_tile_avx2(const uint8_t *row, const uint8_t *act,
+                                                               size_t act_stride, size_t n, float *out,
+                                                               size_t out_stride, int n_tok) {
     const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(0x03);
-    __m256 acc = _mm256_setzero_ps();
+    __m256 acc[4];
+    DSV3_UNROLL
+    for (int t = 0; t < n_tok; t++) acc[t] = _mm256_setzero_ps();
     for (size_t b = 0; b < n / 256; b++) {
         const uint8_t *block = row + 210 * b;
-        const int8_t *sc = (const int8_t *)(const void *)(block + 192);
-        /* every quant carries -32: subtract 32 * sum(scale * activation block sum) */
-        __m128i scale_bytes = _mm_loadu_si128((const __m128i *)(const void *)sc);
-        __m256i scales16 = _mm256_cvtepi8_epi16(scale_bytes);
-        __m256i offset = _mm256_madd_epi16(scales16, _mm256_loadu_si256((const __m256i *)(const void *)a[b].bsums));
-        __m256i isum = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(offset, 5));
+        __m128i scale_bytes = _mm_loadu_si128((const __m128i *)(const void *)(block + 192));
+        __m256i isum[4];
+        DSV3_UNROLL
+        for (int t = 0; t < n_tok; t++) isum[t] = _mm256_setzero_si256();
+        DSV3_UNROLL
         for (int half = 0; half < 2; half++) {
             const uint8_t *ql = block + 64 * half, *qh = block + 128 + 32 * half;
-            const int8_t *y = a[b].qs + 128 * half;
             __m256i l0 = _mm256_loadu_si256((const __m256i *)(const void *)ql);
             __m256i l1 = _mm256_loadu_si256((const __m256i *)(const void *)(ql + 32));
             __m256i h = _mm256_loadu_si256((const __m256i *)(const void *)qh);
@@ -3350,20 +3414,40 @@ DSV3_AVX2 static float q6_k_act_dot_avx2(const uint8_t *row, const void *act, si
                                    _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 4), m2), 4));
             q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
                                    _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 6), m2), 4));
+            DSV3_UNROLL
             for (int k = 0; k < 4; k++) {
-                __m256i yk = _mm256_loadu_si256((const __m256i *)(const void *)(y + 32 * k));
                 /* lanes 0-7 hold elements 0-15 (scale 2k), lanes 8-15 elements 16-31
                    (scale 2k+1): spread those two scale bytes, then widen */
                 int p = 8 * half + 2 * k;
-                __m256i scales = _mm256_cvtepi8_epi16(
-                    _mm_shuffle_epi8(scale_bytes, _mm_set_epi64x(0x0101010101010101ll * (p + 1), 0x0101010101010101ll * p)));
-                isum = _mm256_add_epi32(isum, _mm256_madd_epi16(_mm256_maddubs_epi16(q[k], yk), scales));
+                __m256i scales = _mm256_cvtepi8_epi16(_mm_shuffle_epi8(
+                    scale_bytes, _mm_set_epi64x(0x0101010101010101ll * (p + 1), 0x0101010101010101ll * p)));
+                DSV3_UNROLL
+                for (int t = 0; t < n_tok; t++) {
+                    const int8_t *y = ((const act_block256 *)(const void *)(act + act_stride * t) + b)->qs;
+                    __m256i yk = _mm256_loadu_si256((const __m256i *)(const void *)(y + 128 * half + 32 * k));
+                    isum[t] = _mm256_add_epi32(isum[t], _mm256_madd_epi16(_mm256_maddubs_epi16(q[k], yk), scales));
+                }
             }
         }
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(a[b].d * f16c_to_f32(read_u16le(block + 208))), _mm256_cvtepi32_ps(isum),
-                              acc);
+        /* every quant carries -32: subtract 32 * sum(scale * activation block sum) */
+        __m256i scales16 = _mm256_cvtepi8_epi16(scale_bytes);
+        float d = f16c_to_f32(read_u16le(block + 208));
+        DSV3_UNROLL
+        for (int t = 0; t < n_tok; t++) {
+            const act_block256 *a = (const act_block256 *)(const void *)(act + act_stride * t) + b;
+            __m256i offset = _mm256_madd_epi16(scales16, _mm256_loadu_si256((const __m256i *)(const void *)a->bsums));
+            __m256i sum8 = _mm256_sub_epi32(isum[t], _mm256_slli_epi32(offset, 5));
+            acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(a->d * d), _mm256_cvtepi32_ps(sum8), acc[t]);
+        }
     }
-    return hsum256(acc);
+    DSV3_UNROLL
+    for (int t = 0; t < n_tok; t++) out[out_stride * t] = hsum256(acc[t]);
+}
+
+DSV3_AVX2 static float q6_k_act_dot_avx2(const uint8_t *row, const void *act, size_t n) {
+    float out;
+    q6_k_tile_avx2(row, (const uint8_t *)act, 0, n, &out, 0, 1);
+    return out;
 }
 
 /* CPUID leaf 1: FMA (ECX 12), OSXSAVE (27), AVX (28), F16C (29); leaf 7: AVX2
@@ -3393,6 +3477,19 @@ static int cpu_has_avx2(void) {
 #endif
 }
 
+#define DSV3_Q4_K_TILE(k) q4_q5_k_tile_avx2(row, acts, act_stride, n, out, out_stride, k, 0, scaled_pairs_avx2)
+#define DSV3_Q5_K_TILE(k) q4_q5_k_tile_avx2(row, acts, act_stride, n, out, out_stride, k, 1, scaled_pairs_avx2)
+#define DSV3_Q6_K_TILE(k) q6_k_tile_avx2(row, acts, act_stride, n, out, out_stride, k)
+#define DSV3_Q8_0_TILE(k) q8_0_tile_avx2(row, acts, act_stride, n, out, out_stride, k)
+DSV3_TILE_ENTRY(DSV3_AVX2, q4_k_tiles_avx2, DSV3_Q4_K_TILE)
+DSV3_TILE_ENTRY(DSV3_AVX2, q5_k_tiles_avx2, DSV3_Q5_K_TILE)
+DSV3_TILE_ENTRY(DSV3_AVX2, q6_k_tiles_avx2, DSV3_Q6_K_TILE)
+DSV3_TILE_ENTRY(DSV3_AVX2, q8_0_tiles_avx2, DSV3_Q8_0_TILE)
+#undef DSV3_Q4_K_TILE
+#undef DSV3_Q5_K_TILE
+#undef DSV3_Q6_K_TILE
+#undef DSV3_Q8_0_TILE
+
 static void kernels_avx2(kernel_set *k) {
     kernels_scalar(k);
     k->name = "avx2";
@@ -3415,6 +3512,10 @@ static void kernels_avx2(kernel_set *k) {
     k->quantize_act = quantize_act_avx2;
     k->to_f32[1] = f16_row_to_f32_avx2;
     k->to_f32[30] = bf16_row_to_f32_avx2;
+    k->act_tile[8] = q8_0_tiles_avx2;
+    k->act_tile[12] = q4_k_tiles_avx2;
+    k->act_tile[13] = q5_k_tiles_avx2;
+    k->act_tile[14] = q6_k_tiles_avx2;
 }
 
 /* ---- AVX-512 (F, BW, VL, VNNI): x86-64 CPUs from Ice Lake and Zen 4 ----
@@ -3447,81 +3548,11 @@ DSV3_AVX512 static __m512i halves_epi16(short lo, short hi) {
     return _mm512_inserti64x4(_mm512_set1_epi16(lo), _mm256_set1_epi16(hi), 1);
 }
 
-/* Q4_K's 12 packed bytes of 6-bit scales and mins (gguf.md §3) as 8 scale
-   bytes then 8 min bytes, in registers (k_scale_min's unpacking, all at once).
-   Reads 16 bytes: the four after the scales are the block's own quants. */
-DSV3_AVX512 static __m128i q4_k_scales_mins_avx512(const uint8_t *packed) {
-    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)packed);
-    /* scales 0-3, 4-7 and mins 0-3, 4-7 take their low bits from bytes 0-3, 8-11,
-       4-7, 8-11 (high nibbles for mins 4-7) and their top bits from bytes 0-3, 4-7 */
-    __m128i low = _mm_shuffle_epi8(v, _mm_setr_epi8(0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 8, 9, 10, 11));
-    __m128i top = _mm_shuffle_epi8(v, _mm_setr_epi8(0, 1, 2, 3, 0, 1, 2, 3, 4, 5, 6, 7, 4, 5, 6, 7));
-    low = _mm_mask_srli_epi16(low, 0xC0, low, 4);
-    low = _mm_and_si128(low, _mm_setr_epi32(0x3F3F3F3F, 0x0F0F0F0F, 0x3F3F3F3F, 0x0F0F0F0F));
-    top = _mm_and_si128(_mm_srli_epi16(top, 2), _mm_setr_epi32(0, 0x30303030, 0, 0x30303030));
-    return _mm_or_si128(low, top);
-}
-
-/* Q4_K / Q5_K: 64 elements per step. Chunk c's 32 bytes hold sub-block 2c in
-   their low nibbles and 2c + 1 in their high ones; broadcast to both halves of
-   a register, the high half shifted by 4, they line up with 64 consecutive
-   activations. The flag and the token count are constants in every caller. */
-DSV3_AVX512 DSV3_ALWAYS_INLINE static inline void q4_q5_k_tile_avx512(const uint8_t *row, const uint8_t *act, size_t act_stride,
-                                                   size_t n, float *out, size_t out_stride, int n_tok, int five_bits) {
-    const __m512i low_nibbles = _mm512_set1_epi8(0x0F);
-    const size_t block_bytes = five_bits ? 176 : 144;
-    __m512 acc[DSV3_TILE_TOKENS];
-    __m256 min_acc[DSV3_TILE_TOKENS];
-    DSV3_UNROLL
-    for (int t = 0; t < n_tok; t++) {
-        acc[t] = _mm512_setzero_ps();
-        min_acc[t] = _mm256_setzero_ps();
-    }
-    for (size_t b = 0; b < n / 256; b++) {
-        const uint8_t *block = row + block_bytes * b, *qs = block + (five_bits ? 48 : 16);
-        __m128i scales_mins = q4_k_scales_mins_avx512(block + 4);
-        __m512i scales16 = _mm512_cvtepu8_epi16(_mm256_castsi128_si256(scales_mins));
-        /* each min covers two 16-element activation sums */
-        __m256i mins16 = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(
-            scales_mins, _mm_setr_epi8(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15)));
-        __m512i high = five_bits ? _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(const void *)(block + 16)))
-                                 : _mm512_setzero_si512();
-        __m512i isum[DSV3_TILE_TOKENS], isum_odd = _mm512_setzero_si512();
-        DSV3_UNROLL
-        for (int t = 0; t < n_tok; t++) isum[t] = _mm512_setzero_si512();
-        DSV3_UNROLL
-        for (int c = 0; c < 4; c++) {
-            __m512i packed = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(const void *)(qs + 32 * c)));
-            __m512i q = _mm512_and_si512(_mm512_mask_srli_epi16(packed, 0xFFFF0000u, packed, 4), low_nibbles);
-            if (five_bits) { /* sub-block t takes its fifth bit from bit t of qh */
-                __m512i bit = _mm512_inserti64x4(_mm512_set1_epi8((char)(1 << (2 * c))),
-                                                 _mm256_set1_epi8((char)(1 << (2 * c + 1))), 1);
-                q = _mm512_mask_add_epi8(q, _mm512_test_epi8_mask(high, bit), q, _mm512_set1_epi8(16));
-            }
-            __m512i s = _mm512_permutexvar_epi16(halves_epi16((short)(2 * c), (short)(2 * c + 1)), scales16);
-            DSV3_UNROLL
-            for (int t = 0; t < n_tok; t++) {
-                const act_block256 *a = (const act_block256 *)(const void *)(act + act_stride * t) + b;
-                __m512i p = _mm512_maddubs_epi16(q, _mm512_loadu_si512((const void *)(a->qs + 64 * c)));
-                /* one token: two chains of vpdpwssd, half the latency */
-                if (n_tok == 1 && (c & 1)) isum_odd = _mm512_dpwssd_epi32(isum_odd, p, s);
-                else isum[t] = _mm512_dpwssd_epi32(isum[t], p, s);
-            }
-        }
-        __m128 d_dmin = _mm_cvtph_ps(_mm_cvtsi32_si128((int)read_u32le(block)));
-        DSV3_UNROLL
-        for (int t = 0; t < n_tok; t++) {
-            const act_block256 *a = (const act_block256 *)(const void *)(act + act_stride * t) + b;
-            __m512i total = n_tok == 1 ? _mm512_add_epi32(isum[0], isum_odd) : isum[t];
-            __m256i min_dot = _mm256_madd_epi16(mins16, _mm256_loadu_si256((const __m256i *)(const void *)a->bsums));
-            __m128 scale = _mm_mul_ps(d_dmin, _mm_set1_ps(a->d)); /* d * da, dmin * da */
-            acc[t] = _mm512_fmadd_ps(_mm512_broadcastss_ps(scale), _mm512_cvtepi32_ps(total), acc[t]);
-            min_acc[t] = _mm256_fmadd_ps(_mm256_broadcastss_ps(_mm_movehdup_ps(scale)), _mm256_cvtepi32_ps(min_dot),
-                                         min_acc[t]);
-        }
-    }
-    DSV3_UNROLL
-    for (int t = 0; t < n_tok; t++) out[out_stride * t] = _mm512_reduce_add_ps(acc[t]) - hsum256(min_acc[t]);
+/* Q4_K / Q5_K: the AVX2 tiles with vpdpwssd, in 256-bit registers: on a Zen
+   4 core they beat a 512-bit layout (which needs a permute per 64 weights for
+   the scales) by ~10% for one token and for four. */
+DSV3_AVX512 static inline __m256i scaled_pairs_vnni(__m256i isum, __m256i p, __m256i s) {
+    return _mm256_dpwssd_epi32(isum, p, s);
 }
 
 /* Q6_K: each half of a block is 64 bytes of low nibbles (elements 0-63 low,
@@ -3606,37 +3637,28 @@ DSV3_AVX512 DSV3_ALWAYS_INLINE static inline void q8_0_tile_body_avx512(const ui
     for (int t = 0; t < n_tok; t++) out[out_stride * t] = hsum256(acc[t]);
 }
 
-/* One entry point per type and token count 1..DSV3_TILE_TOKENS, so each
-   inlined body is compiled with constants. */
-#define DSV3_TILE_ENTRY(name, call)                                                                             \
-    DSV3_AVX512 static void name(const uint8_t *row, const void *act, size_t act_stride, size_t n_tok, size_t n, \
-                                 float *out, size_t out_stride) {                                              \
-        const uint8_t *acts = (const uint8_t *)act;                                                            \
-        switch (n_tok) {                                                                                       \
-        case 1: call(1); break;                                                                                \
-        case 2: call(2); break;                                                                                \
-        case 3: call(3); break;                                                                                \
-        default: call(4); break;                                                                               \
-        }                                                                                                      \
-    }
-#define DSV3_Q4_K_TILE(k) q4_q5_k_tile_avx512(row, acts, act_stride, n, out, out_stride, k, 0)
-#define DSV3_Q5_K_TILE(k) q4_q5_k_tile_avx512(row, acts, act_stride, n, out, out_stride, k, 1)
+#define DSV3_Q4_K_TILE(k) q4_q5_k_tile_avx2(row, acts, act_stride, n, out, out_stride, k, 0, scaled_pairs_vnni)
+#define DSV3_Q5_K_TILE(k) q4_q5_k_tile_avx2(row, acts, act_stride, n, out, out_stride, k, 1, scaled_pairs_vnni)
 #define DSV3_Q6_K_TILE(k) q6_k_tile_body_avx512(row, acts, act_stride, n, out, out_stride, k)
 #define DSV3_Q8_0_TILE(k) q8_0_tile_body_avx512(row, acts, act_stride, n, out, out_stride, k)
-DSV3_TILE_ENTRY(q4_k_tile_avx512, DSV3_Q4_K_TILE)
-DSV3_TILE_ENTRY(q5_k_tile_avx512, DSV3_Q5_K_TILE)
-DSV3_TILE_ENTRY(q6_k_tile_avx512, DSV3_Q6_K_TILE)
-DSV3_TILE_ENTRY(q8_0_tile_avx512, DSV3_Q8_0_TILE)
+DSV3_TILE_ENTRY(DSV3_AVX512, q4_k_tile_avx512, DSV3_Q4_K_TILE)
+DSV3_TILE_ENTRY(DSV3_AVX512, q5_k_tile_avx512, DSV3_Q5_K_TILE)
+DSV3_TILE_ENTRY(DSV3_AVX512, q6_k_tile_avx512, DSV3_Q6_K_TILE)
+DSV3_TILE_ENTRY(DSV3_AVX512, q8_0_tile_avx512, DSV3_Q8_0_TILE)
+#undef DSV3_Q4_K_TILE
+#undef DSV3_Q5_K_TILE
+#undef DSV3_Q6_K_TILE
+#undef DSV3_Q8_0_TILE
 
 DSV3_AVX512 static float q4_k_act_dot_avx512(const uint8_t *row, const void *act, size_t n) {
     float out;
-    q4_q5_k_tile_avx512(row, (const uint8_t *)act, 0, n, &out, 0, 1, 0);
+    q4_q5_k_tile_avx2(row, (const uint8_t *)act, 0, n, &out, 0, 1, 0, scaled_pairs_vnni);
     return out;
 }
 
 DSV3_AVX512 static float q5_k_act_dot_avx512(const uint8_t *row, const void *act, size_t n) {
     float out;
-    q4_q5_k_tile_avx512(row, (const uint8_t *)act, 0, n, &out, 0, 1, 1);
+    q4_q5_k_tile_avx2(row, (const uint8_t *)act, 0, n, &out, 0, 1, 1, scaled_pairs_vnni);
     return out;
 }
 
@@ -3862,6 +3884,25 @@ static float q6_k_act_dot_neon(const uint8_t *row, const void *act, size_t n) {
     return sum;
 }
 
+/* Attention as the scalar reference does it, with the NEON dot and axpy. */
+static void attn_scores_neon(const float *q_lat, size_t q_lat_stride, const float *q_rope, size_t q_rope_stride,
+                             size_t n_heads, const float *kv, size_t kv_stride, size_t n_rows, size_t n_lat,
+                             size_t n_rope, float scale, float *out, size_t out_stride) {
+    for (size_t h = 0; h < n_heads; h++)
+        for (size_t t = 0; t < n_rows; t++) {
+            const float *row = kv + t * kv_stride;
+            float s = dot_f32_neon(q_lat + h * q_lat_stride, row, n_lat) +
+                      dot_f32_neon(q_rope + h * q_rope_stride, row + n_lat, n_rope);
+            out[h * out_stride + t] = s * scale;
+        }
+}
+
+static void attn_mix_neon(float *o, size_t o_stride, size_t n_heads, const float *p, size_t p_stride,
+                          const float *kv, size_t kv_stride, size_t n_rows, size_t n) {
+    for (size_t h = 0; h < n_heads; h++)
+        for (size_t t = 0; t < n_rows; t++) axpy_f32_neon(o + h * o_stride, p[h * p_stride + t], kv + t * kv_stride, n);
+}
+
 static void kernels_neon(kernel_set *k) {
     kernels_scalar(k);
     k->name = "neon";
@@ -3872,6 +3913,8 @@ static void kernels_neon(kernel_set *k) {
     k->to_f32[1] = f16_row_to_f32_neon;
     k->dot_f32 = dot_f32_neon;
     k->axpy_f32 = axpy_f32_neon;
+    k->attn_scores = attn_scores_neon;
+    k->attn_mix = attn_mix_neon;
     k->act_dot[2] = q4_0_act_dot_neon;
     k->act_dot[8] = q8_0_act_dot_neon;
     k->act_dot[20] = iq4_nl_act_dot_neon;
