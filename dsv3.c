@@ -3319,72 +3319,138 @@ DSV3_AVX2 static float iq4_nl_act_dot_avx2(const uint8_t *row, const void *act, 
 
 /* Q2_K and Q3_K: for each half n and shift j, the 32 bytes qs[32n..] shifted
    right by 2j give the quants of elements 128n + 32j .. +31, whose scales are
-   sub-blocks 8n + 2j (first 16) and 8n + 2j + 1 (last 16). */
-DSV3_AVX2 static float q2_k_act_dot_avx2(const uint8_t *row, const void *act, size_t n) {
-    const act_block256 *a = (const act_block256 *)act;
-    const __m256i three = _mm256_set1_epi8(3);
-    __m256 acc = _mm256_setzero_ps();
-    float min_sum = 0.0f;
-    for (size_t b = 0; b < n / 256; b++) {
-        const uint8_t *block = row + 84 * b, *scales = block, *qs = block + 16;
-        __m128i sc8 = _mm_loadu_si128((const __m128i *)(const void *)scales);
-        __m256i mins16 = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(sc8, 4), _mm_set1_epi8(0x0F)));
-        __m256i min_dot = _mm256_madd_epi16(mins16, _mm256_loadu_si256((const __m256i *)(const void *)a[b].bsums));
-        __m256i isum = _mm256_setzero_si256();
-        for (int half = 0; half < 2; half++) {
-            __m256i bytes = _mm256_loadu_si256((const __m256i *)(const void *)(qs + 32 * half));
-            for (int j = 0; j < 4; j++) {
-                __m256i q = _mm256_and_si256(_mm256_srli_epi16(bytes, 2 * j), three);
-                __m256i y = _mm256_loadu_si256((const __m256i *)(const void *)(a[b].qs + 128 * half + 32 * j));
-                int sub = 8 * half + 2 * j;
-                __m256i s = _mm256_set_m128i(_mm_set1_epi16(scales[sub + 1] & 0xF), _mm_set1_epi16(scales[sub] & 0xF));
-                isum = _mm256_add_epi32(isum, _mm256_madd_epi16(_mm256_maddubs_epi16(q, y), s));
-            }
-        }
-        float da = a[b].d;
-        __m256i md = min_dot;
-        __m128i m4 = _mm_add_epi32(_mm256_castsi256_si128(md), _mm256_extracti128_si256(md, 1));
-        m4 = _mm_add_epi32(m4, _mm_shuffle_epi32(m4, 0x4E));
-        m4 = _mm_add_epi32(m4, _mm_shuffle_epi32(m4, 0xB1));
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(da * f16c_to_f32(read_u16le(block + 80))), _mm256_cvtepi32_ps(isum), acc);
-        min_sum += da * f16c_to_f32(read_u16le(block + 82)) * (float)_mm_cvtsi128_si32(m4);
-    }
-    return hsum256(acc) - min_sum;
+   sub-blocks 8n + 2j (first 16) and 8n + 2j + 1 (last 16): with the 16-bit
+   scales of sub-blocks 8n..8n+7 in both 128-bit lanes, one byte shuffle
+   spreads the pair over the two lanes. */
+DSV3_AVX2 static __m256i pair_scales(__m256i half_scales, int j) {
+    const short lo = (short)(0x0100 + 0x0202 * (2 * j)), hi = (short)(0x0100 + 0x0202 * (2 * j + 1));
+    return _mm256_shuffle_epi8(half_scales, _mm256_set_m128i(_mm_set1_epi16(hi), _mm_set1_epi16(lo)));
 }
 
-DSV3_AVX2 static float q3_k_act_dot_avx2(const uint8_t *row, const void *act, size_t n) {
-    const act_block256 *a = (const act_block256 *)act;
-    const __m256i three = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1);
-    __m256 acc = _mm256_setzero_ps();
+/* Q2_K: scales and mins are the nibbles of 16 bytes; the mins apply through
+   the activations' 16-element sums. n_tok and scaled_pairs are constants in
+   every caller; each token gets the float operations of the one-token case. */
+DSV3_AVX2 DSV3_ALWAYS_INLINE static inline void q2_k_tile_avx2(const uint8_t *row, const uint8_t *act,
+                                                               size_t act_stride, size_t n, float *out,
+                                                               size_t out_stride, int n_tok,
+                                                               scaled_pairs_fn scaled_pairs) {
+    const __m256i three = _mm256_set1_epi8(3);
+    const __m128i nibble = _mm_set1_epi8(0x0F);
+    __m256 acc[4];
+    DSV3_UNROLL
+    for (int t = 0; t < n_tok; t++) acc[t] = _mm256_setzero_ps();
     for (size_t b = 0; b < n / 256; b++) {
-        const uint8_t *block = row + 110 * b, *qs = block + 32, *s = block + 96;
-        int16_t scales[16];
-        for (int i = 0; i < 16; i++) {
-            int low = i < 8 ? (s[i] & 0xF) : (s[i - 8] >> 4);
-            scales[i] = (int16_t)((low | (((s[8 + i % 4] >> (2 * (i / 4))) & 3) << 4)) - 32);
-        }
-        /* quants are low2 - 4 * (high bit clear) = (low2 + 4 * high bit) - 4:
-           multiply the unsigned low2 + 4 * high, subtract 4 * scale * block sum */
-        __m256i scales16 = _mm256_loadu_si256((const __m256i *)(const void *)scales);
-        __m256i offset = _mm256_madd_epi16(scales16, _mm256_loadu_si256((const __m256i *)(const void *)a[b].bsums));
-        __m256i isum = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(offset, 2));
-        __m256i hmask = _mm256_loadu_si256((const __m256i *)(const void *)block);
+        const uint8_t *block = row + 84 * b, *qs = block + 16;
+        __m128i sc8 = _mm_loadu_si128((const __m128i *)(const void *)block);
+        __m256i scales16 = _mm256_cvtepu8_epi16(_mm_and_si128(sc8, nibble));
+        __m256i mins16 = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(sc8, 4), nibble));
+        __m256i isum[4];
+        DSV3_UNROLL
+        for (int t = 0; t < n_tok; t++) isum[t] = _mm256_setzero_si256();
+        DSV3_UNROLL
         for (int half = 0; half < 2; half++) {
             __m256i bytes = _mm256_loadu_si256((const __m256i *)(const void *)(qs + 32 * half));
+            __m256i half_scales = _mm256_permute2x128_si256(scales16, scales16, half ? 0x11 : 0x00);
+            DSV3_UNROLL
+            for (int j = 0; j < 4; j++) {
+                __m256i q = _mm256_and_si256(_mm256_srli_epi16(bytes, 2 * j), three);
+                __m256i s = pair_scales(half_scales, j);
+                DSV3_UNROLL
+                for (int t = 0; t < n_tok; t++) {
+                    const int8_t *y = ((const act_block256 *)(const void *)(act + act_stride * t) + b)->qs;
+                    __m256i yv = _mm256_loadu_si256((const __m256i *)(const void *)(y + 128 * half + 32 * j));
+                    isum[t] = scaled_pairs(isum[t], _mm256_maddubs_epi16(q, yv), s);
+                }
+            }
+        }
+        __m128 d_dmin = _mm_cvtph_ps(_mm_cvtsi32_si128((int)read_u32le(block + 80)));
+        DSV3_UNROLL
+        for (int t = 0; t < n_tok; t++) {
+            const act_block256 *a = (const act_block256 *)(const void *)(act + act_stride * t) + b;
+            __m256i min_dot = _mm256_madd_epi16(mins16, _mm256_loadu_si256((const __m256i *)(const void *)a->bsums));
+            __m128 scale = _mm_mul_ps(d_dmin, _mm_set1_ps(a->d)); /* d * da, dmin * da */
+            acc[t] = _mm256_fmadd_ps(_mm256_broadcastss_ps(scale), _mm256_cvtepi32_ps(isum[t]), acc[t]);
+            acc[t] = _mm256_fnmadd_ps(_mm256_broadcastss_ps(_mm_movehdup_ps(scale)), _mm256_cvtepi32_ps(min_dot), acc[t]);
+        }
+    }
+    DSV3_UNROLL
+    for (int t = 0; t < n_tok; t++) out[out_stride * t] = hsum256(acc[t]);
+}
+
+/* Q3_K's 16 signed 6-bit scales (gguf.md §3: low nibbles of bytes 0-7, then
+   their high nibbles; top two bits from bytes 8-11, two per sub-block group)
+   as 16-bit lanes. Reads exactly the 12 bytes. */
+DSV3_AVX2 static __m256i q3_k_scales(const uint8_t *packed) {
+    uint32_t tail;
+    memcpy(&tail, packed + 8, 4);
+    __m128i v = _mm_insert_epi32(_mm_loadl_epi64((const __m128i *)(const void *)packed), (int)tail, 2);
+    const __m128i nibble = _mm_set1_epi8(0x0F);
+    __m128i low = _mm_unpacklo_epi64(_mm_and_si128(v, nibble), _mm_and_si128(_mm_srli_epi16(v, 4), nibble));
+    /* byte 8 + i % 4 shifted right by 2 * (i / 4): each 32-bit lane is one i / 4 */
+    __m128i tops = _mm_shuffle_epi8(v, _mm_setr_epi8(8, 9, 10, 11, 8, 9, 10, 11, 8, 9, 10, 11, 8, 9, 10, 11));
+    tops = _mm_and_si128(_mm_srlv_epi32(tops, _mm_setr_epi32(0, 2, 4, 6)), _mm_set1_epi8(3));
+    __m128i scales = _mm_sub_epi8(_mm_or_si128(low, _mm_slli_epi16(tops, 4)), _mm_set1_epi8(32));
+    return _mm256_cvtepi8_epi16(scales);
+}
+
+/* Q3_K: quants are low2 - 4 * (high bit clear) = (low2 + 4 * high bit) - 4:
+   multiply the unsigned low2 + 4 * high, subtract 4 * scale * block sum. */
+DSV3_AVX2 DSV3_ALWAYS_INLINE static inline void q3_k_tile_avx2(const uint8_t *row, const uint8_t *act,
+                                                               size_t act_stride, size_t n, float *out,
+                                                               size_t out_stride, int n_tok,
+                                                               scaled_pairs_fn scaled_pairs) {
+    const __m256i three = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1);
+    __m256 acc[4];
+    DSV3_UNROLL
+    for (int t = 0; t < n_tok; t++) acc[t] = _mm256_setzero_ps();
+    for (size_t b = 0; b < n / 256; b++) {
+        const uint8_t *block = row + 110 * b, *qs = block + 32;
+        __m256i scales16 = q3_k_scales(block + 96);
+        __m256i hmask = _mm256_loadu_si256((const __m256i *)(const void *)block);
+        __m256i isum[4];
+        DSV3_UNROLL
+        for (int t = 0; t < n_tok; t++) isum[t] = _mm256_setzero_si256();
+        DSV3_UNROLL
+        for (int half = 0; half < 2; half++) {
+            __m256i bytes = _mm256_loadu_si256((const __m256i *)(const void *)(qs + 32 * half));
+            __m256i half_scales = _mm256_permute2x128_si256(scales16, scales16, half ? 0x11 : 0x00);
+            DSV3_UNROLL
             for (int j = 0; j < 4; j++) {
                 __m256i low2 = _mm256_and_si256(_mm256_srli_epi16(bytes, 2 * j), three);
                 __m256i hbit = _mm256_and_si256(_mm256_srli_epi16(hmask, 4 * half + j), one);
                 __m256i q = _mm256_or_si256(low2, _mm256_slli_epi16(hbit, 2));
-                __m256i y = _mm256_loadu_si256((const __m256i *)(const void *)(a[b].qs + 128 * half + 32 * j));
-                int sub = 8 * half + 2 * j;
-                __m256i sv = _mm256_set_m128i(_mm_set1_epi16(scales[sub + 1]), _mm_set1_epi16(scales[sub]));
-                isum = _mm256_add_epi32(isum, _mm256_madd_epi16(_mm256_maddubs_epi16(q, y), sv));
+                __m256i s = pair_scales(half_scales, j);
+                DSV3_UNROLL
+                for (int t = 0; t < n_tok; t++) {
+                    const int8_t *y = ((const act_block256 *)(const void *)(act + act_stride * t) + b)->qs;
+                    __m256i yv = _mm256_loadu_si256((const __m256i *)(const void *)(y + 128 * half + 32 * j));
+                    isum[t] = scaled_pairs(isum[t], _mm256_maddubs_epi16(q, yv), s);
+                }
             }
         }
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(a[b].d * f16c_to_f32(read_u16le(block + 108))), _mm256_cvtepi32_ps(isum),
-                              acc);
+        float d = f16c_to_f32(read_u16le(block + 108));
+        DSV3_UNROLL
+        for (int t = 0; t < n_tok; t++) {
+            const act_block256 *a = (const act_block256 *)(const void *)(act + act_stride * t) + b;
+            __m256i offset = _mm256_madd_epi16(scales16, _mm256_loadu_si256((const __m256i *)(const void *)a->bsums));
+            __m256i total = _mm256_sub_epi32(isum[t], _mm256_slli_epi32(offset, 2));
+            acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(a->d * d), _mm256_cvtepi32_ps(total), acc[t]);
+        }
     }
-    return hsum256(acc);
+    DSV3_UNROLL
+    for (int t = 0; t < n_tok; t++) out[out_stride * t] = hsum256(acc[t]);
+}
+
+DSV3_AVX2 static float q2_k_act_dot_avx2(const uint8_t *row, const void *act, size_t n) {
+    float out;
+    q2_k_tile_avx2(row, (const uint8_t *)act, 0, n, &out, 0, 1, scaled_pairs_avx2);
+    return out;
+}
+
+DSV3_AVX2 static float q3_k_act_dot_avx2(const uint8_t *row, const void *act, size_t n) {
+    float out;
+    q3_k_tile_avx2(row, (const uint8_t *)act, 0, n, &out, 0, 1, scaled_pairs_avx2);
+    return out;
 }
 
 DSV3_AVX2 DSV3_ALWAYS_INLINE static inline void q6_k_tile_avx2(const uint8_t *row, const uint8_t *act,
@@ -3481,10 +3547,16 @@ static int cpu_has_avx2(void) {
 #define DSV3_Q5_K_TILE(k) q4_q5_k_tile_avx2(row, acts, act_stride, n, out, out_stride, k, 1, scaled_pairs_avx2)
 #define DSV3_Q6_K_TILE(k) q6_k_tile_avx2(row, acts, act_stride, n, out, out_stride, k)
 #define DSV3_Q8_0_TILE(k) q8_0_tile_avx2(row, acts, act_stride, n, out, out_stride, k)
+#define DSV3_Q2_K_TILE(k) q2_k_tile_avx2(row, acts, act_stride, n, out, out_stride, k, scaled_pairs_avx2)
+#define DSV3_Q3_K_TILE(k) q3_k_tile_avx2(row, acts, act_stride, n, out, out_stride, k, scaled_pairs_avx2)
+DSV3_TILE_ENTRY(DSV3_AVX2, q2_k_tiles_avx2, DSV3_Q2_K_TILE)
+DSV3_TILE_ENTRY(DSV3_AVX2, q3_k_tiles_avx2, DSV3_Q3_K_TILE)
 DSV3_TILE_ENTRY(DSV3_AVX2, q4_k_tiles_avx2, DSV3_Q4_K_TILE)
 DSV3_TILE_ENTRY(DSV3_AVX2, q5_k_tiles_avx2, DSV3_Q5_K_TILE)
 DSV3_TILE_ENTRY(DSV3_AVX2, q6_k_tiles_avx2, DSV3_Q6_K_TILE)
 DSV3_TILE_ENTRY(DSV3_AVX2, q8_0_tiles_avx2, DSV3_Q8_0_TILE)
+#undef DSV3_Q2_K_TILE
+#undef DSV3_Q3_K_TILE
 #undef DSV3_Q4_K_TILE
 #undef DSV3_Q5_K_TILE
 #undef DSV3_Q6_K_TILE
@@ -3513,6 +3585,8 @@ static void kernels_avx2(kernel_set *k) {
     k->to_f32[1] = f16_row_to_f32_avx2;
     k->to_f32[30] = bf16_row_to_f32_avx2;
     k->act_tile[8] = q8_0_tiles_avx2;
+    k->act_tile[10] = q2_k_tiles_avx2;
+    k->act_tile[11] = q3_k_tiles_avx2;
     k->act_tile[12] = q4_k_tiles_avx2;
     k->act_tile[13] = q5_k_tiles_avx2;
     k->act_tile[14] = q6_k_tiles_avx2;
@@ -3641,10 +3715,16 @@ DSV3_AVX512 DSV3_ALWAYS_INLINE static inline void q8_0_tile_body_avx512(const ui
 #define DSV3_Q5_K_TILE(k) q4_q5_k_tile_avx2(row, acts, act_stride, n, out, out_stride, k, 1, scaled_pairs_vnni)
 #define DSV3_Q6_K_TILE(k) q6_k_tile_body_avx512(row, acts, act_stride, n, out, out_stride, k)
 #define DSV3_Q8_0_TILE(k) q8_0_tile_body_avx512(row, acts, act_stride, n, out, out_stride, k)
+#define DSV3_Q2_K_TILE(k) q2_k_tile_avx2(row, acts, act_stride, n, out, out_stride, k, scaled_pairs_vnni)
+#define DSV3_Q3_K_TILE(k) q3_k_tile_avx2(row, acts, act_stride, n, out, out_stride, k, scaled_pairs_vnni)
+DSV3_TILE_ENTRY(DSV3_AVX512, q2_k_tile_avx512, DSV3_Q2_K_TILE)
+DSV3_TILE_ENTRY(DSV3_AVX512, q3_k_tile_avx512, DSV3_Q3_K_TILE)
 DSV3_TILE_ENTRY(DSV3_AVX512, q4_k_tile_avx512, DSV3_Q4_K_TILE)
 DSV3_TILE_ENTRY(DSV3_AVX512, q5_k_tile_avx512, DSV3_Q5_K_TILE)
 DSV3_TILE_ENTRY(DSV3_AVX512, q6_k_tile_avx512, DSV3_Q6_K_TILE)
 DSV3_TILE_ENTRY(DSV3_AVX512, q8_0_tile_avx512, DSV3_Q8_0_TILE)
+#undef DSV3_Q2_K_TILE
+#undef DSV3_Q3_K_TILE
 #undef DSV3_Q4_K_TILE
 #undef DSV3_Q5_K_TILE
 #undef DSV3_Q6_K_TILE
@@ -3668,6 +3748,18 @@ DSV3_AVX512 static float q6_k_act_dot_avx512(const uint8_t *row, const void *act
     return out;
 }
 
+DSV3_AVX512 static float q2_k_act_dot_avx512(const uint8_t *row, const void *act, size_t n) {
+    float out;
+    q2_k_tile_avx2(row, (const uint8_t *)act, 0, n, &out, 0, 1, scaled_pairs_vnni);
+    return out;
+}
+
+DSV3_AVX512 static float q3_k_act_dot_avx512(const uint8_t *row, const void *act, size_t n) {
+    float out;
+    q3_k_tile_avx2(row, (const uint8_t *)act, 0, n, &out, 0, 1, scaled_pairs_vnni);
+    return out;
+}
+
 DSV3_AVX512 static float q8_0_act_dot_avx512(const uint8_t *row, const void *act, size_t n) {
     float out;
     q8_0_tile_body_avx512(row, (const uint8_t *)act, 0, n, &out, 0, 1);
@@ -3685,6 +3777,10 @@ static void kernels_avx512(kernel_set *k) {
     k->act_tile[14] = q6_k_tile_avx512;
     k->act_dot[8] = q8_0_act_dot_avx512;
     k->act_tile[8] = q8_0_tile_avx512;
+    k->act_dot[10] = q2_k_act_dot_avx512;
+    k->act_tile[10] = q2_k_tile_avx512;
+    k->act_dot[11] = q3_k_act_dot_avx512;
+    k->act_tile[11] = q3_k_tile_avx512;
 }
 #else
 #  define DSV3_HAVE_AVX512 0
