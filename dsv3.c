@@ -1384,7 +1384,8 @@ static const struct {
     int kind;
     act_dot_fn dot;
 } act_table[DSV3_TYPE_COUNT] = {
-    [8] = {ACT_Q8_32, q8_0_act_dot},   [2] = {ACT_Q8_32, q4_0_act_dot},   [3] = {ACT_Q8_32, q4_1_act_dot},   [6] = {ACT_Q8_32, q5_0_act_dot},
+    [8] = {ACT_Q8_32, q8_0_act_dot},
+    [2] = {ACT_Q8_32, q4_0_act_dot},   [3] = {ACT_Q8_32, q4_1_act_dot},   [6] = {ACT_Q8_32, q5_0_act_dot},
     [7] = {ACT_Q8_32, q5_1_act_dot},   [20] = {ACT_Q8_32, iq4_nl_act_dot},
     [10] = {ACT_Q8_256, q2_k_act_dot}, [11] = {ACT_Q8_256, q3_k_act_dot}, [12] = {ACT_Q8_256, q4_k_act_dot},
     [13] = {ACT_Q8_256, q5_k_act_dot}, [14] = {ACT_Q8_256, q6_k_act_dot},
@@ -2839,7 +2840,8 @@ static void attn_scores(const float *q_lat, size_t q_lat_stride, const float *q_
     for (size_t h = 0; h < n_heads; h++)
         for (size_t t = 0; t < n_rows; t++) {
             const float *row = kv + t * kv_stride;
-            float s = dot_f32(q_lat + h * q_lat_stride, row, n_lat) + dot_f32(q_rope + h * q_rope_stride, row + n_lat, n_rope);
+            float s = dot_f32(q_lat + h * q_lat_stride, row, n_lat) +
+                      dot_f32(q_rope + h * q_rope_stride, row + n_lat, n_rope);
             out[h * out_stride + t] = s * scale;
         }
 }
@@ -3028,7 +3030,8 @@ DSV3_AVX2 static void attn_mix_avx2(float *o, size_t o_stride, size_t n_heads, c
         for (j = hh < h ? n / 16 * 16 : 0; j + 8 <= n; j += 8) {
             __m256 acc = _mm256_loadu_ps(o + hh * o_stride + j);
             for (size_t t = 0; t < n_rows; t++)
-                acc = _mm256_fmadd_ps(_mm256_broadcast_ss(p + hh * p_stride + t), _mm256_loadu_ps(kv + t * kv_stride + j), acc);
+                acc = _mm256_fmadd_ps(_mm256_broadcast_ss(p + hh * p_stride + t),
+                                      _mm256_loadu_ps(kv + t * kv_stride + j), acc);
             _mm256_storeu_ps(o + hh * o_stride + j, acc);
         }
         for (; j < n; j++) {
@@ -3130,7 +3133,8 @@ DSV3_AVX2 static float quantize_act_block_avx2(const float *x, int8_t *qs, size_
         }
         /* the packs interleave 128-bit lanes; one permute restores the order */
         __m256i q16 = _mm256_packs_epi32(q[0], q[1]), q16b = _mm256_packs_epi32(q[2], q[3]);
-        __m256i q8 = _mm256_permutevar8x32_epi32(_mm256_packs_epi16(q16, q16b), _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+        __m256i q8 = _mm256_permutevar8x32_epi32(_mm256_packs_epi16(q16, q16b),
+                                                 _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
         _mm256_storeu_si256((__m256i *)(void *)(qs + i), q8);
     }
     return d;
@@ -3264,10 +3268,10 @@ DSV3_AVX2 DSV3_ALWAYS_INLINE static inline void q4_q5_k_tile_avx2(const uint8_t 
             DSV3_UNROLL
             for (int t = 0; t < n_tok; t++) {
                 const int8_t *y = ((const act_block256 *)(const void *)(act + act_stride * t) + b)->qs + 64 * c;
-                isum[t] = scaled_pairs(
-                    isum[t], _mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)(const void *)y)), s_lo);
-                isum[t] = scaled_pairs(
-                    isum[t], _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)(const void *)(y + 32))), s_hi);
+                __m256i y_lo = _mm256_loadu_si256((const __m256i *)(const void *)y);
+                __m256i y_hi = _mm256_loadu_si256((const __m256i *)(const void *)(y + 32));
+                isum[t] = scaled_pairs(isum[t], _mm256_maddubs_epi16(lo, y_lo), s_lo);
+                isum[t] = scaled_pairs(isum[t], _mm256_maddubs_epi16(hi, y_hi), s_hi);
             }
         }
         __m256i mins16 = q4_k_mins_twice(scales_mins);
@@ -3278,7 +3282,8 @@ DSV3_AVX2 DSV3_ALWAYS_INLINE static inline void q4_q5_k_tile_avx2(const uint8_t 
             __m256i min_dot = _mm256_madd_epi16(mins16, _mm256_loadu_si256((const __m256i *)(const void *)a->bsums));
             __m128 scale = _mm_mul_ps(d_dmin, _mm_set1_ps(a->d)); /* d * da, dmin * da */
             acc[t] = _mm256_fmadd_ps(_mm256_broadcastss_ps(scale), _mm256_cvtepi32_ps(isum[t]), acc[t]);
-            acc[t] = _mm256_fnmadd_ps(_mm256_broadcastss_ps(_mm_movehdup_ps(scale)), _mm256_cvtepi32_ps(min_dot), acc[t]);
+            acc[t] = _mm256_fnmadd_ps(_mm256_broadcastss_ps(_mm_movehdup_ps(scale)), _mm256_cvtepi32_ps(min_dot),
+                                      acc[t]);
         }
     }
     DSV3_UNROLL
@@ -3370,7 +3375,8 @@ DSV3_AVX2 DSV3_ALWAYS_INLINE static inline void q2_k_tile_avx2(const uint8_t *ro
             __m256i min_dot = _mm256_madd_epi16(mins16, _mm256_loadu_si256((const __m256i *)(const void *)a->bsums));
             __m128 scale = _mm_mul_ps(d_dmin, _mm_set1_ps(a->d)); /* d * da, dmin * da */
             acc[t] = _mm256_fmadd_ps(_mm256_broadcastss_ps(scale), _mm256_cvtepi32_ps(isum[t]), acc[t]);
-            acc[t] = _mm256_fnmadd_ps(_mm256_broadcastss_ps(_mm_movehdup_ps(scale)), _mm256_cvtepi32_ps(min_dot), acc[t]);
+            acc[t] = _mm256_fnmadd_ps(_mm256_broadcastss_ps(_mm_movehdup_ps(scale)), _mm256_cvtepi32_ps(min_dot),
+                                      acc[t]);
         }
     }
     DSV3_UNROLL
@@ -3391,6 +3397,15 @@ DSV3_AVX2 static __m256i q3_k_scales(const uint8_t *packed) {
     tops = _mm_and_si128(_mm_srlv_epi32(tops, _mm_setr_epi32(0, 2, 4, 6)), _mm_set1_epi8(3));
     __m128i scales = _mm_sub_epi8(_mm_or_si128(low, _mm_slli_epi16(tops, 4)), _mm_set1_epi8(32));
     return _mm256_cvtepi8_epi16(scales);
+}
+
+/* acc + d * da * (isum - 2^shift * sum(scale * activation 16-sum)): the block
+   total of a type whose quants all carry an offset of -2^shift (Q3_K, Q6_K). */
+DSV3_AVX2 static inline __m256 add_offset_block(__m256 acc, __m256i isum, __m256i scales16, const act_block256 *a,
+                                                float d, int shift) {
+    __m256i offset = _mm256_madd_epi16(scales16, _mm256_loadu_si256((const __m256i *)(const void *)a->bsums));
+    __m256i total = _mm256_sub_epi32(isum, _mm256_sll_epi32(offset, _mm_cvtsi32_si128(shift)));
+    return _mm256_fmadd_ps(_mm256_set1_ps(a->d * d), _mm256_cvtepi32_ps(total), acc);
 }
 
 /* Q3_K: quants are low2 - 4 * (high bit clear) = (low2 + 4 * high bit) - 4:
@@ -3430,12 +3445,9 @@ DSV3_AVX2 DSV3_ALWAYS_INLINE static inline void q3_k_tile_avx2(const uint8_t *ro
         }
         float d = f16c_to_f32(read_u16le(block + 108));
         DSV3_UNROLL
-        for (int t = 0; t < n_tok; t++) {
-            const act_block256 *a = (const act_block256 *)(const void *)(act + act_stride * t) + b;
-            __m256i offset = _mm256_madd_epi16(scales16, _mm256_loadu_si256((const __m256i *)(const void *)a->bsums));
-            __m256i total = _mm256_sub_epi32(isum[t], _mm256_slli_epi32(offset, 2));
-            acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(a->d * d), _mm256_cvtepi32_ps(total), acc[t]);
-        }
+        for (int t = 0; t < n_tok; t++)
+            acc[t] = add_offset_block(acc[t], isum[t], scales16,
+                                      (const act_block256 *)(const void *)(act + act_stride * t) + b, d, 2);
     }
     DSV3_UNROLL
     for (int t = 0; t < n_tok; t++) out[out_stride * t] = hsum256(acc[t]);
@@ -3495,16 +3507,13 @@ DSV3_AVX2 DSV3_ALWAYS_INLINE static inline void q6_k_tile_avx2(const uint8_t *ro
                 }
             }
         }
-        /* every quant carries -32: subtract 32 * sum(scale * activation block sum) */
+        /* every quant carries -32 */
         __m256i scales16 = _mm256_cvtepi8_epi16(scale_bytes);
         float d = f16c_to_f32(read_u16le(block + 208));
         DSV3_UNROLL
-        for (int t = 0; t < n_tok; t++) {
-            const act_block256 *a = (const act_block256 *)(const void *)(act + act_stride * t) + b;
-            __m256i offset = _mm256_madd_epi16(scales16, _mm256_loadu_si256((const __m256i *)(const void *)a->bsums));
-            __m256i sum8 = _mm256_sub_epi32(isum[t], _mm256_slli_epi32(offset, 5));
-            acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(a->d * d), _mm256_cvtepi32_ps(sum8), acc[t]);
-        }
+        for (int t = 0; t < n_tok; t++)
+            acc[t] = add_offset_block(acc[t], isum[t], scales16,
+                                      (const act_block256 *)(const void *)(act + act_stride * t) + b, d, 5);
     }
     DSV3_UNROLL
     for (int t = 0; t < n_tok; t++) out[out_stride * t] = hsum256(acc[t]);
@@ -3633,8 +3642,9 @@ DSV3_AVX512 static inline __m256i scaled_pairs_vnni(__m256i isum, __m256i p, __m
    64-127 high) and 32 bytes of 2-bit tops (element 32j + i in bits 2j of byte
    i). Broadcast over both register halves and shifted by a per-half count, the
    tops land in bits 4-5 for 64 consecutive elements at a time. */
-DSV3_AVX512 DSV3_ALWAYS_INLINE static inline void q6_k_tile_body_avx512(const uint8_t *row, const uint8_t *act, size_t act_stride, size_t n,
-                                                float *out, size_t out_stride, int n_tok) {
+DSV3_AVX512 DSV3_ALWAYS_INLINE static inline void q6_k_tile_body_avx512(const uint8_t *row, const uint8_t *act,
+                                                                        size_t act_stride, size_t n, float *out,
+                                                                        size_t out_stride, int n_tok) {
     const __m512i m4 = _mm512_set1_epi8(0x0F), m30 = _mm512_set1_epi8(0x30);
     const __m512i up_4_2 = halves_epi16(4, 2), down_0_2 = halves_epi16(0, 2);
     const long long lanes4 = 0x0001000100010001ll; /* a 64-bit word of four 16-bit ones */
@@ -3666,7 +3676,8 @@ DSV3_AVX512 DSV3_ALWAYS_INLINE static inline void q6_k_tile_body_avx512(const ui
             DSV3_UNROLL
             for (int t = 0; t < n_tok; t++) {
                 const int8_t *y = ((const act_block256 *)(const void *)(act + act_stride * t) + b)->qs + 128 * half;
-                isum[t] = _mm512_dpwssd_epi32(isum[t], _mm512_maddubs_epi16(q0, _mm512_loadu_si512((const void *)y)), s0);
+                isum[t] = _mm512_dpwssd_epi32(isum[t], _mm512_maddubs_epi16(q0, _mm512_loadu_si512((const void *)y)),
+                                              s0);
                 isum[t] = _mm512_dpwssd_epi32(isum[t],
                                               _mm512_maddubs_epi16(q1, _mm512_loadu_si512((const void *)(y + 64))), s1);
             }
@@ -5102,7 +5113,8 @@ static const float *kv_rows(const dsv3_context *ctx, uint32_t layer, size_t firs
                             const row_to_f32_fn *to_f32) {
     if (ctx->kv_type == DSV3_KV_F32) return (const float *)(const void *)kv_row(ctx, layer, first);
     size_t width = ctx->kv_row_bytes / kv_element_size(ctx->kv_type);
-    for (size_t i = 0; i < n; i++) kv_load(kv_row(ctx, layer, first + i), ctx->kv_type, scratch + i * width, width, to_f32);
+    for (size_t i = 0; i < n; i++)
+        kv_load(kv_row(ctx, layer, first + i), ctx->kv_type, scratch + i * width, width, to_f32);
     return scratch;
 }
 
