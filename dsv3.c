@@ -3801,10 +3801,14 @@ static void kernels_avx512(kernel_set *k) {
 #if !defined(DSV3_NO_SIMD) && defined(__aarch64__) && defined(__ARM_NEON)
 #  define DSV3_HAVE_NEON 1
 #  include <arm_neon.h>
+#  if defined(__linux__)
+#    include <sys/auxv.h> /* getauxval: the CPU's features */
+#  endif
 
-/* NEON is part of every AArch64 CPU, so these need no run-time check. Integer
-   dots widen int8 x int8 products to int16 (vmull_s8) and accumulate pairs into
-   int32 (vpadalq_s16); |product| <= 127 * 127 fits int16. */
+/* NEON is part of every AArch64 CPU, so these need no run-time check (the dot
+   product instruction, Armv8.2, does). Integer dots widen int8 x int8 products
+   to int16 (vmull_s8) and accumulate pairs into int32 (vpadalq_s16);
+   |product| <= 127 * 127 fits int16. */
 static float dot_f32_neon(const float *a, const float *b, size_t n) {
     float32x4_t acc0 = vdupq_n_f32(0.0f), acc1 = vdupq_n_f32(0.0f);
     size_t i = 0;
@@ -3884,25 +3888,48 @@ static float q8_0_row_dot_neon(const uint8_t *row, const float *x, size_t n) {
 }
 
 /* sum(a[i] * b[i]) over 16 int8 lanes, as int32x4 partial sums. */
-static int32x4_t dot16_s8(int32x4_t acc, int8x16_t a, int8x16_t b) {
+static inline int32x4_t dot16_s8(int32x4_t acc, int8x16_t a, int8x16_t b) {
     acc = vpadalq_s16(acc, vmull_s8(vget_low_s8(a), vget_low_s8(b)));
     return vpadalq_s16(acc, vmull_s8(vget_high_s8(a), vget_high_s8(b)));
 }
 
-static float q8_0_act_dot_neon(const uint8_t *row, const void *act, size_t n) {
+/* The same sums with the Armv8.2 dot product instruction (four products per
+   lane at once), for the kernels compiled as DSV3_DOTPROD. The lanes hold other
+   partial sums than dot16_s8's, but every kernel adds them up in integers, so
+   both give the same bits. */
+#  if defined(__ARM_FEATURE_DOTPROD) /* the whole build targets it (Apple arm64, -march=...+dotprod) */
+#    define DSV3_HAVE_DOTPROD 1
+#    define DSV3_DOTPROD
+#  elif defined(__GNUC__) && !defined(__clang__) /* gcc: this function only, chosen at run time */
+#    define DSV3_HAVE_DOTPROD 1
+#    define DSV3_DOTPROD __attribute__((target("arch=armv8.2-a+dotprod")))
+#  else /* clang 14's arm_neon.h offers vdotq_s32 only when the whole build targets it */
+#    define DSV3_HAVE_DOTPROD 0
+#  endif
+#  if DSV3_HAVE_DOTPROD
+DSV3_DOTPROD static inline int32x4_t dot16_sdot(int32x4_t acc, int8x16_t a, int8x16_t b) {
+    return vdotq_s32(acc, a, b);
+}
+#  endif
+
+typedef int32x4_t (*dot16_fn)(int32x4_t acc, int8x16_t a, int8x16_t b);
+
+DSV3_ALWAYS_INLINE static inline float q8_0_neon_body(const uint8_t *row, const void *act, size_t n,
+                                                  dot16_fn dot16) {
     const act_block32 *a = (const act_block32 *)act;
     float sum = 0.0f;
     for (size_t b = 0; b < n / 32; b++) {
         const uint8_t *block = row + 34 * b;
         const int8_t *qs = (const int8_t *)(const void *)(block + 2);
-        int32x4_t acc = dot16_s8(vdupq_n_s32(0), vld1q_s8(qs), vld1q_s8(a[b].qs));
-        acc = dot16_s8(acc, vld1q_s8(qs + 16), vld1q_s8(a[b].qs + 16));
+        int32x4_t acc = dot16(vdupq_n_s32(0), vld1q_s8(qs), vld1q_s8(a[b].qs));
+        acc = dot16(acc, vld1q_s8(qs + 16), vld1q_s8(a[b].qs + 16));
         sum += f16_to_f32(read_u16le(block)) * a[b].d * (float)vaddvq_s32(acc);
     }
     return sum;
 }
 
-static float q4_0_act_dot_neon(const uint8_t *row, const void *act, size_t n) {
+DSV3_ALWAYS_INLINE static inline float q4_0_neon_body(const uint8_t *row, const void *act, size_t n,
+                                                  dot16_fn dot16) {
     const act_block32 *a = (const act_block32 *)act;
     float sum = 0.0f;
     for (size_t b = 0; b < n / 32; b++) {
@@ -3910,15 +3937,16 @@ static float q4_0_act_dot_neon(const uint8_t *row, const void *act, size_t n) {
         uint8x16_t packed = vld1q_u8(block + 2);
         int8x16_t lo = vreinterpretq_s8_u8(vandq_u8(packed, vdupq_n_u8(0x0F)));
         int8x16_t hi = vreinterpretq_s8_u8(vshrq_n_u8(packed, 4));
-        int32x4_t acc = dot16_s8(vdupq_n_s32(0), lo, vld1q_s8(a[b].qs));
-        acc = dot16_s8(acc, hi, vld1q_s8(a[b].qs + 16));
+        int32x4_t acc = dot16(vdupq_n_s32(0), lo, vld1q_s8(a[b].qs));
+        acc = dot16(acc, hi, vld1q_s8(a[b].qs + 16));
         int32_t isum = vaddvq_s32(acc) - 8 * a[b].sum;
         sum += f16_to_f32(read_u16le(block)) * a[b].d * (float)isum;
     }
     return sum;
 }
 
-static float iq4_nl_act_dot_neon(const uint8_t *row, const void *act, size_t n) {
+DSV3_ALWAYS_INLINE static inline float iq4_nl_neon_body(const uint8_t *row, const void *act, size_t n,
+                                                  dot16_fn dot16) {
     const act_block32 *a = (const act_block32 *)act;
     const int8x16_t table = vld1q_s8(iq4nl_values);
     float sum = 0.0f;
@@ -3927,18 +3955,22 @@ static float iq4_nl_act_dot_neon(const uint8_t *row, const void *act, size_t n) 
         uint8x16_t packed = vld1q_u8(block + 2);
         int8x16_t lo = vqtbl1q_s8(table, vandq_u8(packed, vdupq_n_u8(0x0F)));
         int8x16_t hi = vqtbl1q_s8(table, vshrq_n_u8(packed, 4));
-        int32x4_t acc = dot16_s8(vdupq_n_s32(0), lo, vld1q_s8(a[b].qs));
-        acc = dot16_s8(acc, hi, vld1q_s8(a[b].qs + 16));
+        int32x4_t acc = dot16(vdupq_n_s32(0), lo, vld1q_s8(a[b].qs));
+        acc = dot16(acc, hi, vld1q_s8(a[b].qs + 16));
         sum += f16_to_f32(read_u16le(block)) * a[b].d * (float)vaddvq_s32(acc);
     }
     return sum;
 }
 
-static float q4_k_act_dot_neon(const uint8_t *row, const void *act, size_t n) {
+/* Q4_K, and Q5_K (five_bits: sub-block t takes bit t of qh as its fifth bit) */
+DSV3_ALWAYS_INLINE static inline float q4_q5_k_neon_body(const uint8_t *row, const void *act, size_t n,
+                                                         dot16_fn dot16, int five_bits) {
     const act_block256 *a = (const act_block256 *)act;
+    const uint8x16_t one = vdupq_n_u8(1);
+    size_t block_bytes = five_bits ? 176 : 144;
     float sum = 0.0f;
     for (size_t b = 0; b < n / 256; b++) {
-        const uint8_t *block = row + 144 * b, *s = block + 4, *qs = block + 16;
+        const uint8_t *block = row + block_bytes * b, *s = block + 4, *qs = block + (five_bits ? 48 : 16);
         int32_t scaled = 0, mins = 0;
         for (int t = 0; t < 8; t++) {
             int sc, mn;
@@ -3949,7 +3981,11 @@ static float q4_k_act_dot_neon(const uint8_t *row, const void *act, size_t n) {
             for (int h = 0; h < 2; h++) {
                 uint8x16_t packed = vld1q_u8(q + 16 * h);
                 uint8x16_t v = t % 2 ? vshrq_n_u8(packed, 4) : vandq_u8(packed, vdupq_n_u8(0x0F));
-                acc = dot16_s8(acc, vreinterpretq_s8_u8(v), vld1q_s8(a[b].qs + 32 * t + 16 * h));
+                if (five_bits) {
+                    uint8x16_t high = vshlq_u8(vld1q_u8(block + 16 + 16 * h), vdupq_n_s8((int8_t)-t));
+                    v = vorrq_u8(v, vshlq_n_u8(vandq_u8(high, one), 4));
+                }
+                acc = dot16(acc, vreinterpretq_s8_u8(v), vld1q_s8(a[b].qs + 32 * t + 16 * h));
             }
             scaled += sc * vaddvq_s32(acc);
         }
@@ -3959,7 +3995,55 @@ static float q4_k_act_dot_neon(const uint8_t *row, const void *act, size_t n) {
     return sum;
 }
 
-static float q6_k_act_dot_neon(const uint8_t *row, const void *act, size_t n) {
+/* Q2_K and Q3_K: sub-block 8 * half + 2 * shift + k holds the 2-bit fields at
+   bit 2 * shift of bytes qs[32 * half + 16 * k ..] (gguf.md §3). Q3_K's high
+   bits make the quant (low2 + 4 * hbit) - 4: the -4 applies through the
+   activation sums. */
+DSV3_ALWAYS_INLINE static inline float q2_q3_k_neon_body(const uint8_t *row, const void *act, size_t n,
+                                                         dot16_fn dot16, int q3) {
+    const act_block256 *a = (const act_block256 *)act;
+    const uint8x16_t three = vdupq_n_u8(3), one = vdupq_n_u8(1);
+    size_t block_bytes = q3 ? 110 : 84;
+    float sum = 0.0f;
+    for (size_t b = 0; b < n / 256; b++) {
+        const uint8_t *block = row + block_bytes * b, *qs = block + (q3 ? 32 : 16);
+        int scales[16];
+        int32_t scaled = 0, mins = 0;
+        for (int sub = 0; sub < 16; sub++) {
+            if (q3) {
+                const uint8_t *s = block + 96;
+                int low = sub < 8 ? (s[sub] & 0xF) : (s[sub - 8] >> 4);
+                scales[sub] = (low | (((s[8 + sub % 4] >> (2 * (sub / 4))) & 3) << 4)) - 32;
+                mins += 4 * scales[sub] * a[b].bsums[sub];
+            } else {
+                scales[sub] = block[sub] & 0xF;
+                mins += (block[sub] >> 4) * a[b].bsums[sub];
+            }
+        }
+        for (int half = 0; half < 2; half++)
+            for (int shift = 0; shift < 4; shift++)
+                for (int k = 0; k < 2; k++) {
+                    int sub = 8 * half + 2 * shift + k;
+                    uint8x16_t q = vandq_u8(vshlq_u8(vld1q_u8(qs + 32 * half + 16 * k), vdupq_n_s8((int8_t)(-2 * shift))),
+                                            three);
+                    if (q3) {
+                        uint8x16_t h = vshlq_u8(vld1q_u8(block + 16 * k), vdupq_n_s8((int8_t)-(4 * half + shift)));
+                        q = vorrq_u8(q, vshlq_n_u8(vandq_u8(h, one), 2));
+                    }
+                    int32x4_t acc = dot16(vdupq_n_s32(0), vreinterpretq_s8_u8(q), vld1q_s8(a[b].qs + 16 * sub));
+                    scaled += scales[sub] * vaddvq_s32(acc);
+                }
+        if (q3)
+            sum += a[b].d * f16_to_f32(read_u16le(block + 108)) * (float)(scaled - mins);
+        else
+            sum += a[b].d * (f16_to_f32(read_u16le(block + 80)) * (float)scaled -
+                             f16_to_f32(read_u16le(block + 82)) * (float)mins);
+    }
+    return sum;
+}
+
+DSV3_ALWAYS_INLINE static inline float q6_k_neon_body(const uint8_t *row, const void *act, size_t n,
+                                                  dot16_fn dot16) {
     const act_block256 *a = (const act_block256 *)act;
     const uint8x16_t m4 = vdupq_n_u8(0x0F), m2 = vdupq_n_u8(0x03);
     float sum = 0.0f;
@@ -3980,7 +4064,7 @@ static float q6_k_act_dot_neon(const uint8_t *row, const void *act, size_t n) {
                 q[2] = vorrq_u8(vshrq_n_u8(l0, 4), vshlq_n_u8(vandq_u8(vshrq_n_u8(h, 4), m2), 4));
                 q[3] = vorrq_u8(vshrq_n_u8(l1, 4), vshlq_n_u8(vshrq_n_u8(h, 6), 4));
                 for (int k = 0; k < 4; k++) {
-                    int32x4_t acc = dot16_s8(vdupq_n_s32(0), vreinterpretq_s8_u8(q[k]),
+                    int32x4_t acc = dot16(vdupq_n_s32(0), vreinterpretq_s8_u8(q[k]),
                                              vld1q_s8(y + 32 * k + 16 * part));
                     scaled += sc[8 * half + 2 * k + part] * vaddvq_s32(acc);
                 }
@@ -4010,6 +4094,45 @@ static void attn_mix_neon(float *o, size_t o_stride, size_t n_heads, const float
         for (size_t t = 0; t < n_rows; t++) axpy_f32_neon(o + h * o_stride, p[h * p_stride + t], kv + t * kv_stride, n);
 }
 
+/* Each integer kernel twice: with plain NEON, and with the dot product
+   instruction for CPUs that have it (chosen at run time). */
+#if DSV3_HAVE_DOTPROD
+#  define DSV3_SDOT_KERNEL(name, body_call)                                                   \
+    DSV3_DOTPROD static float name##_act_dot_sdot(const uint8_t *row, const void *act, size_t n) { \
+        dot16_fn dot16 = dot16_sdot;                                                          \
+        return body_call;                                                                     \
+    }
+#else
+#  define DSV3_SDOT_KERNEL(name, body_call)
+#endif
+#define DSV3_NEON_KERNELS(name, body_call)                                                   \
+    static float name##_act_dot_neon(const uint8_t *row, const void *act, size_t n) {        \
+        dot16_fn dot16 = dot16_s8;                                                            \
+        return body_call;                                                                     \
+    }                                                                                         \
+    DSV3_SDOT_KERNEL(name, body_call)
+DSV3_NEON_KERNELS(q8_0, q8_0_neon_body(row, act, n, dot16))
+DSV3_NEON_KERNELS(q4_0, q4_0_neon_body(row, act, n, dot16))
+DSV3_NEON_KERNELS(iq4_nl, iq4_nl_neon_body(row, act, n, dot16))
+DSV3_NEON_KERNELS(q2_k, q2_q3_k_neon_body(row, act, n, dot16, 0))
+DSV3_NEON_KERNELS(q3_k, q2_q3_k_neon_body(row, act, n, dot16, 1))
+DSV3_NEON_KERNELS(q4_k, q4_q5_k_neon_body(row, act, n, dot16, 0))
+DSV3_NEON_KERNELS(q5_k, q4_q5_k_neon_body(row, act, n, dot16, 1))
+DSV3_NEON_KERNELS(q6_k, q6_k_neon_body(row, act, n, dot16))
+#undef DSV3_NEON_KERNELS
+#undef DSV3_SDOT_KERNEL
+
+/* Armv8.2 dot product: built for it, or HWCAP_ASIMDDP on Linux. */
+static int cpu_has_dotprod(void) {
+#  if defined(__ARM_FEATURE_DOTPROD)
+    return 1;
+#  elif DSV3_HAVE_DOTPROD && defined(__linux__)
+    return (getauxval(AT_HWCAP) & (1ul << 20)) != 0; /* HWCAP_ASIMDDP */
+#  else
+    return 0;
+#  endif
+}
+
 static void kernels_neon(kernel_set *k) {
     kernels_scalar(k);
     k->name = "neon";
@@ -4025,8 +4148,26 @@ static void kernels_neon(kernel_set *k) {
     k->act_dot[2] = q4_0_act_dot_neon;
     k->act_dot[8] = q8_0_act_dot_neon;
     k->act_dot[20] = iq4_nl_act_dot_neon;
+    k->act_dot[10] = q2_k_act_dot_neon;
+    k->act_dot[11] = q3_k_act_dot_neon;
     k->act_dot[12] = q4_k_act_dot_neon;
+    k->act_dot[13] = q5_k_act_dot_neon;
     k->act_dot[14] = q6_k_act_dot_neon;
+}
+
+static void kernels_neon_dotprod(kernel_set *k) {
+    kernels_neon(k);
+#  if DSV3_HAVE_DOTPROD
+    k->name = "neon-dotprod";
+    k->act_dot[2] = q4_0_act_dot_sdot;
+    k->act_dot[8] = q8_0_act_dot_sdot;
+    k->act_dot[20] = iq4_nl_act_dot_sdot;
+    k->act_dot[10] = q2_k_act_dot_sdot;
+    k->act_dot[11] = q3_k_act_dot_sdot;
+    k->act_dot[12] = q4_k_act_dot_sdot;
+    k->act_dot[13] = q5_k_act_dot_sdot;
+    k->act_dot[14] = q6_k_act_dot_sdot;
+#  endif
 }
 #else
 #  define DSV3_HAVE_NEON 0
@@ -4047,7 +4188,8 @@ static void kernels_best(kernel_set *k) {
     }
 #endif
 #if DSV3_HAVE_NEON
-    kernels_neon(k);
+    if (cpu_has_dotprod()) kernels_neon_dotprod(k);
+    else kernels_neon(k);
     return;
 #endif
     kernels_scalar(k);
