@@ -3149,23 +3149,56 @@ DSV3_AVX2 static void quantize_act_avx2(int kind, const float *x, void *out, siz
    lanes (no overflow: |pair| <= 2 * 63 * 127), _mm256_madd_epi16 applies 16-bit
    scales and widens to 32 bits. Offsets (Q4_0's 8, Q6_K's 32) and K-quant
    minimums are applied through the activation sums. */
-DSV3_AVX2 static float q4_0_act_dot_avx2(const uint8_t *row, const void *act, size_t n) {
+/* The 32-element legacy types (Q4_0, Q4_1, Q5_0, Q5_1): 16 bytes of nibbles
+   (elements j and j + 16), for Q5 a 32-bit word of fifth bits (bit j for
+   element j), a scale d and for Q4_1/Q5_1 a minimum m:
+   w = d * (q - offset) + m. sum(w * y) = d * (sum(q * y) - offset * sum(y))
+   + m * sum(y), with sum(y) from the activation block. The layout arguments
+   are constants in every caller. */
+DSV3_AVX2 DSV3_ALWAYS_INLINE static inline float legacy32_act_dot_avx2(const uint8_t *row, const void *act, size_t n,
+                                                                      size_t block_bytes, int has_min, int five_bits,
+                                                                      int offset) {
     const act_block32 *a = (const act_block32 *)act;
     const __m256i low_nibbles = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
+    /* byte i of the fifth-bit word for element i: bytes 0-7 from byte 0, ... */
+    const __m256i spread = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2,
+                                            3, 3, 3, 3, 3, 3, 3, 3);
+    const __m256i bit = _mm256_set1_epi64x((long long)0x8040201008040201ull);
+    const size_t qs_at = 2 + (has_min ? 2 : 0) + (five_bits ? 4 : 0);
     __m256 acc = _mm256_setzero_ps();
     for (size_t b = 0; b < n / 32; b++) {
-        const uint8_t *block = row + 18 * b;
-        __m128i packed = _mm_loadu_si128((const __m128i *)(const void *)(block + 2));
+        const uint8_t *block = row + block_bytes * b;
+        __m128i packed = _mm_loadu_si128((const __m128i *)(const void *)(block + qs_at));
         __m256i q = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(packed, 4), packed), low_nibbles);
+        if (five_bits) {
+            __m256i high = _mm256_shuffle_epi8(_mm256_set1_epi32((int)read_u32le(block + qs_at - 4)), spread);
+            __m256i set = _mm256_cmpeq_epi8(_mm256_and_si256(high, bit), bit);
+            q = _mm256_or_si256(q, _mm256_and_si256(set, _mm256_set1_epi8(16)));
+        }
         __m256i y = _mm256_loadu_si256((const __m256i *)(const void *)a[b].qs);
-        __m256i dot = _mm256_madd_epi16(_mm256_maddubs_epi16(q, y), ones);
-        /* sum((q - 8) * y) = sum(q * y) - 8 * sum(y) */
-        __m256 isum = _mm256_cvtepi32_ps(dot);
+        __m256 isum = _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_maddubs_epi16(q, y), ones));
         float scale = f16c_to_f32(read_u16le(block)) * a[b].d;
+        float constant = (has_min ? f16c_to_f32(read_u16le(block + 2)) * a[b].d : 0.0f) - (float)offset * scale;
         acc = _mm256_fmadd_ps(_mm256_set1_ps(scale), isum, acc);
-        acc = _mm256_add_ps(acc, _mm256_setr_ps(-8.0f * scale * (float)a[b].sum, 0, 0, 0, 0, 0, 0, 0));
+        acc = _mm256_add_ps(acc, _mm256_setr_ps(constant * (float)a[b].sum, 0, 0, 0, 0, 0, 0, 0));
     }
     return hsum256(acc);
+}
+
+DSV3_AVX2 static float q4_0_act_dot_avx2(const uint8_t *row, const void *act, size_t n) {
+    return legacy32_act_dot_avx2(row, act, n, 18, 0, 0, 8);
+}
+
+DSV3_AVX2 static float q4_1_act_dot_avx2(const uint8_t *row, const void *act, size_t n) {
+    return legacy32_act_dot_avx2(row, act, n, 20, 1, 0, 0);
+}
+
+DSV3_AVX2 static float q5_0_act_dot_avx2(const uint8_t *row, const void *act, size_t n) {
+    return legacy32_act_dot_avx2(row, act, n, 22, 0, 1, 16);
+}
+
+DSV3_AVX2 static float q5_1_act_dot_avx2(const uint8_t *row, const void *act, size_t n) {
+    return legacy32_act_dot_avx2(row, act, n, 24, 1, 1, 0);
 }
 
 /* maddubs needs one unsigned operand: |w| times y carrying w's sign */
@@ -3583,6 +3616,9 @@ static void kernels_avx2(kernel_set *k) {
     k->attn_scores = attn_scores_avx2;
     k->attn_mix = attn_mix_avx2;
     k->act_dot[2] = q4_0_act_dot_avx2;
+    k->act_dot[3] = q4_1_act_dot_avx2;
+    k->act_dot[6] = q5_0_act_dot_avx2;
+    k->act_dot[7] = q5_1_act_dot_avx2;
     k->act_dot[8] = q8_0_act_dot_avx2;
     k->act_dot[10] = q2_k_act_dot_avx2;
     k->act_dot[20] = iq4_nl_act_dot_avx2;
@@ -3928,19 +3964,33 @@ DSV3_ALWAYS_INLINE static inline float q8_0_neon_body(const uint8_t *row, const 
     return sum;
 }
 
-DSV3_ALWAYS_INLINE static inline float q4_0_neon_body(const uint8_t *row, const void *act, size_t n,
-                                                  dot16_fn dot16) {
+/* The 32-element legacy types, as legacy32_act_dot_avx2 describes them. */
+static inline uint8x16_t fifth_bits_neon(uint32_t bits16) {
+    const uint8x16_t mask = {1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128};
+    uint8x16_t bytes = vcombine_u8(vdup_n_u8((uint8_t)bits16), vdup_n_u8((uint8_t)(bits16 >> 8)));
+    return vandq_u8(vtstq_u8(bytes, mask), vdupq_n_u8(16));
+}
+
+DSV3_ALWAYS_INLINE static inline float legacy32_neon_body(const uint8_t *row, const void *act, size_t n,
+                                                          dot16_fn dot16, size_t block_bytes, int has_min,
+                                                          int five_bits, int offset) {
     const act_block32 *a = (const act_block32 *)act;
+    const size_t qs_at = 2 + (has_min ? 2 : 0) + (five_bits ? 4 : 0);
     float sum = 0.0f;
     for (size_t b = 0; b < n / 32; b++) {
-        const uint8_t *block = row + 18 * b;
-        uint8x16_t packed = vld1q_u8(block + 2);
-        int8x16_t lo = vreinterpretq_s8_u8(vandq_u8(packed, vdupq_n_u8(0x0F)));
-        int8x16_t hi = vreinterpretq_s8_u8(vshrq_n_u8(packed, 4));
-        int32x4_t acc = dot16(vdupq_n_s32(0), lo, vld1q_s8(a[b].qs));
-        acc = dot16(acc, hi, vld1q_s8(a[b].qs + 16));
-        int32_t isum = vaddvq_s32(acc) - 8 * a[b].sum;
+        const uint8_t *block = row + block_bytes * b;
+        uint8x16_t packed = vld1q_u8(block + qs_at);
+        uint8x16_t lo = vandq_u8(packed, vdupq_n_u8(0x0F)), hi = vshrq_n_u8(packed, 4);
+        if (five_bits) {
+            uint32_t high = read_u32le(block + qs_at - 4);
+            lo = vorrq_u8(lo, fifth_bits_neon(high & 0xFFFF));
+            hi = vorrq_u8(hi, fifth_bits_neon(high >> 16));
+        }
+        int32x4_t acc = dot16(vdupq_n_s32(0), vreinterpretq_s8_u8(lo), vld1q_s8(a[b].qs));
+        acc = dot16(acc, vreinterpretq_s8_u8(hi), vld1q_s8(a[b].qs + 16));
+        int32_t isum = vaddvq_s32(acc) - offset * a[b].sum;
         sum += f16_to_f32(read_u16le(block)) * a[b].d * (float)isum;
+        if (has_min) sum += f16_to_f32(read_u16le(block + 2)) * a[b].d * (float)a[b].sum;
     }
     return sum;
 }
@@ -4112,7 +4162,10 @@ static void attn_mix_neon(float *o, size_t o_stride, size_t n_heads, const float
     }                                                                                         \
     DSV3_SDOT_KERNEL(name, body_call)
 DSV3_NEON_KERNELS(q8_0, q8_0_neon_body(row, act, n, dot16))
-DSV3_NEON_KERNELS(q4_0, q4_0_neon_body(row, act, n, dot16))
+DSV3_NEON_KERNELS(q4_0, legacy32_neon_body(row, act, n, dot16, 18, 0, 0, 8))
+DSV3_NEON_KERNELS(q4_1, legacy32_neon_body(row, act, n, dot16, 20, 1, 0, 0))
+DSV3_NEON_KERNELS(q5_0, legacy32_neon_body(row, act, n, dot16, 22, 0, 1, 16))
+DSV3_NEON_KERNELS(q5_1, legacy32_neon_body(row, act, n, dot16, 24, 1, 1, 0))
 DSV3_NEON_KERNELS(iq4_nl, iq4_nl_neon_body(row, act, n, dot16))
 DSV3_NEON_KERNELS(q2_k, q2_q3_k_neon_body(row, act, n, dot16, 0))
 DSV3_NEON_KERNELS(q3_k, q2_q3_k_neon_body(row, act, n, dot16, 1))
@@ -4146,6 +4199,9 @@ static void kernels_neon(kernel_set *k) {
     k->attn_scores = attn_scores_neon;
     k->attn_mix = attn_mix_neon;
     k->act_dot[2] = q4_0_act_dot_neon;
+    k->act_dot[3] = q4_1_act_dot_neon;
+    k->act_dot[6] = q5_0_act_dot_neon;
+    k->act_dot[7] = q5_1_act_dot_neon;
     k->act_dot[8] = q8_0_act_dot_neon;
     k->act_dot[20] = iq4_nl_act_dot_neon;
     k->act_dot[10] = q2_k_act_dot_neon;
@@ -4160,6 +4216,9 @@ static void kernels_neon_dotprod(kernel_set *k) {
 #  if DSV3_HAVE_DOTPROD
     k->name = "neon-dotprod";
     k->act_dot[2] = q4_0_act_dot_sdot;
+    k->act_dot[3] = q4_1_act_dot_sdot;
+    k->act_dot[6] = q5_0_act_dot_sdot;
+    k->act_dot[7] = q5_1_act_dot_sdot;
     k->act_dot[8] = q8_0_act_dot_sdot;
     k->act_dot[20] = iq4_nl_act_dot_sdot;
     k->act_dot[10] = q2_k_act_dot_sdot;
