@@ -106,6 +106,13 @@
 #else
 #  define DSV3_ALWAYS_INLINE
 #endif
+/* Keeps a loaded vector in a register: compilers otherwise fold the load into
+   each instruction that uses it, loading it again for every use. */
+#if defined(__GNUC__) || defined(__clang__)
+#  define DSV3_IN_REGISTER(v) __asm__("" : "+x"(v))
+#else
+#  define DSV3_IN_REGISTER(v) (void)0
+#endif
 /* ... and unroll their short fixed loops over heads, tokens and chunks */
 #if defined(__clang__)
 #  define DSV3_UNROLL _Pragma("unroll")
@@ -2964,6 +2971,7 @@ DSV3_AVX2 static void attn_scores_avx2(const float *q_lat, size_t q_lat_stride, 
                 DSV3_UNROLL
                 for (int i = 0; i < 4; i++) {
                     __m256 q = _mm256_loadu_ps(ql + i * q_lat_stride + j);
+                    DSV3_IN_REGISTER(q);
                     acc[i][0] = _mm256_fmadd_ps(q, c0, acc[i][0]);
                     acc[i][1] = _mm256_fmadd_ps(q, c1, acc[i][1]);
                 }
@@ -2974,6 +2982,7 @@ DSV3_AVX2 static void attn_scores_avx2(const float *q_lat, size_t q_lat_stride, 
                 DSV3_UNROLL
                 for (int i = 0; i < 4; i++) {
                     __m256 q = _mm256_loadu_ps(qr + i * q_rope_stride + r);
+                    DSV3_IN_REGISTER(q);
                     acc[i][0] = _mm256_fmadd_ps(q, c0, acc[i][0]);
                     acc[i][1] = _mm256_fmadd_ps(q, c1, acc[i][1]);
                 }
@@ -3388,7 +3397,8 @@ DSV3_AVX2 DSV3_ALWAYS_INLINE static inline void q2_k_tile_avx2(const uint8_t *ro
         DSV3_UNROLL
         for (int half = 0; half < 2; half++) {
             __m256i bytes = _mm256_loadu_si256((const __m256i *)(const void *)(qs + 32 * half));
-            __m256i half_scales = _mm256_permute2x128_si256(scales16, scales16, half ? 0x11 : 0x00);
+            __m256i half_scales = half ? _mm256_permute2x128_si256(scales16, scales16, 0x11)
+                                       : _mm256_permute2x128_si256(scales16, scales16, 0x00);
             DSV3_UNROLL
             for (int j = 0; j < 4; j++) {
                 __m256i q = _mm256_and_si256(_mm256_srli_epi16(bytes, 2 * j), three);
@@ -3461,7 +3471,8 @@ DSV3_AVX2 DSV3_ALWAYS_INLINE static inline void q3_k_tile_avx2(const uint8_t *ro
         DSV3_UNROLL
         for (int half = 0; half < 2; half++) {
             __m256i bytes = _mm256_loadu_si256((const __m256i *)(const void *)(qs + 32 * half));
-            __m256i half_scales = _mm256_permute2x128_si256(scales16, scales16, half ? 0x11 : 0x00);
+            __m256i half_scales = half ? _mm256_permute2x128_si256(scales16, scales16, 0x11)
+                                       : _mm256_permute2x128_si256(scales16, scales16, 0x00);
             DSV3_UNROLL
             for (int j = 0; j < 4; j++) {
                 __m256i low2 = _mm256_and_si256(_mm256_srli_epi16(bytes, 2 * j), three);
