@@ -3292,7 +3292,7 @@ DSV3_AVX2 DSV3_ALWAYS_INLINE static inline void q4_q5_k_tile_avx2(const uint8_t 
         __m256i scales16 = _mm256_cvtepu8_epi16(_mm_unpacklo_epi64(scales_mins, scales_mins));
         __m256i high = five_bits ? _mm256_loadu_si256((const __m256i *)(const void *)(block + 16))
                                  : _mm256_setzero_si256();
-        __m256i isum[4];
+        __m256i isum[4], isum_hi = _mm256_setzero_si256();
         DSV3_UNROLL
         for (int t = 0; t < n_tok; t++) isum[t] = _mm256_setzero_si256();
         DSV3_UNROLL
@@ -3313,7 +3313,9 @@ DSV3_AVX2 DSV3_ALWAYS_INLINE static inline void q4_q5_k_tile_avx2(const uint8_t 
                 __m256i y_lo = _mm256_loadu_si256((const __m256i *)(const void *)y);
                 __m256i y_hi = _mm256_loadu_si256((const __m256i *)(const void *)(y + 32));
                 isum[t] = scaled_pairs(isum[t], _mm256_maddubs_epi16(lo, y_lo), s_lo);
-                isum[t] = scaled_pairs(isum[t], _mm256_maddubs_epi16(hi, y_hi), s_hi);
+                /* one token: a second chain halves the wait on each accumulate */
+                if (n_tok == 1) isum_hi = scaled_pairs(isum_hi, _mm256_maddubs_epi16(hi, y_hi), s_hi);
+                else isum[t] = scaled_pairs(isum[t], _mm256_maddubs_epi16(hi, y_hi), s_hi);
             }
         }
         __m256i mins16 = q4_k_mins_twice(scales_mins);
@@ -3323,7 +3325,8 @@ DSV3_AVX2 DSV3_ALWAYS_INLINE static inline void q4_q5_k_tile_avx2(const uint8_t 
             const act_block256 *a = (const act_block256 *)(const void *)(act + act_stride * t) + b;
             __m256i min_dot = _mm256_madd_epi16(mins16, _mm256_loadu_si256((const __m256i *)(const void *)a->bsums));
             __m128 scale = _mm_mul_ps(d_dmin, _mm_set1_ps(a->d)); /* d * da, dmin * da */
-            acc[t] = _mm256_fmadd_ps(_mm256_broadcastss_ps(scale), _mm256_cvtepi32_ps(isum[t]), acc[t]);
+            __m256i total = n_tok == 1 ? _mm256_add_epi32(isum[0], isum_hi) : isum[t];
+            acc[t] = _mm256_fmadd_ps(_mm256_broadcastss_ps(scale), _mm256_cvtepi32_ps(total), acc[t]);
             acc[t] = _mm256_fnmadd_ps(_mm256_broadcastss_ps(_mm_movehdup_ps(scale)), _mm256_cvtepi32_ps(min_dot),
                                       acc[t]);
         }
