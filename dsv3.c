@@ -5343,15 +5343,14 @@ typedef struct matmul_job {
     float *out;
     size_t out_stride;
     size_t n_tokens;
+    const tensor_view *up; /* with up: out2 = up . x too, then out = swiglu(out, out2) */
+    float *out2;
 } matmul_job;
 
 /* Rows [begin, end) for every token: blocks of rows stay in cache while each
    token's activations stream past them, so a batch reads its weights once. */
-static void matmul_task(void *arg, uint32_t thread_index, size_t begin, size_t end) {
-    const matmul_job *job = (const matmul_job *)arg;
-    const tensor_view *w = job->w;
+static void matmul_rows(const matmul_job *job, const tensor_view *w, float *out_base, size_t begin, size_t end) {
     size_t n = (size_t)w->ne[0];
-    (void)thread_index;
     if (job->act && job->n_tokens == 1) {
         /* one token streams each row once: two interleaved streams (the two
            halves of this thread's rows) keep more reads in flight than one;
@@ -5359,8 +5358,8 @@ static void matmul_task(void *arg, uint32_t thread_index, size_t begin, size_t e
         size_t half = (end - begin + 1) / 2;
         for (size_t i = 0; i < half; i++) {
             size_t r = begin + i, r2 = begin + half + i;
-            job->out[r] = w->act_dot(view_row(w, job->first_row + r), job->act, n);
-            if (r2 < end) job->out[r2] = w->act_dot(view_row(w, job->first_row + r2), job->act, n);
+            out_base[r] = w->act_dot(view_row(w, job->first_row + r), job->act, n);
+            if (r2 < end) out_base[r2] = w->act_dot(view_row(w, job->first_row + r2), job->act, n);
         }
         return;
     }
@@ -5372,12 +5371,12 @@ static void matmul_task(void *arg, uint32_t thread_index, size_t begin, size_t e
                 size_t n_tok = job->n_tokens - t < DSV3_TILE_TOKENS ? job->n_tokens - t : DSV3_TILE_TOKENS;
                 for (size_t r = r0; r < r1; r++)
                     w->act_tile(view_row(w, job->first_row + r), job->act + t * job->act_stride, job->act_stride,
-                                n_tok, n, job->out + t * job->out_stride + r, job->out_stride);
+                                n_tok, n, out_base + t * job->out_stride + r, job->out_stride);
             }
             continue;
         }
         for (size_t t = 0; t < job->n_tokens; t++) {
-            float *out = job->out + t * job->out_stride;
+            float *out = out_base + t * job->out_stride;
             if (job->act) {
                 const uint8_t *act = job->act + t * job->act_stride;
                 for (size_t r = r0; r < r1; r++) out[r] = w->act_dot(view_row(w, job->first_row + r), act, n);
@@ -5387,6 +5386,17 @@ static void matmul_task(void *arg, uint32_t thread_index, size_t begin, size_t e
             }
         }
     }
+}
+
+static void matmul_task(void *arg, uint32_t thread_index, size_t begin, size_t end) {
+    const matmul_job *job = (const matmul_job *)arg;
+    (void)thread_index;
+    matmul_rows(job, job->w, job->out, begin, end);
+    if (!job->up) return;
+    /* the up rows of the same range, then SwiGLU on them (report §2.1.2) */
+    matmul_rows(job, job->up, job->out2, begin, end);
+    for (size_t t = 0; t < job->n_tokens; t++)
+        swiglu(job->out + t * job->out_stride + begin, job->out2 + t * job->out_stride + begin, end - begin);
 }
 
 /* Quantizes the activations of tokens [begin, end) of a matmul job. */
@@ -5402,23 +5412,28 @@ static void quantize_tokens_task(void *arg, uint32_t thread_index, size_t begin,
 /* out[t][r] = W[first_row + r] . x[t] for n_tokens tokens, rows split across
    the context's threads. Every element is one call of the weight type's dot
    product, so the result does not depend on the batch size or thread count. */
-static void par_matmul(dsv3_context *ctx, const tensor_view *w, size_t first_row, size_t n_rows, const float *x,
-                       size_t x_stride, size_t n_tokens, float *out, size_t out_stride) {
-    matmul_job job = {w, first_row, x, x_stride, NULL, 0, out, out_stride, n_tokens};
+static void par_matmul_job(dsv3_context *ctx, matmul_job *job, size_t n_rows) {
+    const tensor_view *w = job->w;
     if (w->act_kind) {
         /* each token's activations quantized once, shared by every row */
         size_t n = (size_t)w->ne[0];
-        job.act = ctx->act;
-        job.act_stride = act_bytes(w->act_kind, n);
-        if (n_tokens >= 8 && ctx->pool.n_threads > 1) /* a prefill batch: the tokens split across threads */
-            parallel_for(&ctx->pool, n_tokens, 4, quantize_tokens_task, &job);
+        job->act = ctx->act;
+        job->act_stride = act_bytes(w->act_kind, n);
+        if (job->n_tokens >= 8 && ctx->pool.n_threads > 1) /* a prefill batch: the tokens split across threads */
+            parallel_for(&ctx->pool, job->n_tokens, 4, quantize_tokens_task, job);
         else
-            quantize_tokens_task(&job, 0, 0, n_tokens);
+            quantize_tokens_task(job, 0, 0, job->n_tokens);
     }
     /* splitting pays only when each thread gets real work */
-    size_t work = n_rows * (size_t)w->ne[0] * n_tokens;
+    size_t work = n_rows * (size_t)w->ne[0] * job->n_tokens * (job->up ? 2 : 1);
     size_t min_rows = work >= (size_t)ctx->min_parallel_work * ctx->pool.n_threads ? 16 : n_rows + 1;
-    parallel_for(&ctx->pool, n_rows, min_rows, matmul_task, &job);
+    parallel_for(&ctx->pool, n_rows, min_rows, matmul_task, job);
+}
+
+static void par_matmul(dsv3_context *ctx, const tensor_view *w, size_t first_row, size_t n_rows, const float *x,
+                       size_t x_stride, size_t n_tokens, float *out, size_t out_stride) {
+    matmul_job job = {w, first_row, x, x_stride, NULL, 0, out, out_stride, n_tokens, NULL, NULL};
+    par_matmul_job(ctx, &job, n_rows);
 }
 
 typedef struct attend_job {
@@ -5531,9 +5546,16 @@ static void attention_batch(dsv3_context *ctx, const layer_weights *L, uint32_t 
 static void swiglu_ffn(dsv3_context *ctx, const tensor_view *gate, const tensor_view *up, const tensor_view *down,
                        size_t first_row, size_t width, size_t down_row, const float *x, size_t n, float *out) {
     size_t E = ctx->model->hp.n_embd, stride = width;
-    par_matmul(ctx, gate, first_row, width, x, E, n, ctx->ffn_gate, stride);
-    par_matmul(ctx, up, first_row, width, x, E, n, ctx->ffn_up, stride);
-    for (size_t i = 0; i < n; i++) swiglu(ctx->ffn_gate + i * stride, ctx->ffn_up + i * stride, width);
+    if (gate->type == up->type && gate->ne[0] == up->ne[0]) {
+        /* one parallel section: gate and up rows of a range on one thread, which
+           applies SwiGLU to them; the activations are quantized once for both */
+        matmul_job job = {gate, first_row, x, E, NULL, 0, ctx->ffn_gate, stride, n, up, ctx->ffn_up};
+        par_matmul_job(ctx, &job, width);
+    } else {
+        par_matmul(ctx, gate, first_row, width, x, E, n, ctx->ffn_gate, stride);
+        par_matmul(ctx, up, first_row, width, x, E, n, ctx->ffn_up, stride);
+        for (size_t i = 0; i < n; i++) swiglu(ctx->ffn_gate + i * stride, ctx->ffn_up + i * stride, width);
+    }
     par_matmul(ctx, down, down_row, E, ctx->ffn_gate, stride, n, out, E);
 }
 
