@@ -2746,15 +2746,12 @@ static void matvec_transposed(const tensor_view *w, size_t first_row, size_t n_r
     }
 }
 
-/* RMSNorm: out = x * w / sqrt(mean(x^2) + eps) (DeepSeek-V3 report §2.1). The
-   weight is a vector of any supported type; weight_scratch holds n floats. */
-static void rmsnorm(float *out, const float *x, const tensor_view *weight, size_t n, float eps,
-                    float *weight_scratch) {
-    type_table[weight->type].to_f32(weight->data, weight_scratch, n);
+/* RMSNorm's arithmetic on a float weight (the sum of squares in double). */
+static void rmsnorm_f32(float *out, const float *x, const float *w, size_t n, float eps) {
     double sum_sq = 0.0;
     for (size_t i = 0; i < n; i++) sum_sq += (double)x[i] * x[i];
     float inv = (float)(1.0 / sqrt(sum_sq / (double)n + eps));
-    for (size_t i = 0; i < n; i++) out[i] = x[i] * inv * weight_scratch[i];
+    for (size_t i = 0; i < n; i++) out[i] = x[i] * inv * w[i];
 }
 
 static void softmax(float *x, size_t n) {
@@ -2832,7 +2829,19 @@ typedef struct kernel_set {
                         float scale, float *out, size_t out_stride);
     void (*attn_mix)(float *o, size_t o_stride, size_t n_heads, const float *p, size_t p_stride, const float *kv,
                      size_t kv_stride, size_t n_rows, size_t n);
+    void (*rmsnorm_f32)(float *out, const float *x, const float *w, size_t n, float eps);
+    void (*softmax)(float *x, size_t n);
+    void (*swiglu)(float *gate, const float *up, size_t n);
+    void (*rope_rotate)(float *v, const float *cos_sin, size_t n_pairs);
 } kernel_set;
+
+/* RMSNorm: out = x * w / sqrt(mean(x^2) + eps) (DeepSeek-V3 report §2.1). The
+   weight is a vector of any supported type; weight_scratch holds n floats. */
+static void rmsnorm(const kernel_set *k, float *out, const float *x, const tensor_view *weight, size_t n, float eps,
+                    float *weight_scratch) {
+    k->to_f32[weight->type](weight->data, weight_scratch, n);
+    k->rmsnorm_f32(out, x, weight_scratch, n, eps);
+}
 
 static void axpy_f32(float *y, float a, const float *x, size_t n) {
     for (size_t i = 0; i < n; i++) y[i] += a * x[i];
@@ -2873,6 +2882,10 @@ static void kernels_scalar(kernel_set *k) {
     k->axpy_f32 = axpy_f32;
     k->attn_scores = attn_scores;
     k->attn_mix = attn_mix;
+    k->rmsnorm_f32 = rmsnorm_f32;
+    k->softmax = softmax;
+    k->swiglu = swiglu;
+    k->rope_rotate = rope_rotate;
 }
 
 /* GCC and clang compile the AVX2 functions for AVX2 through a target attribute
@@ -2926,6 +2939,110 @@ DSV3_AVX2 static void axpy_f32_avx2(float *y, float a, const float *x, size_t n)
     for (; i + 8 <= n; i += 8)
         _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
     for (; i < n; i++) y[i] += a * x[i];
+}
+
+/* e^x on 8 lanes: x = k ln 2 + r with |r| <= ln 2 / 2, e^r by Cephes' degree-6
+   polynomial (expf's), 2^k through the exponent bits. Within 2 ulp of expf
+   for normal results; below -87.3 (subnormal results) it gives 0, NaN stays
+   NaN. */
+DSV3_AVX2 static __m256 exp_avx2(__m256 x) {
+    const __m256 ln2_hi = _mm256_set1_ps(0.693359375f), ln2_lo = _mm256_set1_ps(-2.12194440e-4f);
+    __m256 clamped = _mm256_max_ps(_mm256_set1_ps(-87.3f), _mm256_min_ps(_mm256_set1_ps(88.7f), x));
+    __m256 k = _mm256_round_ps(_mm256_mul_ps(clamped, _mm256_set1_ps(1.44269504f)),
+                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(k, ln2_lo, _mm256_fnmadd_ps(k, ln2_hi, clamped));
+    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+    __m256 e_r = _mm256_add_ps(_mm256_fmadd_ps(_mm256_mul_ps(p, r), r, r), _mm256_set1_ps(1.0f));
+    /* 2^k: k is in [-126, 128]; 2^128 overflows to infinity in two steps */
+    __m256i k_int = _mm256_cvtps_epi32(k);
+    __m256i half_k = _mm256_srai_epi32(k_int, 1);
+    __m256 two_a = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(half_k, _mm256_set1_epi32(127)), 23));
+    __m256 two_b = _mm256_castsi256_ps(
+        _mm256_slli_epi32(_mm256_add_epi32(_mm256_sub_epi32(k_int, half_k), _mm256_set1_epi32(127)), 23));
+    __m256 y = _mm256_mul_ps(_mm256_mul_ps(e_r, two_a), two_b);
+    y = _mm256_blendv_ps(y, _mm256_setzero_ps(), _mm256_cmp_ps(x, _mm256_set1_ps(-87.3f), _CMP_LT_OQ));
+    return _mm256_blendv_ps(y, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q)); /* NaN in, NaN out */
+}
+
+DSV3_AVX2 static void rmsnorm_f32_avx2(float *out, const float *x, const float *w, size_t n, float eps) {
+    __m256d acc0 = _mm256_setzero_pd(), acc1 = _mm256_setzero_pd();
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 v = _mm256_loadu_ps(x + i);
+        __m256d lo = _mm256_cvtps_pd(_mm256_castps256_ps128(v)), hi = _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1));
+        acc0 = _mm256_fmadd_pd(lo, lo, acc0);
+        acc1 = _mm256_fmadd_pd(hi, hi, acc1);
+    }
+    __m256d acc = _mm256_add_pd(acc0, acc1);
+    __m128d s = _mm_add_pd(_mm256_castpd256_pd128(acc), _mm256_extractf128_pd(acc, 1));
+    double sum_sq = _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
+    for (; i < n; i++) sum_sq += (double)x[i] * x[i];
+    float inv = (float)(1.0 / sqrt(sum_sq / (double)n + eps));
+    __m256 vinv = _mm256_set1_ps(inv);
+    for (i = 0; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(out + i, _mm256_mul_ps(_mm256_mul_ps(_mm256_loadu_ps(x + i), vinv), _mm256_loadu_ps(w + i)));
+    for (; i < n; i++) out[i] = x[i] * inv * w[i];
+}
+
+DSV3_AVX2 static void softmax_avx2(float *x, size_t n) {
+    size_t i = 0;
+    float max = x[0];
+    if (n >= 8) {
+        __m256 m = _mm256_loadu_ps(x);
+        for (i = 8; i + 8 <= n; i += 8) m = _mm256_max_ps(_mm256_loadu_ps(x + i), m);
+        __m128 h = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+        h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+        max = _mm_cvtss_f32(_mm_max_ss(h, _mm_movehdup_ps(h)));
+    }
+    for (; i < n; i++)
+        if (x[i] > max) max = x[i];
+    __m256 vmax = _mm256_set1_ps(max);
+    __m256d sum0 = _mm256_setzero_pd(), sum1 = _mm256_setzero_pd();
+    for (i = 0; i + 8 <= n; i += 8) {
+        __m256 e = exp_avx2(_mm256_sub_ps(_mm256_loadu_ps(x + i), vmax));
+        _mm256_storeu_ps(x + i, e);
+        sum0 = _mm256_add_pd(sum0, _mm256_cvtps_pd(_mm256_castps256_ps128(e)));
+        sum1 = _mm256_add_pd(sum1, _mm256_cvtps_pd(_mm256_extractf128_ps(e, 1)));
+    }
+    __m256d acc = _mm256_add_pd(sum0, sum1);
+    __m128d s = _mm_add_pd(_mm256_castpd256_pd128(acc), _mm256_extractf128_pd(acc, 1));
+    double sum = _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
+    for (; i < n; i++) {
+        x[i] = expf(x[i] - max);
+        sum += x[i];
+    }
+    __m256 vinv = _mm256_set1_ps((float)(1.0 / sum));
+    for (i = 0; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_loadu_ps(x + i), vinv));
+    for (; i < n; i++) x[i] *= (float)(1.0 / sum);
+}
+
+DSV3_AVX2 static void swiglu_avx2(float *gate, const float *up, size_t n) {
+    const __m256 one = _mm256_set1_ps(1.0f), sign = _mm256_set1_ps(-0.0f);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 g = _mm256_loadu_ps(gate + i);
+        __m256 sig = _mm256_div_ps(one, _mm256_add_ps(one, exp_avx2(_mm256_xor_ps(g, sign))));
+        _mm256_storeu_ps(gate + i, _mm256_mul_ps(_mm256_mul_ps(g, sig), _mm256_loadu_ps(up + i)));
+    }
+    for (; i < n; i++) gate[i] = gate[i] * sigmoid(gate[i]) * up[i];
+}
+
+/* (a, b) -> (a c - b s, a s + b c) on 4 pairs at once: fmaddsub subtracts in
+   the even lanes and adds in the odd ones. */
+DSV3_AVX2 static void rope_rotate_avx2(float *v, const float *cos_sin, size_t n_pairs) {
+    size_t i = 0;
+    for (; i + 4 <= n_pairs; i += 4) {
+        __m256 ab = _mm256_loadu_ps(v + 2 * i), cs = _mm256_loadu_ps(cos_sin + 2 * i);
+        __m256 c = _mm256_moveldup_ps(cs), s = _mm256_movehdup_ps(cs);
+        __m256 ba = _mm256_permute_ps(ab, 0xB1);
+        _mm256_storeu_ps(v + 2 * i, _mm256_fmaddsub_ps(ab, c, _mm256_mul_ps(ba, s)));
+    }
+    rope_rotate(v + 2 * i, cos_sin + 2 * i, n_pairs - i);
 }
 
 /* Register tiles of 4 heads x 2 rows: each load of a query or a cached row
@@ -3629,6 +3746,10 @@ static void kernels_avx2(kernel_set *k) {
     k->axpy_f32 = axpy_f32_avx2;
     k->attn_scores = attn_scores_avx2;
     k->attn_mix = attn_mix_avx2;
+    k->rmsnorm_f32 = rmsnorm_f32_avx2;
+    k->softmax = softmax_avx2;
+    k->swiglu = swiglu_avx2;
+    k->rope_rotate = rope_rotate_avx2;
     k->act_dot[2] = q4_0_act_dot_avx2;
     k->act_dot[3] = q4_1_act_dot_avx2;
     k->act_dot[6] = q5_0_act_dot_avx2;
@@ -4139,6 +4260,92 @@ DSV3_ALWAYS_INLINE static inline float q6_k_neon_body(const uint8_t *row, const 
     return sum;
 }
 
+/* e^x on 4 lanes, as exp_avx2 computes it. */
+static float32x4_t exp_neon(float32x4_t x) {
+    float32x4_t clamped = vmaxq_f32(vdupq_n_f32(-87.3f), vminq_f32(vdupq_n_f32(88.7f), x));
+    float32x4_t k = vrndnq_f32(vmulq_n_f32(clamped, 1.44269504f));
+    float32x4_t r = vfmsq_f32(vfmsq_f32(clamped, k, vdupq_n_f32(0.693359375f)), k, vdupq_n_f32(-2.12194440e-4f));
+    float32x4_t p = vdupq_n_f32(1.9875691500e-4f);
+    p = vfmaq_f32(vdupq_n_f32(1.3981999507e-3f), p, r);
+    p = vfmaq_f32(vdupq_n_f32(8.3334519073e-3f), p, r);
+    p = vfmaq_f32(vdupq_n_f32(4.1665795894e-2f), p, r);
+    p = vfmaq_f32(vdupq_n_f32(1.6666665459e-1f), p, r);
+    p = vfmaq_f32(vdupq_n_f32(5.0000001201e-1f), p, r);
+    float32x4_t e_r = vaddq_f32(vfmaq_f32(r, vmulq_f32(p, r), r), vdupq_n_f32(1.0f));
+    int32x4_t k_int = vcvtnq_s32_f32(k), half_k = vshrq_n_s32(k_int, 1);
+    float32x4_t two_a = vreinterpretq_f32_s32(vshlq_n_s32(vaddq_s32(half_k, vdupq_n_s32(127)), 23));
+    float32x4_t two_b = vreinterpretq_f32_s32(vshlq_n_s32(vaddq_s32(vsubq_s32(k_int, half_k), vdupq_n_s32(127)), 23));
+    float32x4_t y = vmulq_f32(vmulq_f32(e_r, two_a), two_b);
+    y = vbslq_f32(vcltq_f32(x, vdupq_n_f32(-87.3f)), vdupq_n_f32(0.0f), y);
+    return vbslq_f32(vceqq_f32(x, x), y, x); /* NaN in, NaN out */
+}
+
+static void rmsnorm_f32_neon(float *out, const float *x, const float *w, size_t n, float eps) {
+    float64x2_t acc0 = vdupq_n_f64(0.0), acc1 = vdupq_n_f64(0.0);
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        float32x4_t v = vld1q_f32(x + i);
+        float64x2_t lo = vcvt_f64_f32(vget_low_f32(v)), hi = vcvt_high_f64_f32(v);
+        acc0 = vfmaq_f64(acc0, lo, lo);
+        acc1 = vfmaq_f64(acc1, hi, hi);
+    }
+    double sum_sq = vaddvq_f64(vaddq_f64(acc0, acc1));
+    for (; i < n; i++) sum_sq += (double)x[i] * x[i];
+    float inv = (float)(1.0 / sqrt(sum_sq / (double)n + eps));
+    for (i = 0; i + 4 <= n; i += 4) vst1q_f32(out + i, vmulq_f32(vmulq_n_f32(vld1q_f32(x + i), inv), vld1q_f32(w + i)));
+    for (; i < n; i++) out[i] = x[i] * inv * w[i];
+}
+
+static void softmax_neon(float *x, size_t n) {
+    size_t i = 0;
+    float max = x[0];
+    if (n >= 4) {
+        float32x4_t m = vld1q_f32(x);
+        for (i = 4; i + 4 <= n; i += 4) m = vmaxq_f32(m, vld1q_f32(x + i));
+        max = vmaxvq_f32(m);
+    }
+    for (; i < n; i++)
+        if (x[i] > max) max = x[i];
+    float64x2_t sum0 = vdupq_n_f64(0.0), sum1 = vdupq_n_f64(0.0);
+    for (i = 0; i + 4 <= n; i += 4) {
+        float32x4_t e = exp_neon(vsubq_f32(vld1q_f32(x + i), vdupq_n_f32(max)));
+        vst1q_f32(x + i, e);
+        sum0 = vaddq_f64(sum0, vcvt_f64_f32(vget_low_f32(e)));
+        sum1 = vaddq_f64(sum1, vcvt_high_f64_f32(e));
+    }
+    double sum = vaddvq_f64(vaddq_f64(sum0, sum1));
+    for (; i < n; i++) {
+        x[i] = expf(x[i] - max);
+        sum += x[i];
+    }
+    float inv = (float)(1.0 / sum);
+    for (i = 0; i + 4 <= n; i += 4) vst1q_f32(x + i, vmulq_n_f32(vld1q_f32(x + i), inv));
+    for (; i < n; i++) x[i] *= inv;
+}
+
+static void swiglu_neon(float *gate, const float *up, size_t n) {
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        float32x4_t g = vld1q_f32(gate + i);
+        float32x4_t sig = vdivq_f32(vdupq_n_f32(1.0f), vaddq_f32(vdupq_n_f32(1.0f), exp_neon(vnegq_f32(g))));
+        vst1q_f32(gate + i, vmulq_f32(vmulq_f32(g, sig), vld1q_f32(up + i)));
+    }
+    for (; i < n; i++) gate[i] = gate[i] * sigmoid(gate[i]) * up[i];
+}
+
+/* vld2 splits the pairs into a vector of a's and one of b's */
+static void rope_rotate_neon(float *v, const float *cos_sin, size_t n_pairs) {
+    size_t i = 0;
+    for (; i + 4 <= n_pairs; i += 4) {
+        float32x4x2_t ab = vld2q_f32(v + 2 * i), cs = vld2q_f32(cos_sin + 2 * i);
+        float32x4x2_t out;
+        out.val[0] = vfmsq_f32(vmulq_f32(ab.val[0], cs.val[0]), ab.val[1], cs.val[1]);
+        out.val[1] = vfmaq_f32(vmulq_f32(ab.val[0], cs.val[1]), ab.val[1], cs.val[0]);
+        vst2q_f32(v + 2 * i, out);
+    }
+    rope_rotate(v + 2 * i, cos_sin + 2 * i, n_pairs - i);
+}
+
 /* Attention as the scalar reference does it, with the NEON dot and axpy. */
 static void attn_scores_neon(const float *q_lat, size_t q_lat_stride, const float *q_rope, size_t q_rope_stride,
                              size_t n_heads, const float *kv, size_t kv_stride, size_t n_rows, size_t n_lat,
@@ -4212,6 +4419,10 @@ static void kernels_neon(kernel_set *k) {
     k->axpy_f32 = axpy_f32_neon;
     k->attn_scores = attn_scores_neon;
     k->attn_mix = attn_mix_neon;
+    k->rmsnorm_f32 = rmsnorm_f32_neon;
+    k->softmax = softmax_neon;
+    k->swiglu = swiglu_neon;
+    k->rope_rotate = rope_rotate_neon;
     k->act_dot[2] = q4_0_act_dot_neon;
     k->act_dot[3] = q4_1_act_dot_neon;
     k->act_dot[6] = q5_0_act_dot_neon;
@@ -5345,6 +5556,7 @@ typedef struct matmul_job {
     size_t n_tokens;
     const tensor_view *up; /* with up: out2 = up . x too, then out = swiglu(out, out2) */
     float *out2;
+    const kernel_set *kernels;
 } matmul_job;
 
 /* Rows [begin, end) for every token: blocks of rows stay in cache while each
@@ -5396,7 +5608,8 @@ static void matmul_task(void *arg, uint32_t thread_index, size_t begin, size_t e
     /* the up rows of the same range, then SwiGLU on them (report §2.1.2) */
     matmul_rows(job, job->up, job->out2, begin, end);
     for (size_t t = 0; t < job->n_tokens; t++)
-        swiglu(job->out + t * job->out_stride + begin, job->out2 + t * job->out_stride + begin, end - begin);
+        job->kernels->swiglu(job->out + t * job->out_stride + begin, job->out2 + t * job->out_stride + begin,
+                             end - begin);
 }
 
 /* Quantizes the activations of tokens [begin, end) of a matmul job. */
@@ -5414,6 +5627,7 @@ static void quantize_tokens_task(void *arg, uint32_t thread_index, size_t begin,
    product, so the result does not depend on the batch size or thread count. */
 static void par_matmul_job(dsv3_context *ctx, matmul_job *job, size_t n_rows) {
     const tensor_view *w = job->w;
+    job->kernels = &ctx->model->kernels;
     if (w->act_kind) {
         /* each token's activations quantized once, shared by every row */
         size_t n = (size_t)w->ne[0];
@@ -5432,7 +5646,7 @@ static void par_matmul_job(dsv3_context *ctx, matmul_job *job, size_t n_rows) {
 
 static void par_matmul(dsv3_context *ctx, const tensor_view *w, size_t first_row, size_t n_rows, const float *x,
                        size_t x_stride, size_t n_tokens, float *out, size_t out_stride) {
-    matmul_job job = {w, first_row, x, x_stride, NULL, 0, out, out_stride, n_tokens, NULL, NULL};
+    matmul_job job = {w, first_row, x, x_stride, NULL, 0, out, out_stride, n_tokens, NULL, NULL, NULL};
     par_matmul_job(ctx, &job, n_rows);
 }
 
@@ -5477,7 +5691,7 @@ static void attend_heads_task(void *arg, uint32_t thread_index, size_t begin, si
         k->attn_scores(ctx->q_abs + begin * Lkv, Lkv, job->q + begin * dk + dn, dk, n_heads, rows, kv_stride, n_rows,
                        Lkv, dr, hp->attn_scale, ctx->scores + begin * ctx->n_ctx + t, ctx->n_ctx);
     }
-    for (size_t h = begin; h < end; h++) softmax(ctx->scores + h * ctx->n_ctx, n_cached);
+    for (size_t h = begin; h < end; h++) k->softmax(ctx->scores + h * ctx->n_ctx, n_cached);
     memset(ctx->o_lat + begin * Lkv, 0, n_heads * Lkv * sizeof(float));
     for (size_t t = 0; t < n_cached; t += DSV3_KV_BLOCK) {
         size_t n_rows = n_cached - t < DSV3_KV_BLOCK ? n_cached - t : DSV3_KV_BLOCK;
@@ -5502,7 +5716,7 @@ static void mla_attend_token(dsv3_context *ctx, const layer_weights *L, uint32_t
                              const float *cos_sin, float *out) {
     const dsv3_model *m = ctx->model;
     uint32_t H = m->hp.n_head, dn = m->hp.qk_nope_head_dim, dr = m->hp.qk_rope_head_dim;
-    for (uint32_t h = 0; h < H; h++) rope_rotate(q + (size_t)h * m->qk_head_dim + dn, cos_sin, dr / 2);
+    for (uint32_t h = 0; h < H; h++) m->kernels.rope_rotate(q + (size_t)h * m->qk_head_dim + dn, cos_sin, dr / 2);
     attend_job job = {ctx, L, layer, pos, q, out};
     size_t work = (size_t)H * (pos + 1 + m->hp.qk_nope_head_dim + m->hp.v_head_dim) * m->hp.kv_lora_rank;
     parallel_for(&ctx->pool, H, work >= (size_t)ctx->min_parallel_work * ctx->pool.n_threads ? 1 : H + 1,
@@ -5522,14 +5736,15 @@ static void attention_batch(dsv3_context *ctx, const layer_weights *L, uint32_t 
     par_matmul(ctx, &L->kv_a_mqa, 0, Lkv + dr, ctx->xn, E, n, ctx->kv, Lkv + dr);
     for (size_t i = 0; i < n; i++) {
         float *kv = ctx->kv + i * (Lkv + dr);
-        rmsnorm(kv, kv, &L->kv_a_norm, Lkv, hp->rms_norm_eps, ctx->row);
-        rope_rotate(kv + Lkv, ctx->rope_cs + i * dr, dr / 2);
+        rmsnorm(&m->kernels, kv, kv, &L->kv_a_norm, Lkv, hp->rms_norm_eps, ctx->row);
+        m->kernels.rope_rotate(kv + Lkv, ctx->rope_cs + i * dr, dr / 2);
         kv_store(kv_row(ctx, layer, ctx->pos + i), ctx->kv_type, kv, Lkv + dr);
     }
     if (L->q_a.data) {
         par_matmul(ctx, &L->q_a, 0, Lq, ctx->xn, E, n, ctx->q_lora, Lq);
         for (size_t i = 0; i < n; i++)
-            rmsnorm(ctx->q_lora + i * Lq, ctx->q_lora + i * Lq, &L->q_a_norm, Lq, hp->rms_norm_eps, ctx->row);
+            rmsnorm(&m->kernels, ctx->q_lora + i * Lq, ctx->q_lora + i * Lq, &L->q_a_norm, Lq, hp->rms_norm_eps,
+                    ctx->row);
         par_matmul(ctx, &L->q_b, 0, H * dk, ctx->q_lora, Lq, n, ctx->q, H * dk);
     } else {
         par_matmul(ctx, &L->q, 0, H * dk, ctx->xn, E, n, ctx->q, H * dk);
@@ -5549,12 +5764,13 @@ static void swiglu_ffn(dsv3_context *ctx, const tensor_view *gate, const tensor_
     if (gate->type == up->type && gate->ne[0] == up->ne[0]) {
         /* one parallel section: gate and up rows of a range on one thread, which
            applies SwiGLU to them; the activations are quantized once for both */
-        matmul_job job = {gate, first_row, x, E, NULL, 0, ctx->ffn_gate, stride, n, up, ctx->ffn_up};
+        matmul_job job = {gate, first_row, x, E, NULL, 0, ctx->ffn_gate, stride, n, up, ctx->ffn_up, NULL};
         par_matmul_job(ctx, &job, width);
     } else {
         par_matmul(ctx, gate, first_row, width, x, E, n, ctx->ffn_gate, stride);
         par_matmul(ctx, up, first_row, width, x, E, n, ctx->ffn_up, stride);
-        for (size_t i = 0; i < n; i++) swiglu(ctx->ffn_gate + i * stride, ctx->ffn_up + i * stride, width);
+        for (size_t i = 0; i < n; i++)
+            ctx->model->kernels.swiglu(ctx->ffn_gate + i * stride, ctx->ffn_up + i * stride, width);
     }
     par_matmul(ctx, down, down_row, E, ctx->ffn_gate, stride, n, out, E);
 }
@@ -5586,7 +5802,7 @@ static void moe_route(dsv3_context *ctx, const layer_weights *L, float *scores, 
     if (hp->expert_gating == 2) {
         for (uint32_t i = 0; i < X; i++) scores[i] = sigmoid(scores[i]);
     } else {
-        softmax(scores, X);
+        ctx->model->kernels.softmax(scores, X);
     }
     int use_bias = L->exp_probs_b.data && !ctx->model->ignore_expert_bias;
     if (use_bias) {
@@ -5712,12 +5928,12 @@ static int forward_batch(dsv3_context *ctx, const int32_t *tokens, size_t n, flo
         const layer_weights *L = &m->layers[l];
         if (ctx->abort_cb && ctx->abort_cb(ctx->abort_user)) return 1;
         for (size_t i = 0; i < n; i++)
-            rmsnorm(ctx->xn + i * E, ctx->x + i * E, &L->attn_norm, E, hp->rms_norm_eps, ctx->row);
+            rmsnorm(&m->kernels, ctx->xn + i * E, ctx->x + i * E, &L->attn_norm, E, hp->rms_norm_eps, ctx->row);
         attention_batch(ctx, L, l, n);
         for (size_t i = 0; i < n; i++) {
             float *x = ctx->x + i * E;
             for (size_t j = 0; j < E; j++) x[j] += ctx->hidden[i * E + j];
-            rmsnorm(ctx->xn + i * E, x, &L->ffn_norm, E, hp->rms_norm_eps, ctx->row);
+            rmsnorm(&m->kernels, ctx->xn + i * E, x, &L->ffn_norm, E, hp->rms_norm_eps, ctx->row);
         }
         ffn_batch(ctx, L, l, n);
         for (size_t i = 0; i < n * E; i++) ctx->x[i] += ctx->hidden[i];
@@ -5726,7 +5942,7 @@ static int forward_batch(dsv3_context *ctx, const int32_t *tokens, size_t n, flo
     if (!all_logits && !last) return 0;
     size_t first = all_logits ? 0 : n - 1;
     for (size_t i = first; i < n; i++)
-        rmsnorm(ctx->xn + i * E, ctx->x + i * E, &m->output_norm, E, hp->rms_norm_eps, ctx->row);
+        rmsnorm(&m->kernels, ctx->xn + i * E, ctx->x + i * E, &m->output_norm, E, hp->rms_norm_eps, ctx->row);
     if (all_logits) {
         par_matmul(ctx, &m->output, 0, V, ctx->xn, E, n, all_logits, V);
         if (last) memcpy(ctx->logits, all_logits + (n - 1) * V, V * sizeof(float));

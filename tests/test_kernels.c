@@ -233,6 +233,57 @@ static void compare_attention(const kernel_set *ref, const kernel_set *simd) {
     CHECK(split_ok, "%s attention changes when the heads are split", simd->name);
 }
 
+/* RMSNorm, softmax, SwiGLU and RoPE: each set against the scalar reference
+   on awkward lengths, with large, tiny and negative inputs (the SIMD exp is
+   within a few ulp of expf; the float sums run in another order). */
+static void compare_elementwise(const kernel_set *ref, const kernel_set *simd) {
+    enum { MAX_N = 600 };
+    static float x[MAX_N], w[MAX_N], a[MAX_N], b[MAX_N], up[MAX_N], cs[MAX_N];
+    const size_t lengths[] = {1, 2, 3, 7, 8, 9, 15, 16, 17, 31, 64, 100, 513, 600};
+    int norm_ok = 1, softmax_ok = 1, swiglu_ok = 1, rope_ok = 1;
+    for (size_t li = 0; li < sizeof lengths / sizeof lengths[0]; li++)
+        for (int rep = 0; rep < 20; rep++) {
+            size_t n = lengths[li];
+            float spread = rep % 4 == 0 ? 100.0f : rep % 4 == 1 ? 1e-3f : 4.0f;
+            for (size_t i = 0; i < n; i++) {
+                x[i] = next_float() * spread;
+                w[i] = next_float() + 1.0f;
+                up[i] = next_float() * 3.0f;
+                float angle = next_float() * 6.3f;
+                cs[i] = (i % 2) ? sinf(angle) : cosf(angle);
+            }
+            ref->rmsnorm_f32(a, x, w, n, 1e-6f);
+            simd->rmsnorm_f32(b, x, w, n, 1e-6f);
+            for (size_t i = 0; i < n; i++)
+                if (!(fabsf(a[i] - b[i]) <= 1e-6f * fabsf(a[i]) + 1e-30f)) norm_ok = 0;
+            memcpy(a, x, n * sizeof(float));
+            memcpy(b, x, n * sizeof(float));
+            ref->softmax(a, n);
+            simd->softmax(b, n);
+            for (size_t i = 0; i < n; i++)
+                if (!(fabsf(a[i] - b[i]) <= 4e-6f * a[i] + 1e-30f)) softmax_ok = 0;
+            memcpy(a, x, n * sizeof(float));
+            memcpy(b, x, n * sizeof(float));
+            ref->swiglu(a, up, n);
+            simd->swiglu(b, up, n);
+            for (size_t i = 0; i < n; i++)
+                if (!(fabsf(a[i] - b[i]) <= 4e-6f * fabsf(x[i] * up[i]) + 1e-30f)) swiglu_ok = 0;
+            memcpy(a, x, n * sizeof(float));
+            memcpy(b, x, n * sizeof(float));
+            ref->rope_rotate(a, cs, n / 2);
+            simd->rope_rotate(b, cs, n / 2);
+            for (size_t i = 0; i + 1 < n; i += 2) {
+                float mag = fabsf(x[i]) + fabsf(x[i + 1]);
+                if (!(fabsf(a[i] - b[i]) <= 1e-6f * mag + 1e-30f && fabsf(a[i + 1] - b[i + 1]) <= 1e-6f * mag + 1e-30f))
+                    rope_ok = 0;
+            }
+        }
+    CHECK(norm_ok, "%s RMSNorm differs from scalar", simd->name);
+    CHECK(softmax_ok, "%s softmax differs from scalar", simd->name);
+    CHECK(swiglu_ok, "%s SwiGLU differs from scalar", simd->name);
+    CHECK(rope_ok, "%s RoPE differs from scalar", simd->name);
+}
+
 static void test_simd_kernels(void) {
     kernel_set sets[4], best;
     size_t n_sets = runnable_kernel_sets(sets);
@@ -242,6 +293,7 @@ static void test_simd_kernels(void) {
           sets[n_sets - 1].name);
     for (size_t s = 1; s < n_sets; s++) compare_kernel_sets(&sets[0], &sets[s]);
     for (size_t s = 0; s < n_sets; s++) compare_attention(&sets[0], &sets[s]);
+    for (size_t s = 1; s < n_sets; s++) compare_elementwise(&sets[0], &sets[s]);
 #if DSV3_HAVE_AVX2
     if (!cpu_has_avx2()) printf("kernels: this CPU lacks AVX2+FMA+F16C; only the scalar set is tested\n");
 #endif
