@@ -1183,6 +1183,11 @@ typedef float (*act_dot_fn)(const uint8_t *row, const void *act, size_t n);
 typedef void (*act_tile_fn)(const uint8_t *row, const void *act, size_t act_stride, size_t n_tok, size_t n,
                             float *out, size_t out_stride);
 
+/* Two rows against one token's activations: act_dot on each, bit for bit,
+   with the activation-side work shared and two independent streams. */
+typedef void (*act_dot2_fn)(const uint8_t *row_a, const uint8_t *row_b, const void *act, size_t n, float *out_a,
+                            float *out_b);
+
 /* A SIMD set's act_tile_fn: one entry point per type that switches on the
    token count, so each inlined tile body is compiled with a constant. */
 #define DSV3_TILE_ENTRY(target, name, call)                                                                    \
@@ -2712,6 +2717,7 @@ typedef struct tensor_view {
     int act_kind;        /* ACT_*: activations are quantized for act_dot */
     act_dot_fn act_dot;  /* integer dot against quantized activations */
     act_tile_fn act_tile; /* the same for a few tokens at once, or NULL */
+    act_dot2_fn act_dot2; /* the same for two rows at once, or NULL */
     act_quantize_fn quantize_act;
 } tensor_view;
 
@@ -2820,6 +2826,7 @@ typedef struct kernel_set {
     row_dot_fn row_dot[DSV3_TYPE_COUNT]; /* NULL: type not implemented */
     act_dot_fn act_dot[DSV3_TYPE_COUNT]; /* NULL: the type keeps the float path */
     act_tile_fn act_tile[DSV3_TYPE_COUNT]; /* NULL: act_dot per token */
+    act_dot2_fn act_dot2[DSV3_TYPE_COUNT]; /* NULL: act_dot per row */
     act_quantize_fn quantize_act;          /* activations for act_dot */
     row_to_f32_fn to_f32[DSV3_TYPE_COUNT]; /* dequantization (the KV cache's F16/BF16 rows) */
     float (*dot_f32)(const float *a, const float *b, size_t n);
@@ -3388,79 +3395,114 @@ DSV3_AVX2 static inline __m256i scaled_pairs_avx2(__m256i isum, __m256i p, __m25
     return _mm256_add_epi32(isum, _mm256_madd_epi16(p, s));
 }
 
-/* Q4_K and Q5_K share their layout but for Q5_K's fifth bits (qh); one weight
-   row against n_tok (1..4, a constant in each caller) tokens' activations.
-   Every token gets the float operations of the one-token case. The callers
-   pass constants for n_tok, five_bits and scaled_pairs, so each inlined copy
-   is specialised. */
-DSV3_AVX2 DSV3_ALWAYS_INLINE static inline void q4_q5_k_tile_avx2(const uint8_t *row, const uint8_t *act,
-                                                                  size_t act_stride, size_t n, float *out,
-                                                                  size_t out_stride, int n_tok, int five_bits,
-                                                                  scaled_pairs_fn scaled_pairs) {
+/* Q4_K and Q5_K share their layout but for Q5_K's fifth bits (qh). n_rows
+   weight rows (1, or 2 for one token) against n_tok (1..4) tokens'
+   activations; out[r][t * out_stride]. Every (row, token) pair gets the float
+   operations of the one-row, one-token case, so all shapes agree bit for bit.
+   The callers pass constants for the shape, five_bits and scaled_pairs, so
+   each inlined copy is specialised. */
+DSV3_AVX2 DSV3_ALWAYS_INLINE static inline void q4_q5_k_tile_avx2(const uint8_t *const *rows, int n_rows,
+                                                                  const uint8_t *act, size_t act_stride, size_t n,
+                                                                  float *const *out, size_t out_stride, int n_tok,
+                                                                  int five_bits, scaled_pairs_fn scaled_pairs) {
     const __m256i low_nibbles = _mm256_set1_epi8(0x0F), one = _mm256_set1_epi8(1);
     const size_t block_bytes = five_bits ? 176 : 144;
-    __m256 acc[4];
+    __m256 acc[2][4];
     DSV3_UNROLL
-    for (int t = 0; t < n_tok; t++) acc[t] = _mm256_setzero_ps();
-    for (size_t b = 0; b < n / 256; b++) {
-        const uint8_t *block = row + block_bytes * b, *qs = block + (five_bits ? 48 : 16);
-        __m128i scales_mins = q4_k_scales_mins(block + 4);
-        /* 16-bit scales, each repeated over the two lanes of a 128-bit half */
-        __m256i scales16 = _mm256_cvtepu8_epi16(_mm_unpacklo_epi64(scales_mins, scales_mins));
-        __m256i high = five_bits ? _mm256_loadu_si256((const __m256i *)(const void *)(block + 16))
-                                 : _mm256_setzero_si256();
-        __m256i isum[4], isum_hi = _mm256_setzero_si256();
+    for (int r = 0; r < n_rows; r++) {
         DSV3_UNROLL
-        for (int t = 0; t < n_tok; t++) isum[t] = _mm256_setzero_si256();
+        for (int t = 0; t < n_tok; t++) acc[r][t] = _mm256_setzero_ps();
+    }
+    for (size_t b = 0; b < n / 256; b++) {
+        __m128i scales_mins[2];
+        __m256i scales16[2], high[2], isum[2][4], isum_hi[2];
+        DSV3_UNROLL
+        for (int r = 0; r < n_rows; r++) {
+            const uint8_t *block = rows[r] + block_bytes * b;
+            scales_mins[r] = q4_k_scales_mins(block + 4);
+            /* 16-bit scales, each repeated over the two lanes of a 128-bit half */
+            scales16[r] = _mm256_cvtepu8_epi16(_mm_unpacklo_epi64(scales_mins[r], scales_mins[r]));
+            high[r] = five_bits ? _mm256_loadu_si256((const __m256i *)(const void *)(block + 16))
+                                : _mm256_setzero_si256();
+            isum_hi[r] = _mm256_setzero_si256();
+            DSV3_UNROLL
+            for (int t = 0; t < n_tok; t++) isum[r][t] = _mm256_setzero_si256();
+        }
         DSV3_UNROLL
         for (int c = 0; c < 4; c++) {
-            __m256i packed = _mm256_loadu_si256((const __m256i *)(const void *)(qs + 32 * c));
-            __m256i lo = _mm256_and_si256(packed, low_nibbles);
-            __m256i hi = _mm256_and_si256(_mm256_srli_epi16(packed, 4), low_nibbles);
-            if (five_bits) { /* sub-block t takes its fifth bit from bit t of qh */
-                lo = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(high, 2 * c), one), 4));
-                hi = _mm256_or_si256(hi,
-                                     _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(high, 2 * c + 1), one), 4));
-            }
-            __m256i s_lo = _mm256_shuffle_epi8(scales16, _mm256_set1_epi16((short)(0x0100 + 0x0202 * (2 * c))));
-            __m256i s_hi = _mm256_shuffle_epi8(scales16, _mm256_set1_epi16((short)(0x0100 + 0x0202 * (2 * c + 1))));
             DSV3_UNROLL
-            for (int t = 0; t < n_tok; t++) {
-                const int8_t *y = ((const act_block256 *)(const void *)(act + act_stride * t) + b)->qs + 64 * c;
-                __m256i y_lo = _mm256_loadu_si256((const __m256i *)(const void *)y);
-                __m256i y_hi = _mm256_loadu_si256((const __m256i *)(const void *)(y + 32));
-                isum[t] = scaled_pairs(isum[t], _mm256_maddubs_epi16(lo, y_lo), s_lo);
-                /* one token: a second chain halves the wait on each accumulate */
-                if (n_tok == 1) isum_hi = scaled_pairs(isum_hi, _mm256_maddubs_epi16(hi, y_hi), s_hi);
-                else isum[t] = scaled_pairs(isum[t], _mm256_maddubs_epi16(hi, y_hi), s_hi);
+            for (int r = 0; r < n_rows; r++) {
+                const uint8_t *qs = rows[r] + block_bytes * b + (five_bits ? 48 : 16);
+                __m256i packed = _mm256_loadu_si256((const __m256i *)(const void *)(qs + 32 * c));
+                __m256i lo = _mm256_and_si256(packed, low_nibbles);
+                __m256i hi = _mm256_and_si256(_mm256_srli_epi16(packed, 4), low_nibbles);
+                if (five_bits) { /* sub-block t takes its fifth bit from bit t of qh */
+                    __m256i h = high[r];
+                    lo = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 2 * c), one), 4));
+                    hi = _mm256_or_si256(hi,
+                                         _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 2 * c + 1), one), 4));
+                }
+                __m256i s_lo = _mm256_shuffle_epi8(scales16[r], _mm256_set1_epi16((short)(0x0100 + 0x0202 * (2 * c))));
+                __m256i s_hi =
+                    _mm256_shuffle_epi8(scales16[r], _mm256_set1_epi16((short)(0x0100 + 0x0202 * (2 * c + 1))));
+                DSV3_UNROLL
+                for (int t = 0; t < n_tok; t++) {
+                    const int8_t *y = ((const act_block256 *)(const void *)(act + act_stride * t) + b)->qs + 64 * c;
+                    __m256i y_lo = _mm256_loadu_si256((const __m256i *)(const void *)y);
+                    __m256i y_hi = _mm256_loadu_si256((const __m256i *)(const void *)(y + 32));
+                    isum[r][t] = scaled_pairs(isum[r][t], _mm256_maddubs_epi16(lo, y_lo), s_lo);
+                    /* one token: a second chain halves the wait on each accumulate */
+                    if (n_tok == 1) isum_hi[r] = scaled_pairs(isum_hi[r], _mm256_maddubs_epi16(hi, y_hi), s_hi);
+                    else isum[r][t] = scaled_pairs(isum[r][t], _mm256_maddubs_epi16(hi, y_hi), s_hi);
+                }
             }
         }
-        __m256i mins16 = q4_k_mins_twice(scales_mins);
-        __m128 d_dmin = _mm_cvtph_ps(_mm_cvtsi32_si128((int)read_u32le(block)));
         DSV3_UNROLL
-        for (int t = 0; t < n_tok; t++) {
-            const act_block256 *a = (const act_block256 *)(const void *)(act + act_stride * t) + b;
-            __m256i min_dot = _mm256_madd_epi16(mins16, _mm256_loadu_si256((const __m256i *)(const void *)a->bsums));
-            __m128 scale = _mm_mul_ps(d_dmin, _mm_set1_ps(a->d)); /* d * da, dmin * da */
-            __m256i total = n_tok == 1 ? _mm256_add_epi32(isum[0], isum_hi) : isum[t];
-            acc[t] = _mm256_fmadd_ps(_mm256_broadcastss_ps(scale), _mm256_cvtepi32_ps(total), acc[t]);
-            acc[t] = _mm256_fnmadd_ps(_mm256_broadcastss_ps(_mm_movehdup_ps(scale)), _mm256_cvtepi32_ps(min_dot),
-                                      acc[t]);
+        for (int r = 0; r < n_rows; r++) {
+            __m256i mins16 = q4_k_mins_twice(scales_mins[r]);
+            __m128 d_dmin = _mm_cvtph_ps(_mm_cvtsi32_si128((int)read_u32le(rows[r] + block_bytes * b)));
+            DSV3_UNROLL
+            for (int t = 0; t < n_tok; t++) {
+                const act_block256 *a = (const act_block256 *)(const void *)(act + act_stride * t) + b;
+                __m256i min_dot = _mm256_madd_epi16(mins16, _mm256_loadu_si256((const __m256i *)(const void *)a->bsums));
+                __m128 scale = _mm_mul_ps(d_dmin, _mm_set1_ps(a->d)); /* d * da, dmin * da */
+                __m256i total = n_tok == 1 ? _mm256_add_epi32(isum[r][0], isum_hi[r]) : isum[r][t];
+                acc[r][t] = _mm256_fmadd_ps(_mm256_broadcastss_ps(scale), _mm256_cvtepi32_ps(total), acc[r][t]);
+                acc[r][t] = _mm256_fnmadd_ps(_mm256_broadcastss_ps(_mm_movehdup_ps(scale)),
+                                             _mm256_cvtepi32_ps(min_dot), acc[r][t]);
+            }
         }
     }
     DSV3_UNROLL
-    for (int t = 0; t < n_tok; t++) out[out_stride * t] = hsum256(acc[t]);
+    for (int r = 0; r < n_rows; r++) {
+        DSV3_UNROLL
+        for (int t = 0; t < n_tok; t++) out[r][out_stride * t] = hsum256(acc[r][t]);
+    }
 }
 
 DSV3_AVX2 static float q4_k_act_dot_avx2(const uint8_t *row, const void *act, size_t n) {
     float out;
-    q4_q5_k_tile_avx2(row, (const uint8_t *)act, 0, n, &out, 0, 1, 0, scaled_pairs_avx2);
+    float *outs[1] = {&out};
+    q4_q5_k_tile_avx2(&row, 1, (const uint8_t *)act, 0, n, outs, 0, 1, 0, scaled_pairs_avx2);
     return out;
 }
 
+/* act_dot2_fn entries: the tile body with two rows and one token */
+#define DSV3_Q4_Q5_K_DOT2(target, name, five_bits, pairs)                                                  \
+    target static void name(const uint8_t *row_a, const uint8_t *row_b, const void *act, size_t n, float *out_a, \
+                            float *out_b) {                                                              \
+        const uint8_t *rows[2] = {row_a, row_b};                                                         \
+        float *outs[2] = {out_a, out_b};                                                                 \
+        q4_q5_k_tile_avx2(rows, 2, (const uint8_t *)act, 0, n, outs, 0, 1, five_bits, pairs);            \
+    }
+DSV3_Q4_Q5_K_DOT2(DSV3_AVX2, q4_k_act_dot2_avx2, 0, scaled_pairs_avx2)
+
+DSV3_Q4_Q5_K_DOT2(DSV3_AVX2, q5_k_act_dot2_avx2, 1, scaled_pairs_avx2)
+
 DSV3_AVX2 static float q5_k_act_dot_avx2(const uint8_t *row, const void *act, size_t n) {
     float out;
-    q4_q5_k_tile_avx2(row, (const uint8_t *)act, 0, n, &out, 0, 1, 1, scaled_pairs_avx2);
+    float *outs[1] = {&out};
+    q4_q5_k_tile_avx2(&row, 1, (const uint8_t *)act, 0, n, outs, 0, 1, 1, scaled_pairs_avx2);
     return out;
 }
 
@@ -3716,8 +3758,8 @@ static int cpu_has_avx2(void) {
 #endif
 }
 
-#define DSV3_Q4_K_TILE(k) q4_q5_k_tile_avx2(row, acts, act_stride, n, out, out_stride, k, 0, scaled_pairs_avx2)
-#define DSV3_Q5_K_TILE(k) q4_q5_k_tile_avx2(row, acts, act_stride, n, out, out_stride, k, 1, scaled_pairs_avx2)
+#define DSV3_Q4_K_TILE(k) q4_q5_k_tile_avx2(&row, 1, acts, act_stride, n, &out, out_stride, k, 0, scaled_pairs_avx2)
+#define DSV3_Q5_K_TILE(k) q4_q5_k_tile_avx2(&row, 1, acts, act_stride, n, &out, out_stride, k, 1, scaled_pairs_avx2)
 #define DSV3_Q6_K_TILE(k) q6_k_tile_avx2(row, acts, act_stride, n, out, out_stride, k)
 #define DSV3_Q8_0_TILE(k) q8_0_tile_avx2(row, acts, act_stride, n, out, out_stride, k)
 #define DSV3_Q2_K_TILE(k) q2_k_tile_avx2(row, acts, act_stride, n, out, out_stride, k, scaled_pairs_avx2)
@@ -3768,6 +3810,8 @@ static void kernels_avx2(kernel_set *k) {
     k->act_tile[10] = q2_k_tiles_avx2;
     k->act_tile[11] = q3_k_tiles_avx2;
     k->act_tile[12] = q4_k_tiles_avx2;
+    k->act_dot2[12] = q4_k_act_dot2_avx2;
+    k->act_dot2[13] = q5_k_act_dot2_avx2;
     k->act_tile[13] = q5_k_tiles_avx2;
     k->act_tile[14] = q6_k_tiles_avx2;
 }
@@ -3893,8 +3937,8 @@ DSV3_AVX512 DSV3_ALWAYS_INLINE static inline void q8_0_tile_body_avx512(const ui
     for (int t = 0; t < n_tok; t++) out[out_stride * t] = hsum256(acc[t]);
 }
 
-#define DSV3_Q4_K_TILE(k) q4_q5_k_tile_avx2(row, acts, act_stride, n, out, out_stride, k, 0, scaled_pairs_vnni)
-#define DSV3_Q5_K_TILE(k) q4_q5_k_tile_avx2(row, acts, act_stride, n, out, out_stride, k, 1, scaled_pairs_vnni)
+#define DSV3_Q4_K_TILE(k) q4_q5_k_tile_avx2(&row, 1, acts, act_stride, n, &out, out_stride, k, 0, scaled_pairs_vnni)
+#define DSV3_Q5_K_TILE(k) q4_q5_k_tile_avx2(&row, 1, acts, act_stride, n, &out, out_stride, k, 1, scaled_pairs_vnni)
 #define DSV3_Q6_K_TILE(k) q6_k_tile_body_avx512(row, acts, act_stride, n, out, out_stride, k)
 #define DSV3_Q8_0_TILE(k) q8_0_tile_body_avx512(row, acts, act_stride, n, out, out_stride, k)
 #define DSV3_Q2_K_TILE(k) q2_k_tile_avx2(row, acts, act_stride, n, out, out_stride, k, scaled_pairs_vnni)
@@ -3914,13 +3958,15 @@ DSV3_TILE_ENTRY(DSV3_AVX512, q8_0_tile_avx512, DSV3_Q8_0_TILE)
 
 DSV3_AVX512 static float q4_k_act_dot_avx512(const uint8_t *row, const void *act, size_t n) {
     float out;
-    q4_q5_k_tile_avx2(row, (const uint8_t *)act, 0, n, &out, 0, 1, 0, scaled_pairs_vnni);
+    float *outs[1] = {&out};
+    q4_q5_k_tile_avx2(&row, 1, (const uint8_t *)act, 0, n, outs, 0, 1, 0, scaled_pairs_vnni);
     return out;
 }
 
 DSV3_AVX512 static float q5_k_act_dot_avx512(const uint8_t *row, const void *act, size_t n) {
     float out;
-    q4_q5_k_tile_avx2(row, (const uint8_t *)act, 0, n, &out, 0, 1, 1, scaled_pairs_vnni);
+    float *outs[1] = {&out};
+    q4_q5_k_tile_avx2(&row, 1, (const uint8_t *)act, 0, n, outs, 0, 1, 1, scaled_pairs_vnni);
     return out;
 }
 
@@ -3929,6 +3975,10 @@ DSV3_AVX512 static float q6_k_act_dot_avx512(const uint8_t *row, const void *act
     q6_k_tile_body_avx512(row, (const uint8_t *)act, 0, n, &out, 0, 1);
     return out;
 }
+
+DSV3_Q4_Q5_K_DOT2(DSV3_AVX512, q4_k_act_dot2_avx512, 0, scaled_pairs_vnni)
+
+DSV3_Q4_Q5_K_DOT2(DSV3_AVX512, q5_k_act_dot2_avx512, 1, scaled_pairs_vnni)
 
 DSV3_AVX512 static float q2_k_act_dot_avx512(const uint8_t *row, const void *act, size_t n) {
     float out;
@@ -3955,6 +4005,8 @@ static void kernels_avx512(kernel_set *k) {
     k->act_dot[13] = q5_k_act_dot_avx512;
     k->act_dot[14] = q6_k_act_dot_avx512;
     k->act_tile[12] = q4_k_tile_avx512;
+    k->act_dot2[12] = q4_k_act_dot2_avx512;
+    k->act_dot2[13] = q5_k_act_dot2_avx512;
     k->act_tile[13] = q5_k_tile_avx512;
     k->act_tile[14] = q6_k_tile_avx512;
     k->act_dot[8] = q8_0_act_dot_avx512;
@@ -4947,6 +4999,7 @@ static int32_t bind_tensor(dsv3_model *m, tensor_view *view, const char *name, i
         view->act_kind = act_table[t->type].kind;
         view->act_dot = m->kernels.act_dot[t->type];
         view->act_tile = m->kernels.act_tile[t->type];
+        view->act_dot2 = m->kernels.act_dot2[t->type];
         view->quantize_act = m->kernels.quantize_act;
     }
     if ((size_t)t->ne[0] > m->max_row) m->max_row = (size_t)t->ne[0];
@@ -5570,6 +5623,11 @@ static void matmul_rows(const matmul_job *job, const tensor_view *w, float *out_
         size_t half = (end - begin + 1) / 2;
         for (size_t i = 0; i < half; i++) {
             size_t r = begin + i, r2 = begin + half + i;
+            if (r2 < end && w->act_dot2) {
+                w->act_dot2(view_row(w, job->first_row + r), view_row(w, job->first_row + r2), job->act, n,
+                            &out_base[r], &out_base[r2]);
+                continue;
+            }
             out_base[r] = w->act_dot(view_row(w, job->first_row + r), job->act, n);
             if (r2 < end) out_base[r2] = w->act_dot(view_row(w, job->first_row + r2), job->act, n);
         }

@@ -573,6 +573,26 @@ static void test_activation_tiles(void) {
             tested++;
         }
     if (!tested) printf("kernels: no tile kernels on this CPU\n");
+    /* two rows at once: each row's bits are its one-row dot's */
+    for (size_t s = 0; s < n_sets; s++)
+        for (uint32_t type = 0; type < DSV3_TYPE_COUNT; type++) {
+            if (!sets[s].act_dot2[type]) continue;
+            static uint8_t row2[MAX_N * 2];
+            int kind = act_table[type].kind, ok = 1;
+            for (size_t n = 256; n <= MAX_N; n *= 2)
+                for (int rep = 0; rep < 8; rep++) {
+                    random_quant_row(type, row, n);
+                    random_quant_row(type, row2, n);
+                    for (size_t i = 0; i < n; i++) x[i] = next_float() * (float)(1 + rep * 10);
+                    quantize_act(kind, x, acts, n);
+                    float a = -1.0f, b = -1.0f;
+                    sets[s].act_dot2[type](row, row2, acts, n, &a, &b);
+                    float one_a = sets[s].act_dot[type](row, acts, n), one_b = sets[s].act_dot[type](row2, acts, n);
+                    ok &= memcmp(&a, &one_a, sizeof a) == 0 && memcmp(&b, &one_b, sizeof b) == 0;
+                }
+            CHECK(ok, "%s %s two-row dot differs from its one-row dots", sets[s].name, type_table[type].name);
+            printf("kernels: %s %s two-row dot checked bit for bit\n", sets[s].name, type_table[type].name);
+        }
 }
 
 /* IQ4_NL decoded by hand: ggml's 16-entry table, low nibbles first. */
