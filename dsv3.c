@@ -108,7 +108,7 @@
 #endif
 /* Keeps a loaded vector in a register: compilers otherwise fold the load into
    each instruction that uses it, loading it again for every use. */
-#if defined(__GNUC__) || defined(__clang__)
+#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
 #  define DSV3_IN_REGISTER(v) __asm__("" : "+x"(v))
 #else
 #  define DSV3_IN_REGISTER(v) (void)0
@@ -5681,8 +5681,9 @@ static void quantize_tokens_task(void *arg, uint32_t thread_index, size_t begin,
 }
 
 /* out[t][r] = W[first_row + r] . x[t] for n_tokens tokens, rows split across
-   the context's threads. Every element is one call of the weight type's dot
-   product, so the result does not depend on the batch size or thread count. */
+   the context's threads. Every element is the weight type's dot product (one
+   row and token alone, in a tile of tokens or in a pair of rows: the same
+   bits), so the result does not depend on the batch size or thread count. */
 static void par_matmul_job(dsv3_context *ctx, matmul_job *job, size_t n_rows) {
     const tensor_view *w = job->w;
     job->kernels = &ctx->model->kernels;
