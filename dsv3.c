@@ -3346,13 +3346,16 @@ DSV3_AVX2 DSV3_ALWAYS_INLINE static inline void q8_0_tile_avx2(const uint8_t *ro
         const uint8_t *block = row + 34 * b;
         __m256i w = _mm256_loadu_si256((const __m256i *)(const void *)(block + 2));
         __m256i w_abs = _mm256_sign_epi8(w, w);
-        float d = f16c_to_f32(read_u16le(block));
+        /* the weight scale in every lane: d * da is then one vector multiply
+           by da broadcast from memory (the same single rounding as a scalar) */
+        __m256 d = _mm256_cvtph_ps(_mm_set1_epi16((short)read_u16le(block)));
         DSV3_UNROLL
         for (int t = 0; t < n_tok; t++) {
             const act_block32 *a = (const act_block32 *)(const void *)(act + act_stride * t) + b;
             __m256i y = _mm256_sign_epi8(_mm256_loadu_si256((const __m256i *)(const void *)a->qs), w);
             __m256i dot = _mm256_madd_epi16(_mm256_maddubs_epi16(w_abs, y), ones);
-            acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(d * a->d), _mm256_cvtepi32_ps(dot), acc[t]);
+            __m256 scale = _mm256_mul_ps(d, _mm256_broadcast_ss(&a->d));
+            acc[t] = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(dot), acc[t]);
         }
     }
     DSV3_UNROLL
@@ -3924,13 +3927,16 @@ DSV3_AVX512 DSV3_ALWAYS_INLINE static inline void q8_0_tile_body_avx512(const ui
         const uint8_t *block = row + 34 * b;
         __m256i w = _mm256_loadu_si256((const __m256i *)(const void *)(block + 2));
         __m256i w_abs = _mm256_abs_epi8(w);
-        float d = f16c_to_f32(read_u16le(block));
+        /* the weight scale in every lane: d * da is then one vector multiply
+           by da broadcast from memory (the same single rounding as a scalar) */
+        __m256 d = _mm256_cvtph_ps(_mm_set1_epi16((short)read_u16le(block)));
         DSV3_UNROLL
         for (int t = 0; t < n_tok; t++) {
             const act_block32 *a = (const act_block32 *)(const void *)(act + act_stride * t) + b;
             __m256i y = _mm256_sign_epi8(_mm256_loadu_si256((const __m256i *)(const void *)a->qs), w);
             __m256i dot = _mm256_dpbusd_epi32(_mm256_setzero_si256(), w_abs, y);
-            acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(d * a->d), _mm256_cvtepi32_ps(dot), acc[t]);
+            __m256 scale = _mm256_mul_ps(d, _mm256_broadcast_ss(&a->d));
+            acc[t] = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(dot), acc[t]);
         }
     }
     DSV3_UNROLL
