@@ -4143,18 +4143,28 @@ DSV3_DOTPROD static inline int32x4_t dot16_sdot(int32x4_t acc, int8x16_t a, int8
 
 typedef int32x4_t (*dot16_fn)(int32x4_t acc, int8x16_t a, int8x16_t b);
 
-DSV3_ALWAYS_INLINE static inline float q8_0_neon_body(const uint8_t *row, const void *act, size_t n,
-                                                  dot16_fn dot16) {
-    const act_block32 *a = (const act_block32 *)act;
-    float sum = 0.0f;
+/* NEON tiles: one weight row against n_tok (1..4, a constant in each caller)
+   tokens, each weight block decoded once; every token gets the operations of
+   the one-token case, bit for bit. */
+DSV3_ALWAYS_INLINE static inline void q8_0_neon_tile(const uint8_t *row, const uint8_t *act, size_t act_stride,
+                                                     size_t n, dot16_fn dot16, float *out, size_t out_stride,
+                                                     int n_tok) {
+    float sum[4] = {0.0f, 0.0f, 0.0f, 0.0f};
     for (size_t b = 0; b < n / 32; b++) {
         const uint8_t *block = row + 34 * b;
         const int8_t *qs = (const int8_t *)(const void *)(block + 2);
-        int32x4_t acc = dot16(vdupq_n_s32(0), vld1q_s8(qs), vld1q_s8(a[b].qs));
-        acc = dot16(acc, vld1q_s8(qs + 16), vld1q_s8(a[b].qs + 16));
-        sum += f16_to_f32(read_u16le(block)) * a[b].d * (float)vaddvq_s32(acc);
+        int8x16_t w0 = vld1q_s8(qs), w1 = vld1q_s8(qs + 16);
+        float d = f16_to_f32(read_u16le(block));
+        DSV3_UNROLL
+        for (int tok = 0; tok < n_tok; tok++) {
+            const act_block32 *a = (const act_block32 *)(const void *)(act + act_stride * tok) + b;
+            int32x4_t acc = dot16(vdupq_n_s32(0), w0, vld1q_s8(a->qs));
+            acc = dot16(acc, w1, vld1q_s8(a->qs + 16));
+            sum[tok] += d * a->d * (float)vaddvq_s32(acc);
+        }
     }
-    return sum;
+    DSV3_UNROLL
+    for (int tok = 0; tok < n_tok; tok++) out[out_stride * tok] = sum[tok];
 }
 
 /* The 32-element legacy types, as legacy32_act_dot_avx2 describes them. */
@@ -4206,36 +4216,46 @@ DSV3_ALWAYS_INLINE static inline float iq4_nl_neon_body(const uint8_t *row, cons
 }
 
 /* Q4_K, and Q5_K (five_bits: sub-block t takes bit t of qh as its fifth bit) */
-DSV3_ALWAYS_INLINE static inline float q4_q5_k_neon_body(const uint8_t *row, const void *act, size_t n,
-                                                         dot16_fn dot16, int five_bits) {
-    const act_block256 *a = (const act_block256 *)act;
+DSV3_ALWAYS_INLINE static inline void q4_q5_k_neon_tile(const uint8_t *row, const uint8_t *act, size_t act_stride,
+                                                        size_t n, dot16_fn dot16, float *out, size_t out_stride,
+                                                        int n_tok, int five_bits) {
     const uint8x16_t one = vdupq_n_u8(1);
     size_t block_bytes = five_bits ? 176 : 144;
-    float sum = 0.0f;
+    float sum[4] = {0.0f, 0.0f, 0.0f, 0.0f};
     for (size_t b = 0; b < n / 256; b++) {
         const uint8_t *block = row + block_bytes * b, *s = block + 4, *qs = block + (five_bits ? 48 : 16);
-        int32_t scaled = 0, mins = 0;
+        int32_t scaled[4] = {0, 0, 0, 0}, mins[4] = {0, 0, 0, 0};
         for (int t = 0; t < 8; t++) {
             int sc, mn;
             k_scale_min(s, t, &sc, &mn);
-            mins += mn * (a[b].bsums[2 * t] + a[b].bsums[2 * t + 1]);
             const uint8_t *q = qs + 32 * (t / 2);
-            int32x4_t acc = vdupq_n_s32(0);
+            uint8x16_t v[2];
             for (int h = 0; h < 2; h++) {
                 uint8x16_t packed = vld1q_u8(q + 16 * h);
-                uint8x16_t v = t % 2 ? vshrq_n_u8(packed, 4) : vandq_u8(packed, vdupq_n_u8(0x0F));
+                v[h] = t % 2 ? vshrq_n_u8(packed, 4) : vandq_u8(packed, vdupq_n_u8(0x0F));
                 if (five_bits) {
                     uint8x16_t high = vshlq_u8(vld1q_u8(block + 16 + 16 * h), vdupq_n_s8((int8_t)-t));
-                    v = vorrq_u8(v, vshlq_n_u8(vandq_u8(high, one), 4));
+                    v[h] = vorrq_u8(v[h], vshlq_n_u8(vandq_u8(high, one), 4));
                 }
-                acc = dot16(acc, vreinterpretq_s8_u8(v), vld1q_s8(a[b].qs + 32 * t + 16 * h));
             }
-            scaled += sc * vaddvq_s32(acc);
+            DSV3_UNROLL
+            for (int tok = 0; tok < n_tok; tok++) {
+                const act_block256 *a = (const act_block256 *)(const void *)(act + act_stride * tok) + b;
+                mins[tok] += mn * (a->bsums[2 * t] + a->bsums[2 * t + 1]);
+                int32x4_t acc = dot16(vdupq_n_s32(0), vreinterpretq_s8_u8(v[0]), vld1q_s8(a->qs + 32 * t));
+                acc = dot16(acc, vreinterpretq_s8_u8(v[1]), vld1q_s8(a->qs + 32 * t + 16));
+                scaled[tok] += sc * vaddvq_s32(acc);
+            }
         }
-        sum += a[b].d * (f16_to_f32(read_u16le(block)) * (float)scaled -
-                         f16_to_f32(read_u16le(block + 2)) * (float)mins);
+        float d = f16_to_f32(read_u16le(block)), dmin = f16_to_f32(read_u16le(block + 2));
+        DSV3_UNROLL
+        for (int tok = 0; tok < n_tok; tok++) {
+            const act_block256 *a = (const act_block256 *)(const void *)(act + act_stride * tok) + b;
+            sum[tok] += a->d * (d * (float)scaled[tok] - dmin * (float)mins[tok]);
+        }
     }
-    return sum;
+    DSV3_UNROLL
+    for (int tok = 0; tok < n_tok; tok++) out[out_stride * tok] = sum[tok];
 }
 
 /* Q2_K and Q3_K: sub-block 8 * half + 2 * shift + k holds the 2-bit fields at
@@ -4285,19 +4305,22 @@ DSV3_ALWAYS_INLINE static inline float q2_q3_k_neon_body(const uint8_t *row, con
     return sum;
 }
 
-DSV3_ALWAYS_INLINE static inline float q6_k_neon_body(const uint8_t *row, const void *act, size_t n,
-                                                  dot16_fn dot16) {
-    const act_block256 *a = (const act_block256 *)act;
+DSV3_ALWAYS_INLINE static inline void q6_k_neon_tile(const uint8_t *row, const uint8_t *act, size_t act_stride,
+                                                     size_t n, dot16_fn dot16, float *out, size_t out_stride,
+                                                     int n_tok) {
     const uint8x16_t m4 = vdupq_n_u8(0x0F), m2 = vdupq_n_u8(0x03);
-    float sum = 0.0f;
+    float sum[4] = {0.0f, 0.0f, 0.0f, 0.0f};
     for (size_t b = 0; b < n / 256; b++) {
         const uint8_t *block = row + 210 * b;
         const int8_t *sc = (const int8_t *)(const void *)(block + 192);
-        int32_t scaled = 0, offset = 0;
-        for (int g = 0; g < 16; g++) offset += sc[g] * a[b].bsums[g];
+        int32_t scaled[4] = {0, 0, 0, 0}, offset[4] = {0, 0, 0, 0};
+        DSV3_UNROLL
+        for (int tok = 0; tok < n_tok; tok++) {
+            const act_block256 *a = (const act_block256 *)(const void *)(act + act_stride * tok) + b;
+            for (int g = 0; g < 16; g++) offset[tok] += sc[g] * a->bsums[g];
+        }
         for (int half = 0; half < 2; half++) {
             const uint8_t *ql = block + 64 * half, *qh = block + 128 + 32 * half;
-            const int8_t *y = a[b].qs + 128 * half;
             for (int part = 0; part < 2; part++) { /* elements l = 16*part .. 16*part+15 */
                 uint8x16_t l0 = vld1q_u8(ql + 16 * part), l1 = vld1q_u8(ql + 32 + 16 * part);
                 uint8x16_t h = vld1q_u8(qh + 16 * part);
@@ -4307,15 +4330,25 @@ DSV3_ALWAYS_INLINE static inline float q6_k_neon_body(const uint8_t *row, const 
                 q[2] = vorrq_u8(vshrq_n_u8(l0, 4), vshlq_n_u8(vandq_u8(vshrq_n_u8(h, 4), m2), 4));
                 q[3] = vorrq_u8(vshrq_n_u8(l1, 4), vshlq_n_u8(vshrq_n_u8(h, 6), 4));
                 for (int k = 0; k < 4; k++) {
-                    int32x4_t acc = dot16(vdupq_n_s32(0), vreinterpretq_s8_u8(q[k]),
-                                             vld1q_s8(y + 32 * k + 16 * part));
-                    scaled += sc[8 * half + 2 * k + part] * vaddvq_s32(acc);
+                    DSV3_UNROLL
+                    for (int tok = 0; tok < n_tok; tok++) {
+                        const int8_t *y = ((const act_block256 *)(const void *)(act + act_stride * tok) + b)->qs;
+                        int32x4_t acc = dot16(vdupq_n_s32(0), vreinterpretq_s8_u8(q[k]),
+                                              vld1q_s8(y + 128 * half + 32 * k + 16 * part));
+                        scaled[tok] += sc[8 * half + 2 * k + part] * vaddvq_s32(acc);
+                    }
                 }
             }
         }
-        sum += a[b].d * f16_to_f32(read_u16le(block + 208)) * (float)(scaled - 32 * offset);
+        float d = f16_to_f32(read_u16le(block + 208));
+        DSV3_UNROLL
+        for (int tok = 0; tok < n_tok; tok++) {
+            const act_block256 *a = (const act_block256 *)(const void *)(act + act_stride * tok) + b;
+            sum[tok] += a->d * d * (float)(scaled[tok] - 32 * offset[tok]);
+        }
     }
-    return sum;
+    DSV3_UNROLL
+    for (int tok = 0; tok < n_tok; tok++) out[out_stride * tok] = sum[tok];
 }
 
 /* e^x on 4 lanes, as exp_avx2 computes it. */
@@ -4426,33 +4459,65 @@ static void attn_mix_neon(float *o, size_t o_stride, size_t n_heads, const float
 /* Each integer kernel twice: with plain NEON, and with the dot product
    instruction for CPUs that have it (chosen at run time). */
 #if DSV3_HAVE_DOTPROD
-#  define DSV3_SDOT_KERNEL(name, body_call)                                                   \
+#  define DSV3_SDOT_KERNEL(name, body)                                                        \
     DSV3_DOTPROD static float name##_act_dot_sdot(const uint8_t *row, const void *act, size_t n) { \
         dot16_fn dot16 = dot16_sdot;                                                          \
-        return body_call;                                                                     \
+        float out;                                                                            \
+        body;                                                                                 \
+        return out;                                                                           \
     }
 #else
-#  define DSV3_SDOT_KERNEL(name, body_call)
+#  define DSV3_SDOT_KERNEL(name, body)
 #endif
-#define DSV3_NEON_KERNELS(name, body_call)                                                   \
+#define DSV3_NEON_KERNELS(name, body)                                                        \
     static float name##_act_dot_neon(const uint8_t *row, const void *act, size_t n) {        \
         dot16_fn dot16 = dot16_s8;                                                            \
-        return body_call;                                                                     \
+        float out;                                                                            \
+        body;                                                                                 \
+        return out;                                                                           \
     }                                                                                         \
-    DSV3_SDOT_KERNEL(name, body_call)
-DSV3_NEON_KERNELS(q8_0, q8_0_neon_body(row, act, n, dot16))
-DSV3_NEON_KERNELS(q4_0, legacy32_neon_body(row, act, n, dot16, 18, 0, 0, 8))
-DSV3_NEON_KERNELS(q4_1, legacy32_neon_body(row, act, n, dot16, 20, 1, 0, 0))
-DSV3_NEON_KERNELS(q5_0, legacy32_neon_body(row, act, n, dot16, 22, 0, 1, 16))
-DSV3_NEON_KERNELS(q5_1, legacy32_neon_body(row, act, n, dot16, 24, 1, 1, 0))
-DSV3_NEON_KERNELS(iq4_nl, iq4_nl_neon_body(row, act, n, dot16))
-DSV3_NEON_KERNELS(q2_k, q2_q3_k_neon_body(row, act, n, dot16, 0))
-DSV3_NEON_KERNELS(q3_k, q2_q3_k_neon_body(row, act, n, dot16, 1))
-DSV3_NEON_KERNELS(q4_k, q4_q5_k_neon_body(row, act, n, dot16, 0))
-DSV3_NEON_KERNELS(q5_k, q4_q5_k_neon_body(row, act, n, dot16, 1))
-DSV3_NEON_KERNELS(q6_k, q6_k_neon_body(row, act, n, dot16))
+    DSV3_SDOT_KERNEL(name, body)
+DSV3_NEON_KERNELS(q8_0, q8_0_neon_tile(row, (const uint8_t *)act, 0, n, dot16, &out, 0, 1))
+DSV3_NEON_KERNELS(q4_0, out = legacy32_neon_body(row, act, n, dot16, 18, 0, 0, 8))
+DSV3_NEON_KERNELS(q4_1, out = legacy32_neon_body(row, act, n, dot16, 20, 1, 0, 0))
+DSV3_NEON_KERNELS(q5_0, out = legacy32_neon_body(row, act, n, dot16, 22, 0, 1, 16))
+DSV3_NEON_KERNELS(q5_1, out = legacy32_neon_body(row, act, n, dot16, 24, 1, 1, 0))
+DSV3_NEON_KERNELS(iq4_nl, out = iq4_nl_neon_body(row, act, n, dot16))
+DSV3_NEON_KERNELS(q2_k, out = q2_q3_k_neon_body(row, act, n, dot16, 0))
+DSV3_NEON_KERNELS(q3_k, out = q2_q3_k_neon_body(row, act, n, dot16, 1))
+DSV3_NEON_KERNELS(q4_k, q4_q5_k_neon_tile(row, (const uint8_t *)act, 0, n, dot16, &out, 0, 1, 0))
+DSV3_NEON_KERNELS(q5_k, q4_q5_k_neon_tile(row, (const uint8_t *)act, 0, n, dot16, &out, 0, 1, 1))
+DSV3_NEON_KERNELS(q6_k, q6_k_neon_tile(row, (const uint8_t *)act, 0, n, dot16, &out, 0, 1))
 #undef DSV3_NEON_KERNELS
 #undef DSV3_SDOT_KERNEL
+
+/* Tile entries, plain and with the dot product instruction */
+#define DSV3_Q8_0_TILE(k) q8_0_neon_tile(row, acts, act_stride, n, dot16_s8, out, out_stride, k)
+#define DSV3_Q4_K_TILE(k) q4_q5_k_neon_tile(row, acts, act_stride, n, dot16_s8, out, out_stride, k, 0)
+#define DSV3_Q5_K_TILE(k) q4_q5_k_neon_tile(row, acts, act_stride, n, dot16_s8, out, out_stride, k, 1)
+#define DSV3_Q6_K_TILE(k) q6_k_neon_tile(row, acts, act_stride, n, dot16_s8, out, out_stride, k)
+DSV3_TILE_ENTRY(, q8_0_tile_neon, DSV3_Q8_0_TILE)
+DSV3_TILE_ENTRY(, q4_k_tile_neon, DSV3_Q4_K_TILE)
+DSV3_TILE_ENTRY(, q5_k_tile_neon, DSV3_Q5_K_TILE)
+DSV3_TILE_ENTRY(, q6_k_tile_neon, DSV3_Q6_K_TILE)
+#undef DSV3_Q8_0_TILE
+#undef DSV3_Q4_K_TILE
+#undef DSV3_Q5_K_TILE
+#undef DSV3_Q6_K_TILE
+#if DSV3_HAVE_DOTPROD
+#  define DSV3_Q8_0_TILE(k) q8_0_neon_tile(row, acts, act_stride, n, dot16_sdot, out, out_stride, k)
+#  define DSV3_Q4_K_TILE(k) q4_q5_k_neon_tile(row, acts, act_stride, n, dot16_sdot, out, out_stride, k, 0)
+#  define DSV3_Q5_K_TILE(k) q4_q5_k_neon_tile(row, acts, act_stride, n, dot16_sdot, out, out_stride, k, 1)
+#  define DSV3_Q6_K_TILE(k) q6_k_neon_tile(row, acts, act_stride, n, dot16_sdot, out, out_stride, k)
+DSV3_TILE_ENTRY(DSV3_DOTPROD, q8_0_tile_sdot, DSV3_Q8_0_TILE)
+DSV3_TILE_ENTRY(DSV3_DOTPROD, q4_k_tile_sdot, DSV3_Q4_K_TILE)
+DSV3_TILE_ENTRY(DSV3_DOTPROD, q5_k_tile_sdot, DSV3_Q5_K_TILE)
+DSV3_TILE_ENTRY(DSV3_DOTPROD, q6_k_tile_sdot, DSV3_Q6_K_TILE)
+#  undef DSV3_Q8_0_TILE
+#  undef DSV3_Q4_K_TILE
+#  undef DSV3_Q5_K_TILE
+#  undef DSV3_Q6_K_TILE
+#endif
 
 /* Armv8.2 dot product: built for it, or HWCAP_ASIMDDP on Linux. */
 static int cpu_has_dotprod(void) {
@@ -4492,6 +4557,10 @@ static void kernels_neon(kernel_set *k) {
     k->act_dot[12] = q4_k_act_dot_neon;
     k->act_dot[13] = q5_k_act_dot_neon;
     k->act_dot[14] = q6_k_act_dot_neon;
+    k->act_tile[8] = q8_0_tile_neon;
+    k->act_tile[12] = q4_k_tile_neon;
+    k->act_tile[13] = q5_k_tile_neon;
+    k->act_tile[14] = q6_k_tile_neon;
 }
 
 static void kernels_neon_dotprod(kernel_set *k) {
@@ -4509,6 +4578,10 @@ static void kernels_neon_dotprod(kernel_set *k) {
     k->act_dot[12] = q4_k_act_dot_sdot;
     k->act_dot[13] = q5_k_act_dot_sdot;
     k->act_dot[14] = q6_k_act_dot_sdot;
+    k->act_tile[8] = q8_0_tile_sdot;
+    k->act_tile[12] = q4_k_tile_sdot;
+    k->act_tile[13] = q5_k_tile_sdot;
+    k->act_tile[14] = q6_k_tile_sdot;
 #  endif
 }
 #else
