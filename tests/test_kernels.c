@@ -88,7 +88,7 @@ static void random_row(uint32_t type, uint8_t *row, size_t n) {
 static inline void compare_kernel_sets(const kernel_set *ref, const kernel_set *simd) {
     enum { MAX_N = 4096 };
     static uint8_t row[MAX_N * 4];
-    static float x[MAX_N], y_ref[MAX_N], y_simd[MAX_N], absprod[MAX_N];
+    static float x[MAX_N], y_ref[MAX_N], y_simd[MAX_N];
     const uint32_t types[] = {0, 1, 30, 8};
     /* awkward lengths: below, at and above the vector widths, and long rows */
     const size_t lengths[] = {1, 3, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100, 127, 128, 129, 576, 1000, 4096};
@@ -117,18 +117,14 @@ static inline void compare_kernel_sets(const kernel_set *ref, const kernel_set *
         CHECK(worst_ok && tested > 0, "%s %s dot: relative error %.3g vs scalar (bar 1e-5)", simd->name,
               type_table[type].name, worst);
     }
-    int dot_ok = 1, axpy_ok = 1;
+    /* (the float dot itself is checked above as the F32 row dot) */
+    int axpy_ok = 1;
     for (size_t li = 0; li < sizeof lengths / sizeof lengths[0]; li++) {
         size_t n = lengths[li];
-        double bound = 0;
         for (size_t i = 0; i < n; i++) {
             x[i] = next_float();
             y_ref[i] = y_simd[i] = next_float();
-            absprod[i] = fabsf(x[i] * y_ref[i]);
-            bound += absprod[i];
         }
-        if (!(fabs((double)ref->dot_f32(x, y_ref, n) - simd->dot_f32(x, y_ref, n)) <= 1e-5 * bound + 1e-30))
-            dot_ok = 0;
         ref->axpy_f32(y_ref, 0.37f, x, n);
         simd->axpy_f32(y_simd, 0.37f, x, n);
         for (size_t i = 0; i < n; i++)
@@ -150,7 +146,6 @@ static inline void compare_kernel_sets(const kernel_set *ref, const kernel_set *
         }
         CHECK(same, "%s %s conversion differs from scalar", simd->name, type_table[ti].name);
     }
-    CHECK(dot_ok, "%s dot_f32 differs from scalar", simd->name);
     CHECK(axpy_ok, "%s axpy_f32 differs from scalar", simd->name);
 }
 
@@ -235,7 +230,7 @@ static void compare_attention(const kernel_set *ref, const kernel_set *simd) {
 
 /* RMSNorm, softmax, SwiGLU and RoPE: each set against the scalar reference
    on awkward lengths, with large, tiny and negative inputs (the SIMD exp is
-   within a few ulp of expf; the float sums run in another order). */
+   within 1 ulp of expf; the float sums run in another order). */
 static void compare_elementwise(const kernel_set *ref, const kernel_set *simd) {
     enum { MAX_N = 600 };
     static float x[MAX_N], w[MAX_N], a[MAX_N], b[MAX_N], up[MAX_N], cs[MAX_N];
