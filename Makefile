@@ -126,11 +126,15 @@ bench: $(BUILD)/dsv3-bench$(EXE) $(BUILD)/test_tokenizer$(EXE)
 bench-models: $(BUILD)/dsv3-bench$(EXE)
 	/usr/bin/python3 tests/tools/gen_bench_models.py $(BUILD)/bench
 	for m in $(BUILD)/bench/bench-q8_0.gguf $(BUILD)/bench/bench-q4_k_m.gguf; do \
-	    for t in 1 2; do $(RUN) $(BUILD)/dsv3-bench$(EXE) -m $$m -t $$t -p 512 -n 128; done; done
+	    for t in 1 2; do $(RUN) $(BUILD)/dsv3-bench$(EXE) -m $$m -t $$t -p 512 -n 32 -d 0,4096 -r 2; done; done
 
 # Kernel tests include dsv3.c to reach its private kernels.
 $(BUILD)/test_kernels$(EXE): tests/test_kernels.c tests/test_util.h dsv3.c dsv3.h | $(BUILD)
 	$(CC) $(APP_CFLAGS) $(PTHREAD) tests/test_kernels.c -o $@ $(LDFLAGS) $(LDLIBS)
+
+# Batched attention tests include dsv3.c to force either MLA form.
+$(BUILD)/test_attention$(EXE): tests/test_attention.c tests/test_util.h dsv3.c dsv3.h | $(BUILD)
+	$(CC) $(APP_CFLAGS) $(PTHREAD) tests/test_attention.c -o $@ $(LDFLAGS) $(LDLIBS)
 
 # The tokenizer test compiles the library into itself (to read its work counter).
 $(BUILD)/test_tokenizer$(EXE): tests/test_tokenizer.c tests/test_util.h dsv3.c dsv3.h | $(BUILD)
@@ -160,6 +164,7 @@ RUN ?=
 #   make CC=x86_64-w64-mingw32-gcc CXX=x86_64-w64-mingw32-g++ BUILD=build-win RUN=wine test
 # (on Windows the suite also runs test_dsv3 against dsv3.dll, found beside it).
 TESTS = $(BUILD)/test_dsv3$(EXE) $(BUILD)/test_kernels$(EXE) $(BUILD)/test_tokenizer$(EXE) $(BUILD)/test_quantize$(EXE) \
+        $(BUILD)/test_attention$(EXE) \
         $(BUILD)/test_generate$(EXE) $(BUILD)/test_trained$(EXE)
 ifeq ($(WINDOWS),1)
 TESTS += $(BUILD)/test_dsv3_dll$(EXE)
@@ -167,6 +172,7 @@ endif
 test: all check-headers $(TESTS)
 	$(RUN) $(BUILD)/test_kernels$(EXE)
 	$(RUN) $(BUILD)/test_quantize$(EXE) tests/data
+	$(RUN) $(BUILD)/test_attention$(EXE) tests/data
 	$(RUN) $(BUILD)/test_dsv3$(EXE) tests/data
 ifeq ($(WINDOWS),1)
 	$(RUN) $(BUILD)/test_dsv3_dll$(EXE) tests/data

@@ -113,11 +113,13 @@
 #else
 #  define DSV3_IN_REGISTER(v) (void)0
 #endif
-/* ... and unroll their short fixed loops over heads, tokens and chunks */
+/* ... and unroll their short fixed loops over heads, tokens and chunks (fully:
+   clang 14 kept the accumulators of the 8-token tiles on the stack under a
+   plain "unroll", ~40% slower; GCC needs the depth spelled out) */
 #if defined(__clang__)
-#  define DSV3_UNROLL _Pragma("unroll")
+#  define DSV3_UNROLL _Pragma("clang loop unroll(full)")
 #elif defined(__GNUC__)
-#  define DSV3_UNROLL _Pragma("GCC unroll 4")
+#  define DSV3_UNROLL _Pragma("GCC unroll 8")
 #else
 #  define DSV3_UNROLL
 #endif
@@ -126,9 +128,6 @@
 #define DSV3_MAX_DIMS 4
 #define DSV3_GGUF_DEFAULT_ALIGNMENT 32
 #define DSV3_GGUF_MAX_NAME 64
-/* Attention reads the latent cache this many rows at a time (small enough that
-   a block converted to float stays in L1/L2 for every head of a thread). */
-#define DSV3_KV_BLOCK 32
 /* Sigmoid-routed weight sums are clamped below by this before normalising,
    the value llama.cpp uses (deepseek2-gguf.md §5.1 step 7). */
 #define DSV3_MIN_EXPERT_WEIGHT_SUM 6.103515625e-5f
@@ -258,6 +257,11 @@ static uint64_t fnv1a(uint64_t hash, const void *data, size_t n) {
 #define DSV3_FNV_OFFSET 0xCBF29CE484222325ull
 
 static uint16_t read_u16le(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
+
+static void store_u16le(uint8_t *p, uint16_t v) {
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
 
 static uint32_t read_u32le(const uint8_t *p) {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
@@ -1179,7 +1183,7 @@ typedef float (*act_dot_fn)(const uint8_t *row, const void *act, size_t n);
 /* out[t * out_stride] = the act_dot of one row with each of n_tok (at most
    DSV3_TILE_TOKENS) tokens' activations, act_stride bytes apart; bit-identical
    to act_dot token by token. */
-#define DSV3_TILE_TOKENS 4
+#define DSV3_TILE_TOKENS 8
 typedef void (*act_tile_fn)(const uint8_t *row, const void *act, size_t act_stride, size_t n_tok, size_t n,
                             float *out, size_t out_stride);
 
@@ -1191,18 +1195,10 @@ typedef void (*act_dot2_fn)(const uint8_t *row_a, const uint8_t *row_b, const vo
 /* A SIMD set's kernels for a type that has a tile body: the act_tile_fn,
    which switches on the token count so each inlined body is compiled with a
    constant, and the one-token act_dot_fn (the same body with one token, so
-   both give the same bits). `call(k)` expands the body for k tokens. */
-#define DSV3_TILE_KERNELS(target, tile_name, dot_name, call)                                                   \
-    target static void tile_name(const uint8_t *row, const void *act, size_t act_stride, size_t n_tok, size_t n, \
-                                 float *out, size_t out_stride) {                                              \
-        const uint8_t *acts = (const uint8_t *)act;                                                            \
-        switch (n_tok) {                                                                                       \
-        case 1: call(1); break;                                                                                \
-        case 2: call(2); break;                                                                                \
-        case 3: call(3); break;                                                                                \
-        default: call(4); break;                                                                               \
-        }                                                                                                      \
-    }                                                                                                          \
+   both give the same bits). `call(k)` expands the body for k tokens: up to 4
+   here (bodies with 16 vector registers run more tokens 4 at a time), up to 8
+   with DSV3_TILE_KERNELS8 (bodies with 32 registers). */
+#define DSV3_TILE_DOT(target, dot_name, call)                                                                 \
     target static float dot_name(const uint8_t *row, const void *act, size_t n) {                              \
         float result, *out = &result;                                                                          \
         const uint8_t *acts = (const uint8_t *)act;                                                            \
@@ -1210,6 +1206,35 @@ typedef void (*act_dot2_fn)(const uint8_t *row_a, const uint8_t *row_b, const vo
         call(1);                                                                                               \
         return result;                                                                                         \
     }
+#define DSV3_TILE_KERNELS(target, tile_name, dot_name, call)                                                   \
+    target static void tile_name(const uint8_t *row, const void *act, size_t act_stride, size_t n_tok, size_t n, \
+                                 float *out, size_t out_stride) {                                              \
+        const uint8_t *acts = (const uint8_t *)act;                                                            \
+        for (; n_tok > 4; n_tok -= 4, acts += 4 * act_stride, out += 4 * out_stride) call(4);                  \
+        switch (n_tok) {                                                                                       \
+        case 1: call(1); break;                                                                                \
+        case 2: call(2); break;                                                                                \
+        case 3: call(3); break;                                                                                \
+        default: call(4); break;                                                                               \
+        }                                                                                                      \
+    }                                                                                                          \
+    DSV3_TILE_DOT(target, dot_name, call)
+#define DSV3_TILE_KERNELS8(target, tile_name, dot_name, call)                                                  \
+    target static void tile_name(const uint8_t *row, const void *act, size_t act_stride, size_t n_tok, size_t n, \
+                                 float *out, size_t out_stride) {                                              \
+        const uint8_t *acts = (const uint8_t *)act;                                                            \
+        switch (n_tok) {                                                                                       \
+        case 1: call(1); break;                                                                                \
+        case 2: call(2); break;                                                                                \
+        case 3: call(3); break;                                                                                \
+        case 4: call(4); break;                                                                                \
+        case 5: call(5); break;                                                                                \
+        case 6: call(6); break;                                                                                \
+        case 7: call(7); break;                                                                                \
+        default: call(8); break;                                                                               \
+        }                                                                                                      \
+    }                                                                                                          \
+    DSV3_TILE_DOT(target, dot_name, call)
 
 /* Reference integer dots: the decoded integer quants times the activation
    quants, summed exactly in integers per (sub-)block, then scaled. */
@@ -2789,12 +2814,6 @@ static void swiglu(float *gate, const float *up, size_t n) {
     for (size_t i = 0; i < n; i++) gate[i] = gate[i] * sigmoid(gate[i]) * up[i];
 }
 
-static float dot_f32(const float *a, const float *b, size_t n) {
-    float sum = 0.0f;
-    for (size_t i = 0; i < n; i++) sum += a[i] * b[i];
-    return sum;
-}
-
 /* Rotates adjacent pairs (v[2i], v[2i+1]) by angle i (GGUF "NORM" rope type,
    the complex-pair form of DeepSeek's apply_rotary_emb; deepseek2-gguf.md §4.1). */
 static void rope_rotate(float *v, const float *cos_sin, size_t n_pairs) {
@@ -2806,23 +2825,135 @@ static void rope_rotate(float *v, const float *cos_sin, size_t n_pairs) {
     }
 }
 
-/* KV cache rows in the element type chosen at context creation. */
-static void kv_store(void *dst, int32_t kv_type, const float *src, size_t n) {
-    if (kv_type == DSV3_KV_F32) {
-        memcpy(dst, src, n * sizeof(float));
-    } else {
-        uint16_t *d = (uint16_t *)dst;
-        for (size_t i = 0; i < n; i++) d[i] = kv_type == DSV3_KV_F16 ? f32_to_f16(src[i]) : f32_to_bf16(src[i]);
+/* a * b + c rounded once, as IEEE 754 fusedMultiplyAdd. MinGW-w64's fmaf is
+   not fused (it differs from the true result in about a quarter of random
+   float triples), so there it is done in double: the product of two floats is
+   exact in double, TwoSum gives the sum's rounding error, and rounding the
+   double sum to odd before the final rounding to float makes that rounding
+   single (Boldo & Melquiond, "Emulation of FMA and correctly rounded sums:
+   proved algorithms using rounding to odd", 2008). */
+static float fused_mul_add(float a, float b, float c) {
+#if defined(__MINGW32__) && !defined(__FMA__)
+    double product = (double)a * b, sum = product + c;
+    double c_part = sum - product;
+    double error = (product - (sum - c_part)) + (c - c_part);
+    if (error != 0 && isfinite(sum)) {
+        uint64_t bits;
+        memcpy(&bits, &sum, sizeof bits);
+        if (!(bits & 1)) {
+            if ((error > 0) == (sum > 0)) bits++; /* away from zero, towards the exact sum */
+            else bits--;
+        }
+        memcpy(&sum, &bits, sizeof bits);
+    }
+    return (float)sum;
+#else
+    return fmaf(a, b, c);
+#endif
+}
+
+/* KV cache rows in the element type chosen at context creation: one row per
+   position and layer holds the latent c_kv then the rope key k_pe (DeepSeek-V3
+   report eq. 1-3), as F32, F16, BF16 or GGUF Q8_0 blocks. In Q8_0 each part
+   is zero-padded to whole 32-element blocks, so the rope key never shares a
+   block scale with the (normalised, far smaller) latent. */
+static void quantize_row_q8_0(const float *x, uint8_t *out, size_t n);
+
+static uint32_t kv_gguf_type(int32_t kv_type) {
+    static const uint32_t gguf[] = {0, 1, 30, 8}; /* F32, F16, BF16, Q8_0 */
+    return gguf[kv_type];
+}
+
+/* Where the rope key starts in a row of n_lat latent values. */
+static size_t kv_rope_offset(int32_t kv_type, size_t n_lat) {
+    return kv_type == DSV3_KV_Q8_0 ? (n_lat + 31) / 32 * 32 : n_lat;
+}
+
+/* Elements of a cached row, padding included. */
+static size_t kv_row_elements(int32_t kv_type, size_t n_lat, size_t n_rope) {
+    return kv_rope_offset(kv_type, n_lat) + (kv_type == DSV3_KV_Q8_0 ? (n_rope + 31) / 32 * 32 : n_rope);
+}
+
+static size_t kv_row_size(int32_t kv_type, size_t n_lat, size_t n_rope) {
+    size_t n = kv_row_elements(kv_type, n_lat, n_rope);
+    return kv_type == DSV3_KV_Q8_0 ? n / 32 * 34 : n * (kv_type == DSV3_KV_F32 ? 4 : 2);
+}
+
+/* Stores n_lat latent values then n_rope rope values (contiguous in src) as a
+   cache row; pad holds kv_row_elements floats. */
+static void kv_store(uint8_t *dst, int32_t kv_type, const float *src, size_t n_lat, size_t n_rope, float *pad) {
+    size_t width = n_lat + n_rope;
+    switch (kv_type) {
+    case DSV3_KV_F32: memcpy(dst, src, width * sizeof(float)); break;
+    case DSV3_KV_F16:
+        for (size_t i = 0; i < width; i++) store_u16le(dst + 2 * i, f32_to_f16(src[i]));
+        break;
+    case DSV3_KV_BF16:
+        for (size_t i = 0; i < width; i++) store_u16le(dst + 2 * i, f32_to_bf16(src[i]));
+        break;
+    default: {
+        size_t n = kv_row_elements(kv_type, n_lat, n_rope), rope = kv_rope_offset(kv_type, n_lat);
+        for (size_t i = 0; i < n; i++) pad[i] = 0.0f;
+        memcpy(pad, src, n_lat * sizeof(float));
+        memcpy(pad + rope, src + n_lat, n_rope * sizeof(float));
+        quantize_row_q8_0(pad, dst, n);
+    }
     }
 }
 
-static const float *kv_load(const void *src, int32_t kv_type, float *scratch, size_t n, const row_to_f32_fn *to_f32) {
-    if (kv_type == DSV3_KV_F32) return (const float *)src;
-    to_f32[kv_type == DSV3_KV_F16 ? 1 : 30]((const uint8_t *)src, scratch, n); /* GGUF F16 / BF16 */
-    return scratch;
+/* Element j of a cache row, as the SIMD kernels decode it (Q8_0: scale times level). */
+static float kv_element(const uint8_t *row, int32_t kv_type, size_t j) {
+    switch (kv_type) {
+    case DSV3_KV_F32: {
+        float v;
+        memcpy(&v, row + 4 * j, sizeof v);
+        return v;
+    }
+    case DSV3_KV_F16: return f16_to_f32(read_u16le(row + 2 * j));
+    case DSV3_KV_BF16: return bf16_to_f32(read_u16le(row + 2 * j));
+    default: {
+        const uint8_t *block = row + j / 32 * 34;
+        return f16_to_f32(read_u16le(block)) * (float)(int8_t)block[2 + j % 32];
+    }
+    }
 }
 
-static size_t kv_element_size(int32_t kv_type) { return kv_type == DSV3_KV_F32 ? 4 : 2; }
+/* MLA scores of one token's heads against cached rows in the absorbed form
+   (DeepSeek-V2 report §2.1.3: W_UK folded into the query): out[h][t] = q[h] .
+   row_t over `width` elements, where q[h] = [W_UK^T q_nope ; RoPE(q_pe)]
+   matches the row's [c_kv ; k_pe] (zero where a Q8_0 row is padded). The
+   attention scale is applied by the softmax. */
+static void kv_scores(const float *q, size_t q_stride, size_t n_heads, const uint8_t *rows, size_t row_bytes,
+                      size_t n_rows, size_t width, int32_t kv_type, float *out, size_t out_stride) {
+    for (size_t t = 0; t < n_rows; t++) {
+        const uint8_t *row = rows + t * row_bytes;
+        for (size_t h = 0; h < n_heads; h++) out[h * out_stride + t] = 0.0f;
+        for (size_t j = 0; j < width; j++) {
+            float x = kv_element(row, kv_type, j);
+            for (size_t h = 0; h < n_heads; h++) out[h * out_stride + t] += q[h * q_stride + j] * x;
+        }
+    }
+}
+
+/* Outputs [j, n) of one head's weighted sum of cached rows (kv_mix): each
+   one chain of fused multiply-adds over the rows in order. */
+static void kv_mix_columns(float *o, const float *p, const uint8_t *rows, size_t row_bytes, size_t n_rows, size_t j,
+                           size_t n, int32_t kv_type) {
+    for (; j < n; j++) {
+        float acc = 0.0f;
+        for (size_t t = 0; t < n_rows; t++) acc = fused_mul_add(p[t], kv_element(rows + t * row_bytes, kv_type, j), acc);
+        o[j] = acc;
+    }
+}
+
+/* The weighted sum of the same rows' latents: o[h][j] = sum_t p[h][t] row_t[j]
+   for j < n, each output one chain of fused multiply-adds over t in order, so
+   the SIMD twins give the same bits. */
+static void kv_mix(float *o, size_t o_stride, size_t n_heads, const float *p, size_t p_stride, const uint8_t *rows,
+                   size_t row_bytes, size_t n_rows, size_t n, int32_t kv_type) {
+    for (size_t h = 0; h < n_heads; h++)
+        kv_mix_columns(o + h * o_stride, p + h * p_stride, rows, row_bytes, n_rows, 0, n, kv_type);
+}
 
 /* ==== 7. SIMD kernels and dispatch (private) ============================ */
 /* Twins of the scalar kernels above, chosen once at load from what the CPU
@@ -2839,11 +2970,13 @@ typedef struct kernel_set {
     act_quantize_fn quantize_act;          /* activations for act_dot */
     row_to_f32_fn to_f32[DSV3_TYPE_COUNT]; /* dequantization (the KV cache's F16/BF16 rows) */
     void (*axpy_f32)(float *y, float a, const float *x, size_t n);
-    void (*attn_scores)(const float *q_lat, size_t q_lat_stride, const float *q_rope, size_t q_rope_stride,
-                        size_t n_heads, const float *kv, size_t kv_stride, size_t n_rows, size_t n_lat, size_t n_rope,
-                        float scale, float *out, size_t out_stride);
-    void (*attn_mix)(float *o, size_t o_stride, size_t n_heads, const float *p, size_t p_stride, const float *kv,
-                     size_t kv_stride, size_t n_rows, size_t n);
+    void (*kv_scores)(const float *q, size_t q_stride, size_t n_heads, const uint8_t *rows, size_t row_bytes,
+                      size_t n_rows, size_t width, int32_t kv_type, float *out, size_t out_stride);
+    void (*kv_mix)(float *o, size_t o_stride, size_t n_heads, const float *p, size_t p_stride, const uint8_t *rows,
+                   size_t row_bytes, size_t n_rows, size_t n, int32_t kv_type);
+    void (*gemm_f32)(float *out, size_t out_stride, const float *a, size_t a_stride, const float *w,
+                     size_t w_stride, size_t m, size_t k, size_t n, int accumulate);
+    float (*softmax_online)(float *s, size_t n_valid, size_t n, float scale, float *max, float *sum);
     void (*rmsnorm_f32)(float *out, const float *x, const float *w, size_t n, float eps);
     void (*softmax)(float *x, size_t n);
     void (*swiglu)(float *gate, const float *up, size_t n);
@@ -2867,26 +3000,44 @@ static void axpy_f32(float *y, float a, const float *x, size_t n) {
     for (size_t i = 0; i < n; i++) y[i] += a * x[i];
 }
 
-/* MLA scores against a block of cached latent rows (DeepSeek-V3 report eq. 10
-   with W_UK absorbed into the query): out[h][t] = scale * (q_lat[h] . kv[t][0,
-   n_lat) + q_rope[h] . kv[t][n_lat, n_lat + n_rope)). */
-static void attn_scores(const float *q_lat, size_t q_lat_stride, const float *q_rope, size_t q_rope_stride,
-                        size_t n_heads, const float *kv, size_t kv_stride, size_t n_rows, size_t n_lat, size_t n_rope,
-                        float scale, float *out, size_t out_stride) {
-    for (size_t h = 0; h < n_heads; h++)
-        for (size_t t = 0; t < n_rows; t++) {
-            const float *row = kv + t * kv_stride;
-            float s = dot_f32(q_lat + h * q_lat_stride, row, n_lat) +
-                      dot_f32(q_rope + h * q_rope_stride, row + n_lat, n_rope);
-            out[h * out_stride + t] = s * scale;
+/* out[i][c] = (accumulate ? out[i][c] : 0) + sum_r a[i][r] * w[r][c] over
+   i < m, c < n, r < k (row-major, strides in floats): the float matrix product
+   of batched attention. Each output is one chain of fused multiply-adds over r
+   in order, so the SIMD twins, which tile rows and columns, give the same bits. */
+static void gemm_f32(float *out, size_t out_stride, const float *a, size_t a_stride, const float *w, size_t w_stride,
+                     size_t m, size_t k, size_t n, int accumulate) {
+    for (size_t i = 0; i < m; i++)
+        for (size_t c = 0; c < n; c++) {
+            float acc = accumulate ? out[i * out_stride + c] : 0.0f;
+            for (size_t r = 0; r < k; r++) acc = fused_mul_add(a[i * a_stride + r], w[r * w_stride + c], acc);
+            out[i * out_stride + c] = acc;
         }
 }
 
-/* The weighted sum of the same rows: o[h] += sum_t p[h][t] * kv[t][0, n). */
-static void attn_mix(float *o, size_t o_stride, size_t n_heads, const float *p, size_t p_stride, const float *kv,
-                     size_t kv_stride, size_t n_rows, size_t n) {
-    for (size_t h = 0; h < n_heads; h++)
-        for (size_t t = 0; t < n_rows; t++) axpy_f32(o + h * o_stride, p[h * p_stride + t], kv + t * kv_stride, n);
+/* softmax_online from element j on, with the block max m and the sum of the
+   first j probabilities already found (the SIMD twins do those in vectors). */
+static float softmax_online_tail(float *s, size_t j, size_t n_valid, size_t n, float scale, float m, float block,
+                                 float *max, float *sum) {
+    for (; j < n_valid; j++) {
+        s[j] = expf(s[j] * scale - m);
+        block += s[j];
+    }
+    for (; j < n; j++) s[j] = 0.0f;
+    float correction = expf(*max - m);
+    *sum = *sum * correction + block;
+    *max = m;
+    return correction;
+}
+
+/* One block of an online softmax (flash attention; Milakov & Gimelshein 2018):
+   s[0, n_valid) are raw scores, multiplied by `scale`; s[n_valid, n) are masked.
+   Raises the running max, writes the block's unnormalised probabilities
+   exp(scale * s - max) (0 where masked), adds them to the running sum and
+   returns exp(old max - new max), the factor earlier partial sums need. */
+static float softmax_online(float *s, size_t n_valid, size_t n, float scale, float *max, float *sum) {
+    float m = *max;
+    for (size_t j = 0; j < n_valid; j++) m = fmaxf(m, s[j] * scale);
+    return softmax_online_tail(s, 0, n_valid, n, scale, m, 0.0f, max, sum);
 }
 
 static void kernels_scalar(kernel_set *k) {
@@ -2899,8 +3050,10 @@ static void kernels_scalar(kernel_set *k) {
     }
     k->quantize_act = quantize_act;
     k->axpy_f32 = axpy_f32;
-    k->attn_scores = attn_scores;
-    k->attn_mix = attn_mix;
+    k->kv_scores = kv_scores;
+    k->kv_mix = kv_mix;
+    k->gemm_f32 = gemm_f32;
+    k->softmax_online = softmax_online;
     k->rmsnorm_f32 = rmsnorm_f32;
     k->softmax = softmax;
     k->swiglu = swiglu;
@@ -2925,6 +3078,7 @@ static void kernels_scalar(kernel_set *k) {
 #endif
 #if !DSV3_HAVE_AVX2
 #  define DSV3_HAVE_AVX512 0
+#  define DSV3_HAVE_AVXVNNI 0
 #endif
 
 #if DSV3_HAVE_AVX2
@@ -2937,6 +3091,12 @@ DSV3_AVX2 static float hsum256(__m256 v) {
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
     s = _mm_add_ss(s, _mm_movehdup_ps(s));
     return _mm_cvtss_f32(s);
+}
+
+DSV3_AVX2 static float hmax256(__m256 v) {
+    __m128 h = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+    return _mm_cvtss_f32(_mm_max_ss(h, _mm_movehdup_ps(h)));
 }
 
 DSV3_AVX2 static float dot_f32_avx2(const float *a, const float *b, size_t n) {
@@ -3014,9 +3174,7 @@ DSV3_AVX2 static void softmax_avx2(float *x, size_t n) {
     if (n >= 8) {
         __m256 m = _mm256_loadu_ps(x);
         for (i = 8; i + 8 <= n; i += 8) m = _mm256_max_ps(_mm256_loadu_ps(x + i), m);
-        __m128 h = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
-        h = _mm_max_ps(h, _mm_movehl_ps(h, h));
-        max = _mm_cvtss_f32(_mm_max_ss(h, _mm_movehdup_ps(h)));
+        max = hmax256(m);
     }
     for (; i < n; i++)
         if (x[i] > max) max = x[i];
@@ -3040,15 +3198,24 @@ DSV3_AVX2 static void softmax_avx2(float *x, size_t n) {
     for (; i < n; i++) x[i] *= (float)(1.0 / sum);
 }
 
+/* The tail goes through the vector code too (padded), so an element's bits do
+   not depend on where a thread's range of rows starts or ends. */
 DSV3_AVX2 static void swiglu_avx2(float *gate, const float *up, size_t n) {
     const __m256 one = _mm256_set1_ps(1.0f), sign = _mm256_set1_ps(-0.0f);
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        __m256 g = _mm256_loadu_ps(gate + i);
+    for (size_t i = 0; i < n; i += 8) {
+        float g_tail[8] = {0}, u_tail[8] = {0};
+        size_t len = n - i < 8 ? n - i : 8;
+        float *g_at = len == 8 ? gate + i : g_tail;
+        const float *u_at = len == 8 ? up + i : u_tail;
+        if (len < 8) {
+            memcpy(g_tail, gate + i, len * sizeof(float));
+            memcpy(u_tail, up + i, len * sizeof(float));
+        }
+        __m256 g = _mm256_loadu_ps(g_at);
         __m256 sig = _mm256_div_ps(one, _mm256_add_ps(one, exp_avx2(_mm256_xor_ps(g, sign))));
-        _mm256_storeu_ps(gate + i, _mm256_mul_ps(_mm256_mul_ps(g, sig), _mm256_loadu_ps(up + i)));
+        _mm256_storeu_ps(g_at, _mm256_mul_ps(_mm256_mul_ps(g, sig), _mm256_loadu_ps(u_at)));
+        if (len < 8) memcpy(gate + i, g_tail, len * sizeof(float));
     }
-    for (; i < n; i++) gate[i] = gate[i] * sigmoid(gate[i]) * up[i];
 }
 
 /* (a, b) -> (a c - b s, a s + b c) on 4 pairs at once: fmaddsub subtracts in
@@ -3064,127 +3231,221 @@ DSV3_AVX2 static void rope_rotate_avx2(float *v, const float *cos_sin, size_t n_
     rope_rotate(v + 2 * i, cos_sin + 2 * i, n_pairs - i);
 }
 
-/* Register tiles of 4 heads x 2 rows: each load of a query or a cached row
-   feeds several FMAs, where a dot per pair would load both for each one. A
-   (head, row) pair goes through the same operations in a tile or at the
-   edges (one FMA chain over 8-float chunks, latent then rope, then the
-   leftover elements), so how heads are split across threads never changes a
-   score. */
-DSV3_AVX2 static float attn_score_one_avx2(const float *q_lat, const float *q_rope, const float *row, size_t n_lat,
-                                           size_t n_rope, float scale) {
-    __m256 acc = _mm256_setzero_ps();
-    size_t j = 0;
-    for (; j + 8 <= n_lat; j += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(q_lat + j), _mm256_loadu_ps(row + j), acc);
-    size_t lat_tail = j, r = 0;
-    for (; r + 8 <= n_rope; r += 8)
-        acc = _mm256_fmadd_ps(_mm256_loadu_ps(q_rope + r), _mm256_loadu_ps(row + n_lat + r), acc);
-    float tail = 0.0f;
-    for (j = lat_tail; j < n_lat; j++) tail += q_lat[j] * row[j];
-    for (; r < n_rope; r++) tail += q_rope[r] * row[n_lat + r];
-    return (hsum256(acc) + tail) * scale;
+/* Eight elements of a cache row from element j on, as floats: the values
+   kv_element gives (a Q8_0 level times its block's scale, one rounding). */
+DSV3_AVX2 DSV3_ALWAYS_INLINE static inline __m256 kv_load8_avx2(const uint8_t *row, size_t j, int32_t kv_type) {
+    switch (kv_type) {
+    case DSV3_KV_F32: return _mm256_loadu_ps((const float *)(const void *)row + j);
+    case DSV3_KV_F16: return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)(row + 2 * j)));
+    case DSV3_KV_BF16: {
+        __m128i h = _mm_loadu_si128((const __m128i *)(const void *)(row + 2 * j));
+        return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+    }
+    default: {
+        const uint8_t *block = row + j / 32 * 34;
+        __m128i levels = _mm_loadl_epi64((const __m128i *)(const void *)(block + 2 + j % 32));
+        return _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(levels)),
+                             _mm256_set1_ps(_cvtsh_ss(read_u16le(block))));
+    }
+    }
 }
 
-DSV3_AVX2 static void attn_scores_avx2(const float *q_lat, size_t q_lat_stride, const float *q_rope,
-                                       size_t q_rope_stride, size_t n_heads, const float *kv, size_t kv_stride,
-                                       size_t n_rows, size_t n_lat, size_t n_rope, float scale, float *out,
-                                       size_t out_stride) {
+/* Scores of nh heads x nt rows (constants once inlined) held in registers:
+   each row chunk decoded once feeds every head of the tile. A (head, row)
+   pair gets the same operations in any tile shape, so how heads or rows are
+   grouped never changes a score. */
+DSV3_AVX2 DSV3_ALWAYS_INLINE static inline void kv_scores_tile_avx2(const float *q, size_t q_stride, const uint8_t *rows,
+                                                                    size_t row_bytes, size_t width, int32_t kv_type,
+                                                                    float *out, size_t out_stride, int nh, int nt) {
+    __m256 acc[4][2];
+    DSV3_UNROLL
+    for (int i = 0; i < nh; i++)
+        DSV3_UNROLL
+        for (int t = 0; t < nt; t++) acc[i][t] = _mm256_setzero_ps();
+    size_t j = 0;
+    for (; j + 8 <= width; j += 8) {
+        __m256 x[2];
+        DSV3_UNROLL
+        for (int t = 0; t < nt; t++) x[t] = kv_load8_avx2(rows + t * row_bytes, j, kv_type);
+        DSV3_UNROLL
+        for (int i = 0; i < nh; i++) {
+            __m256 qv = _mm256_loadu_ps(q + i * q_stride + j);
+            DSV3_UNROLL
+            for (int t = 0; t < nt; t++) acc[i][t] = _mm256_fmadd_ps(qv, x[t], acc[i][t]);
+        }
+    }
+    for (int i = 0; i < nh; i++)
+        for (int t = 0; t < nt; t++) {
+            float tail = 0.0f;
+            for (size_t e = j; e < width; e++) tail += q[i * q_stride + e] * kv_element(rows + t * row_bytes, kv_type, e);
+            out[i * out_stride + t] = hsum256(acc[i][t]) + tail;
+        }
+}
+
+DSV3_AVX2 DSV3_ALWAYS_INLINE static inline void kv_scores_avx2_typed(const float *q, size_t q_stride, size_t n_heads,
+                                                                     const uint8_t *rows, size_t row_bytes,
+                                                                     size_t n_rows, size_t width, int32_t kv_type,
+                                                                     float *out, size_t out_stride) {
     size_t h = 0;
     for (; h + 4 <= n_heads; h += 4) {
-        const float *ql = q_lat + h * q_lat_stride, *qr = q_rope + h * q_rope_stride;
         size_t t = 0;
-        for (; t + 2 <= n_rows; t += 2) {
-            __m256 acc[4][2];
-            float tail[4][2];
-            DSV3_UNROLL
-            for (int i = 0; i < 4; i++) {
-                acc[i][0] = acc[i][1] = _mm256_setzero_ps();
-                tail[i][0] = tail[i][1] = 0.0f;
-            }
-            const float *r0 = kv + t * kv_stride, *r1 = r0 + kv_stride;
-            size_t j = 0;
-            for (; j + 8 <= n_lat; j += 8) {
-                __m256 c0 = _mm256_loadu_ps(r0 + j), c1 = _mm256_loadu_ps(r1 + j);
-                DSV3_UNROLL
-                for (int i = 0; i < 4; i++) {
-                    __m256 q = _mm256_loadu_ps(ql + i * q_lat_stride + j);
-                    DSV3_IN_REGISTER(q);
-                    acc[i][0] = _mm256_fmadd_ps(q, c0, acc[i][0]);
-                    acc[i][1] = _mm256_fmadd_ps(q, c1, acc[i][1]);
-                }
-            }
-            size_t lat_tail = j, r = 0;
-            for (; r + 8 <= n_rope; r += 8) {
-                __m256 c0 = _mm256_loadu_ps(r0 + n_lat + r), c1 = _mm256_loadu_ps(r1 + n_lat + r);
-                DSV3_UNROLL
-                for (int i = 0; i < 4; i++) {
-                    __m256 q = _mm256_loadu_ps(qr + i * q_rope_stride + r);
-                    DSV3_IN_REGISTER(q);
-                    acc[i][0] = _mm256_fmadd_ps(q, c0, acc[i][0]);
-                    acc[i][1] = _mm256_fmadd_ps(q, c1, acc[i][1]);
-                }
-            }
-            for (int i = 0; i < 4; i++)
-                for (int k = 0; k < 2; k++) {
-                    const float *row = k ? r1 : r0;
-                    for (j = lat_tail; j < n_lat; j++) tail[i][k] += ql[i * q_lat_stride + j] * row[j];
-                    for (size_t e = r; e < n_rope; e++) tail[i][k] += qr[i * q_rope_stride + e] * row[n_lat + e];
-                    out[(h + i) * out_stride + t + k] = (hsum256(acc[i][k]) + tail[i][k]) * scale;
-                }
-        }
+        for (; t + 2 <= n_rows; t += 2)
+            kv_scores_tile_avx2(q + h * q_stride, q_stride, rows + t * row_bytes, row_bytes, width, kv_type,
+                                out + h * out_stride + t, out_stride, 4, 2);
         for (; t < n_rows; t++)
-            for (int i = 0; i < 4; i++)
-                out[(h + i) * out_stride + t] = attn_score_one_avx2(ql + i * q_lat_stride, qr + i * q_rope_stride,
-                                                                    kv + t * kv_stride, n_lat, n_rope, scale);
+            kv_scores_tile_avx2(q + h * q_stride, q_stride, rows + t * row_bytes, row_bytes, width, kv_type,
+                                out + h * out_stride + t, out_stride, 4, 1);
     }
-    for (; h < n_heads; h++)
-        for (size_t t = 0; t < n_rows; t++)
-            out[h * out_stride + t] = attn_score_one_avx2(q_lat + h * q_lat_stride, q_rope + h * q_rope_stride,
-                                                          kv + t * kv_stride, n_lat, n_rope, scale);
+    for (; h < n_heads; h++) {
+        size_t t = 0;
+        for (; t + 2 <= n_rows; t += 2)
+            kv_scores_tile_avx2(q + h * q_stride, q_stride, rows + t * row_bytes, row_bytes, width, kv_type,
+                                out + h * out_stride + t, out_stride, 1, 2);
+        for (; t < n_rows; t++)
+            kv_scores_tile_avx2(q + h * q_stride, q_stride, rows + t * row_bytes, row_bytes, width, kv_type,
+                                out + h * out_stride + t, out_stride, 1, 1);
+    }
 }
 
-/* Tiles of 4 heads x 16 outputs held in registers over every row; each output
-   is one chain of FMAs over the rows in order, in a tile or at the edges. */
-DSV3_AVX2 static void attn_mix_avx2(float *o, size_t o_stride, size_t n_heads, const float *p, size_t p_stride,
-                                    const float *kv, size_t kv_stride, size_t n_rows, size_t n) {
-    size_t h = 0, j;
-    for (; h + 4 <= n_heads; h += 4)
-        for (j = 0; j + 16 <= n; j += 16) {
-            __m256 acc[4][2];
+DSV3_AVX2 static void kv_scores_avx2(const float *q, size_t q_stride, size_t n_heads, const uint8_t *rows,
+                                     size_t row_bytes, size_t n_rows, size_t width, int32_t kv_type, float *out,
+                                     size_t out_stride) {
+    switch (kv_type) {
+    case DSV3_KV_F32: kv_scores_avx2_typed(q, q_stride, n_heads, rows, row_bytes, n_rows, width, DSV3_KV_F32, out, out_stride); break;
+    case DSV3_KV_F16: kv_scores_avx2_typed(q, q_stride, n_heads, rows, row_bytes, n_rows, width, DSV3_KV_F16, out, out_stride); break;
+    case DSV3_KV_BF16: kv_scores_avx2_typed(q, q_stride, n_heads, rows, row_bytes, n_rows, width, DSV3_KV_BF16, out, out_stride); break;
+    default: kv_scores_avx2_typed(q, q_stride, n_heads, rows, row_bytes, n_rows, width, DSV3_KV_Q8_0, out, out_stride); break;
+    }
+}
+
+/* nh heads x nc chunks of 8 outputs held in registers over all rows: each
+   output one FMA chain over the rows in order, as the reference. */
+DSV3_AVX2 DSV3_ALWAYS_INLINE static inline void kv_mix_tile_avx2(float *o, size_t o_stride, const float *p,
+                                                                 size_t p_stride, const uint8_t *rows,
+                                                                 size_t row_bytes, size_t n_rows, size_t j,
+                                                                 int32_t kv_type, int nh, int nc) {
+    __m256 acc[4][2];
+    DSV3_UNROLL
+    for (int i = 0; i < nh; i++)
+        DSV3_UNROLL
+        for (int c = 0; c < nc; c++) acc[i][c] = _mm256_setzero_ps();
+    for (size_t t = 0; t < n_rows; t++) {
+        __m256 x[2];
+        DSV3_UNROLL
+        for (int c = 0; c < nc; c++) x[c] = kv_load8_avx2(rows + t * row_bytes, j + 8 * c, kv_type);
+        DSV3_UNROLL
+        for (int i = 0; i < nh; i++) {
+            __m256 w = _mm256_broadcast_ss(p + i * p_stride + t);
             DSV3_UNROLL
-            for (int i = 0; i < 4; i++) {
-                acc[i][0] = _mm256_loadu_ps(o + (h + i) * o_stride + j);
-                acc[i][1] = _mm256_loadu_ps(o + (h + i) * o_stride + j + 8);
-            }
-            for (size_t t = 0; t < n_rows; t++) {
-                __m256 c0 = _mm256_loadu_ps(kv + t * kv_stride + j), c1 = _mm256_loadu_ps(kv + t * kv_stride + j + 8);
-                DSV3_UNROLL
-                for (int i = 0; i < 4; i++) {
-                    __m256 w = _mm256_broadcast_ss(p + (h + i) * p_stride + t);
-                    acc[i][0] = _mm256_fmadd_ps(w, c0, acc[i][0]);
-                    acc[i][1] = _mm256_fmadd_ps(w, c1, acc[i][1]);
-                }
-            }
-            DSV3_UNROLL
-            for (int i = 0; i < 4; i++) {
-                _mm256_storeu_ps(o + (h + i) * o_stride + j, acc[i][0]);
-                _mm256_storeu_ps(o + (h + i) * o_stride + j + 8, acc[i][1]);
-            }
-        }
-    /* the edges: heads past the last full tile, and outputs past the last 16 */
-    for (size_t hh = 0; hh < n_heads; hh++) {
-        for (j = hh < h ? n / 16 * 16 : 0; j + 8 <= n; j += 8) {
-            __m256 acc = _mm256_loadu_ps(o + hh * o_stride + j);
-            for (size_t t = 0; t < n_rows; t++)
-                acc = _mm256_fmadd_ps(_mm256_broadcast_ss(p + hh * p_stride + t),
-                                      _mm256_loadu_ps(kv + t * kv_stride + j), acc);
-            _mm256_storeu_ps(o + hh * o_stride + j, acc);
-        }
-        for (; j < n; j++) {
-            float acc = o[hh * o_stride + j];
-            for (size_t t = 0; t < n_rows; t++) acc = fmaf(p[hh * p_stride + t], kv[t * kv_stride + j], acc);
-            o[hh * o_stride + j] = acc;
+            for (int c = 0; c < nc; c++) acc[i][c] = _mm256_fmadd_ps(w, x[c], acc[i][c]);
         }
     }
+    DSV3_UNROLL
+    for (int i = 0; i < nh; i++)
+        DSV3_UNROLL
+        for (int c = 0; c < nc; c++) _mm256_storeu_ps(o + i * o_stride + j + 8 * c, acc[i][c]);
+}
+
+DSV3_AVX2 DSV3_ALWAYS_INLINE static inline void kv_mix_avx2_typed(float *o, size_t o_stride, size_t n_heads,
+                                                                  const float *p, size_t p_stride,
+                                                                  const uint8_t *rows, size_t row_bytes,
+                                                                  size_t n_rows, size_t n, int32_t kv_type) {
+    for (size_t h = 0; h < n_heads;) {
+        int nh = n_heads - h >= 4 ? 4 : 1;
+        size_t j = 0;
+        for (; j + 16 <= n; j += 16) {
+            if (nh == 4) kv_mix_tile_avx2(o + h * o_stride, o_stride, p + h * p_stride, p_stride, rows, row_bytes, n_rows, j, kv_type, 4, 2);
+            else kv_mix_tile_avx2(o + h * o_stride, o_stride, p + h * p_stride, p_stride, rows, row_bytes, n_rows, j, kv_type, 1, 2);
+        }
+        for (; j + 8 <= n; j += 8) {
+            if (nh == 4) kv_mix_tile_avx2(o + h * o_stride, o_stride, p + h * p_stride, p_stride, rows, row_bytes, n_rows, j, kv_type, 4, 1);
+            else kv_mix_tile_avx2(o + h * o_stride, o_stride, p + h * p_stride, p_stride, rows, row_bytes, n_rows, j, kv_type, 1, 1);
+        }
+        for (int i = 0; i < nh; i++)
+            kv_mix_columns(o + (h + i) * o_stride, p + (h + i) * p_stride, rows, row_bytes, n_rows, j, n, kv_type);
+        h += (size_t)nh;
+    }
+}
+
+DSV3_AVX2 static void kv_mix_avx2(float *o, size_t o_stride, size_t n_heads, const float *p, size_t p_stride,
+                                  const uint8_t *rows, size_t row_bytes, size_t n_rows, size_t n, int32_t kv_type) {
+    switch (kv_type) {
+    case DSV3_KV_F32: kv_mix_avx2_typed(o, o_stride, n_heads, p, p_stride, rows, row_bytes, n_rows, n, DSV3_KV_F32); break;
+    case DSV3_KV_F16: kv_mix_avx2_typed(o, o_stride, n_heads, p, p_stride, rows, row_bytes, n_rows, n, DSV3_KV_F16); break;
+    case DSV3_KV_BF16: kv_mix_avx2_typed(o, o_stride, n_heads, p, p_stride, rows, row_bytes, n_rows, n, DSV3_KV_BF16); break;
+    default: kv_mix_avx2_typed(o, o_stride, n_heads, p, p_stride, rows, row_bytes, n_rows, n, DSV3_KV_Q8_0); break;
+    }
+}
+
+/* gemm_f32 for `rows` (1-4, a constant once inlined) rows of a: tiles of rows
+   x 16 columns held in registers over all of k, then 8 columns, then single
+   columns; every output one FMA chain over r in order, as the reference. */
+DSV3_AVX2 DSV3_ALWAYS_INLINE static inline void gemm_rows_avx2(float *out, size_t out_stride, const float *a,
+                                                               size_t a_stride, const float *w, size_t w_stride,
+                                                               size_t k, size_t n, int accumulate, int rows) {
+    size_t c = 0;
+    for (; c + 16 <= n; c += 16) {
+        __m256 acc[4][2];
+        DSV3_UNROLL
+        for (int i = 0; i < rows; i++) {
+            acc[i][0] = accumulate ? _mm256_loadu_ps(out + i * out_stride + c) : _mm256_setzero_ps();
+            acc[i][1] = accumulate ? _mm256_loadu_ps(out + i * out_stride + c + 8) : _mm256_setzero_ps();
+        }
+        for (size_t r = 0; r < k; r++) {
+            __m256 w0 = _mm256_loadu_ps(w + r * w_stride + c), w1 = _mm256_loadu_ps(w + r * w_stride + c + 8);
+            DSV3_UNROLL
+            for (int i = 0; i < rows; i++) {
+                __m256 x = _mm256_broadcast_ss(a + i * a_stride + r);
+                acc[i][0] = _mm256_fmadd_ps(x, w0, acc[i][0]);
+                acc[i][1] = _mm256_fmadd_ps(x, w1, acc[i][1]);
+            }
+        }
+        DSV3_UNROLL
+        for (int i = 0; i < rows; i++) {
+            _mm256_storeu_ps(out + i * out_stride + c, acc[i][0]);
+            _mm256_storeu_ps(out + i * out_stride + c + 8, acc[i][1]);
+        }
+    }
+    for (; c + 8 <= n; c += 8) {
+        __m256 acc[4];
+        DSV3_UNROLL
+        for (int i = 0; i < rows; i++)
+            acc[i] = accumulate ? _mm256_loadu_ps(out + i * out_stride + c) : _mm256_setzero_ps();
+        for (size_t r = 0; r < k; r++) {
+            __m256 w0 = _mm256_loadu_ps(w + r * w_stride + c);
+            DSV3_UNROLL
+            for (int i = 0; i < rows; i++) acc[i] = _mm256_fmadd_ps(_mm256_broadcast_ss(a + i * a_stride + r), w0, acc[i]);
+        }
+        DSV3_UNROLL
+        for (int i = 0; i < rows; i++) _mm256_storeu_ps(out + i * out_stride + c, acc[i]);
+    }
+    /* the last columns: the reference itself (the same FMA chains) */
+    gemm_f32(out + c, out_stride, a, a_stride, w + c, w_stride, (size_t)rows, k, n - c, accumulate);
+}
+
+DSV3_AVX2 static void gemm_f32_avx2(float *out, size_t out_stride, const float *a, size_t a_stride, const float *w,
+                                    size_t w_stride, size_t m, size_t k, size_t n, int accumulate) {
+    size_t i = 0;
+    for (; i + 4 <= m; i += 4)
+        gemm_rows_avx2(out + i * out_stride, out_stride, a + i * a_stride, a_stride, w, w_stride, k, n, accumulate, 4);
+    for (; i < m; i++)
+        gemm_rows_avx2(out + i * out_stride, out_stride, a + i * a_stride, a_stride, w, w_stride, k, n, accumulate, 1);
+}
+
+DSV3_AVX2 static float softmax_online_avx2(float *s, size_t n_valid, size_t n, float scale, float *max, float *sum) {
+    __m256 vscale = _mm256_set1_ps(scale), vm = _mm256_set1_ps(*max);
+    size_t j = 0;
+    for (; j + 8 <= n_valid; j += 8) vm = _mm256_max_ps(vm, _mm256_mul_ps(_mm256_loadu_ps(s + j), vscale));
+    float m = hmax256(vm);
+    for (; j < n_valid; j++) m = fmaxf(m, s[j] * scale);
+    __m256 acc = _mm256_setzero_ps();
+    vm = _mm256_set1_ps(m);
+    for (j = 0; j + 8 <= n_valid; j += 8) {
+        __m256 e = exp_avx2(_mm256_fmsub_ps(_mm256_loadu_ps(s + j), vscale, vm));
+        _mm256_storeu_ps(s + j, e);
+        acc = _mm256_add_ps(acc, e);
+    }
+    return softmax_online_tail(s, j, n_valid, n, scale, m, hsum256(acc), max, sum);
 }
 
 DSV3_AVX2 static float f32_row_dot_avx2(const uint8_t *row, const float *x, size_t n) {
@@ -3762,8 +4023,10 @@ static void kernels_avx2(kernel_set *k) {
     k->row_dot[8] = q8_0_row_dot_avx2;
     k->row_dot[30] = bf16_row_dot_avx2;
     k->axpy_f32 = axpy_f32_avx2;
-    k->attn_scores = attn_scores_avx2;
-    k->attn_mix = attn_mix_avx2;
+    k->kv_scores = kv_scores_avx2;
+    k->kv_mix = kv_mix_avx2;
+    k->gemm_f32 = gemm_f32_avx2;
+    k->softmax_online = softmax_online_avx2;
     k->rmsnorm_f32 = rmsnorm_f32_avx2;
     k->softmax = softmax_avx2;
     k->swiglu = swiglu_avx2;
@@ -3791,6 +4054,60 @@ static void kernels_avx2(kernel_set *k) {
     k->act_tile[13] = q5_k_tiles_avx2;
     k->act_tile[14] = q6_k_tiles_avx2;
 }
+
+/* ---- AVX-VNNI: the AVX2 kernels with VEX vpdpwssd (Alder Lake and later
+   Intel client cores, which lack AVX-512; also Zen 5) ----
+   The K-quant bodies take the scale multiply and the accumulation in one
+   instruction, as the AVX-512 set does; vpdpwssd sums exactly what vpmaddwd
+   + vpaddd sum, so every result is the AVX2 set's, bit for bit. */
+#if DSV3_HAVE_AVX2 && defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#  define DSV3_HAVE_AVXVNNI 1
+#  define DSV3_AVXVNNI __attribute__((target("avx2,fma,f16c,avxvnni")))
+
+/* CPUID leaf 7 sub-leaf 1: AVX-VNNI (EAX 4); the OS saves the YMM state (AVX2). */
+static int cpu_has_avxvnni(void) {
+    if (!cpu_has_avx2()) return 0;
+    unsigned a, b, c, d;
+    __cpuid_count(7, 1, a, b, c, d);
+    return (a & (1u << 4)) != 0;
+}
+
+DSV3_AVXVNNI static inline __m256i scaled_pairs_avxvnni(__m256i isum, __m256i p, __m256i s) {
+    return _mm256_dpwssd_avx_epi32(isum, p, s);
+}
+
+#define DSV3_Q4_K_TILE(k) q4_q5_k_tile_avx2(&row, 1, acts, act_stride, n, &out, out_stride, k, 0, scaled_pairs_avxvnni)
+#define DSV3_Q5_K_TILE(k) q4_q5_k_tile_avx2(&row, 1, acts, act_stride, n, &out, out_stride, k, 1, scaled_pairs_avxvnni)
+#define DSV3_Q2_K_TILE(k) q2_k_tile_avx2(row, acts, act_stride, n, out, out_stride, k, scaled_pairs_avxvnni)
+#define DSV3_Q3_K_TILE(k) q3_k_tile_avx2(row, acts, act_stride, n, out, out_stride, k, scaled_pairs_avxvnni)
+DSV3_TILE_KERNELS(DSV3_AVXVNNI, q2_k_tiles_avxvnni, q2_k_act_dot_avxvnni, DSV3_Q2_K_TILE)
+DSV3_TILE_KERNELS(DSV3_AVXVNNI, q3_k_tiles_avxvnni, q3_k_act_dot_avxvnni, DSV3_Q3_K_TILE)
+DSV3_TILE_KERNELS(DSV3_AVXVNNI, q4_k_tiles_avxvnni, q4_k_act_dot_avxvnni, DSV3_Q4_K_TILE)
+DSV3_TILE_KERNELS(DSV3_AVXVNNI, q5_k_tiles_avxvnni, q5_k_act_dot_avxvnni, DSV3_Q5_K_TILE)
+#undef DSV3_Q2_K_TILE
+#undef DSV3_Q3_K_TILE
+#undef DSV3_Q4_K_TILE
+#undef DSV3_Q5_K_TILE
+DSV3_Q4_Q5_K_DOT2(DSV3_AVXVNNI, q4_k_act_dot2_avxvnni, 0, scaled_pairs_avxvnni)
+DSV3_Q4_Q5_K_DOT2(DSV3_AVXVNNI, q5_k_act_dot2_avxvnni, 1, scaled_pairs_avxvnni)
+
+static void kernels_avxvnni(kernel_set *k) {
+    kernels_avx2(k);
+    k->name = "avx-vnni";
+    k->act_dot[10] = q2_k_act_dot_avxvnni;
+    k->act_tile[10] = q2_k_tiles_avxvnni;
+    k->act_dot[11] = q3_k_act_dot_avxvnni;
+    k->act_tile[11] = q3_k_tiles_avxvnni;
+    k->act_dot[12] = q4_k_act_dot_avxvnni;
+    k->act_tile[12] = q4_k_tiles_avxvnni;
+    k->act_dot2[12] = q4_k_act_dot2_avxvnni;
+    k->act_dot[13] = q5_k_act_dot_avxvnni;
+    k->act_tile[13] = q5_k_tiles_avxvnni;
+    k->act_dot2[13] = q5_k_act_dot2_avxvnni;
+}
+#else
+#  define DSV3_HAVE_AVXVNNI 0
+#endif
 
 /* ---- AVX-512 (F, BW, VL, VNNI): x86-64 CPUs from Ice Lake and Zen 4 ----
    Twice the bytes per instruction, and vpdpwssd fuses the scale multiply with
@@ -3889,45 +4206,128 @@ DSV3_AVX512 DSV3_ALWAYS_INLINE static inline void q6_k_tile_body_avx512(const ui
 }
 
 /* Q8_0: vpdpbusd multiplies unsigned by signed bytes and sums each four into
-   32 bits: |w| times y carrying w's sign. */
+   32 bits: |w| times y carrying w's sign. Two blocks per 512-bit register (the
+   weight scales of both as one vector, the activation scales put in its
+   halves), so each pair of blocks costs a token one multiply, conversion and
+   FMA in float; an odd last block goes through the low half alone. */
 DSV3_AVX512 DSV3_ALWAYS_INLINE static inline void q8_0_tile_body_avx512(const uint8_t *row, const uint8_t *act,
                                                                         size_t act_stride, size_t n, float *out,
                                                                         size_t out_stride, int n_tok) {
-    __m256 acc[DSV3_TILE_TOKENS];
+    __m512 acc[DSV3_TILE_TOKENS];
     DSV3_UNROLL
-    for (int t = 0; t < n_tok; t++) acc[t] = _mm256_setzero_ps();
-    for (size_t b = 0; b < n / 32; b++) {
-        const uint8_t *block = row + 34 * b;
-        __m256i w = _mm256_loadu_si256((const __m256i *)(const void *)(block + 2));
-        __m256i w_abs = _mm256_abs_epi8(w);
-        /* the weight scale in every lane: d * da is then one vector multiply
-           by da broadcast from memory (the same single rounding as a scalar) */
-        __m256 d = _mm256_cvtph_ps(_mm_set1_epi16((short)read_u16le(block)));
+    for (int t = 0; t < n_tok; t++) acc[t] = _mm512_setzero_ps();
+    size_t n_blocks = n / 32;
+    for (size_t b = 0; b < n_blocks; b += 2) {
+        int pair = b + 1 < n_blocks;
+        const uint8_t *block = row + 34 * b, *next = pair ? block + 34 : block;
+        __m512i w = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(const void *)(block + 2))),
+                                       _mm256_loadu_si256((const __m256i *)(const void *)(next + 2)), 1);
+        __mmask16 lanes = pair ? (__mmask16)0xFFFF : (__mmask16)0x00FF; /* an odd last block: its half only */
+        __m512i w_abs = _mm512_abs_epi8(w);
+        __mmask64 negative = _mm512_movepi8_mask(w);
+        __m512 d = _mm512_cvtph_ps(_mm256_inserti128_si256(_mm256_castsi128_si256(_mm_set1_epi16((short)read_u16le(block))),
+                                                           _mm_set1_epi16((short)read_u16le(next)), 1));
         DSV3_UNROLL
         for (int t = 0; t < n_tok; t++) {
             const act_block32 *a = (const act_block32 *)(const void *)(act + act_stride * t) + b;
-            __m256i y = _mm256_sign_epi8(_mm256_loadu_si256((const __m256i *)(const void *)a->qs), w);
-            __m256i dot = _mm256_dpbusd_epi32(_mm256_setzero_si256(), w_abs, y);
-            __m256 scale = _mm256_mul_ps(d, _mm256_broadcast_ss(&a->d));
-            acc[t] = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(dot), acc[t]);
+            const act_block32 *a_next = pair ? a + 1 : a;
+            __m512i y = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(const void *)a->qs)),
+                                           _mm256_loadu_si256((const __m256i *)(const void *)a_next->qs), 1);
+            y = _mm512_mask_sub_epi8(y, negative, _mm512_setzero_si512(), y);
+            __m512i dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w_abs, y);
+            __m512 da = _mm512_mask_broadcastss_ps(_mm512_set1_ps(a->d), 0xFF00, _mm_load_ss(&a_next->d));
+            acc[t] = _mm512_mask3_fmadd_ps(_mm512_mul_ps(d, da), _mm512_cvtepi32_ps(dot), acc[t], lanes);
+        }
+    }
+    DSV3_UNROLL
+    for (int t = 0; t < n_tok; t++) out[out_stride * t] = _mm512_reduce_add_ps(acc[t]);
+}
+
+/* Q4_K/Q5_K in 512-bit registers: a 32-byte chunk of quants broadcast to both
+   halves and shifted by 0 / 4 bits gives sub-blocks 2c and 2c+1 side by side,
+   which meet 64 contiguous activations in one maddubs and one vpdpwssd (half
+   the instructions of the 256-bit body; Zen 5 runs 512-bit integer multiplies
+   at full width). Each block's 16 int32 lanes are folded to the 8 of the
+   256-bit body, lane j of the low half plus lane j of the high half being
+   exactly the 256-bit body's lane j (integer sums), so every float operation
+   after that, and so every result, is the same bits as q4_q5_k_tile_avx2's. */
+DSV3_AVX512 DSV3_ALWAYS_INLINE static inline void q4_q5_k_tile_avx512(const uint8_t *row, const uint8_t *act,
+                                                                      size_t act_stride, size_t n, float *out,
+                                                                      size_t out_stride, int n_tok, int five_bits) {
+    const __m512i low_nibbles = _mm512_set1_epi8(0x0F), one = _mm512_set1_epi8(1);
+    const __m512i nibble_shift = _mm512_set_epi64(4, 4, 4, 4, 0, 0, 0, 0);
+    const size_t block_bytes = five_bits ? 176 : 144;
+    __m256 acc[DSV3_TILE_TOKENS];
+    DSV3_UNROLL
+    for (int t = 0; t < n_tok; t++) acc[t] = _mm256_setzero_ps();
+    for (size_t b = 0; b < n / 256; b++) {
+        const uint8_t *block = row + block_bytes * b, *qs = block + (five_bits ? 48 : 16);
+        __m128i scales_mins = q4_k_scales_mins(block + 4);
+        /* the 8 scales as 16-bit values in every 128-bit lane */
+        __m512i scales16 = _mm512_broadcast_i32x4(_mm_cvtepu8_epi16(scales_mins));
+        __m512i high = five_bits ? _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(const void *)(block + 16)))
+                                 : _mm512_setzero_si512();
+        __m512i isum[DSV3_TILE_TOKENS];
+        DSV3_UNROLL
+        for (int t = 0; t < n_tok; t++) isum[t] = _mm512_setzero_si512();
+        DSV3_UNROLL
+        for (int c = 0; c < 4; c++) {
+            __m512i packed = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(const void *)(qs + 32 * c)));
+            __m512i w = _mm512_and_si512(_mm512_srlv_epi64(packed, nibble_shift), low_nibbles);
+            if (five_bits) { /* sub-block s takes its fifth bit from bit s of qh */
+                __m512i shift = _mm512_set_epi64(2 * c + 1, 2 * c + 1, 2 * c + 1, 2 * c + 1, 2 * c, 2 * c, 2 * c, 2 * c);
+                w = _mm512_or_si512(w, _mm512_slli_epi16(_mm512_and_si512(_mm512_srlv_epi64(high, shift), one), 4));
+            }
+            /* scale 2c in the low half's 16-bit lanes, 2c+1 in the high half's */
+            __m512i pick = _mm512_set_epi16(
+                (short)(0x0302 + 0x0404 * c), (short)(0x0302 + 0x0404 * c), (short)(0x0302 + 0x0404 * c),
+                (short)(0x0302 + 0x0404 * c), (short)(0x0302 + 0x0404 * c), (short)(0x0302 + 0x0404 * c),
+                (short)(0x0302 + 0x0404 * c), (short)(0x0302 + 0x0404 * c), (short)(0x0302 + 0x0404 * c),
+                (short)(0x0302 + 0x0404 * c), (short)(0x0302 + 0x0404 * c), (short)(0x0302 + 0x0404 * c),
+                (short)(0x0302 + 0x0404 * c), (short)(0x0302 + 0x0404 * c), (short)(0x0302 + 0x0404 * c),
+                (short)(0x0302 + 0x0404 * c), (short)(0x0100 + 0x0404 * c), (short)(0x0100 + 0x0404 * c),
+                (short)(0x0100 + 0x0404 * c), (short)(0x0100 + 0x0404 * c), (short)(0x0100 + 0x0404 * c),
+                (short)(0x0100 + 0x0404 * c), (short)(0x0100 + 0x0404 * c), (short)(0x0100 + 0x0404 * c),
+                (short)(0x0100 + 0x0404 * c), (short)(0x0100 + 0x0404 * c), (short)(0x0100 + 0x0404 * c),
+                (short)(0x0100 + 0x0404 * c), (short)(0x0100 + 0x0404 * c), (short)(0x0100 + 0x0404 * c),
+                (short)(0x0100 + 0x0404 * c), (short)(0x0100 + 0x0404 * c));
+            __m512i scale = _mm512_shuffle_epi8(scales16, pick);
+            DSV3_UNROLL
+            for (int t = 0; t < n_tok; t++) {
+                const int8_t *y = ((const act_block256 *)(const void *)(act + act_stride * t) + b)->qs + 64 * c;
+                __m512i pairs = _mm512_maddubs_epi16(w, _mm512_loadu_si512((const void *)y));
+                isum[t] = _mm512_dpwssd_epi32(isum[t], pairs, scale);
+            }
+        }
+        __m256i mins16 = q4_k_mins_twice(scales_mins);
+        __m128 d_dmin = _mm_cvtph_ps(_mm_cvtsi32_si128((int)read_u32le(block)));
+        DSV3_UNROLL
+        for (int t = 0; t < n_tok; t++) {
+            const act_block256 *a = (const act_block256 *)(const void *)(act + act_stride * t) + b;
+            __m256i min_dot = _mm256_madd_epi16(mins16, _mm256_loadu_si256((const __m256i *)(const void *)a->bsums));
+            __m128 scale = _mm_mul_ps(d_dmin, _mm_set1_ps(a->d)); /* d * da, dmin * da */
+            __m256i total = _mm256_add_epi32(_mm512_castsi512_si256(isum[t]), _mm512_extracti64x4_epi64(isum[t], 1));
+            acc[t] = _mm256_fmadd_ps(_mm256_broadcastss_ps(scale), _mm256_cvtepi32_ps(total), acc[t]);
+            acc[t] = _mm256_fnmadd_ps(_mm256_broadcastss_ps(_mm_movehdup_ps(scale)), _mm256_cvtepi32_ps(min_dot),
+                                      acc[t]);
         }
     }
     DSV3_UNROLL
     for (int t = 0; t < n_tok; t++) out[out_stride * t] = hsum256(acc[t]);
 }
 
-#define DSV3_Q4_K_TILE(k) q4_q5_k_tile_avx2(&row, 1, acts, act_stride, n, &out, out_stride, k, 0, scaled_pairs_vnni)
-#define DSV3_Q5_K_TILE(k) q4_q5_k_tile_avx2(&row, 1, acts, act_stride, n, &out, out_stride, k, 1, scaled_pairs_vnni)
+#define DSV3_Q4_K_TILE(k) q4_q5_k_tile_avx512(row, acts, act_stride, n, out, out_stride, k, 0)
+#define DSV3_Q5_K_TILE(k) q4_q5_k_tile_avx512(row, acts, act_stride, n, out, out_stride, k, 1)
 #define DSV3_Q6_K_TILE(k) q6_k_tile_body_avx512(row, acts, act_stride, n, out, out_stride, k)
 #define DSV3_Q8_0_TILE(k) q8_0_tile_body_avx512(row, acts, act_stride, n, out, out_stride, k)
 #define DSV3_Q2_K_TILE(k) q2_k_tile_avx2(row, acts, act_stride, n, out, out_stride, k, scaled_pairs_vnni)
 #define DSV3_Q3_K_TILE(k) q3_k_tile_avx2(row, acts, act_stride, n, out, out_stride, k, scaled_pairs_vnni)
 DSV3_TILE_KERNELS(DSV3_AVX512, q2_k_tile_avx512, q2_k_act_dot_avx512, DSV3_Q2_K_TILE)
 DSV3_TILE_KERNELS(DSV3_AVX512, q3_k_tile_avx512, q3_k_act_dot_avx512, DSV3_Q3_K_TILE)
-DSV3_TILE_KERNELS(DSV3_AVX512, q4_k_tile_avx512, q4_k_act_dot_avx512, DSV3_Q4_K_TILE)
-DSV3_TILE_KERNELS(DSV3_AVX512, q5_k_tile_avx512, q5_k_act_dot_avx512, DSV3_Q5_K_TILE)
-DSV3_TILE_KERNELS(DSV3_AVX512, q6_k_tile_avx512, q6_k_act_dot_avx512, DSV3_Q6_K_TILE)
-DSV3_TILE_KERNELS(DSV3_AVX512, q8_0_tile_avx512, q8_0_act_dot_avx512, DSV3_Q8_0_TILE)
+DSV3_TILE_KERNELS8(DSV3_AVX512, q4_k_tile_avx512, q4_k_act_dot_avx512, DSV3_Q4_K_TILE)
+DSV3_TILE_KERNELS8(DSV3_AVX512, q5_k_tile_avx512, q5_k_act_dot_avx512, DSV3_Q5_K_TILE)
+DSV3_TILE_KERNELS8(DSV3_AVX512, q6_k_tile_avx512, q6_k_act_dot_avx512, DSV3_Q6_K_TILE)
+DSV3_TILE_KERNELS8(DSV3_AVX512, q8_0_tile_avx512, q8_0_act_dot_avx512, DSV3_Q8_0_TILE)
 #undef DSV3_Q2_K_TILE
 #undef DSV3_Q3_K_TILE
 #undef DSV3_Q4_K_TILE
@@ -3939,9 +4339,245 @@ DSV3_Q4_Q5_K_DOT2(DSV3_AVX512, q4_k_act_dot2_avx512, 0, scaled_pairs_vnni)
 
 DSV3_Q4_Q5_K_DOT2(DSV3_AVX512, q5_k_act_dot2_avx512, 1, scaled_pairs_vnni)
 
+/* gemm_f32 for `rows` (1-4) rows of a: tiles of rows x 64 columns (16
+   accumulators) over all of k, then 16 columns, then a masked remainder;
+   every output one FMA chain over r in order, as the reference. */
+DSV3_AVX512 DSV3_ALWAYS_INLINE static inline void gemm_rows_avx512(float *out, size_t out_stride, const float *a,
+                                                                   size_t a_stride, const float *w, size_t w_stride,
+                                                                   size_t k, size_t n, int accumulate, int rows) {
+    size_t c = 0;
+    for (; c + 64 <= n; c += 64) {
+        __m512 acc[4][4];
+        DSV3_UNROLL
+        for (int i = 0; i < rows; i++)
+            DSV3_UNROLL
+            for (int v = 0; v < 4; v++)
+                acc[i][v] = accumulate ? _mm512_loadu_ps(out + i * out_stride + c + 16 * v) : _mm512_setzero_ps();
+        for (size_t r = 0; r < k; r++) {
+            const float *wr = w + r * w_stride + c;
+            __m512 w0 = _mm512_loadu_ps(wr), w1 = _mm512_loadu_ps(wr + 16), w2 = _mm512_loadu_ps(wr + 32),
+                   w3 = _mm512_loadu_ps(wr + 48);
+            DSV3_UNROLL
+            for (int i = 0; i < rows; i++) {
+                __m512 x = _mm512_set1_ps(a[i * a_stride + r]);
+                acc[i][0] = _mm512_fmadd_ps(x, w0, acc[i][0]);
+                acc[i][1] = _mm512_fmadd_ps(x, w1, acc[i][1]);
+                acc[i][2] = _mm512_fmadd_ps(x, w2, acc[i][2]);
+                acc[i][3] = _mm512_fmadd_ps(x, w3, acc[i][3]);
+            }
+        }
+        DSV3_UNROLL
+        for (int i = 0; i < rows; i++)
+            DSV3_UNROLL
+            for (int v = 0; v < 4; v++) _mm512_storeu_ps(out + i * out_stride + c + 16 * v, acc[i][v]);
+    }
+    for (; c < n; c += 16) {
+        __mmask16 mask = n - c >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - c)) - 1);
+        __m512 acc[4];
+        DSV3_UNROLL
+        for (int i = 0; i < rows; i++)
+            acc[i] = accumulate ? _mm512_maskz_loadu_ps(mask, out + i * out_stride + c) : _mm512_setzero_ps();
+        for (size_t r = 0; r < k; r++) {
+            __m512 w0 = _mm512_maskz_loadu_ps(mask, w + r * w_stride + c);
+            DSV3_UNROLL
+            for (int i = 0; i < rows; i++) acc[i] = _mm512_fmadd_ps(_mm512_set1_ps(a[i * a_stride + r]), w0, acc[i]);
+        }
+        DSV3_UNROLL
+        for (int i = 0; i < rows; i++) _mm512_mask_storeu_ps(out + i * out_stride + c, mask, acc[i]);
+    }
+}
+
+DSV3_AVX512 static void gemm_f32_avx512(float *out, size_t out_stride, const float *a, size_t a_stride,
+                                        const float *w, size_t w_stride, size_t m, size_t k, size_t n,
+                                        int accumulate) {
+    size_t i = 0;
+    for (; i + 4 <= m; i += 4)
+        gemm_rows_avx512(out + i * out_stride, out_stride, a + i * a_stride, a_stride, w, w_stride, k, n, accumulate,
+                         4);
+    for (; i < m; i++)
+        gemm_rows_avx512(out + i * out_stride, out_stride, a + i * a_stride, a_stride, w, w_stride, k, n, accumulate,
+                         1);
+}
+
+/* Sixteen elements of a cache row from element j on, as floats (kv_element's
+   values); `masked` (a constant once inlined) reads only the lanes of mask and
+   zeroes the rest, for a row's last elements. */
+DSV3_AVX512 DSV3_ALWAYS_INLINE static inline __m512 kv_load16_avx512(const uint8_t *row, size_t j, int32_t kv_type,
+                                                                     int masked, __mmask16 mask) {
+    switch (kv_type) {
+    case DSV3_KV_F32: {
+        const float *f = (const float *)(const void *)row + j;
+        return masked ? _mm512_maskz_loadu_ps(mask, f) : _mm512_loadu_ps(f);
+    }
+    case DSV3_KV_F16:
+    case DSV3_KV_BF16: {
+        const void *h = row + 2 * j;
+        __m256i half = masked ? _mm256_maskz_loadu_epi16(mask, h) : _mm256_loadu_si256((const __m256i *)h);
+        if (kv_type == DSV3_KV_F16) return _mm512_cvtph_ps(half);
+        return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(half), 16));
+    }
+    default: {
+        const uint8_t *block = row + j / 32 * 34;
+        const void *l = block + 2 + j % 32;
+        __m128i levels = masked ? _mm_maskz_loadu_epi8(mask, l) : _mm_loadu_si128((const __m128i *)l);
+        return _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(levels)),
+                             _mm512_set1_ps(_cvtsh_ss(read_u16le(block))));
+    }
+    }
+}
+
+/* Scores of nh heads x nt rows (constants once inlined) in registers: each
+   row chunk decoded once feeds four heads, each query chunk four rows. The
+   last width % 16 elements go through masked loads, so a (head, row) pair
+   gets the same operations in any tile shape. */
+DSV3_AVX512 DSV3_ALWAYS_INLINE static inline void kv_scores_tile_avx512(const float *q, size_t q_stride,
+                                                                        const uint8_t *rows, size_t row_bytes,
+                                                                        size_t width, int32_t kv_type, float *out,
+                                                                        size_t out_stride, int nh, int nt) {
+    __m512 acc[4][4];
+    DSV3_UNROLL
+    for (int i = 0; i < nh; i++)
+        DSV3_UNROLL
+        for (int t = 0; t < nt; t++) acc[i][t] = _mm512_setzero_ps();
+    size_t j = 0;
+    for (; j + 16 <= width; j += 16) {
+        __m512 x[4];
+        DSV3_UNROLL
+        for (int t = 0; t < nt; t++) x[t] = kv_load16_avx512(rows + t * row_bytes, j, kv_type, 0, 0);
+        DSV3_UNROLL
+        for (int i = 0; i < nh; i++) {
+            __m512 qv = _mm512_loadu_ps(q + i * q_stride + j);
+            DSV3_UNROLL
+            for (int t = 0; t < nt; t++) acc[i][t] = _mm512_fmadd_ps(qv, x[t], acc[i][t]);
+        }
+    }
+    if (j < width) {
+        __mmask16 mask = (__mmask16)((1u << (width - j)) - 1);
+        __m512 x[4];
+        DSV3_UNROLL
+        for (int t = 0; t < nt; t++) x[t] = kv_load16_avx512(rows + t * row_bytes, j, kv_type, 1, mask);
+        DSV3_UNROLL
+        for (int i = 0; i < nh; i++) {
+            __m512 qv = _mm512_maskz_loadu_ps(mask, q + i * q_stride + j);
+            DSV3_UNROLL
+            for (int t = 0; t < nt; t++) acc[i][t] = _mm512_fmadd_ps(qv, x[t], acc[i][t]);
+        }
+    }
+    DSV3_UNROLL
+    for (int i = 0; i < nh; i++)
+        DSV3_UNROLL
+        for (int t = 0; t < nt; t++) out[i * out_stride + t] = _mm512_reduce_add_ps(acc[i][t]);
+}
+
+DSV3_AVX512 DSV3_ALWAYS_INLINE static inline void kv_scores_avx512_typed(const float *q, size_t q_stride,
+                                                                         size_t n_heads, const uint8_t *rows,
+                                                                         size_t row_bytes, size_t n_rows, size_t width,
+                                                                         int32_t kv_type, float *out,
+                                                                         size_t out_stride) {
+    for (size_t h = 0; h < n_heads;) {
+        int nh = n_heads - h >= 4 ? 4 : 1;
+        const float *qh = q + h * q_stride;
+        float *oh = out + h * out_stride;
+        size_t t = 0;
+        for (; t + 4 <= n_rows; t += 4) {
+            if (nh == 4) kv_scores_tile_avx512(qh, q_stride, rows + t * row_bytes, row_bytes, width, kv_type, oh + t, out_stride, 4, 4);
+            else kv_scores_tile_avx512(qh, q_stride, rows + t * row_bytes, row_bytes, width, kv_type, oh + t, out_stride, 1, 4);
+        }
+        for (; t < n_rows; t++) {
+            if (nh == 4) kv_scores_tile_avx512(qh, q_stride, rows + t * row_bytes, row_bytes, width, kv_type, oh + t, out_stride, 4, 1);
+            else kv_scores_tile_avx512(qh, q_stride, rows + t * row_bytes, row_bytes, width, kv_type, oh + t, out_stride, 1, 1);
+        }
+        h += (size_t)nh;
+    }
+}
+
+DSV3_AVX512 static void kv_scores_avx512(const float *q, size_t q_stride, size_t n_heads, const uint8_t *rows,
+                                         size_t row_bytes, size_t n_rows, size_t width, int32_t kv_type, float *out,
+                                         size_t out_stride) {
+    switch (kv_type) {
+    case DSV3_KV_F32: kv_scores_avx512_typed(q, q_stride, n_heads, rows, row_bytes, n_rows, width, DSV3_KV_F32, out, out_stride); break;
+    case DSV3_KV_F16: kv_scores_avx512_typed(q, q_stride, n_heads, rows, row_bytes, n_rows, width, DSV3_KV_F16, out, out_stride); break;
+    case DSV3_KV_BF16: kv_scores_avx512_typed(q, q_stride, n_heads, rows, row_bytes, n_rows, width, DSV3_KV_BF16, out, out_stride); break;
+    default: kv_scores_avx512_typed(q, q_stride, n_heads, rows, row_bytes, n_rows, width, DSV3_KV_Q8_0, out, out_stride); break;
+    }
+}
+
+/* nh heads x nc chunks of 16 outputs in registers over all rows, the chunks
+   from j on (masked: one chunk of the outputs in mask); each output one FMA
+   chain over the rows in order, as the reference. */
+DSV3_AVX512 DSV3_ALWAYS_INLINE static inline void kv_mix_tile_avx512(float *o, size_t o_stride, const float *p,
+                                                                     size_t p_stride, const uint8_t *rows,
+                                                                     size_t row_bytes, size_t n_rows, size_t j,
+                                                                     int32_t kv_type, int nh, int nc, int masked,
+                                                                     __mmask16 mask) {
+    __m512 acc[4][4];
+    DSV3_UNROLL
+    for (int i = 0; i < nh; i++)
+        DSV3_UNROLL
+        for (int c = 0; c < nc; c++) acc[i][c] = _mm512_setzero_ps();
+    for (size_t t = 0; t < n_rows; t++) {
+        __m512 x[4];
+        DSV3_UNROLL
+        for (int c = 0; c < nc; c++) x[c] = kv_load16_avx512(rows + t * row_bytes, j + 16 * c, kv_type, masked, mask);
+        DSV3_UNROLL
+        for (int i = 0; i < nh; i++) {
+            __m512 w = _mm512_set1_ps(p[i * p_stride + t]);
+            DSV3_UNROLL
+            for (int c = 0; c < nc; c++) acc[i][c] = _mm512_fmadd_ps(w, x[c], acc[i][c]);
+        }
+    }
+    DSV3_UNROLL
+    for (int i = 0; i < nh; i++)
+        DSV3_UNROLL
+        for (int c = 0; c < nc; c++) {
+            if (masked) _mm512_mask_storeu_ps(o + i * o_stride + j + 16 * c, mask, acc[i][c]);
+            else _mm512_storeu_ps(o + i * o_stride + j + 16 * c, acc[i][c]);
+        }
+}
+
+DSV3_AVX512 DSV3_ALWAYS_INLINE static inline void kv_mix_avx512_typed(float *o, size_t o_stride, size_t n_heads,
+                                                                      const float *p, size_t p_stride,
+                                                                      const uint8_t *rows, size_t row_bytes,
+                                                                      size_t n_rows, size_t n, int32_t kv_type) {
+    for (size_t h = 0; h < n_heads;) {
+        int nh = n_heads - h >= 4 ? 4 : 1;
+        float *oh = o + h * o_stride;
+        const float *ph = p + h * p_stride;
+        size_t j = 0;
+        for (; j + 64 <= n; j += 64) {
+            if (nh == 4) kv_mix_tile_avx512(oh, o_stride, ph, p_stride, rows, row_bytes, n_rows, j, kv_type, 4, 4, 0, 0);
+            else kv_mix_tile_avx512(oh, o_stride, ph, p_stride, rows, row_bytes, n_rows, j, kv_type, 1, 4, 0, 0);
+        }
+        for (; j + 16 <= n; j += 16) {
+            if (nh == 4) kv_mix_tile_avx512(oh, o_stride, ph, p_stride, rows, row_bytes, n_rows, j, kv_type, 4, 1, 0, 0);
+            else kv_mix_tile_avx512(oh, o_stride, ph, p_stride, rows, row_bytes, n_rows, j, kv_type, 1, 1, 0, 0);
+        }
+        if (j < n) {
+            __mmask16 mask = (__mmask16)((1u << (n - j)) - 1);
+            if (nh == 4) kv_mix_tile_avx512(oh, o_stride, ph, p_stride, rows, row_bytes, n_rows, j, kv_type, 4, 1, 1, mask);
+            else kv_mix_tile_avx512(oh, o_stride, ph, p_stride, rows, row_bytes, n_rows, j, kv_type, 1, 1, 1, mask);
+        }
+        h += (size_t)nh;
+    }
+}
+
+DSV3_AVX512 static void kv_mix_avx512(float *o, size_t o_stride, size_t n_heads, const float *p, size_t p_stride,
+                                      const uint8_t *rows, size_t row_bytes, size_t n_rows, size_t n,
+                                      int32_t kv_type) {
+    switch (kv_type) {
+    case DSV3_KV_F32: kv_mix_avx512_typed(o, o_stride, n_heads, p, p_stride, rows, row_bytes, n_rows, n, DSV3_KV_F32); break;
+    case DSV3_KV_F16: kv_mix_avx512_typed(o, o_stride, n_heads, p, p_stride, rows, row_bytes, n_rows, n, DSV3_KV_F16); break;
+    case DSV3_KV_BF16: kv_mix_avx512_typed(o, o_stride, n_heads, p, p_stride, rows, row_bytes, n_rows, n, DSV3_KV_BF16); break;
+    default: kv_mix_avx512_typed(o, o_stride, n_heads, p, p_stride, rows, row_bytes, n_rows, n, DSV3_KV_Q8_0); break;
+    }
+}
+
 static void kernels_avx512(kernel_set *k) {
     kernels_avx2(k);
     k->name = "avx512";
+    k->gemm_f32 = gemm_f32_avx512;
+    k->kv_scores = kv_scores_avx512;
+    k->kv_mix = kv_mix_avx512;
     k->act_dot[12] = q4_k_act_dot_avx512;
     k->act_dot[13] = q5_k_act_dot_avx512;
     k->act_dot[14] = q6_k_act_dot_avx512;
@@ -4349,14 +4985,22 @@ static void softmax_neon(float *x, size_t n) {
     for (; i < n; i++) x[i] *= inv;
 }
 
+/* The tail goes through the vector code too (padded), as swiglu_avx2's. */
 static void swiglu_neon(float *gate, const float *up, size_t n) {
-    size_t i = 0;
-    for (; i + 4 <= n; i += 4) {
-        float32x4_t g = vld1q_f32(gate + i);
+    for (size_t i = 0; i < n; i += 4) {
+        float g_tail[4] = {0}, u_tail[4] = {0};
+        size_t len = n - i < 4 ? n - i : 4;
+        float *g_at = len == 4 ? gate + i : g_tail;
+        const float *u_at = len == 4 ? up + i : u_tail;
+        if (len < 4) {
+            memcpy(g_tail, gate + i, len * sizeof(float));
+            memcpy(u_tail, up + i, len * sizeof(float));
+        }
+        float32x4_t g = vld1q_f32(g_at);
         float32x4_t sig = vdivq_f32(vdupq_n_f32(1.0f), vaddq_f32(vdupq_n_f32(1.0f), exp_neon(vnegq_f32(g))));
-        vst1q_f32(gate + i, vmulq_f32(vmulq_f32(g, sig), vld1q_f32(up + i)));
+        vst1q_f32(g_at, vmulq_f32(vmulq_f32(g, sig), vld1q_f32(u_at)));
+        if (len < 4) memcpy(gate + i, g_tail, len * sizeof(float));
     }
-    for (; i < n; i++) gate[i] = gate[i] * sigmoid(gate[i]) * up[i];
 }
 
 /* vld2 splits the pairs into a vector of a's and one of b's */
@@ -4372,23 +5016,233 @@ static void rope_rotate_neon(float *v, const float *cos_sin, size_t n_pairs) {
     rope_rotate(v + 2 * i, cos_sin + 2 * i, n_pairs - i);
 }
 
-/* Attention as the scalar reference does it, with the NEON dot and axpy. */
-static void attn_scores_neon(const float *q_lat, size_t q_lat_stride, const float *q_rope, size_t q_rope_stride,
-                             size_t n_heads, const float *kv, size_t kv_stride, size_t n_rows, size_t n_lat,
-                             size_t n_rope, float scale, float *out, size_t out_stride) {
-    for (size_t h = 0; h < n_heads; h++)
-        for (size_t t = 0; t < n_rows; t++) {
-            const float *row = kv + t * kv_stride;
-            float s = dot_f32_neon(q_lat + h * q_lat_stride, row, n_lat) +
-                      dot_f32_neon(q_rope + h * q_rope_stride, row + n_lat, n_rope);
-            out[h * out_stride + t] = s * scale;
+/* Eight elements of a cache row from element j (a multiple of 8) on, as
+   floats: the values kv_element gives. A Q8_0 chunk never leaves its block. */
+DSV3_ALWAYS_INLINE static inline float32x4x2_t kv_load8_neon(const uint8_t *row, size_t j, int32_t kv_type) {
+    float32x4x2_t v;
+    switch (kv_type) {
+    case DSV3_KV_F32: {
+        const float *f = (const float *)(const void *)row + j;
+        v.val[0] = vld1q_f32(f);
+        v.val[1] = vld1q_f32(f + 4);
+        break;
+    }
+    case DSV3_KV_F16: {
+        float16x8_t h = vreinterpretq_f16_u16(vld1q_u16((const uint16_t *)(const void *)(row + 2 * j)));
+        v.val[0] = vcvt_f32_f16(vget_low_f16(h));
+        v.val[1] = vcvt_high_f32_f16(h);
+        break;
+    }
+    case DSV3_KV_BF16: {
+        uint16x8_t h = vld1q_u16((const uint16_t *)(const void *)(row + 2 * j));
+        v.val[0] = vreinterpretq_f32_u32(vshll_n_u16(vget_low_u16(h), 16));
+        v.val[1] = vreinterpretq_f32_u32(vshll_n_u16(vget_high_u16(h), 16));
+        break;
+    }
+    default: {
+        const uint8_t *block = row + j / 32 * 34;
+        int16x8_t levels = vmovl_s8(vld1_s8((const int8_t *)(block + 2 + j % 32)));
+        float32x4_t d = vdupq_n_f32(f16_to_f32(read_u16le(block)));
+        v.val[0] = vmulq_f32(vcvtq_f32_s32(vmovl_s16(vget_low_s16(levels))), d);
+        v.val[1] = vmulq_f32(vcvtq_f32_s32(vmovl_s16(vget_high_s16(levels))), d);
+    }
+    }
+    return v;
+}
+
+/* Scores of nh heads x nt rows in registers; a (head, row) pair gets the same
+   operations in any tile shape. */
+DSV3_ALWAYS_INLINE static inline void kv_scores_tile_neon(const float *q, size_t q_stride, const uint8_t *rows,
+                                                          size_t row_bytes, size_t width, int32_t kv_type, float *out,
+                                                          size_t out_stride, int nh, int nt) {
+    float32x4_t acc[4][2][2];
+    DSV3_UNROLL
+    for (int i = 0; i < nh; i++)
+        DSV3_UNROLL
+        for (int t = 0; t < nt; t++) acc[i][t][0] = acc[i][t][1] = vdupq_n_f32(0.0f);
+    size_t j = 0;
+    for (; j + 8 <= width; j += 8) {
+        float32x4x2_t x[2];
+        DSV3_UNROLL
+        for (int t = 0; t < nt; t++) x[t] = kv_load8_neon(rows + t * row_bytes, j, kv_type);
+        DSV3_UNROLL
+        for (int i = 0; i < nh; i++) {
+            float32x4_t q0 = vld1q_f32(q + i * q_stride + j), q1 = vld1q_f32(q + i * q_stride + j + 4);
+            DSV3_UNROLL
+            for (int t = 0; t < nt; t++) {
+                acc[i][t][0] = vfmaq_f32(acc[i][t][0], q0, x[t].val[0]);
+                acc[i][t][1] = vfmaq_f32(acc[i][t][1], q1, x[t].val[1]);
+            }
+        }
+    }
+    for (int i = 0; i < nh; i++)
+        for (int t = 0; t < nt; t++) {
+            float tail = 0.0f;
+            for (size_t e = j; e < width; e++) tail += q[i * q_stride + e] * kv_element(rows + t * row_bytes, kv_type, e);
+            out[i * out_stride + t] = vaddvq_f32(vaddq_f32(acc[i][t][0], acc[i][t][1])) + tail;
         }
 }
 
-static void attn_mix_neon(float *o, size_t o_stride, size_t n_heads, const float *p, size_t p_stride,
-                          const float *kv, size_t kv_stride, size_t n_rows, size_t n) {
-    for (size_t h = 0; h < n_heads; h++)
-        for (size_t t = 0; t < n_rows; t++) axpy_f32_neon(o + h * o_stride, p[h * p_stride + t], kv + t * kv_stride, n);
+DSV3_ALWAYS_INLINE static inline void kv_scores_neon_typed(const float *q, size_t q_stride, size_t n_heads,
+                                                           const uint8_t *rows, size_t row_bytes, size_t n_rows,
+                                                           size_t width, int32_t kv_type, float *out,
+                                                           size_t out_stride) {
+    for (size_t h = 0; h < n_heads;) {
+        int nh = n_heads - h >= 4 ? 4 : 1;
+        size_t t = 0;
+        for (; t + 2 <= n_rows; t += 2) {
+            if (nh == 4) kv_scores_tile_neon(q + h * q_stride, q_stride, rows + t * row_bytes, row_bytes, width, kv_type, out + h * out_stride + t, out_stride, 4, 2);
+            else kv_scores_tile_neon(q + h * q_stride, q_stride, rows + t * row_bytes, row_bytes, width, kv_type, out + h * out_stride + t, out_stride, 1, 2);
+        }
+        for (; t < n_rows; t++) {
+            if (nh == 4) kv_scores_tile_neon(q + h * q_stride, q_stride, rows + t * row_bytes, row_bytes, width, kv_type, out + h * out_stride + t, out_stride, 4, 1);
+            else kv_scores_tile_neon(q + h * q_stride, q_stride, rows + t * row_bytes, row_bytes, width, kv_type, out + h * out_stride + t, out_stride, 1, 1);
+        }
+        h += (size_t)nh;
+    }
+}
+
+static void kv_scores_neon(const float *q, size_t q_stride, size_t n_heads, const uint8_t *rows, size_t row_bytes,
+                           size_t n_rows, size_t width, int32_t kv_type, float *out, size_t out_stride) {
+    switch (kv_type) {
+    case DSV3_KV_F32: kv_scores_neon_typed(q, q_stride, n_heads, rows, row_bytes, n_rows, width, DSV3_KV_F32, out, out_stride); break;
+    case DSV3_KV_F16: kv_scores_neon_typed(q, q_stride, n_heads, rows, row_bytes, n_rows, width, DSV3_KV_F16, out, out_stride); break;
+    case DSV3_KV_BF16: kv_scores_neon_typed(q, q_stride, n_heads, rows, row_bytes, n_rows, width, DSV3_KV_BF16, out, out_stride); break;
+    default: kv_scores_neon_typed(q, q_stride, n_heads, rows, row_bytes, n_rows, width, DSV3_KV_Q8_0, out, out_stride); break;
+    }
+}
+
+/* nh heads x nc chunks of 8 outputs in registers over all rows: each output
+   one fused chain over the rows in order, as the reference. */
+DSV3_ALWAYS_INLINE static inline void kv_mix_tile_neon(float *o, size_t o_stride, const float *p, size_t p_stride,
+                                                       const uint8_t *rows, size_t row_bytes, size_t n_rows, size_t j,
+                                                       int32_t kv_type, int nh, int nc) {
+    float32x4_t acc[4][2][2];
+    DSV3_UNROLL
+    for (int i = 0; i < nh; i++)
+        DSV3_UNROLL
+        for (int c = 0; c < nc; c++) acc[i][c][0] = acc[i][c][1] = vdupq_n_f32(0.0f);
+    for (size_t t = 0; t < n_rows; t++) {
+        float32x4x2_t x[2];
+        DSV3_UNROLL
+        for (int c = 0; c < nc; c++) x[c] = kv_load8_neon(rows + t * row_bytes, j + 8 * c, kv_type);
+        DSV3_UNROLL
+        for (int i = 0; i < nh; i++) {
+            float w = p[i * p_stride + t];
+            DSV3_UNROLL
+            for (int c = 0; c < nc; c++) {
+                acc[i][c][0] = vfmaq_n_f32(acc[i][c][0], x[c].val[0], w);
+                acc[i][c][1] = vfmaq_n_f32(acc[i][c][1], x[c].val[1], w);
+            }
+        }
+    }
+    DSV3_UNROLL
+    for (int i = 0; i < nh; i++)
+        DSV3_UNROLL
+        for (int c = 0; c < nc; c++) {
+            vst1q_f32(o + i * o_stride + j + 8 * c, acc[i][c][0]);
+            vst1q_f32(o + i * o_stride + j + 8 * c + 4, acc[i][c][1]);
+        }
+}
+
+DSV3_ALWAYS_INLINE static inline void kv_mix_neon_typed(float *o, size_t o_stride, size_t n_heads, const float *p,
+                                                        size_t p_stride, const uint8_t *rows, size_t row_bytes,
+                                                        size_t n_rows, size_t n, int32_t kv_type) {
+    for (size_t h = 0; h < n_heads;) {
+        int nh = n_heads - h >= 4 ? 4 : 1;
+        size_t j = 0;
+        for (; j + 16 <= n; j += 16) {
+            if (nh == 4) kv_mix_tile_neon(o + h * o_stride, o_stride, p + h * p_stride, p_stride, rows, row_bytes, n_rows, j, kv_type, 4, 2);
+            else kv_mix_tile_neon(o + h * o_stride, o_stride, p + h * p_stride, p_stride, rows, row_bytes, n_rows, j, kv_type, 1, 2);
+        }
+        for (; j + 8 <= n; j += 8) {
+            if (nh == 4) kv_mix_tile_neon(o + h * o_stride, o_stride, p + h * p_stride, p_stride, rows, row_bytes, n_rows, j, kv_type, 4, 1);
+            else kv_mix_tile_neon(o + h * o_stride, o_stride, p + h * p_stride, p_stride, rows, row_bytes, n_rows, j, kv_type, 1, 1);
+        }
+        for (int i = 0; i < nh; i++)
+            kv_mix_columns(o + (h + i) * o_stride, p + (h + i) * p_stride, rows, row_bytes, n_rows, j, n, kv_type);
+        h += (size_t)nh;
+    }
+}
+
+static void kv_mix_neon(float *o, size_t o_stride, size_t n_heads, const float *p, size_t p_stride,
+                        const uint8_t *rows, size_t row_bytes, size_t n_rows, size_t n, int32_t kv_type) {
+    switch (kv_type) {
+    case DSV3_KV_F32: kv_mix_neon_typed(o, o_stride, n_heads, p, p_stride, rows, row_bytes, n_rows, n, DSV3_KV_F32); break;
+    case DSV3_KV_F16: kv_mix_neon_typed(o, o_stride, n_heads, p, p_stride, rows, row_bytes, n_rows, n, DSV3_KV_F16); break;
+    case DSV3_KV_BF16: kv_mix_neon_typed(o, o_stride, n_heads, p, p_stride, rows, row_bytes, n_rows, n, DSV3_KV_BF16); break;
+    default: kv_mix_neon_typed(o, o_stride, n_heads, p, p_stride, rows, row_bytes, n_rows, n, DSV3_KV_Q8_0); break;
+    }
+}
+
+/* gemm_f32 in tiles of `rows` (1-4) rows x 16 columns, then 4 columns, then
+   single columns; FMLA is fused, so every output is the reference's chain. */
+DSV3_ALWAYS_INLINE static inline void gemm_rows_neon(float *out, size_t out_stride, const float *a, size_t a_stride,
+                                                     const float *w, size_t w_stride, size_t k, size_t n,
+                                                     int accumulate, int rows) {
+    size_t c = 0;
+    for (; c + 16 <= n; c += 16) {
+        float32x4_t acc[4][4];
+        DSV3_UNROLL
+        for (int i = 0; i < rows; i++)
+            DSV3_UNROLL
+            for (int v = 0; v < 4; v++)
+                acc[i][v] = accumulate ? vld1q_f32(out + i * out_stride + c + 4 * v) : vdupq_n_f32(0.0f);
+        for (size_t r = 0; r < k; r++) {
+            const float *wr = w + r * w_stride + c;
+            float32x4_t w0 = vld1q_f32(wr), w1 = vld1q_f32(wr + 4), w2 = vld1q_f32(wr + 8), w3 = vld1q_f32(wr + 12);
+            DSV3_UNROLL
+            for (int i = 0; i < rows; i++) {
+                float x = a[i * a_stride + r];
+                acc[i][0] = vfmaq_n_f32(acc[i][0], w0, x);
+                acc[i][1] = vfmaq_n_f32(acc[i][1], w1, x);
+                acc[i][2] = vfmaq_n_f32(acc[i][2], w2, x);
+                acc[i][3] = vfmaq_n_f32(acc[i][3], w3, x);
+            }
+        }
+        DSV3_UNROLL
+        for (int i = 0; i < rows; i++)
+            DSV3_UNROLL
+            for (int v = 0; v < 4; v++) vst1q_f32(out + i * out_stride + c + 4 * v, acc[i][v]);
+    }
+    for (; c + 4 <= n; c += 4) {
+        float32x4_t acc[4];
+        DSV3_UNROLL
+        for (int i = 0; i < rows; i++) acc[i] = accumulate ? vld1q_f32(out + i * out_stride + c) : vdupq_n_f32(0.0f);
+        for (size_t r = 0; r < k; r++) {
+            float32x4_t w0 = vld1q_f32(w + r * w_stride + c);
+            DSV3_UNROLL
+            for (int i = 0; i < rows; i++) acc[i] = vfmaq_n_f32(acc[i], w0, a[i * a_stride + r]);
+        }
+        DSV3_UNROLL
+        for (int i = 0; i < rows; i++) vst1q_f32(out + i * out_stride + c, acc[i]);
+    }
+    /* the last columns: the reference itself (the same FMA chains) */
+    gemm_f32(out + c, out_stride, a, a_stride, w + c, w_stride, (size_t)rows, k, n - c, accumulate);
+}
+
+static void gemm_f32_neon(float *out, size_t out_stride, const float *a, size_t a_stride, const float *w,
+                          size_t w_stride, size_t m, size_t k, size_t n, int accumulate) {
+    size_t i = 0;
+    for (; i + 4 <= m; i += 4)
+        gemm_rows_neon(out + i * out_stride, out_stride, a + i * a_stride, a_stride, w, w_stride, k, n, accumulate, 4);
+    for (; i < m; i++)
+        gemm_rows_neon(out + i * out_stride, out_stride, a + i * a_stride, a_stride, w, w_stride, k, n, accumulate, 1);
+}
+
+static float softmax_online_neon(float *s, size_t n_valid, size_t n, float scale, float *max, float *sum) {
+    float32x4_t vm = vdupq_n_f32(*max);
+    size_t j = 0;
+    for (; j + 4 <= n_valid; j += 4) vm = vmaxq_f32(vm, vmulq_n_f32(vld1q_f32(s + j), scale));
+    float m = vmaxvq_f32(vm);
+    for (; j < n_valid; j++) m = fmaxf(m, s[j] * scale);
+    float32x4_t acc = vdupq_n_f32(0.0f);
+    for (j = 0; j + 4 <= n_valid; j += 4) {
+        float32x4_t e = exp_neon(vsubq_f32(vmulq_n_f32(vld1q_f32(s + j), scale), vdupq_n_f32(m)));
+        vst1q_f32(s + j, e);
+        acc = vaddq_f32(acc, e);
+    }
+    return softmax_online_tail(s, j, n_valid, n, scale, m, vaddvq_f32(acc), max, sum);
 }
 
 /* Each integer kernel twice: with plain NEON, and with the dot product
@@ -4470,8 +5324,10 @@ static void kernels_neon(kernel_set *k) {
     k->row_dot[30] = bf16_row_dot_neon;
     k->to_f32[1] = f16_row_to_f32_neon;
     k->axpy_f32 = axpy_f32_neon;
-    k->attn_scores = attn_scores_neon;
-    k->attn_mix = attn_mix_neon;
+    k->kv_scores = kv_scores_neon;
+    k->kv_mix = kv_mix_neon;
+    k->gemm_f32 = gemm_f32_neon;
+    k->softmax_online = softmax_online_neon;
     k->rmsnorm_f32 = rmsnorm_f32_neon;
     k->softmax = softmax_neon;
     k->swiglu = swiglu_neon;
@@ -4523,6 +5379,12 @@ static void kernels_best(kernel_set *k) {
 #if DSV3_HAVE_AVX512
     if (cpu_has_avx512()) {
         kernels_avx512(k);
+        return;
+    }
+#endif
+#if DSV3_HAVE_AVXVNNI
+    if (cpu_has_avxvnni()) {
+        kernels_avxvnni(k);
         return;
     }
 #endif
@@ -5541,31 +6403,39 @@ struct dsv3_context {
     size_t pos;
     uint8_t *kv_cache;      /* [layer][position][kv_lora + rope] */
     size_t kv_row_bytes;    /* one position of one layer */
+    size_t kv_width;        /* elements of a row: kv_lora + rope, Q8_0 padded to its blocks */
+    size_t kv_rope;         /* where a row's rope key starts */
     float *scratch;         /* the float buffers below point into it; B = n_batch */
     float *x, *xn;          /* [B][n_embd] residual stream, normalised copy */
     float *q;               /* [B][n_head][nope + rope] */
     float *q_lora;          /* [B][q_lora_rank] */
     float *kv;              /* [B][kv_lora + rope] */
-    float *q_abs;           /* [n_head][kv_lora] one token's query in the latent space */
-    float *scores;          /* [n_head][n_ctx] */
+    float *q_pack;          /* [n_head][q_pack_stride] one token's queries in the cache's row space */
+    size_t q_pack_stride;
+    float *attn_scores;     /* [n_threads][n_head][DSV3_ATTN_SEGMENT] a segment's scores, then weights */
+    size_t attn_scores_stride;
+    float *attn_part;       /* [segments][n_head][kv_lora] each segment's weighted latent sum */
+    float *attn_ml;         /* [segments][n_head][2] and its softmax max and sum */
     float *o_lat;           /* [n_head][kv_lora] */
     float *attn_cat;        /* [B][n_head * v_head_dim] */
     float *hidden;          /* [B][n_embd] sublayer output before the residual add */
     float *ffn_gate, *ffn_up; /* [B][widest FFN] */
     float *expert_in, *expert_out; /* [B][n_embd] the rows of the tokens routed to one expert */
     float *router_logits;   /* [B][n_expert] */
-    float *router_choice, *group_scores; /* [n_expert], [groups]: one token at a time */
+    float *route_scratch;   /* [n_threads][route_stride]: moe_route's bias, choice and group scores */
+    size_t route_stride;
     float *expert_weights;  /* [B][n_expert_used] gate weights, by ascending expert id */
     float *bucket_weights;  /* [B * n_expert_used] gate weights grouped by expert */
     float *row;             /* [n_threads][row_stride] per-thread row scratch */
-    float *kv_block;        /* [n_threads][DSV3_KV_BLOCK][kv_lora + rope] cache rows as floats */
+    float *mla_chunk;       /* [n_threads][mla_chunk_stride] scratch of decompressed attention, or NULL */
+    size_t mla_chunk_stride;
+    int mla_form;           /* MLA_AUTO: the cheaper form per chunk; tests force one */
     float *rope_cs;         /* [B][rope] cos/sin pairs of the batch's positions, shared by all layers */
     float *logits;          /* [n_vocab] */
     uint8_t *act;           /* [B][quantized activations of the longest row] */
     uint8_t *thread_act;    /* [n_threads][thread_act_stride] the same, per thread */
     size_t thread_act_stride;
     uint32_t *chosen;       /* [B][n_expert_used] expert ids, ascending */
-    uint32_t *kept_groups;  /* [groups] */
     uint32_t *bucket_start; /* [n_expert + 1] first entry of each expert's bucket */
     uint32_t *bucket_tokens;/* [B * n_expert_used] token index of each entry */
     size_t row_stride;
@@ -5595,14 +6465,13 @@ static uint8_t *kv_row(const dsv3_context *ctx, uint32_t layer, size_t pos) {
     return ctx->kv_cache + ((size_t)layer * ctx->n_ctx + pos) * ctx->kv_row_bytes;
 }
 
-/* Cache rows [first, first + n) of a layer as floats, kv_lora + rope each:
-   the cache itself when it is F32, else converted into scratch. */
+/* Cache rows [first, first + n) of a layer as floats, kv_width apart: the
+   cache itself when it is F32, else decoded into scratch. */
 static const float *kv_rows(const dsv3_context *ctx, uint32_t layer, size_t first, size_t n, float *scratch,
                             const row_to_f32_fn *to_f32) {
     if (ctx->kv_type == DSV3_KV_F32) return (const float *)(const void *)kv_row(ctx, layer, first);
-    size_t width = ctx->kv_row_bytes / kv_element_size(ctx->kv_type);
-    for (size_t i = 0; i < n; i++)
-        kv_load(kv_row(ctx, layer, first + i), ctx->kv_type, scratch + i * width, width, to_f32);
+    row_to_f32_fn decode = to_f32[kv_gguf_type(ctx->kv_type)];
+    for (size_t i = 0; i < n; i++) decode(kv_row(ctx, layer, first + i), scratch + i * ctx->kv_width, ctx->kv_width);
     return scratch;
 }
 
@@ -5718,77 +6587,356 @@ static void par_matmul(dsv3_context *ctx, const tensor_view *w, size_t first_row
     par_matmul_job(ctx, &job, n_rows);
 }
 
+/* Decoding attends over the cache in segments of this many positions: each
+   segment's softmax partial is found on its own, on any thread, and the
+   partials are merged in order (flash-decoding), so the cache is split across
+   threads by position as well as by head and the result never depends on the
+   thread count. */
+#define DSV3_ATTN_SEGMENT 256
+
 typedef struct attend_job {
     dsv3_context *ctx;
     const layer_weights *L;
     uint32_t layer;
-    size_t pos;
-    float *q;        /* this token's query, [n_head][nope + rope], rope applied */
-    float *out;      /* this token's [n_head * v_head_dim] */
+    size_t n_cached;       /* rows 0..pos */
+    const float *q;        /* this token's query, [n_head][nope + rope], rope not yet applied */
+    const float *cos_sin;  /* this token's rope angles */
+    float *out;            /* this token's [n_head * v_head_dim] */
+    size_t n_groups, group_heads; /* heads split into groups of group_heads */
 } attend_job;
 
-/* Attention of heads [begin, end) for one token: see mla_attend_token. */
-static void attend_heads_task(void *arg, uint32_t thread_index, size_t begin, size_t end) {
-    const attend_job *job = (const attend_job *)arg;
+/* Heads [begin, end): the query in the cache's row space, [W_UK^T q_nope ;
+   RoPE(q_pe)] (the absorbed form: DeepSeek-V2 report §2.1.3), zero-padded. */
+static void attend_query(const attend_job *job, uint32_t thread_index, size_t begin, size_t end) {
     dsv3_context *ctx = job->ctx;
     const layer_weights *L = job->L;
     const dsv3_model *m = ctx->model;
-    const dsv3_hparams *hp = &m->hp;
-    uint32_t Lkv = hp->kv_lora_rank, dr = hp->qk_rope_head_dim;
-    uint32_t dn = hp->qk_nope_head_dim, dv = hp->v_head_dim, dk = m->qk_head_dim;
-    size_t n_cached = job->pos + 1;
+    size_t Lkv = m->hp.kv_lora_rank, dr = m->hp.qk_rope_head_dim, dn = m->hp.qk_nope_head_dim;
+    size_t dv = m->hp.v_head_dim, dk = m->qk_head_dim, stride = ctx->q_pack_stride;
     float *row = ctx->row + thread_index * ctx->row_stride;
     uint8_t *act = ctx->thread_act + thread_index * ctx->thread_act_stride;
-    const kernel_set *k = &m->kernels;
-
     for (size_t h = begin; h < end; h++) {
         const float *q_head = job->q + h * dk;
-        float *q_abs = ctx->q_abs + h * Lkv;
-        if (L->k_b.data) /* rows (h, r) of length dn: q_abs[r] = W_UK[h][:, r] . q_nope */
-            matvec(&L->k_b, h * Lkv, Lkv, q_head, q_abs, act);
+        float *packed = ctx->q_pack + h * stride;
+        if (L->k_b.data) /* rows (h, r) of length dn: packed[r] = W_UK[h][:, r] . q_nope */
+            matvec(&L->k_b, h * Lkv, Lkv, q_head, packed, act);
         else /* legacy rows h*(dn+dv) + d hold W_UK[h][d, :] */
-            matvec_transposed(&L->kv_b, h * (dn + dv), dn, q_head, q_abs, row);
+            matvec_transposed(&L->kv_b, h * (dn + dv), dn, q_head, packed, row);
+        size_t rope = ctx->kv_rope; /* the row's layout, padding zeroed */
+        for (size_t j = Lkv; j < rope; j++) packed[j] = 0.0f;
+        memcpy(packed + rope, q_head + dn, dr * sizeof(float));
+        m->kernels.rope_rotate(packed + rope, job->cos_sin, dr / 2);
+        for (size_t j = rope + dr; j < stride; j++) packed[j] = 0.0f;
     }
-    /* Scores against every cached position, then their weighted sum, a block
-       of cache rows at a time (converted to float once per block). */
-    float *block = ctx->kv_block + thread_index * (size_t)DSV3_KV_BLOCK * (Lkv + dr);
-    size_t kv_stride = Lkv + dr, n_heads = end - begin;
-    for (size_t t = 0; t < n_cached; t += DSV3_KV_BLOCK) {
-        size_t n_rows = n_cached - t < DSV3_KV_BLOCK ? n_cached - t : DSV3_KV_BLOCK;
-        const float *rows = kv_rows(ctx, job->layer, t, n_rows, block, k->to_f32);
-        k->attn_scores(ctx->q_abs + begin * Lkv, Lkv, job->q + begin * dk + dn, dk, n_heads, rows, kv_stride, n_rows,
-                       Lkv, dr, hp->attn_scale, ctx->scores + begin * ctx->n_ctx + t, ctx->n_ctx);
+}
+
+/* One work item, a segment of cached rows for a group of heads: the scores,
+   their softmax partial (max and sum of exponentials, in ctx->attn_ml) and
+   the weighted sum of the rows' latents (in ctx->attn_part). */
+static void attend_segment(const attend_job *job, uint32_t thread_index, size_t item) {
+    dsv3_context *ctx = job->ctx;
+    const dsv3_model *m = ctx->model;
+    const kernel_set *k = &m->kernels;
+    size_t H = m->hp.n_head, Lkv = m->hp.kv_lora_rank, S = DSV3_ATTN_SEGMENT;
+    size_t segment = item / job->n_groups, h0 = item % job->n_groups * job->group_heads;
+    size_t h1 = h0 + job->group_heads < H ? h0 + job->group_heads : H;
+    size_t t0 = segment * S, n_rows = job->n_cached - t0 < S ? job->n_cached - t0 : S;
+    float *scores = ctx->attn_scores + thread_index * ctx->attn_scores_stride;
+    const uint8_t *rows = kv_row(ctx, job->layer, t0);
+    k->kv_scores(ctx->q_pack + h0 * ctx->q_pack_stride, ctx->q_pack_stride, h1 - h0, rows, ctx->kv_row_bytes, n_rows,
+                 ctx->kv_width, ctx->kv_type, scores, S);
+    for (size_t h = h0; h < h1; h++) {
+        float *ml = ctx->attn_ml + (segment * H + h) * 2;
+        ml[0] = -INFINITY;
+        ml[1] = 0.0f;
+        k->softmax_online(scores + (h - h0) * S, n_rows, n_rows, m->hp.attn_scale, &ml[0], &ml[1]);
     }
-    for (size_t h = begin; h < end; h++) k->softmax(ctx->scores + h * ctx->n_ctx, n_cached);
-    memset(ctx->o_lat + begin * Lkv, 0, n_heads * Lkv * sizeof(float));
-    for (size_t t = 0; t < n_cached; t += DSV3_KV_BLOCK) {
-        size_t n_rows = n_cached - t < DSV3_KV_BLOCK ? n_cached - t : DSV3_KV_BLOCK;
-        const float *rows = kv_rows(ctx, job->layer, t, n_rows, block, k->to_f32);
-        k->attn_mix(ctx->o_lat + begin * Lkv, Lkv, n_heads, ctx->scores + begin * ctx->n_ctx + t, ctx->n_ctx, rows,
-                    kv_stride, n_rows, Lkv);
-    }
+    k->kv_mix(ctx->attn_part + (segment * H + h0) * Lkv, Lkv, h1 - h0, scores, S, rows, ctx->kv_row_bytes, n_rows, Lkv,
+              ctx->kv_type);
+}
+
+/* Heads [begin, end): the segments' partials merged in order, each weighted
+   by exp(its max - the overall max), normalised by the merged sum, and mapped
+   out through W_UV. */
+static void attend_output(const attend_job *job, uint32_t thread_index, size_t begin, size_t end) {
+    dsv3_context *ctx = job->ctx;
+    const layer_weights *L = job->L;
+    const dsv3_model *m = ctx->model;
+    size_t H = m->hp.n_head, Lkv = m->hp.kv_lora_rank, dn = m->hp.qk_nope_head_dim, dv = m->hp.v_head_dim;
+    size_t n_segments = (job->n_cached + DSV3_ATTN_SEGMENT - 1) / DSV3_ATTN_SEGMENT;
+    uint8_t *act = ctx->thread_act + thread_index * ctx->thread_act_stride;
     for (size_t h = begin; h < end; h++) {
-        const float *o = ctx->o_lat + h * Lkv;
+        float max = -INFINITY, sum = 0.0f, *o = ctx->o_lat + h * Lkv;
+        for (size_t s = 0; s < n_segments; s++) max = fmaxf(max, ctx->attn_ml[(s * H + h) * 2]);
+        memset(o, 0, Lkv * sizeof(float));
+        for (size_t s = 0; s < n_segments; s++) {
+            const float *ml = ctx->attn_ml + (s * H + h) * 2;
+            float weight = expf(ml[0] - max);
+            sum += weight * ml[1];
+            m->kernels.axpy_f32(o, weight, ctx->attn_part + (s * H + h) * Lkv, Lkv);
+        }
+        float inv = 1.0f / sum;
+        for (size_t j = 0; j < Lkv; j++) o[j] *= inv;
         float *out = job->out + h * dv;
         if (L->v_b.data) matvec(&L->v_b, h * dv, dv, o, out, act);
         else matvec(&L->kv_b, h * (dn + dv) + dn, dv, o, out, act);
     }
 }
 
+static void attend_query_task(void *arg, uint32_t thread_index, size_t begin, size_t end) {
+    attend_query((const attend_job *)arg, thread_index, begin, end);
+}
+
+static void attend_segment_task(void *arg, uint32_t thread_index, size_t begin, size_t end) {
+    for (size_t item = begin; item < end; item++) attend_segment((const attend_job *)arg, thread_index, item);
+}
+
+static void attend_output_task(void *arg, uint32_t thread_index, size_t begin, size_t end) {
+    attend_output((const attend_job *)arg, thread_index, begin, end);
+}
+
+/* A cache of one segment: each thread takes whole head groups through all
+   three steps, one parallel section instead of three. */
+static void attend_group_task(void *arg, uint32_t thread_index, size_t begin, size_t end) {
+    const attend_job *job = (const attend_job *)arg;
+    size_t H = job->ctx->model->hp.n_head;
+    for (size_t g = begin; g < end; g++) {
+        size_t h0 = g * job->group_heads, h1 = h0 + job->group_heads < H ? h0 + job->group_heads : H;
+        attend_query(job, thread_index, h0, h1);
+        attend_segment(job, thread_index, g);
+        attend_output(job, thread_index, h0, h1);
+    }
+}
+
 /* Multi-head latent attention for one token at `pos` over cache rows 0..pos,
-   in the absorbed form (DeepSeek-V2 report §2.1.2-2.1.3): each head's nope query
-   is mapped into the latent space through W_UK, scores are taken against the
-   cached latent plus the rope key, and the weighted latent sum is mapped out
-   through W_UV. Heads run in parallel. */
-static void mla_attend_token(dsv3_context *ctx, const layer_weights *L, uint32_t layer, float *q, size_t pos,
+   in the absorbed form (DeepSeek-V2 report §2.1.2-2.1.3): each head's nope
+   query is mapped into the latent space through W_UK, scores are taken
+   against the cached latent plus the rope key, and the weighted latent sum
+   is mapped out through W_UV. The rows are read in the cache's own element
+   type, once per head group; the work splits by segment and head group. */
+static void mla_attend_token(dsv3_context *ctx, const layer_weights *L, uint32_t layer, const float *q, size_t pos,
                              const float *cos_sin, float *out) {
+    const dsv3_hparams *hp = &ctx->model->hp;
+    size_t H = hp->n_head, Lkv = hp->kv_lora_rank, threads = ctx->pool.n_threads;
+    size_t n_cached = pos + 1, n_segments = (n_cached + DSV3_ATTN_SEGMENT - 1) / DSV3_ATTN_SEGMENT;
+    /* enough items for every thread, while each group keeps whole tiles of 4 heads */
+    size_t groups = 1;
+    while (n_segments * groups < 2 * threads && H / (groups * 2) >= 4) groups *= 2;
+    size_t group_heads = (H + groups - 1) / groups;
+    groups = (H + group_heads - 1) / group_heads;
+    attend_job job = {ctx, L, layer, n_cached, q, cos_sin, out, groups, group_heads};
+    size_t min_work = (size_t)ctx->min_parallel_work * threads;
+    size_t query_work = H * Lkv * (hp->qk_nope_head_dim + hp->v_head_dim);
+    size_t row_work = H * n_cached * (ctx->kv_width + Lkv);
+    if (n_segments == 1) {
+        parallel_for(&ctx->pool, groups, query_work + row_work >= min_work ? 1 : groups + 1, attend_group_task, &job);
+        return;
+    }
+    parallel_for(&ctx->pool, H, query_work / 2 >= min_work ? 1 : H + 1, attend_query_task, &job);
+    parallel_for(&ctx->pool, n_segments * groups, row_work >= min_work ? 1 : n_segments * groups + 1,
+                 attend_segment_task, &job);
+    parallel_for(&ctx->pool, H, query_work / 2 >= min_work ? 1 : H + 1, attend_output_task, &job);
+}
+
+/* Batched attention of a prefill chunk reads the cache in blocks of this many
+   rows, rebuilding each block's keys and values once for all of the chunk's
+   queries of a head. */
+#define DSV3_ATTN_BLOCK 64
+enum { MLA_AUTO = 0, MLA_ABSORBED = 1, MLA_DECOMPRESSED = 2 };
+
+/* One thread's scratch for mla_attend_chunk with batches of B tokens: lays
+   out the parts from base (when given) and returns the floats they take. The
+   parts: W_UK and W_UV of a head as [latent][nope|value], a dequantized row,
+   a block of cache rows as floats, its keys, the keys transposed (nope then
+   rope), its values, and per query the block's scores, the running output,
+   max and sum. */
+enum { MLA_W_K, MLA_W_V, MLA_TMP, MLA_BLOCK, MLA_KEYS, MLA_KEYS_T, MLA_VALUES, MLA_SCORES, MLA_ACC, MLA_MAX, MLA_SUM,
+       MLA_PARTS };
+static size_t mla_chunk_layout(const dsv3_hparams *hp, size_t B, float *base, float **parts) {
+    size_t Lkv = hp->kv_lora_rank, dr = hp->qk_rope_head_dim, dn = hp->qk_nope_head_dim, dv = hp->v_head_dim;
+    const size_t BLK = DSV3_ATTN_BLOCK;
+    const size_t sizes[MLA_PARTS] = {Lkv * dn, Lkv * dv,  Lkv,     BLK * kv_row_elements(DSV3_KV_Q8_0, Lkv, dr), BLK * dn, (dn + dr) * BLK,
+                                     BLK * dv, B * BLK, B * dv, B,                B};
+    size_t total = 0;
+    for (size_t i = 0; i < MLA_PARTS; i++) {
+        if (base) parts[i] = base + total;
+        total += (sizes[i] + 15) & ~(size_t)15; /* 64-byte aligned parts */
+    }
+    return total;
+}
+
+typedef struct chunk_attend_job {
+    dsv3_context *ctx;
+    const layer_weights *L;
+    uint32_t layer;
+    size_t n;      /* tokens of the chunk, at positions ctx->pos.. */
+    size_t splits; /* token ranges per head (several when threads outnumber heads) */
+} chunk_attend_job;
+
+/* Attention of head h for the chunk's tokens [t0, t1) in the decompressed form:
+   per block of cached rows, the head's keys k = [W_UK c ; k_pe] and values
+   v = W_UV c are rebuilt from the latent rows (DeepSeek-V3 report eq. 1-5),
+   then the queries' scores, an online softmax and the weighted values run as
+   float matrix products. Every query's arithmetic depends only on its own row
+   and the block boundaries, never on how tokens or heads are split. */
+static void attend_head_range(const chunk_attend_job *job, float *scratch, size_t h, size_t t0, size_t t1) {
+    dsv3_context *ctx = job->ctx;
+    const layer_weights *L = job->L;
     const dsv3_model *m = ctx->model;
-    uint32_t H = m->hp.n_head, dn = m->hp.qk_nope_head_dim, dr = m->hp.qk_rope_head_dim;
-    for (uint32_t h = 0; h < H; h++) m->kernels.rope_rotate(q + (size_t)h * m->qk_head_dim + dn, cos_sin, dr / 2);
-    attend_job job = {ctx, L, layer, pos, q, out};
-    size_t work = (size_t)H * (pos + 1 + m->hp.qk_nope_head_dim + m->hp.v_head_dim) * m->hp.kv_lora_rank;
-    parallel_for(&ctx->pool, H, work >= (size_t)ctx->min_parallel_work * ctx->pool.n_threads ? 1 : H + 1,
-                 attend_heads_task, &job);
+    const dsv3_hparams *hp = &m->hp;
+    const kernel_set *k = &m->kernels;
+    size_t Lkv = hp->kv_lora_rank, dr = hp->qk_rope_head_dim, dn = hp->qk_nope_head_dim, dv = hp->v_head_dim;
+    size_t H = hp->n_head, dk = m->qk_head_dim, width = ctx->kv_width, BLK = DSV3_ATTN_BLOCK;
+    float *parts[MLA_PARTS];
+    mla_chunk_layout(hp, ctx->n_batch, scratch, parts);
+    float *w_k = parts[MLA_W_K], *w_v = parts[MLA_W_V], *tmp = parts[MLA_TMP], *block = parts[MLA_BLOCK];
+    float *keys = parts[MLA_KEYS], *keys_t = parts[MLA_KEYS_T], *values = parts[MLA_VALUES];
+    float *scores = parts[MLA_SCORES], *acc = parts[MLA_ACC], *run_max = parts[MLA_MAX], *run_sum = parts[MLA_SUM];
+
+    /* this head's W_UK as [latent][nope] and W_UV as [latent][value], in float */
+    if (L->k_b.data) {
+        for (size_t r = 0; r < Lkv; r++) k->to_f32[L->k_b.type](view_row(&L->k_b, h * Lkv + r), w_k + r * dn, dn);
+    } else {
+        for (size_t d = 0; d < dn; d++) {
+            k->to_f32[L->kv_b.type](view_row(&L->kv_b, h * (dn + dv) + d), tmp, Lkv);
+            for (size_t r = 0; r < Lkv; r++) w_k[r * dn + d] = tmp[r];
+        }
+    }
+    const tensor_view *wv = L->v_b.data ? &L->v_b : &L->kv_b;
+    size_t v_first = L->v_b.data ? h * dv : h * (dn + dv) + dn;
+    for (size_t d = 0; d < dv; d++) {
+        k->to_f32[wv->type](view_row(wv, v_first + d), tmp, Lkv);
+        for (size_t r = 0; r < Lkv; r++) w_v[r * dv + d] = tmp[r];
+    }
+
+    size_t pos = ctx->pos, q_stride = H * dk;
+    for (size_t t = t0; t < t1; t++) {
+        k->rope_rotate(ctx->q + t * q_stride + h * dk + dn, ctx->rope_cs + t * dr, dr / 2);
+        run_max[t - t0] = -INFINITY;
+        run_sum[t - t0] = 0.0f;
+    }
+    memset(acc, 0, (t1 - t0) * dv * sizeof(float));
+    size_t n_rows_total = pos + t1; /* causal: the last query sees rows [0, pos + t1) */
+    for (size_t b0 = 0; b0 < n_rows_total; b0 += BLK) {
+        size_t nr = n_rows_total - b0 < BLK ? n_rows_total - b0 : BLK;
+        const float *rows = kv_rows(ctx, job->layer, b0, nr, block, k->to_f32);
+        k->gemm_f32(keys, dn, rows, width, w_k, dn, nr, Lkv, dn, 0);
+        k->gemm_f32(values, dv, rows, width, w_v, dv, nr, Lkv, dv, 0);
+        for (size_t j = 0; j < nr; j++) {
+            for (size_t d = 0; d < dn; d++) keys_t[d * BLK + j] = keys[j * dn + d];
+            for (size_t e = 0; e < dr; e++) keys_t[(dn + e) * BLK + j] = rows[j * width + ctx->kv_rope + e];
+        }
+        /* the queries that see row b0: positions pos + t >= b0 */
+        size_t tq = b0 > pos && b0 - pos > t0 ? b0 - pos : t0, nq = t1 - tq, i0 = tq - t0;
+        k->gemm_f32(scores + i0 * BLK, BLK, ctx->q + tq * q_stride + h * dk, q_stride, keys_t, BLK, nq, dk, nr, 0);
+        for (size_t i = i0; i < t1 - t0; i++) {
+            size_t seen = pos + t0 + i + 1 - b0, valid = seen < nr ? seen : nr;
+            float correction = k->softmax_online(scores + i * BLK, valid, nr, hp->attn_scale, &run_max[i], &run_sum[i]);
+            if (correction != 1.0f)
+                for (size_t d = 0; d < dv; d++) acc[i * dv + d] *= correction;
+        }
+        k->gemm_f32(acc + i0 * dv, dv, scores + i0 * BLK, BLK, values, dv, nq, nr, dv, 1);
+    }
+    for (size_t t = t0; t < t1; t++) {
+        float inv = 1.0f / run_sum[t - t0], *out = ctx->attn_cat + t * H * dv + h * dv;
+        for (size_t d = 0; d < dv; d++) out[d] = acc[(t - t0) * dv + d] * inv;
+    }
+}
+
+static void chunk_attend_task(void *arg, uint32_t thread_index, size_t begin, size_t end) {
+    const chunk_attend_job *job = (const chunk_attend_job *)arg;
+    float *scratch = job->ctx->mla_chunk + thread_index * job->ctx->mla_chunk_stride;
+    for (size_t item = begin; item < end; item++) {
+        size_t h = item / job->splits, part = item % job->splits;
+        size_t t0 = job->n * part / job->splits, t1 = job->n * (part + 1) / job->splits;
+        if (t0 < t1) attend_head_range(job, scratch, h, t0, t1);
+    }
+}
+
+/* Whether a chunk of n queries at ctx->pos attends in the decompressed form:
+   it rebuilds the keys and values of every cached row once per head (W_UK and
+   W_UV over the latent: Lkv (dn + dv) multiply-adds per row, plus dequantizing
+   the head's weights, counted as 8 rows' worth) and then costs dn + dr + dv
+   per query and row, where the absorbed form maps every query in and out of
+   the latent space (the same Lkv (dn + dv) per query) and costs 2 Lkv + dr per
+   query and row. The absorbed form's multiply-adds are weighted 2.7x: the
+   weight fitted to where the two forms' measured times crossed (Zen 5, chunks
+   of 16-256 tokens at depths 0, 1024 and 4096); with it the choice was the
+   faster form in every case measured but 16-token chunks at depth 0, where the
+   two were within 7%. */
+static int use_decompressed(const dsv3_context *ctx, size_t n) {
+    if (!ctx->mla_chunk || n < 2 || ctx->mla_form == MLA_ABSORBED) return 0; /* a step stays absorbed */
+    if (ctx->mla_form == MLA_DECOMPRESSED) return 1;
+    const dsv3_hparams *hp = &ctx->model->hp;
+    double Lkv = hp->kv_lora_rank, dr = hp->qk_rope_head_dim, dn = hp->qk_nope_head_dim, dv = hp->v_head_dim;
+    double rows = (double)(ctx->pos + n), pairs = (double)n * ((double)ctx->pos + (double)(n + 1) / 2);
+    double absorbed = n * Lkv * (dn + dv) + pairs * (2 * Lkv + dr);
+    double decompressed = (rows + 8) * Lkv * (dn + dv) + pairs * (dn + dr + dv);
+    return decompressed < 2.7 * absorbed;
+}
+
+static void mla_attend_chunk(dsv3_context *ctx, const layer_weights *L, uint32_t layer, size_t n) {
+    size_t H = ctx->model->hp.n_head, threads = ctx->pool.n_threads;
+    size_t splits = H >= threads ? 1 : (threads + H - 1) / H;
+    if (splits > n) splits = n;
+    chunk_attend_job job = {ctx, L, layer, n, splits};
+    parallel_for(&ctx->pool, H * splits, 1, chunk_attend_task, &job);
+}
+
+static void moe_route(dsv3_context *ctx, const layer_weights *L, float *scores, uint32_t *chosen, float *weights,
+                      float *scratch);
+
+/* The per-token steps between the matrix products of a batch, split across
+   the threads by token (each token's arithmetic is the same on any thread). */
+enum { TOKENS_ATTN_NORM, TOKENS_KV, TOKENS_Q_NORM, TOKENS_FFN_NORM, TOKENS_ROUTE, TOKENS_RESIDUAL };
+typedef struct token_job {
+    dsv3_context *ctx;
+    const layer_weights *L;
+    uint32_t layer;
+    int step;
+} token_job;
+
+static void token_task(void *arg, uint32_t thread_index, size_t begin, size_t end) {
+    const token_job *job = (const token_job *)arg;
+    dsv3_context *ctx = job->ctx;
+    const layer_weights *L = job->L;
+    const dsv3_model *m = ctx->model;
+    const dsv3_hparams *hp = &m->hp;
+    size_t E = hp->n_embd, Lkv = hp->kv_lora_rank, dr = hp->qk_rope_head_dim, Lq = hp->q_lora_rank;
+    size_t X = hp->n_expert, k = hp->n_expert_used;
+    float *row = ctx->row + thread_index * ctx->row_stride;
+    for (size_t i = begin; i < end; i++) {
+        float *x = ctx->x + i * E, *xn = ctx->xn + i * E;
+        switch (job->step) {
+        case TOKENS_ATTN_NORM: rmsnorm(&m->kernels, xn, x, &L->attn_norm, E, hp->rms_norm_eps, row); break;
+        case TOKENS_KV: {
+            float *kv = ctx->kv + i * (Lkv + dr);
+            rmsnorm(&m->kernels, kv, kv, &L->kv_a_norm, Lkv, hp->rms_norm_eps, row);
+            m->kernels.rope_rotate(kv + Lkv, ctx->rope_cs + i * dr, dr / 2);
+            kv_store(kv_row(ctx, job->layer, ctx->pos + i), ctx->kv_type, kv, Lkv, dr, row);
+            break;
+        }
+        case TOKENS_Q_NORM:
+            rmsnorm(&m->kernels, ctx->q_lora + i * Lq, ctx->q_lora + i * Lq, &L->q_a_norm, Lq, hp->rms_norm_eps, row);
+            break;
+        case TOKENS_FFN_NORM: /* the attention's residual, then the FFN's norm */
+            for (size_t j = 0; j < E; j++) x[j] += ctx->hidden[i * E + j];
+            rmsnorm(&m->kernels, xn, x, &L->ffn_norm, E, hp->rms_norm_eps, row);
+            break;
+        case TOKENS_ROUTE:
+            moe_route(ctx, L, ctx->router_logits + i * X, ctx->chosen + i * k, ctx->expert_weights + i * k,
+                      ctx->route_scratch + thread_index * ctx->route_stride);
+            break;
+        default: /* TOKENS_RESIDUAL: the FFN's */
+            for (size_t j = 0; j < E; j++) x[j] += ctx->hidden[i * E + j];
+            break;
+        }
+    }
+}
+
+static void for_each_token(dsv3_context *ctx, const layer_weights *L, uint32_t layer, int step, size_t n) {
+    token_job job = {ctx, L, layer, step};
+    parallel_for(&ctx->pool, n, 4, token_task, &job);
 }
 
 /* The attention sublayer for n tokens at positions pos..pos+n-1: joint KV
@@ -5802,24 +6950,20 @@ static void attention_batch(dsv3_context *ctx, const layer_weights *L, uint32_t 
     size_t E = hp->n_embd, H = hp->n_head, dk = m->qk_head_dim, dv = hp->v_head_dim;
     size_t Lkv = hp->kv_lora_rank, dr = hp->qk_rope_head_dim, Lq = hp->q_lora_rank;
     par_matmul(ctx, &L->kv_a_mqa, 0, Lkv + dr, ctx->xn, E, n, ctx->kv, Lkv + dr);
-    for (size_t i = 0; i < n; i++) {
-        float *kv = ctx->kv + i * (Lkv + dr);
-        rmsnorm(&m->kernels, kv, kv, &L->kv_a_norm, Lkv, hp->rms_norm_eps, ctx->row);
-        m->kernels.rope_rotate(kv + Lkv, ctx->rope_cs + i * dr, dr / 2);
-        kv_store(kv_row(ctx, layer, ctx->pos + i), ctx->kv_type, kv, Lkv + dr);
-    }
+    for_each_token(ctx, L, layer, TOKENS_KV, n);
     if (L->q_a.data) {
         par_matmul(ctx, &L->q_a, 0, Lq, ctx->xn, E, n, ctx->q_lora, Lq);
-        for (size_t i = 0; i < n; i++)
-            rmsnorm(&m->kernels, ctx->q_lora + i * Lq, ctx->q_lora + i * Lq, &L->q_a_norm, Lq, hp->rms_norm_eps,
-                    ctx->row);
+        for_each_token(ctx, L, layer, TOKENS_Q_NORM, n);
         par_matmul(ctx, &L->q_b, 0, H * dk, ctx->q_lora, Lq, n, ctx->q, H * dk);
     } else {
         par_matmul(ctx, &L->q, 0, H * dk, ctx->xn, E, n, ctx->q, H * dk);
     }
-    for (size_t i = 0; i < n; i++)
-        mla_attend_token(ctx, L, layer, ctx->q + i * H * dk, ctx->pos + i, ctx->rope_cs + i * dr,
-                         ctx->attn_cat + i * H * dv);
+    if (use_decompressed(ctx, n))
+        mla_attend_chunk(ctx, L, layer, n);
+    else
+        for (size_t i = 0; i < n; i++)
+            mla_attend_token(ctx, L, layer, ctx->q + i * H * dk, ctx->pos + i, ctx->rope_cs + i * dr,
+                             ctx->attn_cat + i * H * dv);
     par_matmul(ctx, &L->attn_output, 0, E, ctx->attn_cat, H * dv, n, ctx->hidden, E);
 }
 
@@ -5863,10 +7007,13 @@ static uint32_t argmax_excluding(const float *v, uint32_t n, const uint32_t *tak
    the routed scaling factor. Group-limited: experts are split into groups and
    only the best groups compete (§2.1.2 node-limited routing). Writes the chosen
    experts in ascending id order, with their weights. */
-static void moe_route(dsv3_context *ctx, const layer_weights *L, float *scores, uint32_t *chosen, float *weights) {
+static void moe_route(dsv3_context *ctx, const layer_weights *L, float *scores, uint32_t *chosen, float *weights,
+                      float *scratch) {
     const dsv3_hparams *hp = &ctx->model->hp;
     uint32_t X = hp->n_expert, k = hp->n_expert_used, G = hp->n_expert_groups;
-    float *choice = ctx->router_choice;
+    /* scratch: [X] bias, [X] choice, [G] group scores, [G] kept group ids */
+    float *bias = scratch, *choice = scratch + X, *group_scores = choice + X;
+    uint32_t *kept = (uint32_t *)(void *)(group_scores + G);
     if (hp->expert_gating == 2) {
         for (uint32_t i = 0; i < X; i++) scores[i] = sigmoid(scores[i]);
     } else {
@@ -5874,8 +7021,8 @@ static void moe_route(dsv3_context *ctx, const layer_weights *L, float *scores, 
     }
     int use_bias = L->exp_probs_b.data && !ctx->model->ignore_expert_bias;
     if (use_bias) {
-        type_table[L->exp_probs_b.type].to_f32(L->exp_probs_b.data, ctx->row, X);
-        for (uint32_t i = 0; i < X; i++) choice[i] = scores[i] + ctx->row[i];
+        type_table[L->exp_probs_b.type].to_f32(L->exp_probs_b.data, bias, X);
+        for (uint32_t i = 0; i < X; i++) choice[i] = scores[i] + bias[i];
     } else {
         memcpy(choice, scores, X * sizeof(float));
     }
@@ -5894,10 +7041,10 @@ static void moe_route(dsv3_context *ctx, const layer_weights *L, float *scores, 
             }
             /* V3 (with bias) ranks a group by its two best experts; V2's
                group_limited_greedy (no bias) by its best one. */
-            ctx->group_scores[g] = L->exp_probs_b.data && group_size > 1 ? first + second : first;
+            group_scores[g] = L->exp_probs_b.data && group_size > 1 ? first + second : first;
         }
-        uint32_t *kept = ctx->kept_groups, n_kept = hp->n_expert_groups_used;
-        for (uint32_t j = 0; j < n_kept; j++) kept[j] = argmax_excluding(ctx->group_scores, G, kept, j);
+        uint32_t n_kept = hp->n_expert_groups_used;
+        for (uint32_t j = 0; j < n_kept; j++) kept[j] = argmax_excluding(group_scores, G, kept, j);
         for (uint32_t g = 0; g < G; g++) {
             int keep = 0;
             for (uint32_t j = 0; j < n_kept; j++) keep |= kept[j] == g;
@@ -5926,6 +7073,29 @@ static void moe_route(dsv3_context *ctx, const layer_weights *L, float *scores, 
         }
 }
 
+/* Entries [begin, end) of an expert's bucket (from `first`): gathered into
+   expert_in, or (scatter) their weighted outputs added to their tokens' rows. */
+typedef struct bucket_job {
+    dsv3_context *ctx;
+    size_t first;
+    int scatter;
+} bucket_job;
+
+static void bucket_task(void *arg, uint32_t thread_index, size_t begin, size_t end) {
+    const bucket_job *job = (const bucket_job *)arg;
+    dsv3_context *ctx = job->ctx;
+    size_t E = ctx->model->hp.n_embd;
+    (void)thread_index;
+    for (size_t j = begin; j < end; j++) {
+        size_t token = ctx->bucket_tokens[job->first + j];
+        if (job->scatter)
+            ctx->model->kernels.axpy_f32(ctx->hidden + token * E, ctx->bucket_weights[job->first + j],
+                                         ctx->expert_out + j * E, E);
+        else
+            memcpy(ctx->expert_in + j * E, ctx->xn + token * E, E * sizeof(float));
+    }
+}
+
 /* The FFN sublayer for n tokens (rows of ctx->xn) into ctx->hidden: dense
    SwiGLU, or the shared experts plus the routed ones (report eq. 12). Tokens
    are grouped by expert, so each chosen expert's weights are read once per
@@ -5938,8 +7108,7 @@ static void ffn_batch(dsv3_context *ctx, const layer_weights *L, uint32_t layer,
         return;
     }
     par_matmul(ctx, &L->gate_inp, 0, X, ctx->xn, E, n, ctx->router_logits, X);
-    for (size_t i = 0; i < n; i++)
-        moe_route(ctx, L, ctx->router_logits + i * X, ctx->chosen + i * k, ctx->expert_weights + i * k);
+    for_each_token(ctx, L, layer, TOKENS_ROUTE, n);
     if (L->gate_shexp.data)
         swiglu_ffn(ctx, &L->gate_shexp, &L->up_shexp, &L->down_shexp, 0, Fe * hp->n_expert_shared, 0, ctx->xn, n,
                    ctx->hidden);
@@ -5967,13 +7136,15 @@ static void ffn_batch(dsv3_context *ctx, const layer_weights *L, uint32_t layer,
     for (size_t e = 0; e < X; e++) {
         size_t first = start[e], count = start[e + 1] - first;
         if (count == 0) continue;
-        for (size_t j = 0; j < count; j++)
-            memcpy(ctx->expert_in + j * E, ctx->xn + (size_t)ctx->bucket_tokens[first + j] * E, E * sizeof(float));
+        /* gather the expert's tokens, run it, add its weighted outputs back:
+           each token's row is one thread's, whole, so the bits never depend
+           on the split */
+        bucket_job job = {ctx, first, 0};
+        parallel_for(&ctx->pool, count, 16, bucket_task, &job);
         swiglu_ffn(ctx, &L->gate_exps, &L->up_exps, &L->down_exps, e * Fe, Fe, e * E, ctx->expert_in, count,
                    ctx->expert_out);
-        for (size_t j = 0; j < count; j++)
-            ctx->model->kernels.axpy_f32(ctx->hidden + (size_t)ctx->bucket_tokens[first + j] * E,
-                                         ctx->bucket_weights[first + j], ctx->expert_out + j * E, E);
+        job.scatter = 1;
+        parallel_for(&ctx->pool, count, 16, bucket_task, &job);
     }
 }
 
@@ -5995,16 +7166,11 @@ static int forward_batch(dsv3_context *ctx, const int32_t *tokens, size_t n, flo
     for (uint32_t l = 0; l < hp->n_layer; l++) {
         const layer_weights *L = &m->layers[l];
         if (ctx->abort_cb && ctx->abort_cb(ctx->abort_user)) return 1;
-        for (size_t i = 0; i < n; i++)
-            rmsnorm(&m->kernels, ctx->xn + i * E, ctx->x + i * E, &L->attn_norm, E, hp->rms_norm_eps, ctx->row);
+        for_each_token(ctx, L, l, TOKENS_ATTN_NORM, n);
         attention_batch(ctx, L, l, n);
-        for (size_t i = 0; i < n; i++) {
-            float *x = ctx->x + i * E;
-            for (size_t j = 0; j < E; j++) x[j] += ctx->hidden[i * E + j];
-            rmsnorm(&m->kernels, ctx->xn + i * E, x, &L->ffn_norm, E, hp->rms_norm_eps, ctx->row);
-        }
+        for_each_token(ctx, L, l, TOKENS_FFN_NORM, n);
         ffn_batch(ctx, L, l, n);
-        for (size_t i = 0; i < n * E; i++) ctx->x[i] += ctx->hidden[i];
+        for_each_token(ctx, L, l, TOKENS_RESIDUAL, n);
     }
     ctx->pos += n;
     if (!all_logits && !last) return 0;
@@ -6374,7 +7540,7 @@ void dsv3_context_default_params(dsv3_context_params *out) {
     memset(out, 0, sizeof *out);
     out->struct_size = sizeof *out;
     out->n_ctx = 0;
-    out->n_batch = 64;
+    out->n_batch = 512;
     out->n_threads = 0;
     out->kv_type = DSV3_KV_F16;
     out->seed = 1;
@@ -6392,7 +7558,9 @@ void dsv3_context_free(dsv3_context *ctx) {
     mem_free(a, ctx->candidates);
     mem_free(a, ctx->seen);
     mem_free(a, ctx->kv_cache);
+    mem_free(a, ctx->attn_part);
     mem_free(a, ctx->scratch);
+    mem_free(a, ctx->mla_chunk);
     mem_free(a, ctx->chosen);
     mem_free(a, ctx);
 }
@@ -6414,12 +7582,12 @@ int32_t dsv3_context_create(const dsv3_model *model, const dsv3_context_params *
         return st;
     }
     const dsv3_hparams *hp = &model->hp;
-    if (p.kv_type != DSV3_KV_F32 && p.kv_type != DSV3_KV_F16 && p.kv_type != DSV3_KV_BF16) {
+    if (p.kv_type < DSV3_KV_F32 || p.kv_type > DSV3_KV_Q8_0) {
         model_log(model, DSV3_LOG_ERROR, "unknown kv_type %d", (int)p.kv_type);
         return DSV3_ERR_INVALID_ARGUMENT;
     }
     if (p.n_ctx == 0) p.n_ctx = hp->n_ctx_train < 4096 ? hp->n_ctx_train : 4096;
-    if (p.n_batch == 0) p.n_batch = 64;
+    if (p.n_batch == 0) p.n_batch = 512;
     if (p.n_batch > p.n_ctx) p.n_batch = p.n_ctx;
     if (p.n_threads < 0) {
         model_log(model, DSV3_LOG_ERROR, "n_threads %d is negative", (int)p.n_threads);
@@ -6443,19 +7611,26 @@ int32_t dsv3_context_create(const dsv3_model *model, const dsv3_context_params *
     if (shared > widest_ffn) widest_ffn = shared;
     if (hp->n_ff_expert > widest_ffn) widest_ffn = hp->n_ff_expert;
     size_t B = ctx->n_batch, X = hp->n_expert, K = hp->n_expert_used;
+    /* moe_route's per-thread scratch: bias and choice (X each), group scores and kept group ids */
+    size_t route_stride = (2 * X + 2 * (size_t)hp->n_expert_groups + 15) & ~(size_t)15;
+    ctx->kv_width = kv_row_elements(p.kv_type, Lkv, dr);
+    ctx->kv_rope = kv_rope_offset(p.kv_type, Lkv);
+    ctx->q_pack_stride = (ctx->kv_width + 15) & ~(size_t)15;
+    ctx->attn_scores_stride = H * DSV3_ATTN_SEGMENT;
+    /* per-thread rows: the longest weight row, or a cache row being quantized */
+    ctx->row_stride = ((model->max_row > ctx->kv_width ? model->max_row : ctx->kv_width) + 15) & ~(size_t)15;
     /* Sizes in floats, in the order the pointers are laid out. */
     size_t sizes[] = {
-        B * E, B * E, B * H * model->qk_head_dim, B * hp->q_lora_rank, B * (Lkv + dr), H * Lkv,
-        H * (size_t)ctx->n_ctx, H * Lkv, B * H * hp->v_head_dim, B * E, B * widest_ffn, B * widest_ffn,
-        B * E, B * E, B * X, X, hp->n_expert_groups, B * K, B * K,
-        n_threads * ((model->max_row + 15) & ~(size_t)15), B * dr, hp->n_vocab,
-        n_threads * (size_t)DSV3_KV_BLOCK * (Lkv + dr),
+        B * E, B * E, B * H * model->qk_head_dim, B * hp->q_lora_rank, B * (Lkv + dr), H * ctx->q_pack_stride,
+        n_threads * ctx->attn_scores_stride, H * Lkv, B * H * hp->v_head_dim, B * E, B * widest_ffn, B * widest_ffn,
+        B * E, B * E, B * X, n_threads * route_stride, B * K, B * K,
+        n_threads * ctx->row_stride, B * dr, hp->n_vocab,
     };
     float **slots[] = {
-        &ctx->x, &ctx->xn, &ctx->q, &ctx->q_lora, &ctx->kv, &ctx->q_abs, &ctx->scores, &ctx->o_lat,
+        &ctx->x, &ctx->xn, &ctx->q, &ctx->q_lora, &ctx->kv, &ctx->q_pack, &ctx->attn_scores, &ctx->o_lat,
         &ctx->attn_cat, &ctx->hidden, &ctx->ffn_gate, &ctx->ffn_up, &ctx->expert_in, &ctx->expert_out,
-        &ctx->router_logits, &ctx->router_choice, &ctx->group_scores, &ctx->expert_weights, &ctx->bucket_weights,
-        &ctx->row, &ctx->rope_cs, &ctx->logits, &ctx->kv_block,
+        &ctx->router_logits, &ctx->route_scratch, &ctx->expert_weights, &ctx->bucket_weights,
+        &ctx->row, &ctx->rope_cs, &ctx->logits,
     };
     size_t total = 0;
     int overflow = 0;
@@ -6465,13 +7640,23 @@ int32_t dsv3_context_create(const dsv3_model *model, const dsv3_context_params *
         total += padded;
     }
     uint64_t kv_bytes = 0;
-    ctx->kv_row_bytes = (Lkv + dr) * kv_element_size(p.kv_type);
+    ctx->kv_row_bytes = kv_row_size(p.kv_type, Lkv, dr);
     if (mul_overflows((uint64_t)hp->n_layer * ctx->n_ctx, ctx->kv_row_bytes, &kv_bytes) || kv_bytes > SIZE_MAX)
         overflow = 1;
+    /* decoding's per-segment partials: weighted latent sums, then max and sum */
+    size_t n_segments = (ctx->n_ctx + DSV3_ATTN_SEGMENT - 1) / DSV3_ATTN_SEGMENT;
+    uint64_t part_bytes = 0;
     if (!overflow) {
         ctx->scratch = (float *)mem_calloc(a, total, sizeof(float));
-        ctx->kv_cache = (uint8_t *)mem_calloc(a, (size_t)kv_bytes, 1);
-        ctx->chosen = (uint32_t *)mem_calloc(a, 2 * B * K + hp->n_expert_groups + X + 1, sizeof(uint32_t));
+        /* Not zeroed: every row is written before it is read, so a large
+           context's cache pages are committed only as positions fill them
+           (mmap-backed malloc on Linux, demand-zero pages on Windows/macOS). */
+        ctx->kv_cache = (uint8_t *)mem_alloc(a, (size_t)kv_bytes ? (size_t)kv_bytes : 1);
+        ctx->attn_part = mul_overflows(n_segments * H, (Lkv + 2) * sizeof(float), &part_bytes) || part_bytes > SIZE_MAX
+                             ? NULL
+                             : (float *)mem_alloc(a, (size_t)part_bytes);
+        ctx->attn_ml = ctx->attn_part ? ctx->attn_part + n_segments * H * Lkv : NULL;
+        ctx->chosen = (uint32_t *)mem_calloc(a, 2 * B * K + X + 1, sizeof(uint32_t));
         ctx->pool_start_args = mem_calloc(a, n_threads, 64); /* >= sizeof(worker_start) each */
         ctx->tokens = (int32_t *)mem_calloc(a, ctx->n_ctx, sizeof(int32_t));
         ctx->act = (uint8_t *)mem_calloc(a, B, model->max_row / 32 * sizeof(act_block32) + 64);
@@ -6480,19 +7665,23 @@ int32_t dsv3_context_create(const dsv3_model *model, const dsv3_context_params *
         ctx->expert_counts = (uint64_t *)mem_calloc(a, (size_t)hp->n_layer * X + 1, sizeof(uint64_t));
         ctx->candidates = (candidate *)mem_calloc(a, hp->n_vocab, sizeof(candidate));
         ctx->seen = (uint8_t *)mem_calloc(a, hp->n_vocab, 1);
+        if (B > 1) {
+            ctx->mla_chunk_stride = mla_chunk_layout(hp, B, NULL, NULL);
+            ctx->mla_chunk = (float *)mem_calloc(a, n_threads * ctx->mla_chunk_stride, sizeof(float));
+        }
     }
-    if (overflow || !ctx->scratch || !ctx->kv_cache || !ctx->chosen || !ctx->pool_start_args || !ctx->tokens ||
+    if (overflow || !ctx->scratch || !ctx->kv_cache || !ctx->attn_part || !ctx->chosen || !ctx->pool_start_args || !ctx->tokens ||
         !ctx->candidates || !ctx->seen || !ctx->act || !ctx->thread_act || !ctx->expert_counts ||
+        (B > 1 && !ctx->mla_chunk) ||
         !pool_start(&ctx->pool, n_threads, ctx->pool_start_args, a)) {
         model_log(model, DSV3_LOG_ERROR, "out of memory creating a context of %u positions (%llu bytes of KV cache)",
                   ctx->n_ctx, (unsigned long long)kv_bytes);
         dsv3_context_free(ctx);
         return DSV3_ERR_OUT_OF_MEMORY;
     }
-    ctx->kept_groups = ctx->chosen + B * K;
-    ctx->bucket_start = ctx->kept_groups + hp->n_expert_groups;
+    ctx->bucket_start = ctx->chosen + B * K;
     ctx->bucket_tokens = ctx->bucket_start + X + 1;
-    ctx->row_stride = (model->max_row + 15) & ~(size_t)15;
+    ctx->route_stride = route_stride;
     ctx->rng_state = p.seed;
     ctx->min_parallel_work = p.min_parallel_work ? p.min_parallel_work : 65536;
     ctx->abort_cb = p.abort_cb;
@@ -6982,11 +8171,6 @@ enum {
 
 /* n floats (a multiple of the type's block size) -> n/block blocks. */
 typedef void (*quantize_row_fn)(const float *x, uint8_t *out, size_t n);
-
-static void store_u16le(uint8_t *p, uint16_t v) {
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
 
 static void store_u32le(uint8_t *p, uint32_t v) {
     for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));

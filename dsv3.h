@@ -298,15 +298,28 @@ typedef int32_t (*dsv3_abort_fn)(void *user);
 #define DSV3_KV_F32  0
 #define DSV3_KV_F16  1
 #define DSV3_KV_BF16 2
+#define DSV3_KV_Q8_0 3
 
 typedef struct dsv3_context_params {
     uint32_t struct_size;  /* sizeof(dsv3_context_params) as the caller built it */
-    uint32_t n_ctx;        /* positions the cache holds; 0: min(4096, n_ctx_train) */
-    uint32_t n_batch;      /* most tokens one prefill pass works on (default 64);
-                              longer prefills are split, so this only sizes scratch */
-    int32_t  n_threads;    /* 0: default. Compute is single-threaded in this version */
+    uint32_t n_ctx;        /* positions the cache holds; 0: min(4096, n_ctx_train).
+                              The cache is reserved whole but its memory is
+                              committed as positions fill (with the default
+                              allocator), so a large n_ctx costs little until used */
+    uint32_t n_batch;      /* most tokens one prefill pass works on (default 512,
+                              the fastest measured; at most n_ctx); longer prefills
+                              are split. Scratch grows with it, mostly float
+                              copies of 5 n_embd + n_head (qk + v head dims) + 2 x
+                              the widest FFN per token: ~0.5 MB per token for
+                              DeepSeek-V3 (~250 MB at 512), ~0.17 MB for the
+                              bench models (~87 MB) */
+    int32_t  n_threads;    /* 0: one per hardware thread; the context's thread pool
+                              splits rows, heads and experts (logits do not depend
+                              on the count) */
     int32_t  kv_type;      /* DSV3_KV_F16 (default: half the memory of F32, relative
-                              logit error ~1e-3), DSV3_KV_F32 (exact) or DSV3_KV_BF16 */
+                              logit error ~1e-3), DSV3_KV_F32 (exact), DSV3_KV_BF16
+                              or DSV3_KV_Q8_0 (53% of F16's bytes: 612 per layer and
+                              position at DeepSeek-V3's dims; error ~1e-2) */
     uint64_t seed;         /* seed of the context's sampling generator (default 1) */
     dsv3_abort_fn abort_cb;/* NULL (default): never abort. Polled with abort_user
                               before every layer of dsv3_prefill, dsv3_step and

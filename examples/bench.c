@@ -1,7 +1,15 @@
 /* build/dsv3-bench - prefill and decode speed against the machine's own memory
  * bandwidth.
  *
- *   dsv3-bench -m MODEL.gguf [-t THREADS] [-p 512] [-n 128] [-r REPEATS]
+ *   dsv3-bench -m MODEL.gguf [-t THREADS] [-p 512] [-n 128] [-d 0[,4096...]] [-b BATCH] [-r REPEATS]
+ *              [-ctk f16|bf16|f32|q8_0] [-c N_CTX]
+ *
+ * -d runs each measurement at a context depth, as llama-bench's -d does: the
+ * cache is first filled with D tokens (untimed), then -p tokens are prefilled
+ * and, from depth D again, -n tokens decoded (-p 0 or -n 0 skips either).
+ * -ctk is the latent cache's type (llama-bench's flag; default f16); -c sizes
+ * the context (default: the deepest depth plus the longer of -p and -n), so
+ * the peak RSS column shows what a large, partly used context costs.
  *
  * Decoding on a CPU streams the active weights from memory once per token, so
  * the figure that matters is the effective bandwidth (active bytes per token x
@@ -117,6 +125,74 @@ static double read_bandwidth(int n_threads) {
     return check == 42 ? best * 1.0000001 : best; /* keeps the sums observable */
 }
 
+/* Multiply-adds of weight products one prefilled token costs (attention over
+   the cache excluded: it grows with depth; the output head excluded: a
+   prefill runs it for the last token only), from the model's shapes. */
+static double weight_macs_per_token(const dsv3_model *model) {
+    dsv3_hparams hp;
+    hp.struct_size = sizeof hp;
+    if (dsv3_model_hparams(model, &hp) != DSV3_OK) return 0.0;
+    double E = hp.n_embd, H = hp.n_head, dk = hp.qk_nope_head_dim + hp.qk_rope_head_dim, dv = hp.v_head_dim;
+    double attn = hp.q_lora_rank ? E * hp.q_lora_rank + (double)hp.q_lora_rank * H * dk : E * H * dk;
+    attn += E * (hp.kv_lora_rank + hp.qk_rope_head_dim) + H * dv * E;
+    double dense = 3.0 * E * hp.n_ff;
+    double moe = 3.0 * E * hp.n_ff_expert * (hp.n_expert_used + hp.n_expert_shared) + E * hp.n_expert;
+    return hp.n_layer * attn + hp.n_layer_dense_lead * dense + (hp.n_layer - hp.n_layer_dense_lead) * moe;
+}
+
+/* The machine's int8 multiply-add peak on one core, in cache: twelve
+   independent chains of the widest integer dot instruction (AVX-512 VNNI's
+   vpdpbusd, 64 multiply-adds each; else AVX2's vpmaddubsw, 32 each, whose
+   int16 sums need a second instruction to accumulate). 0 elsewhere. */
+#if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
+#include <immintrin.h>
+#define PEAK_CHAINS 12
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) static double int8_peak_vnni(long iterations) {
+    __m512i acc[PEAK_CHAINS], a = _mm512_set1_epi8(3), b = _mm512_set1_epi8(5);
+    for (int i = 0; i < PEAK_CHAINS; i++) acc[i] = _mm512_set1_epi32(i);
+    double t0 = now_seconds();
+    for (long it = 0; it < iterations; it++)
+        for (int i = 0; i < PEAK_CHAINS; i++) {
+            acc[i] = _mm512_dpbusd_epi32(acc[i], a, b);
+            __asm__("" : "+v"(acc[i]));
+        }
+    double dt = now_seconds() - t0;
+    int sum = 0;
+    for (int i = 0; i < PEAK_CHAINS; i++) sum += _mm_cvtsi128_si32(_mm512_castsi512_si128(acc[i]));
+    return sum == 42 ? 0.0 : 64.0 * PEAK_CHAINS * iterations / dt;
+}
+__attribute__((target("avx2"))) static double int8_peak_avx2(long iterations) {
+    __m256i acc[PEAK_CHAINS], a = _mm256_set1_epi8(3);
+    for (int i = 0; i < PEAK_CHAINS; i++) acc[i] = _mm256_set1_epi16((short)i);
+    double t0 = now_seconds();
+    for (long it = 0; it < iterations; it++)
+        for (int i = 0; i < PEAK_CHAINS; i++) {
+            acc[i] = _mm256_maddubs_epi16(a, acc[i]);
+            __asm__("" : "+x"(acc[i]));
+        }
+    double dt = now_seconds() - t0;
+    int sum = 0;
+    for (int i = 0; i < PEAK_CHAINS; i++) sum += _mm_cvtsi128_si32(_mm256_castsi256_si128(acc[i]));
+    return sum == 42 ? 0.0 : 32.0 * PEAK_CHAINS * iterations / dt;
+}
+static double int8_peak(const char **how) {
+    double best = 0.0;
+    __builtin_cpu_init();
+    int vnni = __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw");
+    *how = vnni ? "AVX-512 vpdpbusd" : __builtin_cpu_supports("avx2") ? "AVX2 vpmaddubsw" : "none";
+    for (int rep = 0; rep < 5; rep++) {
+        double r = vnni ? int8_peak_vnni(2000000) : __builtin_cpu_supports("avx2") ? int8_peak_avx2(2000000) : 0.0;
+        if (r > best) best = r;
+    }
+    return best;
+}
+#else
+static double int8_peak(const char **how) {
+    *how = "not measured on this architecture";
+    return 0.0;
+}
+#endif
+
 static long long peak_rss_bytes(void) {
 #if defined(_WIN32)
     PROCESS_MEMORY_COUNTERS pmc;
@@ -129,11 +205,37 @@ static long long peak_rss_bytes(void) {
 #endif
 }
 
+#define USAGE                                                                                                  \
+    "usage: dsv3-bench -m MODEL.gguf [-t THREADS] [-p 512] [-n 128] [-d 0[,4096...]] [-b BATCH] [-r REPEATS]\n" \
+    "                  [-ctk f16|bf16|f32|q8_0] [-c N_CTX]\n"
+
+/* Parses "0,4096,16384" into depths[]; returns how many, or -1. */
+static int parse_depths(const char *text, long *depths, int max) {
+    int n = 0;
+    while (*text) {
+        char *end;
+        long d = strtol(text, &end, 10);
+        if (end == text || d < 0 || n == max || (*end && *end != ',')) return -1;
+        depths[n++] = d;
+        text = *end ? end + 1 : end;
+    }
+    return n;
+}
+
+/* Fills the cache with `n` tokens of `tokens`, untimed (a benchmark's depth). */
+static int32_t fill(dsv3_context *ctx, const int32_t *tokens, long n) {
+    dsv3_context_rewind(ctx, 0);
+    return n ? dsv3_prefill(ctx, tokens, (size_t)n, NULL) : DSV3_OK;
+}
+
 int main(int argc, char **argv) {
     utf8_args(&argc, &argv);
     const char *model_path = NULL;
-    long n_threads = 0, n_prompt = 512, n_gen = 128, repeats = 1;
-    for (int i = 1; i < argc; i++) {
+    long n_threads = 0, n_prompt = 512, n_gen = 128, repeats = 1, n_batch = 0, n_ctx = 0, depths[16] = {0};
+    int n_depths = 1;
+    int32_t kv_type = DSV3_KV_F16;
+    const char *kv_name = "f16";
+    for (int i = 1; i < argc; i += 2) { /* every option takes a value */
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v) {
             fprintf(stderr, "dsv3-bench: %s needs a value\n", a);
@@ -144,16 +246,31 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "-p")) n_prompt = atol(v);
         else if (!strcmp(a, "-n")) n_gen = atol(v);
         else if (!strcmp(a, "-r")) repeats = atol(v);
-        else {
-            fprintf(stderr, "usage: dsv3-bench -m MODEL.gguf [-t THREADS] [-p 512] [-n 128] [-r REPEATS]\n");
+        else if (!strcmp(a, "-b")) n_batch = atol(v);
+        else if (!strcmp(a, "-d")) n_depths = parse_depths(v, depths, 16);
+        else if (!strcmp(a, "-c")) n_ctx = atol(v);
+        else if (!strcmp(a, "-ctk")) {
+            static const char *names[] = {"f32", "f16", "bf16", "q8_0"};
+            kv_type = -1;
+            for (int32_t k = 0; k < 4; k++)
+                if (!strcmp(v, names[k])) kv_type = k; /* DSV3_KV_F32 .. DSV3_KV_Q8_0 */
+            kv_name = v;
+            if (kv_type < 0) {
+                fprintf(stderr, USAGE);
+                return 2;
+            }
+        } else {
+            fprintf(stderr, USAGE);
             return 2;
         }
-        i++;
     }
-    if (!model_path || n_prompt < 1 || n_gen < 1 || repeats < 1 || n_threads < 0) {
-        fprintf(stderr, "usage: dsv3-bench -m MODEL.gguf [-t THREADS] [-p 512] [-n 128] [-r REPEATS]\n");
+    if (!model_path || n_prompt < 0 || n_gen < 0 || n_prompt + n_gen < 1 || repeats < 1 || n_threads < 0 ||
+        n_batch < 0 || n_depths < 1 || n_ctx < 0 || (unsigned long long)n_ctx > UINT32_MAX) {
+        fprintf(stderr, USAGE);
         return 2;
     }
+    long max_depth = 0;
+    for (int i = 0; i < n_depths; i++) max_depth = depths[i] > max_depth ? depths[i] : max_depth;
     char message[512];
     dsv3_model *model = NULL;
     int32_t st = dsv3_model_load(model_path, NULL, &model, message, sizeof message);
@@ -163,10 +280,17 @@ int main(int argc, char **argv) {
     }
     dsv3_context_params cp;
     dsv3_context_default_params(&cp);
-    cp.n_ctx = (uint32_t)(n_prompt + n_gen + 1);
-    cp.n_batch = (uint32_t)(n_prompt < 512 ? n_prompt : 512);
+    long longest = n_prompt > n_gen ? n_prompt : n_gen;
+    /* room for the warm-up's 256 tokens at least */
+    cp.n_ctx = (uint32_t)(max_depth + longest + 1 > 257 ? max_depth + longest + 1 : 257);
+    if (n_ctx && n_ctx < max_depth + longest + 1) {
+        fprintf(stderr, "dsv3-bench: -c %ld is less than the deepest run needs (%ld)\n", n_ctx, max_depth + longest + 1);
+        return 2;
+    }
+    if (n_ctx) cp.n_ctx = (uint32_t)n_ctx;
+    if (n_batch) cp.n_batch = (uint32_t)n_batch; /* else the library's default */
     cp.n_threads = (int32_t)n_threads;
-    cp.kv_type = DSV3_KV_F16;
+    cp.kv_type = kv_type;
     dsv3_context *ctx = NULL;
     if ((st = dsv3_context_create(model, &cp, &ctx))) {
         fprintf(stderr, "dsv3-bench: cannot create a context: %s\n", dsv3_status_string(st));
@@ -174,53 +298,98 @@ int main(int argc, char **argv) {
         return 1;
     }
     size_t n_vocab = dsv3_model_n_vocab(model);
-    int32_t *prompt = malloc((size_t)n_prompt * sizeof *prompt);
+    /* random tokens: the depth's, then the timed prompt's */
+    size_t n_tokens = (size_t)(max_depth + n_prompt + 1 > 256 ? max_depth + n_prompt + 1 : 256);
+    int32_t *tokens = malloc(n_tokens * sizeof *tokens);
     uint64_t rng = 12345;
-    for (long i = 0; i < n_prompt; i++) {
+    for (size_t i = 0; tokens && i < n_tokens; i++) {
         rng = rng * 6364136223846793005ull + 1442695040888963407ull;
-        prompt[i] = (int32_t)((rng >> 33) % n_vocab);
+        tokens[i] = (int32_t)((rng >> 33) % n_vocab);
     }
     uint64_t active = dsv3_model_active_bytes(model);
-    double *prefill = calloc((size_t)repeats, sizeof *prefill), *decode = calloc((size_t)repeats, sizeof *decode);
-    long runs = 0;
-    for (long r = 0; r < repeats && prefill && decode; r++, runs++) {
-        dsv3_context_rewind(ctx, 0);
-        double t0 = now_seconds();
-        st = dsv3_prefill(ctx, prompt, (size_t)n_prompt, NULL);
-        double t1 = now_seconds();
-        const float *logits = dsv3_context_logits(ctx);
-        for (long i = 0; i < n_gen && !st; i++) {
-            int32_t next = 0;
-            for (size_t v = 1; v < n_vocab; v++)
-                if (logits[v] > logits[next]) next = (int32_t)v;
-            st = dsv3_step(ctx, next, &logits);
-        }
-        double t2 = now_seconds();
-        if (st) {
-            fprintf(stderr, "dsv3-bench: %s\n", dsv3_context_last_error(ctx));
-            break;
-        }
-        prefill[r] = n_prompt / (t1 - t0);
-        decode[r] = n_gen / (t2 - t1);
+    size_t n_runs = (size_t)n_depths * (size_t)repeats;
+    double *prefill = calloc(n_runs, sizeof *prefill), *decode = calloc(n_runs, sizeof *decode);
+    if (!tokens || !prefill || !decode) {
+        fprintf(stderr, "dsv3-bench: out of memory\n");
+        return 1;
     }
+    /* one untimed prefill first, as llama-bench warms up: the first pass over
+       mapped weights pays for faulting their pages in (256 tokens at least,
+       so nearly every expert is touched) */
+    long warm = n_prompt > 256 ? n_prompt : 256;
+    st = fill(ctx, tokens, warm < (long)cp.n_ctx ? warm : (long)cp.n_ctx - 1);
+    size_t runs = 0;
+    for (int di = 0; di < n_depths && !st; di++) {
+        long depth = depths[di];
+        for (long r = 0; r < repeats && !st; r++, runs++) {
+            /* prefill of n_prompt tokens after `depth`, as llama-bench's pp@d */
+            if ((st = fill(ctx, tokens, depth))) break;
+            double t0 = now_seconds();
+            st = n_prompt ? dsv3_prefill(ctx, tokens + depth, (size_t)n_prompt, NULL) : DSV3_OK;
+            double t1 = now_seconds();
+            if (st) break;
+            prefill[runs] = n_prompt ? n_prompt / (t1 - t0) : 0.0;
+            if (!n_gen) continue;
+            /* then n_gen decoded tokens starting at `depth`, as tg@d (a rewind
+               drops the logits: the last token of the depth is fed again) */
+            long keep = depth > 0 ? depth - 1 : 0;
+            if ((st = dsv3_context_rewind(ctx, (size_t)keep))) break;
+            if ((st = dsv3_prefill(ctx, tokens + keep, 1, NULL))) break;
+            const float *logits = dsv3_context_logits(ctx);
+            double t2 = now_seconds();
+            for (long i = 0; i < n_gen && !st; i++) {
+                int32_t next = 0;
+                for (size_t v = 1; v < n_vocab; v++)
+                    if (logits[v] > logits[next]) next = (int32_t)v;
+                st = dsv3_step(ctx, next, &logits);
+            }
+            double t3 = now_seconds();
+            decode[runs] = n_gen / (t3 - t2);
+        }
+    }
+    if (st) fprintf(stderr, "dsv3-bench: %s\n", dsv3_context_last_error(ctx));
     /* after the runs, so the 1 GiB read buffer does not count as the model's memory */
     long long rss = peak_rss_bytes();
     double bandwidth = read_bandwidth(n_threads ? (int)n_threads : 2);
-    printf("model %s: %.3f GB of weights read per decoded token, KV cache %zu bytes/token\n", model_path,
-           active / 1e9, dsv3_context_kv_bytes_per_token(ctx));
-    printf("%-4s %8s %12s %12s %12s %12s %8s %10s\n", "run", "threads", "prefill t/s", "decode t/s", "eff. GB/s",
-           "read GB/s", "ratio", "peak RSS");
+    size_t kv_token = dsv3_context_kv_bytes_per_token(ctx);
+    printf("model %s: %.3f GB of weights read per decoded token\n", model_path, active / 1e9);
+    /* how close prefill comes to the integer units' limit */
+    const char *peak_how = "";
+    double peak = int8_peak(&peak_how), macs = weight_macs_per_token(model), best_prefill = 0.0;
+    for (size_t r = 0; r < runs; r++)
+        if (depths[r / (size_t)repeats] == 0 && prefill[r] > best_prefill) best_prefill = prefill[r];
+    if (best_prefill > 0.0) {
+        printf("prefill at depth 0: %.1f G weight multiply-adds/s (%.2f G per token)", best_prefill * macs / 1e9,
+               macs / 1e9);
+        if (peak > 0.0 && n_threads)
+            printf(", %.0f%% of the int8 peak of %ld core(s) (%s in cache: %.1f G/s per core)",
+                   100.0 * best_prefill * macs / (peak * (double)n_threads), n_threads, peak_how, peak / 1e9);
+        printf("\n");
+    }
+    printf("KV cache (%s): %zu bytes/token, %.1f MB for the context of %u positions, committed as positions fill; "
+           "prefill batch %u\n",
+           kv_name, kv_token, kv_token * (double)cp.n_ctx / 1e6, cp.n_ctx, cp.n_batch);
+    printf("%-4s %8s %7s %14s %12s %12s %12s %8s %10s\n", "run", "threads", "depth", "prefill t/s", "decode t/s",
+           "eff. GB/s", "read GB/s", "ratio", "peak RSS");
     char threads_text[24];
     if (n_threads) snprintf(threads_text, sizeof threads_text, "%ld", n_threads);
     else snprintf(threads_text, sizeof threads_text, "auto");
-    for (long r = 0; r < runs; r++) {
+    for (size_t r = 0; r < runs; r++) {
         double effective = active * decode[r];
-        printf("%-4ld %8s %12.2f %12.2f %12.2f %12.2f %7.0f%% %7.0f MB\n", r + 1, threads_text, prefill[r],
-               decode[r], effective / 1e9, bandwidth / 1e9, 100.0 * effective / bandwidth, rss / 1e6);
+        char pp[32];
+        if (n_prompt) snprintf(pp, sizeof pp, "pp%ld %.2f", n_prompt, prefill[r]);
+        else snprintf(pp, sizeof pp, "-");
+        if (n_gen)
+            printf("%-4zu %8s %7ld %14s %12.2f %12.2f %12.2f %7.0f%% %7.0f MB\n", r % (size_t)repeats + 1,
+                   threads_text, depths[r / (size_t)repeats], pp, decode[r], effective / 1e9, bandwidth / 1e9,
+                   100.0 * effective / bandwidth, rss / 1e6);
+        else
+            printf("%-4zu %8s %7ld %14s %12s %12s %12.2f %8s %7.0f MB\n", r % (size_t)repeats + 1, threads_text,
+                   depths[r / (size_t)repeats], pp, "-", "-", bandwidth / 1e9, "-", rss / 1e6);
     }
     free(prefill);
     free(decode);
-    free(prompt);
+    free(tokens);
     dsv3_context_free(ctx);
     dsv3_model_free(model);
     return st ? 1 : 0;

@@ -33,7 +33,7 @@ static void usage(FILE *out) {
             "      --tokenize        print the prompt's token ids on one line and exit\n"
             "  -n, --n-predict N     tokens to generate (default 16)\n"
             "  -c, --ctx N           context length (default: min(4096, the model's))\n"
-            "  -t, --threads N       threads (accepted; compute is single-threaded for now)\n"
+            "  -t, --threads N       threads (default: one per hardware thread)\n"
             "      --temp T          sampling temperature, 0 = greedy (default 0)\n"
             "      --top-k K         sample among the K most likely (default 40; 0 = off)\n"
             "      --top-p P         nucleus sampling mass (default 0.95; 1 = off)\n"
@@ -41,8 +41,8 @@ static void usage(FILE *out) {
             "      --repeat-penalty R  penalise the last 64 tokens (default 1 = off)\n"
             "      --seed S          sampling seed (default 1)\n"
             "      --prefill MODE    batch (default) or step: how the prompt is fed\n"
-            "      --batch N         prefill batch size (default 64)\n"
-            "      --kv-type TYPE    f32 (default here, for exact logits), f16 (the library default) or bf16\n"
+            "      --batch N         prefill batch size (default 512)\n"
+            "      --kv-type TYPE    f32 (default here, for exact logits), f16 (the library default), bf16 or q8_0\n"
             "      --no-groups       llama.cpp routing: no expert groups unless the file has the keys\n"
             "      --no-expert-bias  route without the expert bias (exp_probs_b)\n"
             "      --expert-stats    print each MoE layer's expert load (max/mean tokens per expert)\n"
@@ -204,7 +204,7 @@ int main(int argc, char **argv) {
     const char *model_path = NULL, *tokens_arg = NULL, *dump_path = NULL, *prefill_mode = "batch";
     const char *text_prompt = NULL, *prompt_file = NULL;
     int chat = 0, special = 1, add_bos = 1, tokenize_only = 0;
-    long n_predict = 16, n_ctx = 0, n_threads = 0, n_batch = 64, seed = 1;
+    long n_predict = 16, n_ctx = 0, n_threads = 0, n_batch = 512, seed = 1;
     dsv3_sampling_params sampling;
     dsv3_sampling_default_params(&sampling);
     sampling.temperature = 0.0f; /* greedy unless asked */
@@ -286,6 +286,7 @@ int main(int argc, char **argv) {
             if (!strcmp(v, "f32")) kv_type = DSV3_KV_F32;
             else if (!strcmp(v, "f16")) kv_type = DSV3_KV_F16;
             else if (!strcmp(v, "bf16")) kv_type = DSV3_KV_BF16;
+            else if (!strcmp(v, "q8_0")) kv_type = DSV3_KV_Q8_0;
             else goto bad_value;
         } else if (!strcmp(a, "--dump-logits")) {
             dump_path = v;

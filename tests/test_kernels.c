@@ -157,6 +157,9 @@ static size_t runnable_kernel_sets(kernel_set *sets) {
 #if DSV3_HAVE_AVX2
     if (cpu_has_avx2()) kernels_avx2(&sets[n++]);
 #endif
+#if DSV3_HAVE_AVXVNNI
+    if (cpu_has_avxvnni()) kernels_avxvnni(&sets[n++]);
+#endif
 #if DSV3_HAVE_AVX512
     if (cpu_has_avx512()) kernels_avx512(&sets[n++]);
 #endif
@@ -167,65 +170,160 @@ static size_t runnable_kernel_sets(kernel_set *sets) {
     return n;
 }
 
-/* The MLA attention kernels: each set against the scalar reference on
-   awkward shapes, and split by heads (as threads split them) bit for bit
-   equal to one call over all heads. */
+/* The MLA decode kernels, reading cache rows of every element type: each set
+   against the scalar reference on awkward shapes (scores to rounding, the
+   weighted sums bit for bit: both are FMA chains in row order), and split by
+   heads or rows, as work items split them, bit for bit equal to one call. */
 static void compare_attention(const kernel_set *ref, const kernel_set *simd) {
-    enum { MAX_H = 9, MAX_T = 7, MAX_LAT = 67, MAX_ROPE = 13, STRIDE = 80 };
-    static float q_lat[MAX_H * MAX_LAT], q_rope[MAX_H * MAX_ROPE], kv[MAX_T * STRIDE];
+    enum { MAX_H = 9, MAX_T = 9, MAX_W = 128, Q_STRIDE = 128, MAX_ROW_BYTES = MAX_W * 4 };
+    static float q[MAX_H * Q_STRIDE], values[MAX_W], pad[MAX_W];
+    static uint8_t rows[MAX_T * MAX_ROW_BYTES];
     static float s_ref[MAX_H * MAX_T], s_simd[MAX_H * MAX_T], s_split[MAX_H * MAX_T];
-    static float o_ref[MAX_H * MAX_LAT], o_simd[MAX_H * MAX_LAT], o_split[MAX_H * MAX_LAT];
-    const size_t lats[] = {1, 7, 8, 9, 16, 17, 33, 64, 67}, ropes[] = {0, 1, 8, 13};
-    int scores_ok = 1, mix_ok = 1, split_ok = 1;
-    for (size_t li = 0; li < sizeof lats / sizeof lats[0]; li++)
-        for (size_t ri = 0; ri < sizeof ropes / sizeof ropes[0]; ri++)
+    static float o_ref[MAX_H * MAX_W], o_simd[MAX_H * MAX_W], o_split[MAX_H * MAX_W];
+    const size_t widths[] = {1, 7, 8, 9, 16, 17, 33, 64, 67, 80};
+    const char *type_names[] = {"F32", "F16", "BF16", "Q8_0"};
+    for (int32_t type = DSV3_KV_F32; type <= DSV3_KV_Q8_0; type++) {
+        int scores_ok = 1, mix_ok = 1, split_ok = 1;
+        for (size_t wi = 0; wi < sizeof widths / sizeof widths[0]; wi++)
             for (size_t n_heads = 1; n_heads <= MAX_H; n_heads += 2)
-                for (size_t n_rows = 1; n_rows <= MAX_T; n_rows += 3) {
-                    size_t n_lat = lats[li], n_rope = ropes[ri];
-                    for (size_t i = 0; i < MAX_H * MAX_LAT; i++) q_lat[i] = next_float();
-                    for (size_t i = 0; i < MAX_H * MAX_ROPE; i++) q_rope[i] = next_float();
-                    for (size_t i = 0; i < MAX_T * STRIDE; i++) kv[i] = next_float();
-                    ref->attn_scores(q_lat, MAX_LAT, q_rope, MAX_ROPE, n_heads, kv, STRIDE, n_rows, n_lat, n_rope,
-                                     0.3f, s_ref, MAX_T);
-                    simd->attn_scores(q_lat, MAX_LAT, q_rope, MAX_ROPE, n_heads, kv, STRIDE, n_rows, n_lat, n_rope,
-                                      0.3f, s_simd, MAX_T);
-                    /* heads split 1 + rest, as a thread boundary would */
-                    simd->attn_scores(q_lat, MAX_LAT, q_rope, MAX_ROPE, 1, kv, STRIDE, n_rows, n_lat, n_rope, 0.3f,
-                                      s_split, MAX_T);
+                for (size_t n_rows = 1; n_rows <= MAX_T; n_rows += 2) {
+                    size_t values_w = widths[wi], n_lat = values_w - values_w / 5, n_rope = values_w - n_lat;
+                    size_t width = kv_row_elements(type, n_lat, n_rope), row_bytes = kv_row_size(type, n_lat, n_rope);
+                    for (size_t t = 0; t < n_rows; t++) {
+                        for (size_t j = 0; j < values_w; j++) values[j] = next_float();
+                        kv_store(rows + t * row_bytes, type, values, n_lat, n_rope, pad);
+                    }
+                    for (size_t i = 0; i < MAX_H * Q_STRIDE; i++) q[i] = i % Q_STRIDE < width ? next_float() : 0.0f;
+                    ref->kv_scores(q, Q_STRIDE, n_heads, rows, row_bytes, n_rows, width, type, s_ref, MAX_T);
+                    simd->kv_scores(q, Q_STRIDE, n_heads, rows, row_bytes, n_rows, width, type, s_simd, MAX_T);
+                    /* heads split 1 + rest, rows split 1 + rest */
+                    simd->kv_scores(q, Q_STRIDE, 1, rows, row_bytes, n_rows, width, type, s_split, MAX_T);
                     if (n_heads > 1)
-                        simd->attn_scores(q_lat + MAX_LAT, MAX_LAT, q_rope + MAX_ROPE, MAX_ROPE, n_heads - 1, kv,
-                                          STRIDE, n_rows, n_lat, n_rope, 0.3f, s_split + MAX_T, MAX_T);
+                        simd->kv_scores(q + Q_STRIDE, Q_STRIDE, n_heads - 1, rows, row_bytes, n_rows, width, type,
+                                        s_split + MAX_T, MAX_T);
                     for (size_t h = 0; h < n_heads; h++)
                         for (size_t t = 0; t < n_rows; t++) {
                             double bound = 0;
-                            for (size_t j = 0; j < n_lat; j++) bound += fabs(q_lat[h * MAX_LAT + j] * kv[t * STRIDE + j]);
-                            for (size_t j = 0; j < n_rope; j++)
-                                bound += fabs(q_rope[h * MAX_ROPE + j] * kv[t * STRIDE + n_lat + j]);
+                            for (size_t j = 0; j < width; j++)
+                                bound += fabs(q[h * Q_STRIDE + j] * kv_element(rows + t * row_bytes, type, j));
                             size_t at = h * MAX_T + t;
-                            if (!(fabs(s_ref[at] - s_simd[at]) <= 1e-5 * bound)) scores_ok = 0;
+                            if (!(fabs(s_ref[at] - s_simd[at]) <= 1e-5 * bound + 1e-30)) scores_ok = 0;
                             if (memcmp(&s_simd[at], &s_split[at], sizeof(float))) split_ok = 0;
                         }
+                    if (n_rows > 1) {
+                        simd->kv_scores(q, Q_STRIDE, n_heads, rows + row_bytes, row_bytes, n_rows - 1, width, type,
+                                        s_split, MAX_T);
+                        for (size_t h = 0; h < n_heads; h++)
+                            for (size_t t = 1; t < n_rows; t++)
+                                if (memcmp(&s_simd[h * MAX_T + t], &s_split[h * MAX_T + t - 1], sizeof(float)))
+                                    split_ok = 0;
+                    }
                     /* weights: the scores made positive, as after a softmax */
                     for (size_t i = 0; i < MAX_H * MAX_T; i++) s_ref[i] = fabsf(s_ref[i]);
-                    for (size_t i = 0; i < MAX_H * MAX_LAT; i++) o_ref[i] = o_simd[i] = o_split[i] = next_float();
-                    ref->attn_mix(o_ref, MAX_LAT, n_heads, s_ref, MAX_T, kv, STRIDE, n_rows, n_lat);
-                    simd->attn_mix(o_simd, MAX_LAT, n_heads, s_ref, MAX_T, kv, STRIDE, n_rows, n_lat);
-                    simd->attn_mix(o_split, MAX_LAT, 1, s_ref, MAX_T, kv, STRIDE, n_rows, n_lat);
+                    ref->kv_mix(o_ref, MAX_W, n_heads, s_ref, MAX_T, rows, row_bytes, n_rows, n_lat, type);
+                    simd->kv_mix(o_simd, MAX_W, n_heads, s_ref, MAX_T, rows, row_bytes, n_rows, n_lat, type);
+                    simd->kv_mix(o_split, MAX_W, 1, s_ref, MAX_T, rows, row_bytes, n_rows, n_lat, type);
                     if (n_heads > 1)
-                        simd->attn_mix(o_split + MAX_LAT, MAX_LAT, n_heads - 1, s_ref + MAX_T, MAX_T, kv, STRIDE,
-                                       n_rows, n_lat);
+                        simd->kv_mix(o_split + MAX_W, MAX_W, n_heads - 1, s_ref + MAX_T, MAX_T, rows, row_bytes,
+                                     n_rows, n_lat, type);
                     for (size_t h = 0; h < n_heads; h++)
                         for (size_t j = 0; j < n_lat; j++) {
-                            size_t at = h * MAX_LAT + j;
-                            double bound = 1.0;
-                            for (size_t t = 0; t < n_rows; t++) bound += fabs(s_ref[h * MAX_T + t] * kv[t * STRIDE + j]);
-                            if (!(fabs(o_ref[at] - o_simd[at]) <= 1e-5 * bound)) mix_ok = 0;
+                            size_t at = h * MAX_W + j;
+                            if (memcmp(&o_ref[at], &o_simd[at], sizeof(float))) mix_ok = 0;
                             if (memcmp(&o_simd[at], &o_split[at], sizeof(float))) split_ok = 0;
                         }
                 }
-    if (simd->attn_scores != ref->attn_scores) CHECK(scores_ok, "%s attention scores differ from scalar", simd->name);
-    if (simd->attn_mix != ref->attn_mix) CHECK(mix_ok, "%s attention weighted sum differs from scalar", simd->name);
-    CHECK(split_ok, "%s attention changes when the heads are split", simd->name);
+        if (simd->kv_scores != ref->kv_scores)
+            CHECK(scores_ok, "%s attention scores over a %s cache differ from scalar", simd->name, type_names[type]);
+        if (simd->kv_mix != ref->kv_mix)
+            CHECK(mix_ok, "%s attention weighted sum over a %s cache differs from scalar", simd->name,
+                  type_names[type]);
+        CHECK(split_ok, "%s attention over a %s cache changes when heads or rows are split", simd->name,
+              type_names[type]);
+    }
+}
+
+/* The scalar float products' multiply-add rounds once (MinGW's fmaf does not):
+   triples whose single and double roundings differ, results from glibc's fmaf. */
+static void test_fused_mul_add(void) {
+    static const float cases[][4] = {
+        {0x1.a6dacap-4f, -0x1.2f4cf4p-6f, 0x1.945834p-12f, -0x1.8fe604p-10f},
+        {0x1.8b31b4p-11f, 0x1.cf258p-1f, 0x1.d4575cp-1f, 0x1.d4b0bcp-1f},
+        {-0x1.38531ep-11f, 0x1.43744ap-11f, 0x1.71ab2ep-11f, 0x1.7179dap-11f},
+        {-0x1.d64ecep-2f, -0x1.ef2a12p-11f, 0x1.113dbap-12f, 0x1.6c0ac8p-11f},
+        {-0x1.85881ap-3f, 0x1.8321d6p-11f, -0x1.afc1a6p-12f, -0x1.2182dap-11f},
+        {0x1.000002p0f, 0x1.000002p0f, -0x1.000004p0f, 0x1p-46f}, /* the product's low bits survive */
+    };
+    int bad = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        volatile float a = cases[i][0], b = cases[i][1], c = cases[i][2];
+        float r = fused_mul_add(a, b, c);
+        if (memcmp(&r, &cases[i][3], sizeof r)) bad++;
+    }
+    CHECK(bad == 0, "%d multiply-adds not rounded once", bad);
+}
+
+/* The float matrix product of batched attention: every set bit for bit the
+   scalar reference (each output one FMA chain in order), with and without
+   accumulation, on shapes around every tile edge; the online softmax within
+   a few ulp of it, blocks chained with masking, and the chained result equal
+   to a plain softmax of the whole row. */
+static void compare_gemm_softmax(const kernel_set *ref, const kernel_set *simd) {
+    enum { MAX_M = 9, MAX_K = 70, MAX_N = 140, STRIDE = 150 };
+    static float a[MAX_M * STRIDE], w[MAX_K * STRIDE], o_ref[MAX_M * STRIDE], o_simd[MAX_M * STRIDE];
+    const size_t ms[] = {1, 3, 4, 5, 9}, ks[] = {1, 7, 64, 70}, ns[] = {1, 7, 8, 15, 16, 17, 33, 64, 65, 130, 140};
+    int gemm_ok = 1, softmax_ok = 1, chained_ok = 1;
+    for (size_t mi = 0; mi < sizeof ms / sizeof ms[0]; mi++)
+        for (size_t ki = 0; ki < sizeof ks / sizeof ks[0]; ki++)
+            for (size_t ni = 0; ni < sizeof ns / sizeof ns[0]; ni++)
+                for (int accumulate = 0; accumulate < 2; accumulate++) {
+                    size_t m = ms[mi], k = ks[ki], n = ns[ni];
+                    for (size_t i = 0; i < MAX_M * STRIDE; i++) {
+                        a[i] = next_float();
+                        o_ref[i] = o_simd[i] = next_float();
+                    }
+                    for (size_t i = 0; i < MAX_K * STRIDE; i++) w[i] = next_float();
+                    ref->gemm_f32(o_ref, STRIDE, a, STRIDE, w, STRIDE, m, k, n, accumulate);
+                    simd->gemm_f32(o_simd, STRIDE, a, STRIDE, w, STRIDE, m, k, n, accumulate);
+                    /* outside [m) x [n) nothing may change: compare whole buffers */
+                    if (memcmp(o_ref, o_simd, sizeof o_ref)) gemm_ok = 0;
+                }
+    const size_t lengths[] = {1, 5, 8, 9, 16, 31, 64};
+    for (size_t li = 0; li < sizeof lengths / sizeof lengths[0]; li++)
+        for (int rep = 0; rep < 10; rep++) {
+            size_t n = lengths[li], n_valid = 1 + (size_t)next_u32() % n;
+            float s_ref[64], s_simd[64], max_ref = rep % 2 ? -INFINITY : 0.5f, max_simd = max_ref;
+            float sum_ref = rep % 2 ? 0.0f : 2.0f, sum_simd = sum_ref;
+            for (size_t j = 0; j < n; j++) s_ref[j] = s_simd[j] = next_float() * 30.0f;
+            float c_ref = ref->softmax_online(s_ref, n_valid, n, 0.7f, &max_ref, &sum_ref);
+            float c_simd = simd->softmax_online(s_simd, n_valid, n, 0.7f, &max_simd, &sum_simd);
+            if (!(max_ref == max_simd && fabsf(c_ref - c_simd) <= 4e-6f * c_ref &&
+                  fabsf(sum_ref - sum_simd) <= 4e-6f * sum_ref))
+                softmax_ok = 0;
+            for (size_t j = 0; j < n; j++)
+                if (!(fabsf(s_ref[j] - s_simd[j]) <= 4e-6f * s_ref[j] + 1e-30f) || (j >= n_valid && s_simd[j] != 0.0f))
+                    softmax_ok = 0;
+        }
+    /* blocks of 16 chained: p_j * exp(max_block - max_final) / sum = softmax */
+    for (int rep = 0; rep < 20; rep++) {
+        float x[100], whole[100], block[100], max = -INFINITY, sum = 0.0f, out[100];
+        for (size_t j = 0; j < 100; j++) x[j] = whole[j] = next_float() * 20.0f;
+        ref->softmax(whole, 100);
+        float block_max[7];
+        for (size_t b = 0; b < 100; b += 16) {
+            size_t len = 100 - b < 16 ? 100 - b : 16;
+            memcpy(block + b, x + b, len * sizeof(float));
+            simd->softmax_online(block + b, len, len, 1.0f, &max, &sum);
+            block_max[b / 16] = max;
+        }
+        for (size_t j = 0; j < 100; j++) out[j] = block[j] * expf(block_max[j / 16] - max) / sum;
+        for (size_t j = 0; j < 100; j++)
+            if (!(fabsf(out[j] - whole[j]) <= 1e-5f * whole[j] + 1e-30f)) chained_ok = 0;
+    }
+    if (simd->gemm_f32 != ref->gemm_f32) CHECK(gemm_ok, "%s gemm_f32 differs from scalar", simd->name);
+    if (simd->softmax_online != ref->softmax_online)
+        CHECK(softmax_ok, "%s online softmax differs from scalar", simd->name);
+    CHECK(chained_ok, "%s online softmax over blocks differs from a softmax of the row", simd->name);
 }
 
 /* RMSNorm, softmax, SwiGLU and RoPE: each set against the scalar reference
@@ -279,8 +377,33 @@ static void compare_elementwise(const kernel_set *ref, const kernel_set *simd) {
     CHECK(rope_ok, "%s RoPE differs from scalar", simd->name);
 }
 
+/* AVX-VNNI's vpdpwssd sums exactly what AVX2's vpmaddwd + vpaddd sum: the two
+   sets' integer dots agree bit for bit. */
+static void compare_avxvnni_avx2(void) {
+#if DSV3_HAVE_AVXVNNI
+    if (!cpu_has_avxvnni()) return;
+    kernel_set avx2, vnni;
+    kernels_avx2(&avx2);
+    kernels_avxvnni(&vnni);
+    static uint8_t row[2048 * 2], act[2048 * 2];
+    static float x[2048];
+    int same = 1, tested = 0;
+    for (uint32_t type = 10; type <= 13; type++)
+        for (int rep = 0; rep < 20; rep++) {
+            size_t n = 256 * (size_t)(1 + rep % 5);
+            random_row(type, row, n);
+            for (size_t i = 0; i < n; i++) x[i] = next_float() * 3.0f;
+            avx2.quantize_act(ACT_Q8_256, x, act, n);
+            float a = avx2.act_dot[type](row, act, n), b = vnni.act_dot[type](row, act, n);
+            same &= memcmp(&a, &b, sizeof a) == 0;
+            tested++;
+        }
+    CHECK(same && tested == 80, "avx-vnni integer dots differ from avx2's");
+#endif
+}
+
 static void test_simd_kernels(void) {
-    kernel_set sets[4], best;
+    kernel_set sets[5], best;
     size_t n_sets = runnable_kernel_sets(sets);
     kernels_best(&best);
     printf("kernels: best set on this CPU is '%s'\n", best.name);
@@ -288,7 +411,9 @@ static void test_simd_kernels(void) {
           sets[n_sets - 1].name);
     for (size_t s = 1; s < n_sets; s++) compare_kernel_sets(&sets[0], &sets[s]);
     for (size_t s = 0; s < n_sets; s++) compare_attention(&sets[0], &sets[s]);
+    for (size_t s = 0; s < n_sets; s++) compare_gemm_softmax(&sets[0], &sets[s]);
     for (size_t s = 1; s < n_sets; s++) compare_elementwise(&sets[0], &sets[s]);
+    compare_avxvnni_avx2();
 #if DSV3_HAVE_AVX2
     if (!cpu_has_avx2()) printf("kernels: this CPU lacks AVX2+FMA+F16C; only the scalar set is tested\n");
 #endif
@@ -418,7 +543,7 @@ static void test_activation_dots(void) {
     static uint8_t row[MAX_N * 2];
     static float x[MAX_N], w[MAX_N], xq[MAX_N];
     static uint8_t act[MAX_N * 2];
-    kernel_set sets[4];
+    kernel_set sets[5];
     size_t n_sets = runnable_kernel_sets(sets);
     const uint32_t types[] = {2, 3, 6, 7, 8, 20, 10, 11, 12, 13, 14};
     for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++) {
@@ -489,7 +614,7 @@ static void test_activation_quantizers(void) {
     enum { N = 512 };
     static float x[N];
     static uint8_t want[N * 2], got[N * 2];
-    kernel_set sets[4];
+    kernel_set sets[5];
     size_t n_sets = runnable_kernel_sets(sets);
     for (size_t s = 1; s < n_sets; s++) {
         int ok = 1;
@@ -533,7 +658,7 @@ static void test_activation_tiles(void) {
     static uint8_t row[MAX_N * 2];
     static float x[MAX_N];
     static uint8_t acts[DSV3_TILE_TOKENS * (MAX_N * 2 + GAP)];
-    kernel_set sets[4];
+    kernel_set sets[5];
     size_t n_sets = runnable_kernel_sets(sets), tested = 0;
     for (size_t s = 0; s < n_sets; s++)
         for (uint32_t type = 0; type < DSV3_TYPE_COUNT; type++) {
@@ -613,6 +738,7 @@ static void test_iq4_nl(void) {
 int main(int argc, char **argv) {
     test_dequantize_vectors(argc > 1 ? argv[1] : "tests/data/quant_vectors.bin");
     test_half_conversions();
+    test_fused_mul_add();
     test_simd_kernels();
     test_activation_dots();
     test_activation_tiles();

@@ -336,6 +336,8 @@ static float *model_logits_with(const char *path, const int32_t *tokens, size_t 
     cp.n_ctx = 16;
     cp.n_threads = 1;
     if (dsv3_context_create(m, &cp, &c) == DSV3_OK) {
+        /* the absorbed attention of a single step: its batch is the same bits */
+        c->mla_form = MLA_ABSORBED;
         *n_vocab = dsv3_model_n_vocab(m);
         logits = (float *)malloc(n * *n_vocab * sizeof(float));
         if (dsv3_prefill(c, tokens, n, logits) != DSV3_OK) {
