@@ -60,6 +60,36 @@ def tensors(mix):
     return out
 
 
+# Random quants decode to weights of mean ~0 and standard deviation ~1/sqrt(fan-in)
+# (as trained weights roughly are), so activations keep a realistic range through
+# the layers. Random scale bytes instead (mean-biased Q4_K weights) shrank the
+# hidden state to ~1e-33 within a few layers: subnormal products then cost x86
+# cores a microcode assist per operation, and the files measured that rather than
+# the kernels. The per-weight standard deviation of each type's quant field: Q8_0
+# int8 ~73.9; Q4_K 8*q - 60 with q uniform in 0..15 ~36.9 (sub-block scale 8,
+# min 60); Q6_K (q - 32) in -32..31 ~18.5 times an int8 sub-block scale ~73.9.
+QUANT_STD = {Q8_0: 73.9, Q4_K: 36.9, Q6_K: 18.5 * 73.9}
+
+
+def fix_scales(raw, ttype, fan_in, rng):
+    nb = raw.shape[0]
+    d = rng.uniform(0.8, 1.2, size=nb) / (np.sqrt(fan_in) * QUANT_STD[ttype])
+    d16 = d.astype("<f2").view(np.uint8).reshape(nb, 2)
+    if ttype == Q8_0:
+        raw[:, 0:2] = d16
+    elif ttype == Q4_K:
+        raw[:, 0:2] = d16
+        raw[:, 2:4] = d16  # dmin = d
+        # 12 packed 6-bit (scale, min) pairs, all (8, 60): bytes 0-3 hold scales
+        # 0-3 and the top bits of scales 4-7 (0); bytes 4-7 mins 0-3 and the top
+        # bits of mins 4-7 (3); bytes 8-11 the low nibbles of scales/mins 4-7
+        raw[:, 4:8] = 8
+        raw[:, 8:12] = 60 | 0xC0
+        raw[:, 12:16] = 8 | (12 << 4)
+    else:  # Q6_K: keep the random int8 sub-block scales, set d
+        raw[:, 208:210] = d16
+
+
 def nbytes(ne, ttype):
     n = int(np.prod(ne))
     if ttype == F32:
@@ -126,17 +156,14 @@ def write_model(path, mix, rng):
                     data = (rng.standard_normal(size // 4) * 0.05).astype("<f4")
                 f.write(data.tobytes())
             else:
-                elems, block, scale_offsets = LAYOUT[ttype]
+                elems, block, _ = LAYOUT[ttype]
                 chunk_blocks = max(1, (64 << 20) // block)
                 total_blocks = size // block
                 done = 0
                 while done < total_blocks:
                     nb = min(chunk_blocks, total_blocks - done)
                     raw = rng.integers(0, 256, size=(nb, block), dtype=np.uint8)
-                    # sane, finite scales: about 1/sqrt(fan-in) per weight
-                    scales = (rng.uniform(0.5, 1.0, size=nb) * 0.002).astype("<f2").view(np.uint8).reshape(nb, 2)
-                    for off in scale_offsets:
-                        raw[:, off:off + 2] = scales
+                    fix_scales(raw, ttype, ne[0], rng)
                     f.write(raw.tobytes())
                     done += nb
             f.write(b"\0" * ((ALIGN - size % ALIGN) % ALIGN))
