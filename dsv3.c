@@ -113,6 +113,15 @@
 #else
 #  define DSV3_IN_REGISTER(v) (void)0
 #endif
+/* A hint to bring one cache line in ahead of its use (no-op where unknown). */
+#if defined(__GNUC__) || defined(__clang__)
+#  define DSV3_PREFETCH(p) __builtin_prefetch((p), 0, 3)
+#elif defined(_MSC_VER) && (defined(_M_X64) || defined(_M_IX86))
+#  include <xmmintrin.h>
+#  define DSV3_PREFETCH(p) _mm_prefetch((const char *)(p), _MM_HINT_T0)
+#else
+#  define DSV3_PREFETCH(p) (void)(p)
+#endif
 /* ... and unroll their short fixed loops over heads, tokens and chunks (fully:
    clang 14 kept the accumulators of the 8-token tiles on the stack under a
    plain "unroll", ~40% slower; GCC needs the depth spelled out) */
@@ -6490,6 +6499,8 @@ typedef struct matmul_job {
     const kernel_set *kernels;
 } matmul_job;
 
+#define DSV3_PREFETCH_ROWS 2
+
 /* Rows [begin, end) for every token: blocks of rows stay in cache while each
    token's activations stream past them, so a batch reads its weights once. */
 static void matmul_rows(const matmul_job *job, const tensor_view *w, float *out_base, size_t begin, size_t end) {
@@ -6497,10 +6508,23 @@ static void matmul_rows(const matmul_job *job, const tensor_view *w, float *out_
     if (job->act && job->n_tokens == 1) {
         /* one token streams each row once: two interleaved streams (the two
            halves of this thread's rows) keep more reads in flight than one;
-           a Zen 4 core streams Q6_K rows ~35% faster so */
+           a Zen 4 core streams Q6_K rows ~35% faster so. Each stream's row
+           DSV3_PREFETCH_ROWS ahead is prefetched whole: the hardware
+           prefetchers stop at page boundaries and ramp up slowly on short
+           rows, and on a 2-core Intel Xeon decode went from 62% to ~80% of
+           the bench's read bandwidth (Q4_K_M 27.6 -> 35.2 t/s on 2 threads,
+           15.1 -> 18.5 on one; 1 to 8 rows ahead all gained) */
         size_t half = (end - begin + 1) / 2;
         for (size_t i = 0; i < half; i++) {
             size_t r = begin + i, r2 = begin + half + i;
+            if (r2 + DSV3_PREFETCH_ROWS < end) {
+                const uint8_t *next = view_row(w, job->first_row + r + DSV3_PREFETCH_ROWS);
+                const uint8_t *next2 = view_row(w, job->first_row + r2 + DSV3_PREFETCH_ROWS);
+                for (size_t at = 0; at < w->row_bytes; at += 64) {
+                    DSV3_PREFETCH(next + at);
+                    DSV3_PREFETCH(next2 + at);
+                }
+            }
             if (r2 < end && w->act_dot2) {
                 w->act_dot2(view_row(w, job->first_row + r), view_row(w, job->first_row + r2), job->act, n,
                             &out_base[r], &out_base[r2]);
