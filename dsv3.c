@@ -1196,6 +1196,11 @@ typedef float (*act_dot_fn)(const uint8_t *row, const void *act, size_t n);
 typedef void (*act_tile_fn)(const uint8_t *row, const void *act, size_t act_stride, size_t n_tok, size_t n,
                             float *out, size_t out_stride);
 
+/* A block of at most 16 rows (n_rows, row_bytes apart) against n_tok tokens'
+   activations packed in 16-token groups for AMX tiles; out[t * out_stride + r]. */
+typedef void (*amx_rows_fn)(const uint8_t *rows, size_t row_bytes, size_t n_rows, const uint8_t *packed,
+                            size_t n_tok, size_t n, float *out, size_t out_stride, uint8_t *scratch);
+
 /* Two rows against one token's activations: act_dot on each, bit for bit,
    with the activation-side work shared and two independent streams. */
 typedef void (*act_dot2_fn)(const uint8_t *row_a, const uint8_t *row_b, const void *act, size_t n, float *out_a,
@@ -2761,6 +2766,7 @@ typedef struct tensor_view {
     act_dot_fn act_dot;  /* integer dot against quantized activations */
     act_tile_fn act_tile; /* the same for a few tokens at once, or NULL */
     act_dot2_fn act_dot2; /* the same for two rows at once, or NULL */
+    amx_rows_fn amx_rows; /* a batch through AMX tiles, or NULL */
     act_quantize_fn quantize_act;
 } tensor_view;
 
@@ -2976,6 +2982,7 @@ typedef struct kernel_set {
     act_dot_fn act_dot[DSV3_TYPE_COUNT]; /* NULL: the type keeps the float path */
     act_tile_fn act_tile[DSV3_TYPE_COUNT]; /* NULL: act_dot per token */
     act_dot2_fn act_dot2[DSV3_TYPE_COUNT]; /* NULL: act_dot per row */
+    amx_rows_fn amx_rows[DSV3_TYPE_COUNT]; /* NULL: no AMX path (no AMX, or the type has none) */
     act_quantize_fn quantize_act;          /* activations for act_dot */
     row_to_f32_fn to_f32[DSV3_TYPE_COUNT]; /* dequantization (the KV cache's F16/BF16 rows) */
     void (*axpy_f32)(float *y, float a, const float *x, size_t n);
@@ -4605,6 +4612,397 @@ static void kernels_avx512(kernel_set *k) {
 #else
 #  define DSV3_HAVE_AVX512 0
 #endif
+
+/* ---- AMX (Intel Xeon from Sapphire Rapids): prefill's integer products ----
+   A tile multiply (TDPB*D) sums 16 rows x 64 bytes against 16 columns in one
+   instruction, ~16x the 8-bit products per cycle of AVX-512 VNNI, so a batch's
+   quantized products go through tiles: A is 16 weight rows (unpacked to bytes
+   where the type packs them), B is 16 tokens' activations laid out by
+   amx_pack_acts as the instruction wants them (four consecutive elements of a
+   token per 32-bit column), C is 16 x 16 exact int32 sums. Every integer total
+   is the scalar reference's (per block or super-block, exact), and each token
+   then gets the reference's float operations in its order, so the results are
+   the scalar kernel's to rounding and never depend on which other rows or
+   tokens share a tile (nor on the thread count). They are not the bits of the
+   AVX-512 one-token kernels, which sum in other lanes: a batch and the same
+   tokens stepped one by one agree to rounding on a machine with AMX.
+   K-quant sub-block scales are folded into the bytes of A: a Q4_K scale s
+   (6 bits) is 8 hi + lo, and q * lo, q * hi (q <= 15, lo, hi <= 7) fit a
+   byte, so the super-block's scaled sum is C_lo + 8 C_hi; a Q6_K scale (int8)
+   is d0 + 8 d1 + 64 d2 with digits in [-3, 4], and each digit times q - 32
+   fits a signed byte, so the sum is C_0 + 8 C_1 + 64 C_2. */
+#if DSV3_HAVE_AVX512 && defined(__linux__) && !defined(DSV3_NO_AMX) &&                                         \
+    ((!defined(__clang__) && __GNUC__ >= 11) || (defined(__clang__) && __clang_major__ >= 12))
+#  define DSV3_HAVE_AMX 1
+#  define DSV3_AMX                                                                                             \
+      __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni,amx-tile,amx-int8")))
+/* GCC's tile intrinsics are asm statements that name no memory: keep the
+   compiler's own loads and stores of tile buffers on their side of them. */
+#  define DSV3_TILE_FENCE() __asm__ volatile("" ::: "memory")
+
+/* CPUID leaf 7: AMX-TILE (EDX 24), AMX-INT8 (EDX 25); the OS saves tile
+   state (XCR0 bits 17-18), and Linux lets this process use it: the one-time
+   ARCH_REQ_XCOMP_PERM request (Linux 5.16+; it grows the signal frame by the
+   8 KiB of tile data, which is why Linux asks for the request). */
+static int cpu_has_amx(void) {
+    if (!cpu_has_avx512()) return 0;
+    unsigned a, b, c, d, xcr0_lo, xcr0_hi;
+    __cpuid_count(7, 0, a, b, c, d);
+    if ((d & (3u << 24)) != (3u << 24)) return 0;
+    __asm__ volatile("xgetbv" : "=a"(xcr0_lo), "=d"(xcr0_hi) : "c"(0));
+    (void)xcr0_hi;
+    if ((xcr0_lo & (3u << 17)) != (3u << 17)) return 0;
+    long status; /* arch_prctl (syscall 158) without libc's feature macros */
+    __asm__ volatile("syscall"
+                     : "=a"(status)
+                     : "0"(158L), "D"(0x1023L /* ARCH_REQ_XCOMP_PERM */), "S"(18L /* XFEATURE_XTILEDATA */)
+                     : "rcx", "r11", "memory");
+    return status == 0;
+}
+
+/* Bytes of one 16-token group of packed activations: per block of 32, the B
+   tile (8 rows x 64) and the 16 scales; per super-block, four B tiles (16 x
+   64), the scales, and each token's sub-block sums in pairs (int16 x 2). */
+#  define AMX_Q8_32_BLOCK (512 + 64)
+#  define AMX_Q8_256_BLOCK (4096 + 64 + 256)
+static size_t amx_group_bytes(int kind, size_t n) {
+    return kind == ACT_Q8_32 ? n / 32 * AMX_Q8_32_BLOCK : n / 256 * AMX_Q8_256_BLOCK;
+}
+
+/* Tokens [first, first + 16) (those below n_tok; the rest zero) of act as
+   group `out`. */
+static void amx_pack_group(int kind, const uint8_t *act, size_t act_stride, size_t first, size_t n_tok, size_t n,
+                           uint8_t *out) {
+    memset(out, 0, amx_group_bytes(kind, n));
+    size_t count = n_tok - first < 16 ? n_tok - first : 16;
+    for (size_t t = 0; t < count; t++) {
+        const uint8_t *a = act + (first + t) * act_stride;
+        if (kind == ACT_Q8_32) {
+            for (size_t b = 0; b < n / 32; b++) {
+                const act_block32 *blk = (const act_block32 *)(const void *)a + b;
+                uint8_t *dst = out + b * AMX_Q8_32_BLOCK;
+                for (int r = 0; r < 8; r++) memcpy(dst + 64 * r + 4 * t, blk->qs + 4 * r, 4);
+                memcpy(dst + 512 + 4 * t, &blk->d, 4);
+            }
+        } else {
+            for (size_t b = 0; b < n / 256; b++) {
+                const act_block256 *blk = (const act_block256 *)(const void *)a + b;
+                uint8_t *dst = out + b * AMX_Q8_256_BLOCK;
+                for (int r = 0; r < 64; r++) memcpy(dst + 64 * r + 4 * t, blk->qs + 4 * r, 4);
+                memcpy(dst + 4096 + 4 * t, &blk->d, 4);
+                for (int p = 0; p < 4; p++) {
+                    int16_t pair[2] = {(int16_t)(blk->bsums[4 * p] + blk->bsums[4 * p + 1]),
+                                       (int16_t)(blk->bsums[4 * p + 2] + blk->bsums[4 * p + 3])};
+                    memcpy(dst + 4096 + 64 + 64 * p + 4 * t, pair, 4);
+                }
+            }
+        }
+    }
+}
+
+/* The 64-byte tile configuration: palette 1, then bytes per row and rows of
+   each tile register used. */
+typedef struct amx_config {
+    uint8_t palette, start_row, reserved[14];
+    uint16_t colsb[16];
+    uint8_t rows[16];
+} amx_config;
+
+DSV3_AMX static void amx_configure(int n_tiles, const uint8_t *rows, const uint16_t *colsb) {
+    amx_config cfg __attribute__((aligned(64)));
+    memset(&cfg, 0, sizeof cfg);
+    cfg.palette = 1;
+    for (int i = 0; i < n_tiles; i++) { /* NULL: whole tiles, 16 rows of 64 bytes */
+        cfg.rows[i] = rows ? rows[i] : 16;
+        cfg.colsb[i] = colsb ? colsb[i] : 64;
+    }
+    /* GCC's _tile_loadconfig names only 8 bytes of the struct as read */
+    __asm__ volatile("ldtilecfg %0" : : "m"(cfg));
+}
+
+/* Writes the 16 x 16 float sums (row m's tokens in acc[m]) of rows < n_rows
+   and tokens < n_tok. */
+DSV3_AMX static void amx_store_out(const __m512 *acc, size_t n_rows, size_t n_tok, float *out, size_t out_stride) {
+    float tmp[16] __attribute__((aligned(64)));
+    for (size_t m = 0; m < n_rows; m++) {
+        _mm512_store_ps(tmp, acc[m]);
+        for (size_t t = 0; t < n_tok; t++) out[t * out_stride + m] = tmp[t];
+    }
+}
+
+/* Q8_0: A is the rows' quants straight from the file (or a zero-padded copy
+   of a short block of rows), one 32-byte block per product. */
+DSV3_AMX static void q8_0_amx_rows(const uint8_t *rows, size_t row_bytes, size_t n_rows, const uint8_t *packed,
+                                   size_t n_tok, size_t n, float *out, size_t out_stride, uint8_t *scratch) {
+    size_t n_blocks = n / 32, group_bytes = amx_group_bytes(ACT_Q8_32, n);
+    int32_t *c_buf = (int32_t *)(void *)scratch;  /* two 16 x 16 tile stores */
+    float *dw = (float *)(void *)(scratch + 2048); /* [block][16 rows] */
+    const uint8_t *a_rows = rows;
+    if (n_rows < 16) {
+        uint8_t *copy = scratch + 2048 + n_blocks * 64;
+        memcpy(copy, rows, n_rows * row_bytes);
+        memset(copy + n_rows * row_bytes, 0, (16 - n_rows) * row_bytes);
+        a_rows = copy;
+    }
+    for (size_t b = 0; b < n_blocks; b++)
+        for (size_t m = 0; m < 16; m++) dw[16 * b + m] = f16c_to_f32(read_u16le(a_rows + m * row_bytes + 34 * b));
+    static const uint8_t tile_rows[6] = {16, 16, 16, 16, 8, 8};
+    static const uint16_t tile_colsb[6] = {64, 64, 32, 32, 64, 64};
+    amx_configure(6, tile_rows, tile_colsb);
+    for (size_t g = 0; g * 16 < n_tok; g++) {
+        const uint8_t *pg = packed + g * group_bytes;
+        __m512 acc[16];
+        for (int m = 0; m < 16; m++) acc[m] = _mm512_setzero_ps();
+        for (size_t b = 0; b < n_blocks; b += 2) {
+            int pair = b + 1 < n_blocks;
+            DSV3_TILE_FENCE();
+            _tile_zero(0);
+            _tile_loadd(2, a_rows + 34 * b + 2, (long)row_bytes);
+            _tile_loadd(4, pg + AMX_Q8_32_BLOCK * b, 64);
+            _tile_dpbssd(0, 2, 4);
+            _tile_stored(0, c_buf, 64);
+            if (pair) {
+                _tile_zero(1);
+                _tile_loadd(3, a_rows + 34 * (b + 1) + 2, (long)row_bytes);
+                _tile_loadd(5, pg + AMX_Q8_32_BLOCK * (b + 1), 64);
+                _tile_dpbssd(1, 3, 5);
+                _tile_stored(1, c_buf + 256, 64);
+            }
+            DSV3_TILE_FENCE();
+            for (int k = 0; k <= pair; k++) {
+                /* the reference's f16(dw) * da * isum, then the running sum */
+                __m512 da = _mm512_loadu_ps(pg + AMX_Q8_32_BLOCK * (b + k) + 512);
+                const float *dwb = dw + 16 * (b + k);
+                const int32_t *c = c_buf + 256 * k;
+                DSV3_UNROLL
+                for (int m = 0; m < 16; m++) {
+                    __m512 scale = _mm512_mul_ps(_mm512_set1_ps(dwb[m]), da);
+                    __m512 prod = _mm512_mul_ps(scale, _mm512_cvtepi32_ps(_mm512_load_si512(c + 16 * m)));
+                    acc[m] = _mm512_add_ps(acc[m], prod);
+                }
+            }
+        }
+        amx_store_out(acc, n_rows, n_tok - 16 * g < 16 ? n_tok - 16 * g : 16, out + 16 * g * out_stride, out_stride);
+    }
+    _tile_release();
+}
+
+/* Q4_K: per super-block, the scratch holds A_lo and A_hi (q times the low and
+   high 3 bits of its sub-block's scale) for the four 64-element chunks, then
+   d, dmin and the sub-block minimums in pairs. */
+#  define AMX_Q4_K_SUPER (8192 + 128 + 256)
+static const uint8_t amx_nibble_times[8][16] = {
+#  define DSV3_TIMES(s) {0, s, 2 * s, 3 * s, 4 * s, 5 * s, 6 * s, 7 * s, 8 * s, 9 * s, 10 * s, 11 * s, 12 * s, 13 * s, 14 * s, 15 * s}
+    DSV3_TIMES(0), DSV3_TIMES(1), DSV3_TIMES(2), DSV3_TIMES(3), DSV3_TIMES(4), DSV3_TIMES(5), DSV3_TIMES(6), DSV3_TIMES(7)
+#  undef DSV3_TIMES
+};
+
+DSV3_AMX static __m512i amx_lane_tables(int s0, int s1) {
+    __m256i t0 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)amx_nibble_times[s0]));
+    __m256i t1 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)amx_nibble_times[s1]));
+    return _mm512_inserti64x4(_mm512_castsi256_si512(t0), t1, 1);
+}
+
+DSV3_AMX static void q4_k_amx_unpack(const uint8_t *rows, size_t row_bytes, size_t n_rows, size_t n_super,
+                                     uint8_t *out) {
+    const __m256i low4 = _mm256_set1_epi8(0x0F);
+    for (size_t b = 0; b < n_super; b++) {
+        uint8_t *base = out + b * AMX_Q4_K_SUPER;
+        float *d = (float *)(void *)(base + 8192);
+        int32_t *min_pairs = (int32_t *)(void *)(base + 8192 + 128);
+        for (size_t m = 0; m < 16; m++) {
+            if (m >= n_rows) {
+                for (int c = 0; c < 8; c++) _mm512_store_si512(base + 1024 * c + 64 * m, _mm512_setzero_si512());
+                d[m] = d[16 + m] = 0.0f;
+                for (int p = 0; p < 4; p++) min_pairs[16 * p + m] = 0;
+                continue;
+            }
+            const uint8_t *block = rows + m * row_bytes + 144 * b;
+            uint8_t sc[16]; /* the 8 scales, then the 8 minimums */
+            __m128i scales_mins = q4_k_scales_mins(block + 4);
+            _mm_storeu_si128((__m128i *)(void *)sc, scales_mins);
+            int32_t pairs[4];
+            _mm_storeu_si128((__m128i *)(void *)pairs, _mm_cvtepu8_epi16(_mm_srli_si128(scales_mins, 8)));
+            for (int p = 0; p < 4; p++) min_pairs[16 * p + m] = pairs[p];
+            d[m] = f16c_to_f32(read_u16le(block));
+            d[16 + m] = f16c_to_f32(read_u16le(block + 2));
+            for (int c = 0; c < 4; c++) {
+                __m256i packed = _mm256_loadu_si256((const __m256i *)(const void *)(block + 16 + 32 * c));
+                __m512i q = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(packed, low4)),
+                                               _mm256_and_si256(_mm256_srli_epi16(packed, 4), low4), 1);
+                __m512i lo = _mm512_shuffle_epi8(amx_lane_tables(sc[2 * c] & 7, sc[2 * c + 1] & 7), q);
+                __m512i hi = _mm512_shuffle_epi8(amx_lane_tables(sc[2 * c] >> 3, sc[2 * c + 1] >> 3), q);
+                _mm512_store_si512(base + 2048 * c + 64 * m, lo);
+                _mm512_store_si512(base + 2048 * c + 1024 + 64 * m, hi);
+            }
+        }
+    }
+}
+
+DSV3_AMX static void q4_k_amx_rows(const uint8_t *rows, size_t row_bytes, size_t n_rows, const uint8_t *packed,
+                                   size_t n_tok, size_t n, float *out, size_t out_stride, uint8_t *scratch) {
+    size_t n_super = n / 256, group_bytes = amx_group_bytes(ACT_Q8_256, n);
+    int32_t *c_buf = (int32_t *)(void *)scratch;
+    uint8_t *unpacked = scratch + 2048;
+    q4_k_amx_unpack(rows, row_bytes, n_rows, n_super, unpacked);
+    amx_configure(5, NULL, NULL); /* all 16 x 64 bytes */
+    for (size_t g = 0; g * 16 < n_tok; g++) {
+        const uint8_t *pg = packed + g * group_bytes;
+        __m512 acc[16];
+        for (int m = 0; m < 16; m++) acc[m] = _mm512_setzero_ps();
+        for (size_t b = 0; b < n_super; b++) {
+            const uint8_t *base = unpacked + b * AMX_Q4_K_SUPER, *pb = pg + b * AMX_Q8_256_BLOCK;
+            DSV3_TILE_FENCE();
+            _tile_zero(0);
+            _tile_zero(1);
+            for (int c = 0; c < 4; c++) {
+                _tile_loadd(2, base + 2048 * c, 64);
+                _tile_loadd(3, base + 2048 * c + 1024, 64);
+                _tile_loadd(4, pb + 1024 * c, 64);
+                _tile_dpbusd(0, 2, 4);
+                _tile_dpbusd(1, 3, 4);
+            }
+            _tile_stored(0, c_buf, 64);
+            _tile_stored(1, c_buf + 256, 64);
+            DSV3_TILE_FENCE();
+            const float *d = (const float *)(const void *)(base + 8192);
+            const int32_t *min_pairs = (const int32_t *)(const void *)(base + 8192 + 128);
+            __m512 da = _mm512_loadu_ps(pb + 4096);
+            __m512i sum_pairs[4];
+            for (int p = 0; p < 4; p++) sum_pairs[p] = _mm512_loadu_si512(pb + 4096 + 64 + 64 * p);
+            DSV3_UNROLL
+            for (int m = 0; m < 16; m++) {
+                __m512i scaled = _mm512_add_epi32(_mm512_load_si512(c_buf + 16 * m),
+                                                  _mm512_slli_epi32(_mm512_load_si512(c_buf + 256 + 16 * m), 3));
+                __m512i mins = _mm512_setzero_si512();
+                for (int p = 0; p < 4; p++)
+                    mins = _mm512_dpwssd_epi32(mins, sum_pairs[p], _mm512_set1_epi32(min_pairs[16 * p + m]));
+                /* the reference's da * (d * scaled - dmin * mins), then the running sum */
+                __m512 dot = _mm512_mul_ps(_mm512_set1_ps(d[m]), _mm512_cvtepi32_ps(scaled));
+                __m512 offset = _mm512_mul_ps(_mm512_set1_ps(d[16 + m]), _mm512_cvtepi32_ps(mins));
+                acc[m] = _mm512_add_ps(acc[m], _mm512_mul_ps(da, _mm512_sub_ps(dot, offset)));
+            }
+        }
+        amx_store_out(acc, n_rows, n_tok - 16 * g < 16 ? n_tok - 16 * g : 16, out + 16 * g * out_stride, out_stride);
+    }
+    _tile_release();
+}
+
+/* Q6_K: per super-block, the three digit tiles of each 64-element chunk, then d. */
+#  define AMX_Q6_K_SUPER (12288 + 64)
+DSV3_AMX static void q6_k_amx_unpack(const uint8_t *rows, size_t row_bytes, size_t n_rows, size_t n_super,
+                                     uint8_t *out) {
+    const __m512i m4 = _mm512_set1_epi8(0x0F), m30 = _mm512_set1_epi8(0x30), thirty_two = _mm512_set1_epi8(32);
+    const __m512i up_4_2 = halves_epi16(4, 2), down_0_2 = halves_epi16(0, 2);
+    const __m512i lane_index = _mm512_set_epi64(0x0003000300030003ll, 0x0003000300030003ll, 0x0002000200020002ll,
+                                                0x0002000200020002ll, 0x0001000100010001ll, 0x0001000100010001ll, 0, 0);
+    const __m256i three = _mm256_set1_epi16(3), seven = _mm256_set1_epi16(7);
+    for (size_t b = 0; b < n_super; b++) {
+        uint8_t *base = out + b * AMX_Q6_K_SUPER;
+        float *d = (float *)(void *)(base + 12288);
+        for (size_t m = 0; m < 16; m++) {
+            if (m >= n_rows) {
+                for (int c = 0; c < 12; c++) _mm512_store_si512(base + 1024 * c + 64 * m, _mm512_setzero_si512());
+                d[m] = 0.0f;
+                continue;
+            }
+            const uint8_t *block = rows + m * row_bytes + 210 * b;
+            /* the 16 scales' digits, one sub-block per 16-bit lane */
+            __m256i scale = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)(block + 192)));
+            __m512i digit[3];
+            for (int k = 0; k < 3; k++) {
+                __m256i dk = _mm256_sub_epi16(_mm256_and_si256(_mm256_add_epi16(scale, three), seven), three);
+                digit[k] = _mm512_castsi256_si512(dk);
+                scale = _mm256_srai_epi16(_mm256_sub_epi16(scale, dk), 3);
+            }
+            for (int half = 0; half < 2; half++) {
+                __m512i ql = _mm512_loadu_si512((const void *)(block + 64 * half));
+                __m512i qh = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(const void *)(block + 128 + 32 * half)));
+                /* as in q6_k_tile_body_avx512: 64 consecutive elements per register */
+                __m512i q[2] = {
+                    _mm512_ternarylogic_epi32(_mm512_and_si512(ql, m4), _mm512_sllv_epi16(qh, up_4_2), m30, 0xF8),
+                    _mm512_ternarylogic_epi32(_mm512_and_si512(_mm512_srli_epi16(ql, 4), m4),
+                                              _mm512_srlv_epi16(qh, down_0_2), m30, 0xF8)};
+                for (int i = 0; i < 2; i++) {
+                    int c = 2 * half + i;
+                    __m512i v = _mm512_sub_epi8(q[i], thirty_two);
+                    __m512i even = _mm512_srai_epi16(_mm512_slli_epi16(v, 8), 8), odd = _mm512_srai_epi16(v, 8);
+                    /* sub-block 4c + lane in each 128-bit lane's 16-bit words */
+                    __m512i pick = _mm512_add_epi16(lane_index, _mm512_set1_epi16((short)(4 * c)));
+                    for (int k = 0; k < 3; k++) {
+                        __m512i dk = _mm512_permutexvar_epi16(pick, digit[k]);
+                        __m512i lo = _mm512_mullo_epi16(even, dk), hi = _mm512_slli_epi16(_mm512_mullo_epi16(odd, dk), 8);
+                        _mm512_store_si512(base + 3072 * c + 1024 * k + 64 * m,
+                                           _mm512_mask_blend_epi8((__mmask64)0xAAAAAAAAAAAAAAAAull, lo, hi));
+                    }
+                }
+            }
+            d[m] = f16c_to_f32(read_u16le(block + 208));
+        }
+    }
+}
+
+DSV3_AMX static void q6_k_amx_rows(const uint8_t *rows, size_t row_bytes, size_t n_rows, const uint8_t *packed,
+                                   size_t n_tok, size_t n, float *out, size_t out_stride, uint8_t *scratch) {
+    size_t n_super = n / 256, group_bytes = amx_group_bytes(ACT_Q8_256, n);
+    int32_t *c_buf = (int32_t *)(void *)scratch;
+    uint8_t *unpacked = scratch + 3072;
+    q6_k_amx_unpack(rows, row_bytes, n_rows, n_super, unpacked);
+    amx_configure(7, NULL, NULL); /* all 16 x 64 bytes */
+    for (size_t g = 0; g * 16 < n_tok; g++) {
+        const uint8_t *pg = packed + g * group_bytes;
+        __m512 acc[16];
+        for (int m = 0; m < 16; m++) acc[m] = _mm512_setzero_ps();
+        for (size_t b = 0; b < n_super; b++) {
+            const uint8_t *base = unpacked + b * AMX_Q6_K_SUPER, *pb = pg + b * AMX_Q8_256_BLOCK;
+            DSV3_TILE_FENCE();
+            _tile_zero(0);
+            _tile_zero(1);
+            _tile_zero(2);
+            for (int c = 0; c < 4; c++) {
+                _tile_loadd(6, pb + 1024 * c, 64);
+                _tile_loadd(3, base + 3072 * c, 64);
+                _tile_loadd(4, base + 3072 * c + 1024, 64);
+                _tile_loadd(5, base + 3072 * c + 2048, 64);
+                _tile_dpbssd(0, 3, 6);
+                _tile_dpbssd(1, 4, 6);
+                _tile_dpbssd(2, 5, 6);
+            }
+            _tile_stored(0, c_buf, 64);
+            _tile_stored(1, c_buf + 256, 64);
+            _tile_stored(2, c_buf + 512, 64);
+            DSV3_TILE_FENCE();
+            const float *d = (const float *)(const void *)(base + 12288);
+            __m512 da = _mm512_loadu_ps(pb + 4096);
+            DSV3_UNROLL
+            for (int m = 0; m < 16; m++) {
+                __m512i scaled = _mm512_add_epi32(
+                    _mm512_load_si512(c_buf + 16 * m),
+                    _mm512_add_epi32(_mm512_slli_epi32(_mm512_load_si512(c_buf + 256 + 16 * m), 3),
+                                     _mm512_slli_epi32(_mm512_load_si512(c_buf + 512 + 16 * m), 6)));
+                /* the reference's da * d * scaled, then the running sum */
+                __m512 scale = _mm512_mul_ps(da, _mm512_set1_ps(d[m]));
+                acc[m] = _mm512_add_ps(acc[m], _mm512_mul_ps(scale, _mm512_cvtepi32_ps(scaled)));
+            }
+        }
+        amx_store_out(acc, n_rows, n_tok - 16 * g < 16 ? n_tok - 16 * g : 16, out + 16 * g * out_stride, out_stride);
+    }
+    _tile_release();
+}
+
+/* Scratch each thread needs for a block of 16 rows of length n: the tile
+   stores, then the unpacked rows (the largest: Q6_K's). */
+static size_t amx_scratch_bytes(size_t n) { return 4096 + (n / 256 + 1) * AMX_Q6_K_SUPER + 16 * (n / 32) * 34; }
+
+static void kernels_amx(kernel_set *k) {
+    k->name = "avx512-amx";
+    k->amx_rows[8] = q8_0_amx_rows;
+    k->amx_rows[12] = q4_k_amx_rows;
+    k->amx_rows[14] = q6_k_amx_rows;
+}
+#else
+#  define DSV3_HAVE_AMX 0
+#endif
 #endif
 
 #if !defined(DSV3_NO_SIMD) && defined(__aarch64__) && defined(__ARM_NEON)
@@ -5388,6 +5786,9 @@ static void kernels_best(kernel_set *k) {
 #if DSV3_HAVE_AVX512
     if (cpu_has_avx512()) {
         kernels_avx512(k);
+#  if DSV3_HAVE_AMX
+        if (cpu_has_amx()) kernels_amx(k);
+#  endif
         return;
     }
 #endif
@@ -5880,6 +6281,7 @@ static int32_t bind_tensor(dsv3_model *m, tensor_view *view, const char *name, i
         view->act_dot = m->kernels.act_dot[t->type];
         view->act_tile = m->kernels.act_tile[t->type];
         view->act_dot2 = m->kernels.act_dot2[t->type];
+        view->amx_rows = m->kernels.amx_rows[t->type];
         view->quantize_act = m->kernels.quantize_act;
     }
     if ((size_t)t->ne[0] > m->max_row) m->max_row = (size_t)t->ne[0];
@@ -6444,6 +6846,11 @@ struct dsv3_context {
     uint8_t *act;           /* [B][quantized activations of the longest row] */
     uint8_t *thread_act;    /* [n_threads][thread_act_stride] the same, per thread */
     size_t thread_act_stride;
+    int amx;                /* batches go through AMX tiles (tests turn it off) */
+    uint8_t *amx_packed;    /* a batch's activations in 16-token groups for the tiles */
+    uint8_t *amx_scratch;   /* [n_threads][amx_scratch_stride], 64-byte aligned */
+    uint8_t *amx_scratch_base;
+    size_t amx_scratch_stride;
     uint32_t *chosen;       /* [B][n_expert_used] expert ids, ascending */
     uint32_t *bucket_start; /* [n_expert + 1] first entry of each expert's bucket */
     uint32_t *bucket_tokens;/* [B * n_expert_used] token index of each entry */
@@ -6497,14 +6904,24 @@ typedef struct matmul_job {
     const tensor_view *up; /* with up: out2 = up . x too, then out = swiglu(out, out2) */
     float *out2;
     const kernel_set *kernels;
+    const uint8_t *amx_packed; /* non-NULL: the batch goes through amx_rows */
+    uint8_t *amx_scratch;
+    size_t amx_scratch_stride;
 } matmul_job;
 
 #define DSV3_PREFETCH_ROWS 2
 
 /* Rows [begin, end) for every token: blocks of rows stay in cache while each
    token's activations stream past them, so a batch reads its weights once. */
-static void matmul_rows(const matmul_job *job, const tensor_view *w, float *out_base, size_t begin, size_t end) {
+static void matmul_rows(const matmul_job *job, const tensor_view *w, float *out_base, size_t begin, size_t end,
+                        uint8_t *amx_scratch) {
     size_t n = (size_t)w->ne[0];
+    if (job->amx_packed) {
+        for (size_t r0 = begin; r0 < end; r0 += 16)
+            w->amx_rows(view_row(w, job->first_row + r0), w->row_bytes, end - r0 < 16 ? end - r0 : 16, job->amx_packed,
+                        job->n_tokens, n, out_base + r0, job->out_stride, amx_scratch);
+        return;
+    }
     if (job->act && job->n_tokens == 1) {
         /* one token streams each row once: two interleaved streams (the two
            halves of this thread's rows) keep more reads in flight than one;
@@ -6562,11 +6979,11 @@ static void matmul_rows(const matmul_job *job, const tensor_view *w, float *out_
 
 static void matmul_task(void *arg, uint32_t thread_index, size_t begin, size_t end) {
     const matmul_job *job = (const matmul_job *)arg;
-    (void)thread_index;
-    matmul_rows(job, job->w, job->out, begin, end);
+    uint8_t *amx_scratch = job->amx_scratch ? job->amx_scratch + thread_index * job->amx_scratch_stride : NULL;
+    matmul_rows(job, job->w, job->out, begin, end, amx_scratch);
     if (!job->up) return;
     /* the up rows of the same range, then SwiGLU on them (report §2.1.2) */
-    matmul_rows(job, job->up, job->out2, begin, end);
+    matmul_rows(job, job->up, job->out2, begin, end, amx_scratch);
     for (size_t t = 0; t < job->n_tokens; t++)
         job->kernels->swiglu(job->out + t * job->out_stride + begin, job->out2 + t * job->out_stride + begin,
                              end - begin);
@@ -6586,6 +7003,19 @@ static void quantize_tokens_task(void *arg, uint32_t thread_index, size_t begin,
    the context's threads. Every element is the weight type's dot product (one
    row and token alone, in a tile of tokens or in a pair of rows: the same
    bits), so the result does not depend on the batch size or thread count. */
+#if DSV3_HAVE_AMX
+#  define DSV3_AMX_MIN_TOKENS 4
+/* Packs 16-token groups [begin, end) of a matmul job's activations. */
+static void amx_pack_task(void *arg, uint32_t thread_index, size_t begin, size_t end) {
+    const matmul_job *job = (const matmul_job *)arg;
+    size_t n = (size_t)job->w->ne[0], group_bytes = amx_group_bytes(job->w->act_kind, n);
+    (void)thread_index;
+    for (size_t g = begin; g < end; g++)
+        amx_pack_group(job->w->act_kind, job->act, job->act_stride, 16 * g, job->n_tokens, n,
+                       (uint8_t *)(uintptr_t)job->amx_packed + g * group_bytes);
+}
+#endif
+
 static void par_matmul_job(dsv3_context *ctx, matmul_job *job, size_t n_rows) {
     const tensor_view *w = job->w;
     job->kernels = &ctx->model->kernels;
@@ -6598,6 +7028,16 @@ static void par_matmul_job(dsv3_context *ctx, matmul_job *job, size_t n_rows) {
             parallel_for(&ctx->pool, job->n_tokens, 4, quantize_tokens_task, job);
         else
             quantize_tokens_task(job, 0, 0, job->n_tokens);
+#if DSV3_HAVE_AMX
+        /* a batch of at least DSV3_AMX_MIN_TOKENS through the tiles: the
+           activations laid out once for every row */
+        if (ctx->amx && job->n_tokens >= DSV3_AMX_MIN_TOKENS && w->amx_rows && (!job->up || job->up->amx_rows)) {
+            job->amx_packed = ctx->amx_packed;
+            job->amx_scratch = ctx->amx_scratch;
+            job->amx_scratch_stride = ctx->amx_scratch_stride;
+            parallel_for(&ctx->pool, (job->n_tokens + 15) / 16, 1, amx_pack_task, job);
+        }
+#endif
     }
     /* splitting pays only when each thread gets real work */
     size_t work = n_rows * (size_t)w->ne[0] * job->n_tokens * (job->up ? 2 : 1);
@@ -6607,7 +7047,7 @@ static void par_matmul_job(dsv3_context *ctx, matmul_job *job, size_t n_rows) {
 
 static void par_matmul(dsv3_context *ctx, const tensor_view *w, size_t first_row, size_t n_rows, const float *x,
                        size_t x_stride, size_t n_tokens, float *out, size_t out_stride) {
-    matmul_job job = {w, first_row, x, x_stride, NULL, 0, out, out_stride, n_tokens, NULL, NULL, NULL};
+    matmul_job job = {w, first_row, x, x_stride, NULL, 0, out, out_stride, n_tokens, NULL, NULL, NULL, NULL, NULL, 0};
     par_matmul_job(ctx, &job, n_rows);
 }
 
@@ -7000,7 +7440,7 @@ static void swiglu_ffn(dsv3_context *ctx, const tensor_view *gate, const tensor_
     if (gate->type == up->type && gate->ne[0] == up->ne[0]) {
         /* one parallel section: gate and up rows of a range on one thread, which
            applies SwiGLU to them; the activations are quantized once for both */
-        matmul_job job = {gate, first_row, x, E, NULL, 0, ctx->ffn_gate, stride, n, up, ctx->ffn_up, NULL};
+        matmul_job job = {gate, first_row, x, E, NULL, 0, ctx->ffn_gate, stride, n, up, ctx->ffn_up, NULL, NULL, NULL, 0};
         par_matmul_job(ctx, &job, width);
     } else {
         par_matmul(ctx, gate, first_row, width, x, E, n, ctx->ffn_gate, stride);
@@ -7578,6 +8018,8 @@ void dsv3_context_free(dsv3_context *ctx) {
     mem_free(a, ctx->tokens);
     mem_free(a, ctx->act);
     mem_free(a, ctx->thread_act);
+    mem_free(a, ctx->amx_packed);
+    mem_free(a, ctx->amx_scratch_base);
     mem_free(a, ctx->expert_counts);
     mem_free(a, ctx->candidates);
     mem_free(a, ctx->seen);
@@ -7670,6 +8112,7 @@ int32_t dsv3_context_create(const dsv3_model *model, const dsv3_context_params *
     /* decoding's per-segment partials: weighted latent sums, then max and sum */
     size_t n_segments = (ctx->n_ctx + DSV3_ATTN_SEGMENT - 1) / DSV3_ATTN_SEGMENT;
     uint64_t part_bytes = 0;
+    int need_amx = 0;
     if (!overflow) {
         ctx->scratch = (float *)mem_calloc(a, total, sizeof(float));
         /* Not zeroed: every row is written before it is read, so a large
@@ -7689,6 +8132,20 @@ int32_t dsv3_context_create(const dsv3_model *model, const dsv3_context_params *
         ctx->expert_counts = (uint64_t *)mem_calloc(a, (size_t)hp->n_layer * X + 1, sizeof(uint64_t));
         ctx->candidates = (candidate *)mem_calloc(a, hp->n_vocab, sizeof(candidate));
         ctx->seen = (uint8_t *)mem_calloc(a, hp->n_vocab, 1);
+#if DSV3_HAVE_AMX
+        for (uint32_t t = 0; t < DSV3_TYPE_COUNT && B > 1; t++)
+            if (model->kernels.amx_rows[t]) need_amx = 1;
+        if (need_amx) {
+            /* a group's packed bytes are at most 18 per element (Q8_0's) */
+            ctx->amx_packed = (uint8_t *)mem_alloc(a, ((size_t)B + 15) / 16 * (model->max_row * 18 + 64));
+            ctx->amx_scratch_stride = (amx_scratch_bytes(model->max_row) + 63) & ~(size_t)63;
+            ctx->amx_scratch_base = (uint8_t *)mem_alloc(a, n_threads * ctx->amx_scratch_stride + 64);
+            ctx->amx_scratch = ctx->amx_scratch_base
+                                   ? ctx->amx_scratch_base + (64 - (uintptr_t)ctx->amx_scratch_base % 64) % 64
+                                   : NULL;
+            ctx->amx = 1;
+        }
+#endif
         if (B > 1) {
             ctx->mla_chunk_stride = mla_chunk_layout(hp, B, NULL, NULL);
             ctx->mla_chunk = (float *)mem_calloc(a, n_threads * ctx->mla_chunk_stride, sizeof(float));
@@ -7696,7 +8153,7 @@ int32_t dsv3_context_create(const dsv3_model *model, const dsv3_context_params *
     }
     if (overflow || !ctx->scratch || !ctx->kv_cache || !ctx->attn_part || !ctx->chosen || !ctx->pool_start_args || !ctx->tokens ||
         !ctx->candidates || !ctx->seen || !ctx->act || !ctx->thread_act || !ctx->expert_counts ||
-        (B > 1 && !ctx->mla_chunk) ||
+        (B > 1 && !ctx->mla_chunk) || (need_amx && (!ctx->amx_packed || !ctx->amx_scratch_base)) ||
         !pool_start(&ctx->pool, n_threads, ctx->pool_start_args, a)) {
         model_log(model, DSV3_LOG_ERROR, "out of memory creating a context of %u positions (%llu bytes of KV cache)",
                   ctx->n_ctx, (unsigned long long)kv_bytes);
