@@ -164,7 +164,10 @@ static size_t runnable_kernel_sets(kernel_set *sets) {
     if (cpu_has_avx512()) kernels_avx512(&sets[n++]);
 #endif
 #if DSV3_HAVE_AMX
-    if (cpu_has_amx()) kernels_amx(&sets[n - 1]); /* the same kernels, and AMX rows for batches */
+    if (cpu_has_amx()) { /* the same kernels, and AMX rows for batches */
+        sets[n] = sets[n - 1];
+        kernels_amx(&sets[n++]);
+    }
 #endif
 #if DSV3_HAVE_NEON
     kernels_neon(&sets[n++]);
@@ -718,87 +721,107 @@ static void test_activation_tiles(void) {
         }
 }
 
-/* AMX row blocks (Intel from Sapphire Rapids): every (row, token) against the
-   scalar reference dot to float rounding (bound: 1e-5 of the sum of the
-   products' magnitudes), the same bits whichever rows and tokens share its
-   tiles (short row blocks and partial token groups), and nothing written
-   outside the n_rows x n_tok outputs. */
-static void test_amx_rows(void) {
+/* Row-block kernels (AVX-512 VNNI; AMX on Intel from Sapphire Rapids): every
+   (row, token) against the scalar reference dot to float rounding (bound:
+   1e-5 of the sum of the products' magnitudes), the same bits whichever rows
+   and tokens share a block (short row blocks, partial token passes and
+   groups), and nothing written outside the n_rows x n_tok outputs. */
+static size_t block_scratch_size(size_t n) {
+    size_t bytes = 0;
+#if DSV3_HAVE_VNNI_ROWS
+    bytes = vnni_scratch_bytes(n);
+#endif
 #if DSV3_HAVE_AMX
-    kernel_set best;
-    kernels_best(&best);
-    if (!best.amx_rows[8]) {
-        printf("kernels: no AMX on this CPU (its tile kernels untested here)\n");
-        return;
-    }
+    if (amx_scratch_bytes(n) > bytes) bytes = amx_scratch_bytes(n);
+#endif
+    return bytes;
+}
+
+static void test_block_rows(void) {
+    kernel_set sets[8];
+    size_t n_sets = runnable_kernel_sets(sets), n_checked = 0;
     enum { MAX_N = 1280, MAX_TOK = 37, GAP = 20, OUT_STRIDE = 19 };
     static uint8_t rows[16 * MAX_N * 2], acts[MAX_TOK * (MAX_N * 2 + GAP)];
     static float wf[16][MAX_N], x[MAX_N], ref[MAX_TOK][16], bound[MAX_TOK][16], full[MAX_TOK][16];
     static float out[MAX_TOK * OUT_STRIDE];
-    const size_t sizes[] = {256, 512, 1280}, token_counts[] = {37, 1, 4, 16, 17, 33}, row_counts[] = {16, 1, 5, 15};
-    for (uint32_t type = 0; type < DSV3_TYPE_COUNT; type++) {
-        if (!best.amx_rows[type]) continue;
-        int kind = act_table[type].kind, close = 1, same = 1, untouched = 1;
-        for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
-            size_t n = sizes[si], row_bytes = n / type_table[type].block_size * type_table[type].type_size;
-            size_t stride = act_bytes(kind, n) + GAP, groups = (MAX_TOK + 15) / 16;
-            uint8_t *packed = (uint8_t *)malloc(groups * amx_group_bytes(kind, n));
-            uint8_t *scratch_base = (uint8_t *)malloc(amx_scratch_bytes(n) + 64);
-            CHECK(packed && scratch_base, "out of memory");
-            if (!packed || !scratch_base) return;
-            uint8_t *scratch = scratch_base + (64 - (uintptr_t)scratch_base % 64) % 64;
-            for (size_t r = 0; r < 16; r++) {
-                random_quant_row(type, rows + r * row_bytes, n);
-                type_table[type].to_f32(rows + r * row_bytes, wf[r], n);
-            }
-            for (size_t t = 0; t < MAX_TOK; t++) {
-                for (size_t i = 0; i < n; i++) x[i] = next_float() * (float)(1 + t % 5 * 40);
-                uint8_t *a = acts + t * stride;
-                quantize_act(kind, x, a, n);
-                for (size_t r = 0; r < 16; r++) {
-                    ref[t][r] = act_table[type].dot(rows + r * row_bytes, a, n);
-                    double magnitude = 0;
-                    for (size_t i = 0; i < n; i++) {
-                        float ai = kind == ACT_Q8_32 ? ((const act_block32 *)(const void *)a)[i / 32].d *
-                                                           ((const act_block32 *)(const void *)a)[i / 32].qs[i % 32]
-                                                     : ((const act_block256 *)(const void *)a)[i / 256].d *
-                                                           ((const act_block256 *)(const void *)a)[i / 256].qs[i % 256];
-                        magnitude += fabs((double)wf[r][i] * ai);
-                    }
-                    bound[t][r] = (float)(1e-5 * magnitude);
-                }
-            }
-            for (size_t ti = 0; ti < sizeof token_counts / sizeof token_counts[0]; ti++)
-                for (size_t ri = 0; ri < sizeof row_counts / sizeof row_counts[0]; ri++) {
-                    size_t n_tok = token_counts[ti], n_rows = row_counts[ri], first_row = 16 - n_rows;
-                    for (size_t g = 0; g * 16 < n_tok; g++)
-                        amx_pack_group(kind, acts, stride, 16 * g, n_tok, n, packed + g * amx_group_bytes(kind, n));
-                    for (size_t i = 0; i < MAX_TOK * OUT_STRIDE; i++) out[i] = -1.0f;
-                    best.amx_rows[type](rows + first_row * row_bytes, row_bytes, n_rows, packed, n_tok, n, out + 1,
-                                        OUT_STRIDE, scratch);
-                    for (size_t t = 0; t < MAX_TOK; t++)
-                        for (size_t c = 0; c < OUT_STRIDE; c++) {
-                            float got = out[t * OUT_STRIDE + c];
-                            if (t >= n_tok || c < 1 || c > n_rows) {
-                                untouched &= got == -1.0f;
-                                continue;
-                            }
-                            size_t r = first_row + c - 1;
-                            close &= fabsf(got - ref[t][r]) <= bound[t][r];
-                            if (ti == 0 && ri == 0) full[t][r] = got; /* all 37 tokens, all 16 rows */
-                            else same &= memcmp(&got, &full[t][r], sizeof got) == 0;
-                        }
-                }
-            free(packed);
-            free(scratch_base);
-        }
-        CHECK(close, "amx %s rows differ from the scalar dot beyond rounding", type_table[type].name);
-        CHECK(same, "amx %s results depend on the rows or tokens sharing a tile", type_table[type].name);
-        CHECK(untouched, "amx %s wrote outside its outputs", type_table[type].name);
-        printf("kernels: amx %s rows checked against scalar, and bit for bit across tile sharing\n",
-               type_table[type].name);
-    }
+    const size_t sizes[] = {256, 512, 1280}, token_counts[] = {37, 1, 4, 8, 9, 16, 17, 33}, row_counts[] = {16, 1, 5, 15};
+    for (size_t s = 0; s < n_sets; s++)
+        for (uint32_t type = 0; type < DSV3_TYPE_COUNT; type++) {
+            const kernel_set *k = &sets[s];
+            if (!k->block_rows[type]) continue;
+            int kind = act_table[type].kind, close = 1, same = 1, untouched = 1;
+            for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
+                size_t n = sizes[si], row_bytes = n / type_table[type].block_size * type_table[type].type_size;
+                size_t stride = act_bytes(kind, n) + GAP, groups = (MAX_TOK + 15) / 16, group_bytes = 0;
+#if DSV3_HAVE_AMX
+                group_bytes = amx_group_bytes(kind, n);
 #endif
+                uint8_t *packed = (uint8_t *)malloc(groups * group_bytes + 1);
+                uint8_t *scratch_base = (uint8_t *)malloc(block_scratch_size(n) + 64);
+                CHECK(packed && scratch_base, "out of memory");
+                if (!packed || !scratch_base) return;
+                uint8_t *scratch = scratch_base + (64 - (uintptr_t)scratch_base % 64) % 64;
+                for (size_t r = 0; r < 16; r++) {
+                    random_quant_row(type, rows + r * row_bytes, n);
+                    type_table[type].to_f32(rows + r * row_bytes, wf[r], n);
+                }
+                for (size_t t = 0; t < MAX_TOK; t++) {
+                    for (size_t i = 0; i < n; i++) x[i] = next_float() * (float)(1 + t % 5 * 40);
+                    uint8_t *a = acts + t * stride;
+                    quantize_act(kind, x, a, n);
+                    for (size_t r = 0; r < 16; r++) {
+                        ref[t][r] = act_table[type].dot(rows + r * row_bytes, a, n);
+                        double magnitude = 0;
+                        for (size_t i = 0; i < n; i++) {
+                            float ai = kind == ACT_Q8_32 ? ((const act_block32 *)(const void *)a)[i / 32].d *
+                                                               ((const act_block32 *)(const void *)a)[i / 32].qs[i % 32]
+                                                         : ((const act_block256 *)(const void *)a)[i / 256].d *
+                                                               ((const act_block256 *)(const void *)a)[i / 256].qs[i % 256];
+                            magnitude += fabs((double)wf[r][i] * ai);
+                        }
+                        bound[t][r] = (float)(1e-5 * magnitude);
+                    }
+                }
+                for (size_t ti = 0; ti < sizeof token_counts / sizeof token_counts[0]; ti++)
+                    for (size_t ri = 0; ri < sizeof row_counts / sizeof row_counts[0]; ri++) {
+                        size_t n_tok = token_counts[ti], n_rows = row_counts[ri], first_row = 16 - n_rows;
+                        const uint8_t *block_acts = acts;
+                        size_t block_stride = stride;
+#if DSV3_HAVE_AMX
+                        if (k->block_rows_packed) {
+                            for (size_t g = 0; g * 16 < n_tok; g++)
+                                amx_pack_group(kind, acts, stride, 16 * g, n_tok, n, packed + g * group_bytes);
+                            block_acts = packed;
+                            block_stride = group_bytes;
+                        }
+#endif
+                        for (size_t i = 0; i < MAX_TOK * OUT_STRIDE; i++) out[i] = -1.0f;
+                        k->block_rows[type](rows + first_row * row_bytes, row_bytes, n_rows, block_acts, block_stride,
+                                            n_tok, n, out + 1, OUT_STRIDE, scratch);
+                        for (size_t t = 0; t < MAX_TOK; t++)
+                            for (size_t c = 0; c < OUT_STRIDE; c++) {
+                                float got = out[t * OUT_STRIDE + c];
+                                if (t >= n_tok || c < 1 || c > n_rows) {
+                                    untouched &= got == -1.0f;
+                                    continue;
+                                }
+                                size_t r = first_row + c - 1;
+                                close &= fabsf(got - ref[t][r]) <= bound[t][r];
+                                if (ti == 0 && ri == 0) full[t][r] = got; /* all 37 tokens, all 16 rows */
+                                else same &= memcmp(&got, &full[t][r], sizeof got) == 0;
+                            }
+                    }
+                free(packed);
+                free(scratch_base);
+            }
+            CHECK(close, "%s %s row blocks differ from the scalar dot beyond rounding", k->name, type_table[type].name);
+            CHECK(same, "%s %s row blocks depend on the rows or tokens sharing a block", k->name, type_table[type].name);
+            CHECK(untouched, "%s %s row blocks wrote outside their outputs", k->name, type_table[type].name);
+            printf("kernels: %s %s row blocks checked against scalar, and bit for bit across block sharing\n", k->name,
+                   type_table[type].name);
+            n_checked++;
+        }
+    if (!n_checked) printf("kernels: no row-block kernels on this CPU (VNNI/AMX untested here)\n");
 }
 
 /* IQ4_NL decoded by hand: ggml's 16-entry table, low nibbles first. */
@@ -828,7 +851,7 @@ int main(int argc, char **argv) {
     test_simd_kernels();
     test_activation_dots();
     test_activation_tiles();
-    test_amx_rows();
+    test_block_rows();
     test_activation_quantizers();
     test_iq4_nl();
     test_thread_pool();

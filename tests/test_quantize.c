@@ -335,15 +335,16 @@ static float *model_logits_with(const char *path, const int32_t *tokens, size_t 
     dsv3_context_default_params(&cp);
     cp.n_ctx = 16;
     cp.n_threads = 1;
-    /* the batch in the absorbed attention of a single step; with AMX it goes
-       through the tiles, which sum in another order than the one-token
-       kernels, so it is also run without them to compare bit for bit */
+    /* the batch in the absorbed attention of a single step; with row-block
+       kernels (AVX-512 VNNI, AMX) it goes through them, which sum in another
+       order than the one-token kernels, so it is also run without them to
+       compare bit for bit */
     float *plain = NULL;
     for (int pass = 0; pass < 2; pass++) {
         if (dsv3_context_create(m, &cp, &c) != DSV3_OK) break;
         c->mla_form = MLA_ABSORBED;
-        int amx = c->amx;
-        if (pass == 1) c->amx = 0;
+        int row_blocks = c->row_blocks;
+        if (pass == 1) c->row_blocks = 0;
         *n_vocab = dsv3_model_n_vocab(m);
         float *out = (float *)malloc(n * *n_vocab * sizeof(float));
         if (out && dsv3_prefill(c, tokens, n, out) != DSV3_OK) {
@@ -354,7 +355,7 @@ static float *model_logits_with(const char *path, const int32_t *tokens, size_t 
         c = NULL;
         if (pass == 0) logits = plain = out;
         else plain = out;
-        if (!amx || !out) break;
+        if (!row_blocks || !out) break;
     }
     if (logits && plain && plain != logits) {
         float worst = 0.0f, largest = 0.0f;
@@ -362,7 +363,7 @@ static float *model_logits_with(const char *path, const int32_t *tokens, size_t 
             worst = fmaxf(worst, fabsf(logits[i] - plain[i]));
             largest = fmaxf(largest, fabsf(plain[i]));
         }
-        CHECK(worst <= 1e-5f * largest, /* measured at most 2.3e-7 */ "%s: AMX batch differs from the plain one by %g (largest logit %g)", path,
+        CHECK(worst <= 1e-5f * largest, /* measured at most 2.3e-7 */ "%s: row-block batch differs from the plain one by %g (largest logit %g)", path,
               (double)worst, (double)largest);
     }
     /* one token at a time, on two threads: the same bits as the plain batch
