@@ -728,6 +728,7 @@ static void test_activation_tiles(void) {
    groups), and nothing written outside the n_rows x n_tok outputs. */
 static size_t block_scratch_size(size_t n) {
     size_t bytes = 0;
+    (void)n;
 #if DSV3_HAVE_VNNI_ROWS
     bytes = vnni_scratch_bytes(n);
 #endif
