@@ -127,10 +127,13 @@
    plain "unroll", ~40% slower; GCC needs the depth spelled out) */
 #if defined(__clang__)
 #  define DSV3_UNROLL _Pragma("clang loop unroll(full)")
+#  define DSV3_UNROLL16 _Pragma("clang loop unroll(full)")
 #elif defined(__GNUC__)
 #  define DSV3_UNROLL _Pragma("GCC unroll 8")
+#  define DSV3_UNROLL16 _Pragma("GCC unroll 16") /* 16 registers indexed by the loop */
 #else
 #  define DSV3_UNROLL
+#  define DSV3_UNROLL16
 #endif
 
 #define DSV3_ERROR_SIZE 320
@@ -2987,6 +2990,7 @@ typedef struct kernel_set {
     act_dot2_fn act_dot2[DSV3_TYPE_COUNT]; /* NULL: act_dot per row */
     block_rows_fn block_rows[DSV3_TYPE_COUNT]; /* NULL: batches through act_tile */
     int block_rows_packed;                   /* block_rows wants amx_pack_group's layout */
+    size_t block_rows_min_tokens;            /* fewer tokens go through act_tile (faster there) */
     act_quantize_fn quantize_act;          /* activations for act_dot */
     row_to_f32_fn to_f32[DSV3_TYPE_COUNT]; /* dequantization (the KV cache's F16/BF16 rows) */
     void (*axpy_f32)(float *y, float a, const float *x, size_t n);
@@ -4622,24 +4626,34 @@ static const int32_t vnni_transpose_index[4][2][16] = {
 };
 
 DSV3_AVX512 DSV3_ALWAYS_INLINE static inline void transpose_16x16_epi32(__m512i r[16]) {
-    DSV3_UNROLL
-    for (int round = 0; round < 4; round++) {
-        const int d = 8 >> round;
-        const __m512i lo = _mm512_loadu_si512((const void *)vnni_transpose_index[round][0]);
-        const __m512i hi = _mm512_loadu_si512((const void *)vnni_transpose_index[round][1]);
-        DSV3_UNROLL
-        for (int i = 0; i < 16; i++) {
-            if (i & d) continue;
-            __m512i a = r[i], b = r[i + d];
-            r[i] = _mm512_permutex2var_epi32(a, lo, b);
-            r[i + d] = _mm512_permutex2var_epi32(a, hi, b);
-        }
-    }
+    /* written out: GCC unrolls loops by 8 at most, and a loop left over the
+       16 registers kept them in memory (the unpack then cost more than 8
+       tokens' products) */
+#  define DSV3_SWAP(i, d)                                                                                      \
+      do {                                                                                                     \
+          __m512i a_ = r[i], b_ = r[(i) + (d)];                                                                \
+          r[i] = _mm512_permutex2var_epi32(a_, lo, b_);                                                        \
+          r[(i) + (d)] = _mm512_permutex2var_epi32(a_, hi, b_);                                                \
+      } while (0)
+#  define DSV3_ROUND(round, d, i0, i1, i2, i3, i4, i5, i6, i7)                                                 \
+      do {                                                                                                     \
+          const __m512i lo = _mm512_loadu_si512((const void *)vnni_transpose_index[round][0]);                  \
+          const __m512i hi = _mm512_loadu_si512((const void *)vnni_transpose_index[round][1]);                  \
+          DSV3_SWAP(i0, d); DSV3_SWAP(i1, d); DSV3_SWAP(i2, d); DSV3_SWAP(i3, d);                              \
+          DSV3_SWAP(i4, d); DSV3_SWAP(i5, d); DSV3_SWAP(i6, d); DSV3_SWAP(i7, d);                              \
+      } while (0)
+    DSV3_ROUND(0, 8, 0, 1, 2, 3, 4, 5, 6, 7);
+    DSV3_ROUND(1, 4, 0, 1, 2, 3, 8, 9, 10, 11);
+    DSV3_ROUND(2, 2, 0, 1, 4, 5, 8, 9, 12, 13);
+    DSV3_ROUND(3, 1, 0, 2, 4, 6, 8, 10, 12, 14);
+#  undef DSV3_ROUND
+#  undef DSV3_SWAP
 }
 
 /* 16 words (64 bytes) of each row from `offset`; zero for rows >= n_rows. */
 DSV3_AVX512 DSV3_ALWAYS_INLINE static inline void vnni_load_words(__m512i r[16], const uint8_t *rows, size_t row_bytes,
                                                                   size_t n_rows, size_t offset) {
+    DSV3_UNROLL16
     for (size_t m = 0; m < 16; m++)
         r[m] = m < n_rows ? _mm512_loadu_si512((const void *)(rows + m * row_bytes + offset)) : _mm512_setzero_si512();
 }
@@ -4648,6 +4662,24 @@ static int32_t read_i32(const void *p) {
     int32_t v;
     memcpy(&v, p, sizeof v);
     return v;
+}
+
+/* The 4 bytes at `offset` of each of the 16 rows, row i in lane i (zero for
+   rows >= n_rows): the blocks' scales, gathered instead of 16 scalar loads
+   and conversions per field (which cost more than the quants' transposes).
+   Row-block kernels are only given rows shorter than 2^27 bytes, so the
+   offsets fit 32 bits. */
+DSV3_AVX512 DSV3_ALWAYS_INLINE static inline __m512i vnni_gather_words(const uint8_t *rows, size_t row_bytes,
+                                                                       size_t n_rows, size_t offset) {
+    const __m512i index = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+                                             _mm512_set1_epi32((int)row_bytes));
+    return _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), (__mmask16)((1u << n_rows) - 1), index,
+                                       (const void *)(rows + offset), 1);
+}
+
+/* The low 16 bits of each lane as a half-precision float. */
+DSV3_AVX512 DSV3_ALWAYS_INLINE static inline __m512 vnni_halves_to_f32(__m512i words) {
+    return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(words));
 }
 
 /* The row block's results for n_tok tokens (acc[t]: token t's 16 rows). */
@@ -4691,6 +4723,7 @@ DSV3_AVX512 static void q8_0_vnni_unpack(const uint8_t *rows, size_t row_bytes, 
     for (size_t b = 0; b < n_blocks; b += 2) {
         int pair = b + 1 < n_blocks;
         __m512i r[16];
+        DSV3_UNROLL16
         for (size_t m = 0; m < 16; m++) {
             const uint8_t *block = rows + m * row_bytes + 34 * b;
             __m256i first = m < n_rows ? _mm256_loadu_si256((const __m256i *)(const void *)(block + 2))
@@ -4700,13 +4733,12 @@ DSV3_AVX512 static void q8_0_vnni_unpack(const uint8_t *rows, size_t row_bytes, 
             r[m] = _mm512_inserti64x4(_mm512_castsi256_si512(first), second, 1);
         }
         transpose_16x16_epi32(r);
+        DSV3_UNROLL16
         for (int k = 0; k < 8 * (1 + pair); k++)
             _mm512_store_si512(out + VNNI_Q8_0_BLOCK * (b + k / 8) + 64 * (k % 8), _mm512_xor_si512(r[k], sign));
-        for (int i = 0; i <= pair; i++) {
-            float *dw = (float *)(void *)(out + VNNI_Q8_0_BLOCK * (b + i) + 512);
-            for (size_t m = 0; m < 16; m++)
-                dw[m] = m < n_rows ? f16c_to_f32(read_u16le(rows + m * row_bytes + 34 * (b + i))) : 0.0f;
-        }
+        for (size_t i = 0; i <= (size_t)pair; i++)
+            _mm512_store_ps(out + VNNI_Q8_0_BLOCK * (b + i) + 512,
+                            vnni_halves_to_f32(vnni_gather_words(rows, row_bytes, n_rows, 34 * (b + i))));
     }
 }
 
@@ -4759,6 +4791,7 @@ DSV3_AVX512 static void q4_k_vnni_unpack(const uint8_t *rows, size_t row_bytes, 
             transpose_16x16_epi32(r);
             /* word 16h + j: bytes 32c + 4i (c = 2h + j / 8, i = j % 8), whose
                low nibbles are elements 64c + 4i.., high nibbles 64c + 32 + 4i.. */
+            DSV3_UNROLL16
             for (int j = 0; j < 16; j++) {
                 int c = 2 * h + j / 8, i = j % 8;
                 _mm512_store_si512(base + 64 * (16 * c + i), _mm512_and_si512(r[j], low4));
@@ -4767,17 +4800,29 @@ DSV3_AVX512 static void q4_k_vnni_unpack(const uint8_t *rows, size_t row_bytes, 
         }
         int32_t *scales = (int32_t *)(void *)(base + 4096), *min_pairs = (int32_t *)(void *)(base + 5120);
         float *d = (float *)(void *)(base + 5632);
-        for (size_t m = 0; m < 16; m++) {
-            uint8_t sc[16] = {0}; /* the 8 scales, then the 8 minimums */
-            const uint8_t *block = rows + m * row_bytes + 144 * b;
-            if (m < n_rows) _mm_storeu_si128((__m128i *)(void *)sc, q4_k_scales_mins(block + 4));
-            for (int j = 0; j < 8; j++) {
-                scales[16 * j + m] = sc[j];
-                min_pairs[16 * j + m] = (int32_t)(sc[8 + j] * 0x10001u);
-            }
-            d[m] = m < n_rows ? f16c_to_f32(read_u16le(block)) : 0.0f;
-            d[16 + m] = m < n_rows ? f16c_to_f32(read_u16le(block + 2)) : 0.0f;
+        /* d and dmin, then the 12 bytes of 6-bit scales and minimums (as in
+           k_scale_min: sub-blocks 0-3 in the low 6 bits of bytes 0-3 and
+           4-7; 4-7 in the nibbles of bytes 8-11, their top bits in bits 6-7
+           of bytes 0-3 and 4-7) */
+        __m512i d_dmin = vnni_gather_words(rows, row_bytes, n_rows, 144 * b);
+        __m512i w0 = vnni_gather_words(rows, row_bytes, n_rows, 144 * b + 4);
+        __m512i w1 = vnni_gather_words(rows, row_bytes, n_rows, 144 * b + 8);
+        __m512i w2 = vnni_gather_words(rows, row_bytes, n_rows, 144 * b + 12);
+        const __m512i six = _mm512_set1_epi32(63), four = _mm512_set1_epi32(15), top = _mm512_set1_epi32(0x30);
+        for (int j = 0; j < 4; j++) {
+            __m512i sc = _mm512_and_si512(_mm512_srli_epi32(w0, 8 * j), six);
+            __m512i mn = _mm512_and_si512(_mm512_srli_epi32(w1, 8 * j), six);
+            __m512i sc_hi = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(w2, 8 * j), four),
+                                            _mm512_and_si512(_mm512_srli_epi32(w0, 8 * j + 2), top));
+            __m512i mn_hi = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(w2, 8 * j + 4), four),
+                                            _mm512_and_si512(_mm512_srli_epi32(w1, 8 * j + 2), top));
+            _mm512_store_si512(scales + 16 * j, sc);
+            _mm512_store_si512(scales + 16 * (j + 4), sc_hi);
+            _mm512_store_si512(min_pairs + 16 * j, _mm512_or_si512(mn, _mm512_slli_epi32(mn, 16)));
+            _mm512_store_si512(min_pairs + 16 * (j + 4), _mm512_or_si512(mn_hi, _mm512_slli_epi32(mn_hi, 16)));
         }
+        _mm512_store_ps(d, vnni_halves_to_f32(d_dmin));
+        _mm512_store_ps(d + 16, vnni_halves_to_f32(_mm512_srli_epi32(d_dmin, 16)));
     }
 }
 
@@ -4796,6 +4841,7 @@ DSV3_AVX512 static void q6_k_vnni_unpack(const uint8_t *rows, size_t row_bytes, 
             /* ql word w (i = w % 8, s = w / 8): low nibbles are elements
                128h + 32s + 4i.., high nibbles 128h + 32(s + 2) + 4i..; their
                top bits are in bits 2s and 2(s + 2) of qh word 8h + i */
+            DSV3_UNROLL16
             for (int w = 0; w < 16; w++) {
                 int i = w % 8, s = w / 8;
                 __m512i top = qh[8 * h + i];
@@ -4810,15 +4856,20 @@ DSV3_AVX512 static void q6_k_vnni_unpack(const uint8_t *rows, size_t row_bytes, 
         }
         int32_t *scales = (int32_t *)(void *)(base + 4096), *scale_pairs = (int32_t *)(void *)(base + 5120);
         float *d = (float *)(void *)(base + 5632);
-        for (size_t m = 0; m < 16; m++) {
-            const uint8_t *block = rows + m * row_bytes + 210 * b;
-            int8_t sc[16] = {0};
-            if (m < n_rows) memcpy(sc, block + 192, 16);
-            for (int j = 0; j < 16; j++) scales[16 * j + m] = sc[j];
-            for (int p = 0; p < 8; p++)
-                scale_pairs[16 * p + m] = (int32_t)((uint32_t)(uint16_t)sc[2 * p] | (uint32_t)(uint16_t)sc[2 * p + 1] << 16);
-            d[m] = m < n_rows ? f16c_to_f32(read_u16le(block + 208)) : 0.0f;
+        /* the 16 int8 scales, 4 per word; d in the top half of the word at 206
+           (one at 208 would read past the block) */
+        for (int w = 0; w < 4; w++) {
+            __m512i word = vnni_gather_words(rows, row_bytes, n_rows, 210 * b + 192 + 4 * w), sc[4];
+            for (int k = 0; k < 4; k++) {
+                sc[k] = _mm512_srai_epi32(_mm512_slli_epi32(word, 24 - 8 * k), 24);
+                _mm512_store_si512(scales + 16 * (4 * w + k), sc[k]);
+            }
+            for (int p = 0; p < 2; p++)
+                _mm512_store_si512(scale_pairs + 16 * (2 * w + p),
+                                   _mm512_or_si512(_mm512_and_si512(sc[2 * p], _mm512_set1_epi32(0xFFFF)),
+                                                   _mm512_slli_epi32(sc[2 * p + 1], 16)));
         }
+        _mm512_store_ps(d, vnni_halves_to_f32(_mm512_srli_epi32(vnni_gather_words(rows, row_bytes, n_rows, 210 * b + 206), 16)));
     }
 }
 
@@ -4916,6 +4967,10 @@ static void kernels_avx512(kernel_set *k) {
     k->block_rows[8] = q8_0_vnni_rows;
     k->block_rows[12] = q4_k_vnni_rows;
     k->block_rows[14] = q6_k_vnni_rows;
+    /* the unpacking costs about what 8 tokens' products do: in cache on a Zen
+       5 core the row blocks overtake the tiles at 3-4 tokens (Q8_0, Q4_K)
+       and ~7 (Q6_K) */
+    k->block_rows_min_tokens = 6;
 }
 #else
 #  define DSV3_HAVE_AVX512 0
@@ -5311,6 +5366,7 @@ static void kernels_amx(kernel_set *k) {
     k->block_rows[12] = q4_k_amx_rows;
     k->block_rows[14] = q6_k_amx_rows;
     k->block_rows_packed = 1;
+    k->block_rows_min_tokens = 4;
 }
 #else
 #  define DSV3_HAVE_AMX 0
@@ -6593,7 +6649,8 @@ static int32_t bind_tensor(dsv3_model *m, tensor_view *view, const char *name, i
         view->act_dot = m->kernels.act_dot[t->type];
         view->act_tile = m->kernels.act_tile[t->type];
         view->act_dot2 = m->kernels.act_dot2[t->type];
-        view->block_rows = m->kernels.block_rows[t->type];
+        /* the row-block kernels gather with 32-bit offsets (16 rows) */
+        view->block_rows = view->row_bytes < ((size_t)1 << 27) ? m->kernels.block_rows[t->type] : NULL;
         view->quantize_act = m->kernels.quantize_act;
     }
     if ((size_t)t->ne[0] > m->max_row) m->max_row = (size_t)t->ne[0];
@@ -7318,10 +7375,9 @@ static void quantize_tokens_task(void *arg, uint32_t thread_index, size_t begin,
    the context's threads. Every element is the weight type's dot product (one
    row and token alone, in a tile of tokens or in a pair of rows: the same
    bits), so the result does not depend on the thread count; a batch of
-   DSV3_BLOCK_ROWS_MIN_TOKENS or more through block_rows (VNNI or AMX) sums
-   in the scalar reference's order instead, and agrees with the same tokens
-   stepped one by one to rounding. */
-#define DSV3_BLOCK_ROWS_MIN_TOKENS 4
+   block_rows_min_tokens or more through block_rows (VNNI or AMX) sums in the
+   scalar reference's order instead, and agrees with the same tokens stepped
+   one by one to rounding. */
 #if DSV3_HAVE_AMX
 /* Packs 16-token groups [begin, end) of a matmul job's activations. */
 static void amx_pack_task(void *arg, uint32_t thread_index, size_t begin, size_t end) {
@@ -7346,7 +7402,7 @@ static void par_matmul_job(dsv3_context *ctx, matmul_job *job, size_t n_rows) {
             parallel_for(&ctx->pool, job->n_tokens, 4, quantize_tokens_task, job);
         else
             quantize_tokens_task(job, 0, 0, job->n_tokens);
-        if (ctx->row_blocks && job->n_tokens >= DSV3_BLOCK_ROWS_MIN_TOKENS && w->block_rows &&
+        if (ctx->row_blocks && job->n_tokens >= job->kernels->block_rows_min_tokens && w->block_rows &&
             (!job->up || job->up->block_rows)) {
             job->block_acts = job->act;
             job->block_act_stride = job->act_stride;
