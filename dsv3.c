@@ -30,6 +30,9 @@
 #if !defined(_WIN32) && !defined(_POSIX_C_SOURCE)
 #  define _POSIX_C_SOURCE 200809L
 #endif
+#if defined(__linux__) && !defined(_DEFAULT_SOURCE)
+#  define _DEFAULT_SOURCE /* madvise's MADV_HUGEPAGE */
+#endif
 #if defined(__MINGW32__) && !defined(__USE_MINGW_ANSI_STDIO)
 #  define __USE_MINGW_ANSI_STDIO 1 /* C99 printf formats (%zu, %lld) */
 #endif
@@ -450,6 +453,18 @@ static int32_t image_open(file_image *img, const char *path, int use_mmap,
         int e = errno;
         close(fd);
         if (p != MAP_FAILED) {
+#if defined(MADV_HUGEPAGE)
+            /* Decoding streams every weight once per token, and 2 MB pages
+               spare it TLB misses and prefetch stops every 4 KB. Linux then
+               reads the file into 2 MB page-cache folios where the file
+               system supports them (after a cold load of a 2.9 GB bench file
+               on ext4: 2.83 GB mapped in 2 MB pages, against 2.07 GB without
+               the advice); pages already cached stay as they are. Mapped so,
+               one Zen 5 core decoded at 79-81% of its read bandwidth, as fast
+               as from a heap copy in 2 MB pages. Advice only: its failure
+               changes nothing. */
+            (void)madvise(p, (size_t)st.st_size, MADV_HUGEPAGE);
+#endif
             img->data = (const uint8_t *)p;
             img->size = (size_t)st.st_size;
             img->kind = 1;

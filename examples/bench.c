@@ -2,14 +2,15 @@
  * bandwidth.
  *
  *   dsv3-bench -m MODEL.gguf [-t THREADS] [-p 512] [-n 128] [-d 0[,4096...]] [-b BATCH] [-r REPEATS]
- *              [-ctk f16|bf16|f32|q8_0] [-c N_CTX]
+ *              [-ctk f16|bf16|f32|q8_0] [-c N_CTX] [-mmp 0|1]
  *
  * -d runs each measurement at a context depth, as llama-bench's -d does: the
  * cache is first filled with D tokens (untimed), then -p tokens are prefilled
  * and, from depth D again, -n tokens decoded (-p 0 or -n 0 skips either).
  * -ctk is the latent cache's type (llama-bench's flag; default f16); -c sizes
  * the context (default: the deepest depth plus the longer of -p and -n), so
- * the peak RSS column shows what a large, partly used context costs.
+ * the peak RSS column shows what a large, partly used context costs. -mmp 0
+ * reads the file into memory instead of mapping it (llama-bench's flag).
  *
  * Decoding on a CPU streams the active weights from memory once per token, so
  * the figure that matters is the effective bandwidth (active bytes per token x
@@ -286,7 +287,7 @@ static long long peak_rss_bytes(void) {
 
 #define USAGE                                                                                                  \
     "usage: dsv3-bench -m MODEL.gguf [-t THREADS] [-p 512] [-n 128] [-d 0[,4096...]] [-b BATCH] [-r REPEATS]\n" \
-    "                  [-ctk f16|bf16|f32|q8_0] [-c N_CTX]\n"
+    "                  [-ctk f16|bf16|f32|q8_0] [-c N_CTX] [-mmp 0|1]\n"
 
 /* Parses "0,4096,16384" into depths[]; returns how many, or -1. */
 static int parse_depths(const char *text, long *depths, int max) {
@@ -311,7 +312,7 @@ int main(int argc, char **argv) {
     utf8_args(&argc, &argv);
     const char *model_path = NULL;
     long n_threads = 0, n_prompt = 512, n_gen = 128, repeats = 1, n_batch = 0, n_ctx = 0, depths[16] = {0};
-    int n_depths = 1;
+    int n_depths = 1, use_mmap = 1;
     int32_t kv_type = DSV3_KV_F16;
     const char *kv_name = "f16";
     for (int i = 1; i < argc; i += 2) { /* every option takes a value */
@@ -328,6 +329,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "-b")) n_batch = atol(v);
         else if (!strcmp(a, "-d")) n_depths = parse_depths(v, depths, 16);
         else if (!strcmp(a, "-c")) n_ctx = atol(v);
+        else if (!strcmp(a, "-mmp")) use_mmap = atol(v);
         else if (!strcmp(a, "-ctk")) {
             static const char *names[] = {"f32", "f16", "bf16", "q8_0"};
             kv_type = -1;
@@ -352,7 +354,10 @@ int main(int argc, char **argv) {
     for (int i = 0; i < n_depths; i++) max_depth = depths[i] > max_depth ? depths[i] : max_depth;
     char message[512];
     dsv3_model *model = NULL;
-    int32_t st = dsv3_model_load(model_path, NULL, &model, message, sizeof message);
+    dsv3_model_params mp;
+    dsv3_model_default_params(&mp);
+    mp.use_mmap = use_mmap != 0;
+    int32_t st = dsv3_model_load(model_path, &mp, &model, message, sizeof message);
     if (st) {
         fprintf(stderr, "dsv3-bench: %s\n", message);
         return 1;
