@@ -4995,8 +4995,8 @@ static void kernels_avx512(kernel_set *k) {
 
 /* ---- AMX (Intel Xeon from Sapphire Rapids): prefill's integer products ----
    A tile multiply (TDPB*D) sums 16 rows x 64 bytes against 16 columns in one
-   instruction (in cache, ~3.1 T multiply-adds/s per core on a Sapphire Rapids
-   Xeon against ~0.12 T for vpdpbusd, both measured by dsv3-bench), so a
+   instruction (16384 multiply-adds against vpdpbusd's 64; in cache ~3.1 T/s
+   per core on a Sapphire Rapids Xeon, measured by dsv3-bench), so a
    batch's quantized products go through tiles: A is 16 weight rows (unpacked
    to bytes where the type packs them), B is 16 tokens' activations laid out
    by amx_pack_group as the instruction wants them (four consecutive elements of a
