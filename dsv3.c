@@ -460,9 +460,9 @@ static int32_t image_open(file_image *img, const char *path, int use_mmap,
                system supports them (after a cold load of a 2.9 GB bench file
                on ext4: 2.83 GB mapped in 2 MB pages, against 2.07 GB without
                the advice); pages already cached stay as they are. Mapped so,
-               one Zen 5 core decoded at 79-81% of its read bandwidth, as fast
-               as from a heap copy in 2 MB pages. Advice only: its failure
-               changes nothing. */
+               one Zen 5 core decoded at 79-81% of its read bandwidth, within
+               a few percent of a heap copy in 2 MB pages. Advice only: its
+               failure changes nothing. */
             (void)madvise(p, (size_t)st.st_size, MADV_HUGEPAGE);
 #endif
             img->data = (const uint8_t *)p;
@@ -4619,8 +4619,8 @@ DSV3_AVX512 static void kv_mix_avx512(float *o, size_t o_stride, size_t n_heads,
    consecutive weights of each of the 16 rows (one row per 32-bit lane); then
    vpdpbusd multiplies it with four activation bytes of one token broadcast
    from memory: 64 multiply-adds per instruction, the rows' sums in lanes, no
-   shuffles and no horizontal sums (2.8x fewer instructions per product than
-   the Q4_K tile kernel). Weights are the unsigned operand: K-quant quants
+   shuffles and no horizontal sums (in cache on a Zen 5 core, Q4_K with 48
+   tokens: ~250 G multiply-adds/s against the tile kernel's ~101). Weights are the unsigned operand: K-quant quants
    are unsigned, Q8_0's carry +128 (taken off again with the activation
    block's sum). Sub-block sums are exact int32, scaled in integers
    (vpmulld), so every block's integer total is the scalar reference's, and
@@ -4673,10 +4673,9 @@ DSV3_AVX512 DSV3_ALWAYS_INLINE static inline void vnni_load_words(__m512i r[16],
         r[m] = m < n_rows ? _mm512_loadu_si512((const void *)(rows + m * row_bytes + offset)) : _mm512_setzero_si512();
 }
 
-static int32_t read_i32(const void *p) {
-    int32_t v;
-    memcpy(&v, p, sizeof v);
-    return v;
+/* Four bytes of a token's activations in every lane (a broadcast load). */
+DSV3_AVX512 DSV3_ALWAYS_INLINE static inline __m512i vnni_broadcast(const void *p) {
+    return _mm512_set1_epi32((int)read_u32le((const uint8_t *)p));
 }
 
 /* The 4 bytes at `offset` of each of the 16 rows, row i in lane i (zero for
@@ -4777,7 +4776,7 @@ DSV3_AVX512 DSV3_ALWAYS_INLINE static inline void q8_0_vnni_body(const uint8_t *
             __m512i w = _mm512_load_si512((const void *)(base + 64 * k));
             DSV3_UNROLL
             for (int t = 0; t < n_tok; t++)
-                isum[t] = _mm512_dpbusd_epi32(isum[t], w, _mm512_set1_epi32(read_i32(a[t]->qs + 4 * k)));
+                isum[t] = _mm512_dpbusd_epi32(isum[t], w, vnni_broadcast(a[t]->qs + 4 * k));
         }
         __m512 dw = _mm512_load_ps((const void *)(base + 512));
         DSV3_UNROLL
@@ -4917,7 +4916,7 @@ DSV3_AVX512 DSV3_ALWAYS_INLINE static inline void k_quant_vnni_body(const uint8_
                 __m512i w = _mm512_load_si512((const void *)(base + 64 * group));
                 DSV3_UNROLL
                 for (int t = 0; t < n_tok; t++)
-                    isum[t] = _mm512_dpbusd_epi32(isum[t], w, _mm512_set1_epi32(read_i32(a[t]->qs + 4 * group)));
+                    isum[t] = _mm512_dpbusd_epi32(isum[t], w, vnni_broadcast(a[t]->qs + 4 * group));
             }
             __m512i scale = _mm512_load_si512((const void *)(scales + 16 * j));
             DSV3_UNROLL
@@ -4927,10 +4926,10 @@ DSV3_AVX512 DSV3_ALWAYS_INLINE static inline void k_quant_vnni_body(const uint8_
             __m512i pair = _mm512_load_si512((const void *)(pairs + 16 * p));
             DSV3_UNROLL
             for (int t = 0; t < n_tok; t++)
-                paired[t] = _mm512_dpwssd_epi32(paired[t], pair, _mm512_set1_epi32(read_i32(a[t]->bsums + 2 * p)));
+                paired[t] = _mm512_dpwssd_epi32(paired[t], pair, vnni_broadcast(a[t]->bsums + 2 * p));
         }
         const float *d = (const float *)(const void *)(base + 5632);
-        __m512 dv = _mm512_load_ps(d), dmin = _mm512_load_ps(d + 16);
+        __m512 dv = _mm512_load_ps(d), dmin = six_bits ? dv : _mm512_load_ps(d + 16); /* Q6_K has no dmin */
         DSV3_UNROLL
         for (int t = 0; t < n_tok; t++) {
             if (six_bits) { /* the reference's da * d * (scaled - 32 * offset) */
@@ -5114,7 +5113,8 @@ DSV3_AMX static void amx_store_out(const __m512 *acc, size_t n_rows, size_t n_to
 /* Q8_0: A is the rows' quants straight from the file (or a zero-padded copy
    of a short block of rows), one 32-byte block per product. */
 DSV3_AMX static void q8_0_amx_rows(const uint8_t *rows, size_t row_bytes, size_t n_rows, const uint8_t *packed,
-                                   size_t group_bytes, size_t n_tok, size_t n, float *out, size_t out_stride, uint8_t *scratch) {
+                                   size_t group_bytes, size_t n_tok, size_t n, float *out, size_t out_stride,
+                                   uint8_t *scratch) {
     size_t n_blocks = n / 32;
     int32_t *c_buf = (int32_t *)(void *)scratch;  /* two 16 x 16 tile stores */
     float *dw = (float *)(void *)(scratch + 2048); /* [block][16 rows] */
@@ -5221,7 +5221,8 @@ DSV3_AMX static void q4_k_amx_unpack(const uint8_t *rows, size_t row_bytes, size
 }
 
 DSV3_AMX static void q4_k_amx_rows(const uint8_t *rows, size_t row_bytes, size_t n_rows, const uint8_t *packed,
-                                   size_t group_bytes, size_t n_tok, size_t n, float *out, size_t out_stride, uint8_t *scratch) {
+                                   size_t group_bytes, size_t n_tok, size_t n, float *out, size_t out_stride,
+                                   uint8_t *scratch) {
     size_t n_super = n / 256;
     int32_t *c_buf = (int32_t *)(void *)scratch;
     uint8_t *unpacked = scratch + 2048;
@@ -5324,7 +5325,8 @@ DSV3_AMX static void q6_k_amx_unpack(const uint8_t *rows, size_t row_bytes, size
 }
 
 DSV3_AMX static void q6_k_amx_rows(const uint8_t *rows, size_t row_bytes, size_t n_rows, const uint8_t *packed,
-                                   size_t group_bytes, size_t n_tok, size_t n, float *out, size_t out_stride, uint8_t *scratch) {
+                                   size_t group_bytes, size_t n_tok, size_t n, float *out, size_t out_stride,
+                                   uint8_t *scratch) {
     size_t n_super = n / 256;
     int32_t *c_buf = (int32_t *)(void *)scratch;
     uint8_t *unpacked = scratch + 3072;
