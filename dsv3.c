@@ -125,6 +125,17 @@
 #else
 #  define DSV3_PREFETCH(p) (void)(p)
 #endif
+/* One-token dots that fetch their own rows ahead: DSV3_PREFETCH_AHEAD bytes
+   past the block being read, a block's worth of lines per block, so requests
+   go out evenly while the block is computed (rows lie end to end, so past a
+   row's end is the stream's next row). Address arithmetic in integers: the
+   lines may lie past the tensor, where a prefetch is harmless. */
+#define DSV3_PREFETCH_AHEAD 4096
+#define DSV3_PREFETCH_BLOCK(block, bytes)                                                                     \
+    do {                                                                                                      \
+        for (size_t ahead_ = 0; ahead_ < (bytes); ahead_ += 64)                                               \
+            DSV3_PREFETCH((const void *)((uintptr_t)(block) + DSV3_PREFETCH_AHEAD + ahead_));                   \
+    } while (0)
 /* ... and unroll their short fixed loops over heads, tokens and chunks (fully:
    clang 14 kept the accumulators of the 8-token tiles on the stack under a
    plain "unroll", ~40% slower; GCC needs the depth spelled out) */
@@ -2787,6 +2798,7 @@ typedef struct tensor_view {
     act_dot_fn act_dot;  /* integer dot against quantized activations */
     act_tile_fn act_tile; /* the same for a few tokens at once, or NULL */
     act_dot2_fn act_dot2; /* the same for two rows at once, or NULL */
+    int act_dot_prefetches; /* act_dot fetches its rows ahead itself */
     block_rows_fn block_rows; /* a batch in blocks of 16 rows (VNNI or AMX), or NULL */
     act_quantize_fn quantize_act;
 } tensor_view;
@@ -3003,6 +3015,7 @@ typedef struct kernel_set {
     act_dot_fn act_dot[DSV3_TYPE_COUNT]; /* NULL: the type keeps the float path */
     act_tile_fn act_tile[DSV3_TYPE_COUNT]; /* NULL: act_dot per token */
     act_dot2_fn act_dot2[DSV3_TYPE_COUNT]; /* NULL: act_dot per row */
+    unsigned char act_dot_prefetches[DSV3_TYPE_COUNT]; /* 1: act_dot prefetches (DSV3_PREFETCH_BLOCK) */
     block_rows_fn block_rows[DSV3_TYPE_COUNT]; /* NULL: batches through act_tile */
     int block_rows_packed;                   /* block_rows wants amx_pack_group's layout */
     size_t block_rows_min_tokens;            /* fewer tokens go through act_tile (faster there) */
@@ -4201,6 +4214,7 @@ DSV3_AVX512 DSV3_ALWAYS_INLINE static inline void q6_k_tile_body_avx512(const ui
     for (int t = 0; t < n_tok; t++) acc[t] = _mm256_setzero_ps();
     for (size_t b = 0; b < n / 256; b++) {
         const uint8_t *block = row + 210 * b;
+        if (n_tok == 1) DSV3_PREFETCH_BLOCK(block, 210);
         __m256i scales16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)(block + 192)));
         __m512i scales_wide = _mm512_castsi256_si512(scales16);
         __m512i isum[DSV3_TILE_TOKENS];
@@ -4259,6 +4273,7 @@ DSV3_AVX512 DSV3_ALWAYS_INLINE static inline void q8_0_tile_body_avx512(const ui
     for (size_t b = 0; b < n_blocks; b += 2) {
         int pair = b + 1 < n_blocks;
         const uint8_t *block = row + 34 * b, *next = pair ? block + 34 : block;
+        if (n_tok == 1) DSV3_PREFETCH_BLOCK(block, 68);
         __m512i w = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(const void *)(block + 2))),
                                        _mm256_loadu_si256((const __m256i *)(const void *)(next + 2)), 1);
         __mmask16 lanes = pair ? (__mmask16)0xFFFF : (__mmask16)0x00FF; /* an odd last block: its half only */
@@ -4301,6 +4316,7 @@ DSV3_AVX512 DSV3_ALWAYS_INLINE static inline void q4_q5_k_tile_avx512(const uint
     for (int t = 0; t < n_tok; t++) acc[t] = _mm256_setzero_ps();
     for (size_t b = 0; b < n / 256; b++) {
         const uint8_t *block = row + block_bytes * b, *qs = block + (five_bits ? 48 : 16);
+        if (n_tok == 1) DSV3_PREFETCH_BLOCK(block, block_bytes);
         __m128i scales_mins = q4_k_scales_mins(block + 4);
         /* the 8 scales as 16-bit values in every 128-bit lane */
         __m512i scales16 = _mm512_broadcast_i32x4(_mm_cvtepu8_epi16(scales_mins));
@@ -4374,9 +4390,6 @@ DSV3_TILE_KERNELS8(DSV3_AVX512, q8_0_tile_avx512, q8_0_act_dot_avx512, DSV3_Q8_0
 #undef DSV3_Q6_K_TILE
 #undef DSV3_Q8_0_TILE
 
-DSV3_Q4_Q5_K_DOT2(DSV3_AVX512, q4_k_act_dot2_avx512, 0, scaled_pairs_vnni)
-
-DSV3_Q4_Q5_K_DOT2(DSV3_AVX512, q5_k_act_dot2_avx512, 1, scaled_pairs_vnni)
 
 /* gemm_f32 for `rows` (1-4) rows of a: tiles of rows x 64 columns (16
    accumulators) over all of k, then 16 columns, then a masked remainder;
@@ -4968,8 +4981,9 @@ static void kernels_avx512(kernel_set *k) {
     k->act_dot[13] = q5_k_act_dot_avx512;
     k->act_dot[14] = q6_k_act_dot_avx512;
     k->act_tile[12] = q4_k_tile_avx512;
-    k->act_dot2[12] = q4_k_act_dot2_avx512;
-    k->act_dot2[13] = q5_k_act_dot2_avx512;
+    /* one 512-bit row at a time beats the 256-bit two-row body here */
+    k->act_dot2[12] = k->act_dot2[13] = NULL;
+    k->act_dot_prefetches[8] = k->act_dot_prefetches[12] = k->act_dot_prefetches[13] = k->act_dot_prefetches[14] = 1;
     k->act_tile[13] = q5_k_tile_avx512;
     k->act_tile[14] = q6_k_tile_avx512;
     k->act_dot[8] = q8_0_act_dot_avx512;
@@ -6666,6 +6680,7 @@ static int32_t bind_tensor(dsv3_model *m, tensor_view *view, const char *name, i
         view->act_dot = m->kernels.act_dot[t->type];
         view->act_tile = m->kernels.act_tile[t->type];
         view->act_dot2 = m->kernels.act_dot2[t->type];
+        view->act_dot_prefetches = m->kernels.act_dot_prefetches[t->type];
         /* the row-block kernels gather with 32-bit offsets (16 rows) */
         view->block_rows = view->row_bytes < ((size_t)1 << 27) ? m->kernels.block_rows[t->type] : NULL;
         view->quantize_act = m->kernels.quantize_act;
@@ -7313,16 +7328,19 @@ static void matmul_rows(const matmul_job *job, const tensor_view *w, float *out_
     if (job->act && job->n_tokens == 1) {
         /* one token streams each row once: two interleaved streams (the two
            halves of this thread's rows) keep more reads in flight than one;
-           a Zen 4 core streams Q6_K rows ~35% faster so. Each stream's row
-           DSV3_PREFETCH_ROWS ahead is prefetched whole: the hardware
+           a Zen 4 core streams Q6_K rows ~35% faster so. The hardware
            prefetchers stop at page boundaries and ramp up slowly on short
-           rows, and on a 2-core Intel Xeon decode went from 62% to ~80% of
-           the bench's read bandwidth (Q4_K_M 27.6 -> 35.2 t/s on 2 threads,
-           15.1 -> 18.5 on one; 1 to 8 rows ahead all gained) */
+           rows, so the rows are fetched ahead in software: on a 2-core Intel
+           Xeon, prefetching each stream's row DSV3_PREFETCH_ROWS ahead whole
+           took decode from 62% to ~80% of the bench's read bandwidth (Q4_K_M
+           27.6 -> 35.2 t/s on 2 threads, 15.1 -> 18.5 on one). A whole row's
+           requests at once stall the core, though, once the miss buffers
+           are full: kernels that prefetch a block's lines per block
+           (act_dot_prefetches) did 8-15% better on a Zen 5 core. */
         size_t half = (end - begin + 1) / 2;
         for (size_t i = 0; i < half; i++) {
             size_t r = begin + i, r2 = begin + half + i;
-            if (r2 + DSV3_PREFETCH_ROWS < end) {
+            if (!w->act_dot_prefetches && r2 + DSV3_PREFETCH_ROWS < end) {
                 const uint8_t *next = view_row(w, job->first_row + r + DSV3_PREFETCH_ROWS);
                 const uint8_t *next2 = view_row(w, job->first_row + r2 + DSV3_PREFETCH_ROWS);
                 for (size_t at = 0; at < w->row_bytes; at += 64) {
