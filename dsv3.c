@@ -942,6 +942,33 @@ static void iq4_nl_row_to_f32(const uint8_t *row, float *out, size_t n) {
     }
 }
 
+/* IQ4_XS: IQ4_NL's table in 256-element super-blocks (ggml-common.h
+   block_iq4_xs, 136 bytes): an f16 scale d, then eight 6-bit sub-block scales
+   stored +32 (low 4 bits in the nibbles of bytes 4-7, sub-block 2i in the low
+   one; high 2 bits in the bit pairs of the u16 at byte 2), then 16 bytes of
+   indices per 32-element sub-block, low nibbles first, as IQ4_NL. */
+static int iq4_xs_scale(const uint8_t *block, int sub) {
+    int low = (block[4 + sub / 2] >> (4 * (sub % 2))) & 0xF;
+    int high = (read_u16le(block + 2) >> (2 * sub)) & 3;
+    return (low | high << 4) - 32;
+}
+
+static void iq4_xs_row_to_f32(const uint8_t *row, float *out, size_t n) {
+    for (size_t b = 0; b < n / 256; b++) {
+        const uint8_t *block = row + 136 * b;
+        float d = f16_to_f32(read_u16le(block));
+        for (int sub = 0; sub < 8; sub++) {
+            float dl = d * (float)iq4_xs_scale(block, sub);
+            const uint8_t *qs = block + 8 + 16 * sub;
+            float *o = out + 256 * b + 32 * sub;
+            for (int j = 0; j < 16; j++) {
+                o[j] = dl * (float)iq4nl_values[qs[j] & 0xF];
+                o[j + 16] = dl * (float)iq4nl_values[qs[j] >> 4];
+            }
+        }
+    }
+}
+
 /* K-quants: 256-element super-blocks (gguf.md §3). */
 static void q2_k_row_to_f32(const uint8_t *row, float *out, size_t n) {
     for (size_t b = 0; b < n / 256; b++) {
@@ -1091,6 +1118,7 @@ DSV3_BLOCK_DOT(q4_1_row_dot, q4_1_row_to_f32, 32, 20)
 DSV3_BLOCK_DOT(q5_0_row_dot, q5_0_row_to_f32, 32, 22)
 DSV3_BLOCK_DOT(q5_1_row_dot, q5_1_row_to_f32, 32, 24)
 DSV3_BLOCK_DOT(iq4_nl_row_dot, iq4_nl_row_to_f32, 32, 18)
+DSV3_BLOCK_DOT(iq4_xs_row_dot, iq4_xs_row_to_f32, 256, 136)
 DSV3_BLOCK_DOT(q2_k_row_dot, q2_k_row_to_f32, 256, 84)
 DSV3_BLOCK_DOT(q3_k_row_dot, q3_k_row_to_f32, 256, 110)
 DSV3_BLOCK_DOT(q4_k_row_dot, q4_k_row_to_f32, 256, 144)
@@ -1124,7 +1152,7 @@ static const type_traits type_table[DSV3_TYPE_COUNT] = {
     [20] = {"IQ4_NL", 32, 18, iq4_nl_row_to_f32, iq4_nl_row_dot},
     [21] = {"IQ3_S", 256, 110, NULL, NULL},
     [22] = {"IQ2_S", 256, 82, NULL, NULL},
-    [23] = {"IQ4_XS", 256, 136, NULL, NULL},
+    [23] = {"IQ4_XS", 256, 136, iq4_xs_row_to_f32, iq4_xs_row_dot},
     [24] = {"I8", 1, 1, NULL, NULL},
     [25] = {"I16", 1, 2, NULL, NULL},
     [26] = {"I32", 1, 4, NULL, NULL},
@@ -1368,6 +1396,27 @@ static float iq4_nl_act_dot(const uint8_t *row, const void *act, size_t n) {
     return sum;
 }
 
+/* Per sub-block: |isum| <= 32 * 127 * 127, times a scale of at most 32, eight
+   times: below 2^28, exact in int32. */
+static float iq4_xs_act_dot(const uint8_t *row, const void *act, size_t n) {
+    const act_block256 *a = (const act_block256 *)act;
+    float sum = 0.0f;
+    for (size_t b = 0; b < n / 256; b++) {
+        const uint8_t *block = row + 136 * b;
+        int32_t scaled = 0;
+        for (int sub = 0; sub < 8; sub++) {
+            const uint8_t *qs = block + 8 + 16 * sub;
+            const int8_t *aq = a[b].qs + 32 * sub;
+            int32_t isum = 0;
+            for (int j = 0; j < 16; j++)
+                isum += iq4nl_values[qs[j] & 0xF] * aq[j] + iq4nl_values[qs[j] >> 4] * aq[j + 16];
+            scaled += iq4_xs_scale(block, sub) * isum;
+        }
+        sum += a[b].d * f16_to_f32(read_u16le(block)) * (float)scaled;
+    }
+    return sum;
+}
+
 static float q2_k_act_dot(const uint8_t *row, const void *act, size_t n) {
     const act_block256 *a = (const act_block256 *)act;
     float sum = 0.0f;
@@ -1478,7 +1527,7 @@ static const struct {
 } act_table[DSV3_TYPE_COUNT] = {
     [8] = {ACT_Q8_32, q8_0_act_dot},
     [2] = {ACT_Q8_32, q4_0_act_dot},   [3] = {ACT_Q8_32, q4_1_act_dot},   [6] = {ACT_Q8_32, q5_0_act_dot},
-    [7] = {ACT_Q8_32, q5_1_act_dot},   [20] = {ACT_Q8_32, iq4_nl_act_dot},
+    [7] = {ACT_Q8_32, q5_1_act_dot},   [20] = {ACT_Q8_32, iq4_nl_act_dot},   [23] = {ACT_Q8_256, iq4_xs_act_dot},
     [10] = {ACT_Q8_256, q2_k_act_dot}, [11] = {ACT_Q8_256, q3_k_act_dot}, [12] = {ACT_Q8_256, q4_k_act_dot},
     [13] = {ACT_Q8_256, q5_k_act_dot}, [14] = {ACT_Q8_256, q6_k_act_dot},
 };
@@ -3834,6 +3883,30 @@ DSV3_AVX2 static float iq4_nl_act_dot_avx2(const uint8_t *row, const void *act, 
     return hsum256(acc);
 }
 
+/* IQ4_XS: per sub-block IQ4_NL's table lookup, the 16-bit pair sums
+   multiplied by the sub-block's scale in the same vpmaddwd; one float
+   multiply-add per super-block. */
+DSV3_AVX2 static float iq4_xs_act_dot_avx2(const uint8_t *row, const void *act, size_t n) {
+    const act_block256 *a = (const act_block256 *)act;
+    const __m128i table = _mm_loadu_si128((const __m128i *)(const void *)iq4nl_values);
+    const __m256i table2 = _mm256_set_m128i(table, table), low_nibbles = _mm256_set1_epi8(0x0F);
+    __m256 acc = _mm256_setzero_ps();
+    for (size_t b = 0; b < n / 256; b++) {
+        const uint8_t *block = row + 136 * b;
+        __m256i isum = _mm256_setzero_si256();
+        for (int sub = 0; sub < 8; sub++) {
+            __m128i packed = _mm_loadu_si128((const __m128i *)(const void *)(block + 8 + 16 * sub));
+            __m256i idx = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(packed, 4), packed), low_nibbles);
+            __m256i q = _mm256_shuffle_epi8(table2, idx);
+            __m256i y = _mm256_loadu_si256((const __m256i *)(const void *)(a[b].qs + 32 * sub));
+            __m256i p = _mm256_maddubs_epi16(_mm256_sign_epi8(q, q), _mm256_sign_epi8(y, q));
+            isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p, _mm256_set1_epi16((short)iq4_xs_scale(block, sub))));
+        }
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(a[b].d * f16c_to_f32(read_u16le(block))), _mm256_cvtepi32_ps(isum), acc);
+    }
+    return hsum256(acc);
+}
+
 /* Q2_K and Q3_K: for each half n and shift j, the 32 bytes qs[32n..] shifted
    right by 2j give the quants of elements 128n + 32j .. +31, whose scales are
    sub-blocks 8n + 2j (first 16) and 8n + 2j + 1 (last 16): with the 16-bit
@@ -4090,6 +4163,7 @@ static void kernels_avx2(kernel_set *k) {
     k->act_dot[8] = q8_0_act_dot_avx2;
     k->act_dot[10] = q2_k_act_dot_avx2;
     k->act_dot[20] = iq4_nl_act_dot_avx2;
+    k->act_dot[23] = iq4_xs_act_dot_avx2;
     k->act_dot[11] = q3_k_act_dot_avx2;
     k->act_dot[12] = q4_k_act_dot_avx2;
     k->act_dot[13] = q5_k_act_dot_avx2;
@@ -5575,6 +5649,15 @@ DSV3_ALWAYS_INLINE static inline float legacy32_neon_body(const uint8_t *row, co
     return sum;
 }
 
+/* 32 IQ4 weights (16 index bytes, low nibbles first) times 32 activations */
+DSV3_ALWAYS_INLINE static inline int32x4_t iq4_neon_dot32(int8x16_t table, const uint8_t *indices, const int8_t *y,
+                                                          dot16_fn dot16) {
+    uint8x16_t packed = vld1q_u8(indices);
+    int8x16_t lo = vqtbl1q_s8(table, vandq_u8(packed, vdupq_n_u8(0x0F)));
+    int8x16_t hi = vqtbl1q_s8(table, vshrq_n_u8(packed, 4));
+    return dot16(dot16(vdupq_n_s32(0), lo, vld1q_s8(y)), hi, vld1q_s8(y + 16));
+}
+
 DSV3_ALWAYS_INLINE static inline float iq4_nl_neon_body(const uint8_t *row, const void *act, size_t n,
                                                   dot16_fn dot16) {
     const act_block32 *a = (const act_block32 *)act;
@@ -5582,12 +5665,24 @@ DSV3_ALWAYS_INLINE static inline float iq4_nl_neon_body(const uint8_t *row, cons
     float sum = 0.0f;
     for (size_t b = 0; b < n / 32; b++) {
         const uint8_t *block = row + 18 * b;
-        uint8x16_t packed = vld1q_u8(block + 2);
-        int8x16_t lo = vqtbl1q_s8(table, vandq_u8(packed, vdupq_n_u8(0x0F)));
-        int8x16_t hi = vqtbl1q_s8(table, vshrq_n_u8(packed, 4));
-        int32x4_t acc = dot16(vdupq_n_s32(0), lo, vld1q_s8(a[b].qs));
-        acc = dot16(acc, hi, vld1q_s8(a[b].qs + 16));
+        int32x4_t acc = iq4_neon_dot32(table, block + 2, a[b].qs, dot16);
         sum += f16_to_f32(read_u16le(block)) * a[b].d * (float)vaddvq_s32(acc);
+    }
+    return sum;
+}
+
+DSV3_ALWAYS_INLINE static inline float iq4_xs_neon_body(const uint8_t *row, const void *act, size_t n,
+                                                  dot16_fn dot16) {
+    const act_block256 *a = (const act_block256 *)act;
+    const int8x16_t table = vld1q_s8(iq4nl_values);
+    float sum = 0.0f;
+    for (size_t b = 0; b < n / 256; b++) {
+        const uint8_t *block = row + 136 * b;
+        int32x4_t scaled = vdupq_n_s32(0);
+        for (int sub = 0; sub < 8; sub++)
+            scaled = vmlaq_n_s32(scaled, iq4_neon_dot32(table, block + 8 + 16 * sub, a[b].qs + 32 * sub, dot16),
+                                 iq4_xs_scale(block, sub));
+        sum += a[b].d * f16_to_f32(read_u16le(block)) * (float)vaddvq_s32(scaled);
     }
     return sum;
 }
@@ -6077,6 +6172,7 @@ DSV3_NEON_KERNELS(q4_1, out = legacy32_neon_body(row, act, n, dot16, 20, 1, 0, 0
 DSV3_NEON_KERNELS(q5_0, out = legacy32_neon_body(row, act, n, dot16, 22, 0, 1, 16))
 DSV3_NEON_KERNELS(q5_1, out = legacy32_neon_body(row, act, n, dot16, 24, 1, 1, 0))
 DSV3_NEON_KERNELS(iq4_nl, out = iq4_nl_neon_body(row, act, n, dot16))
+DSV3_NEON_KERNELS(iq4_xs, out = iq4_xs_neon_body(row, act, n, dot16))
 DSV3_NEON_KERNELS(q2_k, out = q2_q3_k_neon_body(row, act, n, dot16, 0))
 DSV3_NEON_KERNELS(q3_k, out = q2_q3_k_neon_body(row, act, n, dot16, 1))
 #undef DSV3_NEON_KERNELS
@@ -6144,6 +6240,7 @@ static void kernels_neon(kernel_set *k) {
     k->act_dot[7] = q5_1_act_dot_neon;
     k->act_dot[8] = q8_0_act_dot_neon;
     k->act_dot[20] = iq4_nl_act_dot_neon;
+    k->act_dot[23] = iq4_xs_act_dot_neon;
     k->act_dot[10] = q2_k_act_dot_neon;
     k->act_dot[11] = q3_k_act_dot_neon;
     k->act_dot[12] = q4_k_act_dot_neon;
@@ -6165,6 +6262,7 @@ static void kernels_neon_dotprod(kernel_set *k) {
     k->act_dot[7] = q5_1_act_dot_sdot;
     k->act_dot[8] = q8_0_act_dot_sdot;
     k->act_dot[20] = iq4_nl_act_dot_sdot;
+    k->act_dot[23] = iq4_xs_act_dot_sdot;
     k->act_dot[10] = q2_k_act_dot_sdot;
     k->act_dot[11] = q3_k_act_dot_sdot;
     k->act_dot[12] = q4_k_act_dot_sdot;
@@ -9069,7 +9167,8 @@ int32_t dsv3_generate(dsv3_context *ctx, const dsv3_generate_params *params, int
 /* ggml type ids used below (gguf.md §2). */
 enum {
     QT_F32 = 0, QT_F16 = 1, QT_Q4_0 = 2, QT_Q4_1 = 3, QT_Q5_0 = 6, QT_Q5_1 = 7, QT_Q8_0 = 8,
-    QT_Q2_K = 10, QT_Q3_K = 11, QT_Q4_K = 12, QT_Q5_K = 13, QT_Q6_K = 14, QT_Q8_K = 15, QT_BF16 = 30
+    QT_Q2_K = 10, QT_Q3_K = 11, QT_Q4_K = 12, QT_Q5_K = 13, QT_Q6_K = 14, QT_Q8_K = 15, QT_IQ4_NL = 20,
+    QT_IQ4_XS = 23, QT_BF16 = 30
 };
 
 /* n floats (a multiple of the type's block size) -> n/block blocks. */
@@ -9474,6 +9573,84 @@ static void quantize_row_q6_k(const float *x, uint8_t *out, size_t n) {
     }
 }
 
+/* ---- IQ4_NL / IQ4_XS ---------------------------------------------------------
+   Levels are the fixed table iq4nl_values, so only the scale is fitted: the
+   element of largest magnitude is mapped near the table's far end (-127) by
+   21 candidate scales 2% apart; each assigns every element its nearest level,
+   the scale is refitted by least squares for those levels, and the pair
+   with the smallest squared error is kept. No importance matrix. */
+
+/* The index of the table level nearest to v (ties to the lower level). */
+static int iq4_nearest(float v) {
+    int best = 0;
+    for (int i = 1; i < 16; i++)
+        if (fabsf(v - (float)iq4nl_values[i]) < fabsf(v - (float)iq4nl_values[best])) best = i;
+    return best;
+}
+
+static float iq4_fit_scale(const float *x, int n) {
+    float max = signed_absmax(x, n);
+    if (max == 0.0f) return 0.0f;
+    float best_scale = max / -127.0f, best_err = INFINITY;
+    for (int k = -10; k <= 10; k++) {
+        float d = max / (-127.0f * (1.0f + 0.02f * (float)k));
+        float xq = 0.0f, qq = 0.0f;
+        for (int i = 0; i < n; i++) {
+            float q = (float)iq4nl_values[iq4_nearest(x[i] / d)];
+            xq += x[i] * q;
+            qq += q * q;
+        }
+        if (qq <= 0.0f) continue;
+        float fit = xq / qq, err = 0.0f;
+        for (int i = 0; i < n; i++) {
+            float e = x[i] - fit * (float)iq4nl_values[iq4_nearest(x[i] / d)];
+            err += e * e;
+        }
+        if (err < best_err) {
+            best_err = err;
+            best_scale = fit;
+        }
+    }
+    return best_scale;
+}
+
+/* 32 elements' indices against the scale as stored, low nibbles first */
+static void iq4_pack32(const float *x, float d, uint8_t *qs) {
+    for (int j = 0; j < 16; j++) {
+        int lo = d != 0.0f ? iq4_nearest(x[j] / d) : iq4_nearest(0.0f);
+        int hi = d != 0.0f ? iq4_nearest(x[j + 16] / d) : iq4_nearest(0.0f);
+        qs[j] = (uint8_t)(lo | hi << 4);
+    }
+}
+
+static void quantize_row_iq4_nl(const float *x, uint8_t *out, size_t n) {
+    for (size_t b = 0; b < n / 32; b++, x += 32, out += 18)
+        iq4_pack32(x, store_scale_f16(out, iq4_fit_scale(x, 32)), out + 2);
+}
+
+/* IQ4_XS: the sub-block scales quantized to 6 bits against one f16 scale,
+   the largest mapped to -32 (the signed range's wider end). */
+static void quantize_row_iq4_xs(const float *x, uint8_t *out, size_t n) {
+    for (size_t b = 0; b < n / 256; b++, x += 256, out += 136) {
+        float scale[8], max_scale = 0.0f;
+        for (int sub = 0; sub < 8; sub++) {
+            scale[sub] = iq4_fit_scale(x + 32 * sub, 32);
+            if (fabsf(scale[sub]) > fabsf(max_scale)) max_scale = scale[sub];
+        }
+        memset(out, 0, 136);
+        float d = store_scale_f16(out, max_scale / -32.0f);
+        uint16_t high = 0;
+        for (int sub = 0; sub < 8; sub++) {
+            int level = d != 0.0f ? quant_level(scale[sub] / d, -32, 31) : 0;
+            int stored = level + 32;
+            out[4 + sub / 2] |= (uint8_t)((stored & 0xF) << (4 * (sub % 2)));
+            high |= (uint16_t)((stored >> 4) << (2 * sub));
+            iq4_pack32(x + 32 * sub, d * (float)level, out + 8 + 16 * sub);
+        }
+        store_u16le(out + 2, high);
+    }
+}
+
 /* Q8_K (activation format): f32 scale with the extreme at -127, 256 int8,
    and the sums of each 16 levels for the min terms of K-quant dot products. */
 static void quantize_row_q8_k(const float *x, uint8_t *out, size_t n) {
@@ -9510,6 +9687,8 @@ static quantize_row_fn quantize_fn(uint32_t type) {
     case QT_Q5_K: return quantize_row_q5_k;
     case QT_Q6_K: return quantize_row_q6_k;
     case QT_Q8_K: return quantize_row_q8_k;
+    case QT_IQ4_NL: return quantize_row_iq4_nl;
+    case QT_IQ4_XS: return quantize_row_iq4_xs;
     default: return NULL;
     }
 }
@@ -9612,7 +9791,8 @@ static uint32_t more_bits_type(uint32_t t) {
     switch (t) {
     case QT_Q2_K: return QT_Q4_K;
     case QT_Q3_K: return QT_Q5_K;
-    case QT_Q4_K: case QT_Q5_K: case QT_Q4_0: case QT_Q4_1: case QT_Q5_0: case QT_Q5_1: return QT_Q6_K;
+    case QT_Q4_K: case QT_Q5_K: case QT_Q4_0: case QT_Q4_1: case QT_Q5_0: case QT_Q5_1: case QT_IQ4_XS:
+    case QT_IQ4_NL: return QT_Q6_K;
     default: return t;
     }
 }
@@ -9632,6 +9812,7 @@ static int64_t tensor_layer(const char *name) {
 
 static uint32_t fit_row_type(uint32_t type, uint64_t row) {
     if (row % type_table[type].block_size == 0) return type;
+    if (type == QT_IQ4_XS && row % 32 == 0) return QT_IQ4_NL; /* as llama-quantize */
     if (type_table[type].block_size == 256 && row % 32 == 0) return QT_Q8_0;
     return QT_F16;
 }
@@ -9664,6 +9845,8 @@ static uint32_t ftype_of(int32_t type, int32_t mix) {
     case QT_Q4_K: return mix ? 15 : 14; /* Q4_K_M : Q4_K_S */
     case QT_Q5_K: return mix ? 17 : 16; /* Q5_K_M : Q5_K_S */
     case QT_Q6_K: return 18;
+    case QT_IQ4_NL: return 25;
+    case QT_IQ4_XS: return 30;
     default: return 0;
     }
 }
@@ -9702,7 +9885,7 @@ static void quantize_task(void *arg, uint32_t thread_index, size_t begin, size_t
 static int accepted_quantize_type(int32_t t) {
     switch (t) {
     case QT_F16: case QT_BF16: case QT_Q4_0: case QT_Q4_1: case QT_Q5_0: case QT_Q5_1: case QT_Q8_0:
-    case QT_Q2_K: case QT_Q3_K: case QT_Q4_K: case QT_Q5_K: case QT_Q6_K: return 1;
+    case QT_Q2_K: case QT_Q3_K: case QT_Q4_K: case QT_Q5_K: case QT_Q6_K: case QT_IQ4_NL: case QT_IQ4_XS: return 1;
     default: return 0;
     }
 }

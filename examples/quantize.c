@@ -3,7 +3,7 @@
  *   dsv3-quantize IN.gguf OUT.gguf TYPE [--mix] [-t N]
  *
  * TYPE: f16, bf16, q4_0, q4_1, q5_0, q5_1, q8_0, q2_k, q3_k, q4_k, q5_k, q6_k,
- * or a llama.cpp mix name: q3_k_m, q4_k_m, q5_k_m (= the K type with --mix),
+ * iq4_nl, iq4_xs, or a llama.cpp mix name: q3_k_m, q4_k_m, q5_k_m (= the K type with --mix),
  * q3_k_s, q4_k_s, q5_k_s (= without). Uses only the public API of dsv3.h.
  */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime, in platform.h */
@@ -21,13 +21,15 @@ static void usage(FILE *out) {
     fprintf(out,
             "usage: dsv3-quantize IN.gguf OUT.gguf TYPE [--mix] [-t N]\n"
             "  TYPE       f16 bf16 q4_0 q4_1 q5_0 q5_1 q8_0 q2_k q3_k q4_k q5_k q6_k\n"
+            "             iq4_nl iq4_xs (without an importance matrix: RMS error per weight\n"
+            "             about Q4_K's; the 1-3-bit IQ types need one and are not written)\n"
             "             or q3_k_m q4_k_m q5_k_m (mix), q3_k_s q4_k_s q5_k_s (no mix)\n"
             "  --mix      Q4_K_M-style mix: output.weight, and attn_v_b/attn_kv_b/ffn_down*\n"
             "             of the first and last eighth of the layers and every third layer\n"
-            "             between, get more bits (Q2_K->Q4_K, Q3_K->Q5_K, Q4_K/Q5_K->Q6_K)\n"
+            "             between, get more bits (Q2_K->Q4_K, Q3_K->Q5_K, Q4_K/Q5_K/IQ4->Q6_K)\n"
             "  -t N       threads (default: all CPUs)\n"
             "Norms, biases and the MoE router stay F32; matrices whose rows do not fill\n"
-            "the type's blocks fall back to Q8_0 or F16.\n");
+            "the type's blocks fall back to Q8_0 (IQ4_XS: IQ4_NL) or F16.\n");
 }
 
 static const struct {
@@ -38,7 +40,7 @@ static const struct {
     {"f16", 1, -1},    {"bf16", 30, -1},  {"q4_0", 2, -1},   {"q4_1", 3, -1},   {"q5_0", 6, -1},
     {"q5_1", 7, -1},   {"q8_0", 8, -1},   {"q2_k", 10, -1},  {"q3_k", 11, -1},  {"q4_k", 12, -1},
     {"q5_k", 13, -1},  {"q6_k", 14, -1},  {"q3_k_m", 11, 1}, {"q4_k_m", 12, 1}, {"q5_k_m", 13, 1},
-    {"q3_k_s", 11, 0}, {"q4_k_s", 12, 0}, {"q5_k_s", 13, 0},
+    {"q3_k_s", 11, 0}, {"q4_k_s", 12, 0}, {"q5_k_s", 13, 0}, {"iq4_nl", 20, -1}, {"iq4_xs", 23, -1},
 };
 
 static double file_mib(const char *path) {

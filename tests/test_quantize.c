@@ -24,15 +24,17 @@ static float gauss(void) {
 /* The row types, with the relative RMSE bar on N(0,1) data. ggml's reference
    quantizers (quantize_row_*_ref, measured on the same kind of data) give:
    Q8_0 0.536%, Q4_0 8.60%, Q4_1 7.83%, Q5_0 4.27%, Q5_1 3.78%, Q2_K 29.7%,
-   Q3_K 15.1%, Q4_K 7.14%, Q5_K 3.61%, Q6_K 1.77%, Q8_K 0.70%; the bars are
-   those figures plus 6%, so a quantizer worse than the reference fails. */
+   Q3_K 15.1%, Q4_K 7.14%, Q5_K 3.61%, Q6_K 1.77%, Q8_K 0.70%, and without an
+   importance matrix (ggml_quantize_chunk, llama.cpp de3ff81) IQ4_NL 7.55%,
+   IQ4_XS 7.61% (dsv3's: 7.39%, 7.46%); the bars are those figures plus 6%,
+   so a quantizer worse than the reference fails. */
 static const struct {
     uint32_t type;
     double bar;
 } row_types[] = {
     {QT_F16, 0.0003}, {QT_BF16, 0.0025}, {QT_Q8_0, 0.00568}, {QT_Q4_0, 0.0912}, {QT_Q4_1, 0.0830},
     {QT_Q5_0, 0.0453}, {QT_Q5_1, 0.0401}, {QT_Q2_K, 0.315}, {QT_Q3_K, 0.160}, {QT_Q4_K, 0.0757},
-    {QT_Q5_K, 0.0383}, {QT_Q6_K, 0.0188}, {QT_Q8_K, 0.00742},
+    {QT_Q5_K, 0.0383}, {QT_Q6_K, 0.0188}, {QT_Q8_K, 0.00742}, {QT_IQ4_NL, 0.0800}, {QT_IQ4_XS, 0.0807},
 };
 #define N_ROW_TYPES (sizeof row_types / sizeof row_types[0])
 #define ROW_N 16384
@@ -363,8 +365,16 @@ static float *model_logits_with(const char *path, const int32_t *tokens, size_t 
             worst = fmaxf(worst, fabsf(logits[i] - plain[i]));
             largest = fmaxf(largest, fabsf(plain[i]));
         }
-        CHECK(worst <= 1e-5f * largest, /* measured at most 2.3e-7 */ "%s: row-block batch differs from the plain one by %g (largest logit %g)", path,
-              (double)worst, (double)largest);
+        /* Both paths sum in their own order; a difference in the last bit
+           can move an activation across an 8-bit rounding boundary, one
+           level of the block's scale, and a random model's layers amplify
+           that: usually the logits agree to 2.3e-7 of the largest, but the
+           Q8_0 wide model of one data draw differs by 0.9% with the same
+           experts routed. Kernel-level agreement is test_kernels'
+           test_block_rows' (1e-5); here a bar of 2% of the largest logit
+           still catches a wrong block, which moves logits by tens of %. */
+        CHECK(worst <= 2e-2f * largest, "%s: row-block batch differs from the plain one by %g (largest logit %g)",
+              path, (double)worst, (double)largest);
     }
     /* one token at a time, on two threads: the same bits as the plain batch
        (the kernels that decode a weight block once for several tokens must
@@ -490,6 +500,8 @@ static const struct {
     {"Q6_K", QT_Q6_K, 0, 18, 6e-2, 6e-2},
     {"Q4_K_M", QT_Q4_K, 1, 15, 0.15, 6e-2},
     {"Q2_K mix", QT_Q2_K, 1, 10, 0.7, 6e-2},
+    {"IQ4_XS", QT_IQ4_XS, 0, 30, 0.25, 0},
+    {"IQ4_NL", QT_IQ4_NL, 0, 25, 0.3, 0},
 };
 #define N_FILE_CASES (sizeof file_cases / sizeof file_cases[0])
 
@@ -560,6 +572,7 @@ static void check_types(const parsed *in, const parsed *out, int32_t bulk, int32
             }
             uint32_t block = type_table[ty].block_size;
             want = t->ne[0] % block == 0 ? ty : block == 256 && t->ne[0] % 32 == 0 ? QT_Q8_0 : QT_F16;
+            if (ty == QT_IQ4_XS && want == QT_Q8_0) want = QT_IQ4_NL; /* llama-quantize's fallback */
         }
         uint32_t got = tensor_type(out, name);
         if (got != want) {

@@ -29,7 +29,8 @@ SEED = 0xD5F3
 N_BLOCKS = 8
 MAGIC, VERSION = b"DSVQ", 1
 TYPES = [qr.GGML_Q4_0, qr.GGML_Q4_1, qr.GGML_Q5_0, qr.GGML_Q5_1, qr.GGML_Q8_0,
-         qr.GGML_Q2_K, qr.GGML_Q3_K, qr.GGML_Q4_K, qr.GGML_Q5_K, qr.GGML_Q6_K, qr.GGML_Q8_K]
+         qr.GGML_Q2_K, qr.GGML_Q3_K, qr.GGML_Q4_K, qr.GGML_Q5_K, qr.GGML_Q6_K, qr.GGML_Q8_K,
+         qr.GGML_IQ4_NL, qr.GGML_IQ4_XS]
 
 
 def random_scale(rng, kind):
@@ -110,6 +111,12 @@ def check(data, records):
                               qr.dequantize_f32_ggml_order(t, raw).view(np.uint32)), name
         # every integer quant value of the type's range occurs; every scale bit is seen 0 and 1
         A, q, B = qr.affine(t, raw)
+        if t in (qr.GGML_IQ4_NL, qr.GGML_IQ4_XS):   # every table level occurs
+            assert set(np.unique(q)) == set(qr.IQ4_LEVELS.tolist()), name
+            if t == qr.GGML_IQ4_XS:   # every bit of the 6-bit scales is seen 0 and 1
+                S = qr.unpack_iq4_xs_scales(np.frombuffer(raw, np.uint8).reshape(N_BLOCKS, nbytes))
+                assert all(0 < ((S >> bit) & 1).sum() < S.size for bit in range(6)), name
+            continue
         lo, hi = {2: (-8, 7), 3: (0, 15), 6: (-16, 15), 7: (0, 31), 8: (-128, 127),
                   10: (0, 3), 11: (-4, 3), 12: (0, 15), 13: (0, 31), 14: (-32, 31),
                   15: (-128, 127)}[t]
@@ -133,12 +140,32 @@ def check(data, records):
                 assert list(blk[b, 260:292].view("<i2")) == list(qs.reshape(16, 16).sum(1))
 
 
+def check_gguf_py(records, path):
+    """Optional second, independent reference: llama.cpp's gguf-py dequantizers
+    (GGUF_PY=/path/to/llama.cpp/gguf-py). Must agree bit for bit."""
+    sys.path.insert(0, path)
+    from gguf import quants  # noqa: E402
+    from gguf.constants import GGMLQuantizationType  # noqa: E402
+    for t, raw, vals in records:
+        qk, nbytes = qr.TYPE_BLOCK[t]
+        blocks = np.frombuffer(raw, np.uint8).reshape(-1, nbytes)
+        try:
+            theirs = quants.dequantize(blocks, GGMLQuantizationType(t)).astype(np.float32).reshape(-1)
+        except NotImplementedError:   # Q8_K: an activation type gguf-py does not decode
+            print("gguf-py cannot decode %s; skipped" % qr.TYPE_NAMES[t])
+            continue
+        assert np.array_equal(theirs.view(np.uint32), vals.view(np.uint32)), qr.TYPE_NAMES[t]
+    print("gguf-py agrees bit for bit on every record")
+
+
 def main():
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     path = sys.argv[1] if len(sys.argv) > 1 else os.path.join(root, "tests", "data", "quant_vectors.bin")
     data, records = build()
     assert data == build()[0], "not deterministic"
     check(data, records)
+    if os.environ.get("GGUF_PY"):
+        check_gguf_py(records, os.environ["GGUF_PY"])
     with open(path, "wb") as f:
         f.write(data)
     print("wrote %s: %d bytes, %d records (%s), %d blocks each"

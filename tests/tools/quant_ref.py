@@ -31,18 +31,25 @@ import numpy as np
 # ---- type ids and block geometry (gguf.md §2) ---------------------------------
 GGML_Q4_0, GGML_Q4_1, GGML_Q5_0, GGML_Q5_1, GGML_Q8_0 = 2, 3, 6, 7, 8
 GGML_Q2_K, GGML_Q3_K, GGML_Q4_K, GGML_Q5_K, GGML_Q6_K, GGML_Q8_K = 10, 11, 12, 13, 14, 15
+GGML_IQ4_NL, GGML_IQ4_XS = 20, 23
+
+# IQ4_NL / IQ4_XS levels: the fixed non-linear table of the format (ggml-common.h
+# kvalues_iq4nl; gguf-py quants.py IQ4_NL.kvalues)
+IQ4_LEVELS = np.array([-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113],
+                      dtype=np.int64)
 
 TYPE_NAMES = {
     GGML_Q4_0: "Q4_0", GGML_Q4_1: "Q4_1", GGML_Q5_0: "Q5_0", GGML_Q5_1: "Q5_1",
     GGML_Q8_0: "Q8_0", GGML_Q2_K: "Q2_K", GGML_Q3_K: "Q3_K", GGML_Q4_K: "Q4_K",
-    GGML_Q5_K: "Q5_K", GGML_Q6_K: "Q6_K", GGML_Q8_K: "Q8_K",
+    GGML_Q5_K: "Q5_K", GGML_Q6_K: "Q6_K", GGML_Q8_K: "Q8_K", GGML_IQ4_NL: "IQ4_NL",
+    GGML_IQ4_XS: "IQ4_XS",
 }
 # (elements per block, bytes per block)
 TYPE_BLOCK = {
     GGML_Q4_0: (32, 18), GGML_Q4_1: (32, 20), GGML_Q5_0: (32, 22), GGML_Q5_1: (32, 24),
     GGML_Q8_0: (32, 34), GGML_Q2_K: (256, 84), GGML_Q3_K: (256, 110),
     GGML_Q4_K: (256, 144), GGML_Q5_K: (256, 176), GGML_Q6_K: (256, 210),
-    GGML_Q8_K: (256, 292),
+    GGML_Q8_K: (256, 292), GGML_IQ4_NL: (32, 18), GGML_IQ4_XS: (256, 136),
 }
 # byte offsets of the floating-point scale fields inside a block: name -> (offset, kind)
 # kind "f16" = IEEE binary16, "f32" = IEEE binary32 (Q8_K only)
@@ -58,6 +65,8 @@ FLOAT_FIELDS = {
     GGML_Q5_K: {"d": (0, "f16"), "dmin": (2, "f16")},
     GGML_Q6_K: {"d": (208, "f16")},
     GGML_Q8_K: {"d": (0, "f32")},
+    GGML_IQ4_NL: {"d": (0, "f16")},
+    GGML_IQ4_XS: {"d": (0, "f16")},
 }
 
 
@@ -231,11 +240,40 @@ def _affine_q8_k(blk):
     return d, blk[:, 4:260].view(np.int8).astype(np.int64), 0.0
 
 
+def _iq4_levels(qs):
+    # 16 index bytes -> 32 levels: low nibbles are elements 0-15, high nibbles 16-31
+    return IQ4_LEVELS[np.concatenate([qs & 0xF, qs >> 4], axis=1)]
+
+
+def _affine_iq4_nl(blk):
+    # d:f16 | qs:u8[16]; y = d * table[index]
+    return _f16(blk, 0), _iq4_levels(_i(blk[:, 2:18])), 0.0
+
+
+def unpack_iq4_xs_scales(blk):
+    # scales_h:u16 at byte 2 (bits 2s..2s+1) | scales_l:u8[4] at byte 4 (nibble s%2 of byte s/2)
+    # -> 8 six-bit stored values per block (the scale is stored - 32)
+    high = blk[:, 2:4].copy().view("<u2").astype(np.int64)
+    low = _i(blk[:, 4:8])
+    s = np.arange(8)
+    return ((low[:, s // 2] >> (4 * (s % 2))) & 0xF) | (((high >> (2 * s)) & 3) << 4)
+
+
+def _affine_iq4_xs(blk):
+    # d:f16 | scales_h:u16 | scales_l:u8[4] | qs:u8[128] (16 per 32-element sub-block)
+    d = _f16(blk, 0)
+    scale = unpack_iq4_xs_scales(blk) - 32                      # [nb, 8]
+    A = np.repeat(d * scale, 32, axis=1)
+    q = np.concatenate([_iq4_levels(_i(blk[:, 8 + 16 * s:24 + 16 * s])) for s in range(8)], axis=1)
+    return A, q, 0.0
+
+
 _AFFINE = {
     GGML_Q4_0: _affine_q4_0, GGML_Q4_1: _affine_q4_1, GGML_Q5_0: _affine_q5_0,
     GGML_Q5_1: _affine_q5_1, GGML_Q8_0: _affine_q8_0, GGML_Q2_K: _affine_q2_k,
     GGML_Q3_K: _affine_q3_k, GGML_Q4_K: _affine_q4_k, GGML_Q5_K: _affine_q5_k,
-    GGML_Q6_K: _affine_q6_k, GGML_Q8_K: _affine_q8_k,
+    GGML_Q6_K: _affine_q6_k, GGML_Q8_K: _affine_q8_k, GGML_IQ4_NL: _affine_iq4_nl,
+    GGML_IQ4_XS: _affine_iq4_xs,
 }
 
 
@@ -378,6 +416,22 @@ def pack_q8_k(d, q):          # d: float32; q: 256 ints -128..127; bsums = sums 
 # ---- self-test -------------------------------------------------------------------
 def _known_answer_tests():
     """Blocks written byte by byte with values worked out by hand."""
+    # IQ4_XS: d = 0.5 (0x3800). Stored sub-block scales 33, 31, then 32 (scales 1, -1, 0):
+    # low nibbles 1, 15, 0... -> scales_l = F1 00 00 00; high bit pairs 2, 1, 2, 2, ... -> scales_h.
+    # Sub-block 0 indices j | (15-j) << 4 -> y[j] = 0.5*T[j], y[16+j] = 0.5*T[15-j];
+    # sub-block 1 bytes 0x80 -> y[32+j] = -0.5*T[0] = 63.5, y[48+j] = -0.5*T[8] = -0.5; rest 0.
+    T = [-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113]
+    high = sum((v >> 4) << (2 * i) for i, v in enumerate([33, 31, 32, 32, 32, 32, 32, 32]))
+    blk = (bytes([0x00, 0x38]) + struct.pack("<H", high) + bytes([0xF1, 0, 0, 0]) +
+           bytes(j | (15 - j) << 4 for j in range(16)) + bytes([0x80] * 16) + bytes([0x11] * 96))
+    want = [0.5 * T[j] for j in range(16)] + [0.5 * T[15 - j] for j in range(16)]
+    want += [63.5] * 16 + [-0.5] * 16 + [0.0] * 192
+    assert np.array_equal(dequantize(GGML_IQ4_XS, blk), np.array(want, dtype=np.float32)), "IQ4_XS KAT"
+    # IQ4_NL: d = -2 (0xC000), bytes j | (15-j) << 4 -> y[j] = -2*T[j], y[16+j] = -2*T[15-j]
+    blk = bytes([0x00, 0xC0]) + bytes(j | (15 - j) << 4 for j in range(16))
+    want = [-2.0 * T[j] for j in range(16)] + [-2.0 * T[15 - j] for j in range(16)]
+    assert np.array_equal(dequantize(GGML_IQ4_NL, blk), np.array(want, dtype=np.float32)), "IQ4_NL KAT"
+
     # Q4_0: d = 0.5 (f16 0x3800). qs[0] = 0x9F: lo nibble 15 -> y[0] = 0.5*(15-8) = 3.5,
     # hi nibble 9 -> y[16] = 0.5*(9-8) = 0.5. qs[1] = 0x08: y[1] = 0, y[17] = 0.5*(0-8) = -4.
     # qs[15] = 0x70: y[15] = -4, y[31] = -0.5. All other qs = 0x88 -> 0.
