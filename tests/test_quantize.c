@@ -225,7 +225,17 @@ typedef struct spec {
    Every routed expert is used, so no top-k choice can flip between the F32
    and the quantized model and the logit bars measure weight error alone.
    attn_k_b rows are 64 long: Q8_0 fallback, like the real 128. */
-static int write_wide_model(const char *path) {
+/* A valid IQ2_XXS block of random contents whose elements are about
+   `scale` in size: random grid indices, sign indices and 4-bit scales, and d
+   so that the typical magnitude d * (0.5 + 7.5) / 4 * ~25 is `scale`. */
+static void random_iq2_xxs_block(uint8_t *block, float scale) {
+    store_u16le(block, f32_to_f16(scale / 50.0f));
+    for (int i = 2; i < 66; i++) block[i] = (uint8_t)(next_uniform01() * 256.0);
+}
+
+/* The wide model; with matrix_type IQ2_XXS, its matrices whose rows fill
+   256-element blocks are random IQ2_XXS blocks instead (the rest F32). */
+static int write_wide_model_typed(const char *path, uint32_t matrix_type) {
     spec s[40];
     int n = 0;
 #define ADD(nm, nd, e0, e1, e2, k) \
@@ -298,8 +308,10 @@ static int write_wide_model(const char *path) {
     uint64_t offset = 0;
     for (int i = 0; i < n; i++) {
         gguf_str name = {s[i].name, strlen(s[i].name)};
-        gw_tensor_info(&w, name, s[i].n_dims, s[i].ne, QT_F32, offset);
-        uint64_t bytes = 4 * s[i].ne[0] * s[i].ne[1] * s[i].ne[2];
+        if (matrix_type != QT_F32 && s[i].kind == 0 && s[i].ne[0] % 256 == 0 && !strstr(s[i].name, "ffn_gate_inp"))
+            s[i].type = matrix_type;
+        gw_tensor_info(&w, name, s[i].n_dims, s[i].ne, s[i].type, offset);
+        uint64_t bytes = row_bytes_of(s[i].type, (size_t)s[i].ne[0]) * s[i].ne[1] * s[i].ne[2];
         offset += bytes + (32 - bytes % 32) % 32;
     }
     for (int i = 0; i < n; i++) {
@@ -309,6 +321,14 @@ static int write_wide_model(const char *path) {
            error in an early layer is not amplified layer after layer */
         float branch = strstr(s[i].name, "attn_output") || strstr(s[i].name, "ffn_down") ? 0.25f : 1.0f;
         float scale = s[i].kind == 0 ? branch / sqrtf((float)s[i].ne[0]) : s[i].kind == 3 ? 1.0f : 0.1f;
+        if (s[i].type == QT_IQ2_XXS) {
+            uint8_t block[66];
+            for (size_t j = 0; j < count / 256; j++) {
+                random_iq2_xxs_block(block, scale);
+                gw_bytes(&w, block, sizeof block);
+            }
+            continue;
+        }
         for (size_t j = 0; j < count; j++) {
             float v = scale * gauss() + (s[i].kind == 1 ? 1.0f : 0.0f);
             gw_u32(&w, bits_from_f32(v));
@@ -317,6 +337,8 @@ static int write_wide_model(const char *path) {
     int ok = !w.failed;
     return fclose(f) == 0 && ok;
 }
+
+static int write_wide_model(const char *path) { return write_wide_model_typed(path, QT_F32); }
 
 /* Logits of a few tokens from a model file, n_vocab per position. With
    float_acts the products are dequantize-and-multiply, so only the weights'
@@ -821,13 +843,15 @@ static void test_errors(const char *data_dir) {
     CHECK(!file_exists(tmp), "a NaN failure left %s", tmp);
     CHECK(quantize(bad, out, QT_F16, 0, 0, msg, sizeof msg) == DSV3_OK, "NaN to F16: %s", msg);
 
-    /* a type dsv3 knows but cannot read (IQ2_XXS) */
-    uint8_t iq[66 * 2];
+    /* a type dsv3 knows but cannot read (IQ3_XXS), and one it reads (IQ2_XXS) */
+    uint8_t iq[98 * 2];
     memset(iq, 0, sizeof iq);
     tmp_path(bad, sizeof bad, "iq.gguf");
-    CHECK(write_one_tensor(bad, 16, 256, 2, iq, sizeof iq), "cannot write %s", bad);
-    CHECK(quantize(bad, out, QT_Q8_0, 0, 0, msg, sizeof msg) == DSV3_ERR_UNSUPPORTED, "IQ2_XXS input: %s", msg);
-    CHECK(strstr(msg, "IQ2_XXS") != NULL, "IQ2_XXS message: '%s'", msg);
+    CHECK(write_one_tensor(bad, 18, 256, 2, iq, sizeof iq), "cannot write %s", bad);
+    CHECK(quantize(bad, out, QT_Q8_0, 0, 0, msg, sizeof msg) == DSV3_ERR_UNSUPPORTED, "IQ3_XXS input: %s", msg);
+    CHECK(strstr(msg, "IQ3_XXS") != NULL, "IQ3_XXS message: '%s'", msg);
+    CHECK(write_one_tensor(bad, 16, 256, 2, iq, 66 * 2), "cannot write %s", bad);
+    CHECK(quantize(bad, out, QT_Q8_0, 0, 0, msg, sizeof msg) == DSV3_OK, "IQ2_XXS input: %s", msg);
 
     /* another architecture: quantized by the same rule (non-DeepSeek names) */
     for (int i = 0; i < 128; i++) rows[i] = gauss();
@@ -850,6 +874,44 @@ static void test_errors(const char *data_dir) {
     remove(out);
 }
 
+/* Files with types dsv3 reads but does not write (IQ2_XXS): a wide model of
+   random valid blocks, mixed with F32 tensors. The integer path (8-bit
+   activations, SIMD) against dequantize-and-multiply in float on the same
+   weights; model_logits_with also checks the step-by-step and 2-thread runs
+   bit for bit against the batch. */
+static void test_iq_models(void) {
+    static const struct {
+        uint32_t type;
+        double bar;
+    } cases[] = {{QT_IQ2_XXS, 2e-2}};
+    const int32_t tokens[] = {1, 17, 42, 99, 250, 7};
+    const size_t n_tok = sizeof tokens / sizeof tokens[0];
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        char path[256];
+        const char *name = type_table[cases[k].type].name;
+        tmp_path(path, sizeof path, "wide_iq.gguf");
+        CHECK(write_wide_model_typed(path, cases[k].type), "cannot write the %s model", name);
+        size_t n_vocab = 0, n_vocab_f = 0;
+        float *q = model_logits_with(path, tokens, n_tok, &n_vocab, 0);
+        float *ref = model_logits_with(path, tokens, n_tok, &n_vocab_f, 1);
+        CHECK(q && ref && n_vocab == n_vocab_f, "the %s model does not run", name);
+        if (q && ref && n_vocab == n_vocab_f) {
+            double worst = 0, largest = 0;
+            for (size_t i = 0; i < n_tok * n_vocab; i++) {
+                worst = fmax(worst, fabs((double)q[i] - ref[i]));
+                largest = fmax(largest, fabs((double)ref[i]));
+            }
+            printf("  %-7s wide model: integer path within %.4f of the largest float-path logit (bar %.4f)\n", name,
+                   worst / largest, cases[k].bar);
+            CHECK(worst <= cases[k].bar * largest, "%s: integer path differs by %g (largest logit %g)", name, worst,
+                  largest);
+        }
+        free(q);
+        free(ref);
+        remove(path);
+    }
+}
+
 int main(int argc, char **argv) {
     const char *data_dir = argc > 1 ? argv[1] : "tests/data";
     if (!make_temp_dir(tmp_dir, sizeof tmp_dir, "dsv3-quantize-")) {
@@ -861,6 +923,7 @@ int main(int argc, char **argv) {
     test_stability();
     test_files(data_dir);
     test_errors(data_dir);
+    test_iq_models();
     remove_dir(tmp_dir);
     printf("quantize: ");
     return test_summary();
