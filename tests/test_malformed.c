@@ -848,8 +848,8 @@ static void mf_v2_cases(const mf_file *f) {
 static void mf_q8_0_cases(const mf_file *f) {
     const mf_tensor *t = mf_tensor_named(f, "blk.1.exp_probs_b.bias");
     if (t) {
-        mf_expect_put(f, "bias as IQ3_XXS (not implemented)", t->type_off, 4, 18, DSV3_ERR_UNSUPPORTED,
-                      "blk.1.exp_probs_b.bias", "IQ3_XXS");
+        mf_expect_put(f, "bias as IQ3_S (not implemented)", t->type_off, 4, 21, DSV3_ERR_UNSUPPORTED,
+                      "blk.1.exp_probs_b.bias", "IQ3_S");
         mf_expect_put(f, "bias as IQ2_XS (not implemented)", t->type_off, 4, 17, DSV3_ERR_UNSUPPORTED,
                       "blk.1.exp_probs_b.bias", "IQ2_XS");
         mf_expect_put(f, "bias as TQ1_0 (not implemented)", t->type_off, 4, 34, DSV3_ERR_UNSUPPORTED,

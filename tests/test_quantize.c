@@ -225,16 +225,19 @@ typedef struct spec {
    Every routed expert is used, so no top-k choice can flip between the F32
    and the quantized model and the logit bars measure weight error alone.
    attn_k_b rows are 64 long: Q8_0 fallback, like the real 128. */
-/* A valid IQ2_XXS block of random contents whose elements are about
-   `scale` in size: random grid indices, sign indices and 4-bit scales, and d
-   so that the typical magnitude d * (0.5 + 7.5) / 4 * ~25 is `scale`. */
-static void random_iq2_xxs_block(uint8_t *block, float scale) {
-    store_u16le(block, f32_to_f16(scale / 50.0f));
-    for (int i = 2; i < 66; i++) block[i] = (uint8_t)(next_uniform01() * 256.0);
+/* A valid IQ2_XXS / IQ3_XXS block of random contents whose elements are
+   about `scale` in size: random grid indices, sign indices and 4-bit scales,
+   and d so that the typical magnitude, d * (0.5 + 7.5) / 4 * ~25 (IQ2) or
+   d * (0.5 + 7.5) / 2 * ~30 (IQ3), is `scale`. */
+static void random_iq_block(uint32_t type, uint8_t *block, float scale) {
+    size_t bytes = type_table[type].type_size;
+    store_u16le(block, f32_to_f16(scale / (type == QT_IQ3_XXS ? 120.0f : 50.0f)));
+    for (size_t i = 2; i < bytes; i++) block[i] = (uint8_t)(next_uniform01() * 256.0);
 }
 
-/* The wide model; with matrix_type IQ2_XXS, its matrices whose rows fill
-   256-element blocks are random IQ2_XXS blocks instead (the rest F32). */
+/* The wide model; with matrix_type IQ2_XXS or IQ3_XXS, its matrices whose
+   rows fill 256-element blocks are random blocks of it instead (the rest
+   F32). */
 static int write_wide_model_typed(const char *path, uint32_t matrix_type) {
     spec s[40];
     int n = 0;
@@ -321,11 +324,11 @@ static int write_wide_model_typed(const char *path, uint32_t matrix_type) {
            error in an early layer is not amplified layer after layer */
         float branch = strstr(s[i].name, "attn_output") || strstr(s[i].name, "ffn_down") ? 0.25f : 1.0f;
         float scale = s[i].kind == 0 ? branch / sqrtf((float)s[i].ne[0]) : s[i].kind == 3 ? 1.0f : 0.1f;
-        if (s[i].type == QT_IQ2_XXS) {
-            uint8_t block[66];
+        if (s[i].type == QT_IQ2_XXS || s[i].type == QT_IQ3_XXS) {
+            uint8_t block[98];
             for (size_t j = 0; j < count / 256; j++) {
-                random_iq2_xxs_block(block, scale);
-                gw_bytes(&w, block, sizeof block);
+                random_iq_block(s[i].type, block, scale);
+                gw_bytes(&w, block, type_table[s[i].type].type_size);
             }
             continue;
         }
@@ -843,13 +846,13 @@ static void test_errors(const char *data_dir) {
     CHECK(!file_exists(tmp), "a NaN failure left %s", tmp);
     CHECK(quantize(bad, out, QT_F16, 0, 0, msg, sizeof msg) == DSV3_OK, "NaN to F16: %s", msg);
 
-    /* a type dsv3 knows but cannot read (IQ3_XXS), and one it reads (IQ2_XXS) */
-    uint8_t iq[98 * 2];
+    /* a type dsv3 knows but cannot read (IQ3_S), and one it reads (IQ2_XXS) */
+    uint8_t iq[110 * 2];
     memset(iq, 0, sizeof iq);
     tmp_path(bad, sizeof bad, "iq.gguf");
-    CHECK(write_one_tensor(bad, 18, 256, 2, iq, sizeof iq), "cannot write %s", bad);
-    CHECK(quantize(bad, out, QT_Q8_0, 0, 0, msg, sizeof msg) == DSV3_ERR_UNSUPPORTED, "IQ3_XXS input: %s", msg);
-    CHECK(strstr(msg, "IQ3_XXS") != NULL, "IQ3_XXS message: '%s'", msg);
+    CHECK(write_one_tensor(bad, 21, 256, 2, iq, sizeof iq), "cannot write %s", bad);
+    CHECK(quantize(bad, out, QT_Q8_0, 0, 0, msg, sizeof msg) == DSV3_ERR_UNSUPPORTED, "IQ3_S input: %s", msg);
+    CHECK(strstr(msg, "IQ3_S") != NULL, "IQ3_S message: '%s'", msg);
     CHECK(write_one_tensor(bad, 16, 256, 2, iq, 66 * 2), "cannot write %s", bad);
     CHECK(quantize(bad, out, QT_Q8_0, 0, 0, msg, sizeof msg) == DSV3_OK, "IQ2_XXS input: %s", msg);
 
@@ -874,7 +877,7 @@ static void test_errors(const char *data_dir) {
     remove(out);
 }
 
-/* Files with types dsv3 reads but does not write (IQ2_XXS): a wide model of
+/* Files with types dsv3 reads but does not write (IQ2_XXS, IQ3_XXS): a wide model of
    random valid blocks, mixed with F32 tensors. The integer path (8-bit
    activations, SIMD) against dequantize-and-multiply in float on the same
    weights; model_logits_with also checks the step-by-step and 2-thread runs
@@ -883,7 +886,7 @@ static void test_iq_models(void) {
     static const struct {
         uint32_t type;
         double bar;
-    } cases[] = {{QT_IQ2_XXS, 2e-2}};
+    } cases[] = {{QT_IQ2_XXS, 2e-2}, {QT_IQ3_XXS, 2e-2}};
     const int32_t tokens[] = {1, 17, 42, 99, 250, 7};
     const size_t n_tok = sizeof tokens / sizeof tokens[0];
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {

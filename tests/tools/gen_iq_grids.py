@@ -6,8 +6,9 @@ the tables already in dsv3.c instead. Dev-time only:
 
     GGUF_PY=/path/to/llama.cpp/gguf-py /usr/bin/python3 tests/tools/gen_iq_grids.py [--check]
 
-Each grid entry is 8 byte-sized values (IQ2 types), stored as a little-endian uint64
-(byte j = value j), which is how ggml-common.h writes them too.
+Each grid entry is 8 (IQ2 types) or 4 (IQ3 types) byte-sized values, stored as a
+little-endian uint64 or uint32 (byte j = value j), which is how ggml-common.h writes
+them too.
 """
 import os
 import re
@@ -15,29 +16,30 @@ import sys
 
 import numpy as np
 
-GRIDS = [("iq2xxs_grid", "IQ2_XXS")]
+GRIDS = [("iq2xxs_grid", "IQ2_XXS", 64), ("iq3xxs_grid", "IQ3_XXS", 32)]
 
 
 def load_grids():
     sys.path.insert(0, os.environ["GGUF_PY"])
     from gguf import quants  # noqa: E402
     out = []
-    for cname, qname in GRIDS:
+    for cname, qname, bits in GRIDS:
         cls = getattr(quants, qname)
         cls.init_grid()
         g = cls.grid.reshape(cls.grid_shape).astype(np.int64)
-        assert g.shape[1] == 8 and g.min() >= 0 and g.max() < 256
+        assert g.shape[1] * 8 == bits and g.min() >= 0 and g.max() < 128
         words = [int(sum(int(v) << (8 * j) for j, v in enumerate(row))) for row in g]
-        out.append((cname, qname, words))
+        out.append((cname, bits, words))
     return out
 
 
 def c_text(grids):
     lines = []
-    for cname, qname, words in grids:
-        lines.append("static const uint64_t %s[%d] = {" % (cname, len(words)))
-        for i in range(0, len(words), 4):
-            lines.append("    " + " ".join("0x%016x," % w for w in words[i:i + 4]))
+    for cname, bits, words in grids:
+        per_line = 4 if bits == 64 else 8
+        lines.append("static const uint%d_t %s[%d] = {" % (bits, cname, len(words)))
+        for i in range(0, len(words), per_line):
+            lines.append("    " + " ".join("0x%0*x," % (bits // 4, w) for w in words[i:i + per_line]))
         lines.append("};")
     return "\n".join(lines) + "\n"
 

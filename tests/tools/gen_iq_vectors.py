@@ -20,7 +20,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gen_quant_vectors as gv  # noqa: E402
 
 SEED = 0x1A2B
-GGML_IQ2_XXS = 16
+GGML_IQ2_XXS, GGML_IQ3_XXS = 16, 18
 N_BLOCKS = 8
 
 
@@ -42,13 +42,31 @@ def iq2_xxs_blocks(rng):
     return bytes(out)
 
 
+def iq3_xxs_blocks(rng):
+    """8 blocks x 64 grid indices (0..255 twice, shuffled), then per 32 elements a u32 of
+    four sign indices (0..127 twice over all) and a scale (0..15 four times)."""
+    grid = rng.permutation(np.concatenate([np.arange(256), np.arange(256)]))
+    signs = rng.permutation(np.concatenate([np.arange(128), np.arange(128)]))
+    scales = rng.permutation(np.tile(np.arange(16), 4))
+    out = bytearray()
+    for b in range(N_BLOCKS):
+        out += gv.random_scale(rng, "f16")
+        out += bytes(int(v) for v in grid[64 * b:64 * b + 64])
+        for g in range(8):
+            k = 8 * b + g
+            aux = sum(int(signs[4 * k + l]) << (7 * l) for l in range(4)) | int(scales[k]) << 28
+            out += struct.pack("<I", aux)
+    assert len(out) == N_BLOCKS * 98
+    return bytes(out)
+
+
 def build():
     sys.path.insert(0, os.environ["GGUF_PY"])
     from gguf import quants  # noqa: E402
     from gguf.constants import GGMLQuantizationType  # noqa: E402
     rng = np.random.default_rng(SEED)
     records = []
-    for t, make, nbytes in [(GGML_IQ2_XXS, iq2_xxs_blocks, 66)]:
+    for t, make, nbytes in [(GGML_IQ2_XXS, iq2_xxs_blocks, 66), (GGML_IQ3_XXS, iq3_xxs_blocks, 98)]:
         raw = make(rng)
         blocks = np.frombuffer(raw, np.uint8).reshape(-1, nbytes)
         vals = quants.dequantize(blocks, GGMLQuantizationType(t)).astype(np.float32).reshape(-1)
