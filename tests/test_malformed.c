@@ -850,8 +850,8 @@ static void mf_q8_0_cases(const mf_file *f) {
     if (t) {
         mf_expect_put(f, "bias as IQ3_S (not implemented)", t->type_off, 4, 21, DSV3_ERR_UNSUPPORTED,
                       "blk.1.exp_probs_b.bias", "IQ3_S");
-        mf_expect_put(f, "bias as IQ2_XS (not implemented)", t->type_off, 4, 17, DSV3_ERR_UNSUPPORTED,
-                      "blk.1.exp_probs_b.bias", "IQ2_XS");
+        mf_expect_put(f, "bias as IQ2_S (not implemented)", t->type_off, 4, 22, DSV3_ERR_UNSUPPORTED,
+                      "blk.1.exp_probs_b.bias", "IQ2_S");
         mf_expect_put(f, "bias as TQ1_0 (not implemented)", t->type_off, 4, 34, DSV3_ERR_UNSUPPORTED,
                       "blk.1.exp_probs_b.bias", "TQ1_0");
         mf_expect_put(f, "bias as MXFP4 (not implemented)", t->type_off, 4, 39, DSV3_ERR_UNSUPPORTED,

@@ -6,9 +6,9 @@ the tables already in dsv3.c instead. Dev-time only:
 
     GGUF_PY=/path/to/llama.cpp/gguf-py /usr/bin/python3 tests/tools/gen_iq_grids.py [--check]
 
-Each grid entry is 8 (IQ2 types) or 4 (IQ3 types) byte-sized values, stored as a
-little-endian uint64 or uint32 (byte j = value j), which is how ggml-common.h writes
-them too.
+Each grid entry is 8 (IQ1, IQ2 types) or 4 (IQ3 types) byte-sized values, stored as a
+little-endian uint64 or uint32 (byte j = value j; IQ1's -1 as 0xff), which is how
+ggml-common.h writes them too.
 """
 import os
 import re
@@ -16,7 +16,8 @@ import sys
 
 import numpy as np
 
-GRIDS = [("iq2xxs_grid", "IQ2_XXS", 64), ("iq3xxs_grid", "IQ3_XXS", 32)]
+GRIDS = [("iq2xxs_grid", "IQ2_XXS", 64), ("iq3xxs_grid", "IQ3_XXS", 32), ("iq2xs_grid", "IQ2_XS", 64),
+         ("iq1s_grid", "IQ1_S", 64)]
 
 
 def load_grids():
@@ -27,8 +28,8 @@ def load_grids():
         cls = getattr(quants, qname)
         cls.init_grid()
         g = cls.grid.reshape(cls.grid_shape).astype(np.int64)
-        assert g.shape[1] * 8 == bits and g.min() >= 0 and g.max() < 128
-        words = [int(sum(int(v) << (8 * j) for j, v in enumerate(row))) for row in g]
+        assert g.shape[1] * 8 == bits and g.min() >= -128 and g.max() < 128
+        words = [int(sum((int(v) & 255) << (8 * j) for j, v in enumerate(row))) for row in g]
         out.append((cname, bits, words))
     return out
 
