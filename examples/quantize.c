@@ -111,7 +111,11 @@ int main(int argc, char **argv) {
     dsv3_quantize_default_params(&params);
     int mix;
     if (!parse_type(positional[2], &params.type, &mix)) {
-        fprintf(stderr, "dsv3-quantize: unknown type '%s'\n", positional[2]);
+        if (tolower((unsigned char)positional[2][0]) == 'i' && tolower((unsigned char)positional[2][1]) == 'q')
+            fprintf(stderr, "dsv3-quantize: '%s' needs an importance matrix, which dsv3-quantize does not take "
+                            "(llama-quantize --imatrix writes it; dsv3 reads it)\n", positional[2]);
+        else
+            fprintf(stderr, "dsv3-quantize: unknown type '%s'\n", positional[2]);
         usage(stderr);
         return 2;
     }

@@ -81,6 +81,12 @@ if $RUN "$quantize" "$data/v3_f32.gguf" "$tmp/q8.gguf" q8_0 >/dev/null 2>&1 &&
    $RUN "$bin" -m "$tmp/q8.gguf" --tokens 1,2,3 -n 4 >/dev/null 2>&1; then ok; else bad "dsv3-quantize q8_0"; fi
 if $RUN "$quantize" "$data/v3_f32.gguf" "$tmp/q4km.gguf" Q4_K_M >/dev/null 2>&1 &&
    $RUN "$bin" -m "$tmp/q4km.gguf" --tokens 1,2,3 -n 4 >/dev/null 2>&1; then ok; else bad "dsv3-quantize Q4_K_M"; fi
+if $RUN "$quantize" "$data/v3_f32.gguf" "$tmp/iq4xs.gguf" iq4_xs >/dev/null 2>&1 &&
+   $RUN "$bin" -m "$tmp/iq4xs.gguf" --tokens 1,2,3 -n 4 >/dev/null 2>&1; then ok; else bad "dsv3-quantize iq4_xs"; fi
+# a type that needs an importance matrix is refused, saying so
+if $RUN "$quantize" "$data/v3_f32.gguf" "$tmp/x.gguf" iq2_xxs >/dev/null 2>"$tmp/err"; then bad "iq2_xxs written"
+elif grep -q "importance matrix" "$tmp/err" && [ ! -e "$tmp/x.gguf" ]; then ok
+else bad "dsv3-quantize iq2_xxs: no importance-matrix message"; fi
 # paths are UTF-8 on every platform (Windows: through the wide-char calls)
 utf8="$tmp/modèle 模型"
 mkdir "$utf8"

@@ -526,7 +526,7 @@ static void random_quant_row(uint32_t type, uint8_t *row, size_t n) {
         int offsets[2];
     } scale_fields[] = {{2, {0, -1}}, {3, {0, 2}}, {6, {0, -1}}, {7, {0, 2}},  {8, {0, -1}}, {10, {80, 82}}, {20, {0, -1}},
                         {11, {108, -1}}, {12, {0, 2}}, {13, {0, 2}}, {14, {208, -1}}, {23, {0, -1}}, {16, {0, -1}}, {18, {0, -1}},
-                        {17, {0, -1}}, {19, {0, -1}}};
+                        {17, {0, -1}}, {19, {0, -1}}, {21, {0, -1}}, {22, {0, -1}}};
     size_t block = type_table[type].type_size, n_blocks = n / type_table[type].block_size;
     for (size_t i = 0; i < block * n_blocks; i++) row[i] = (uint8_t)next_u32();
     for (size_t f = 0; f < sizeof scale_fields / sizeof scale_fields[0]; f++) {
@@ -559,7 +559,7 @@ static void test_activation_dots(void) {
     static uint8_t act[MAX_N * 2];
     kernel_set sets[5];
     size_t n_sets = runnable_kernel_sets(sets);
-    const uint32_t types[] = {2, 3, 6, 7, 8, 20, 10, 11, 12, 13, 14, 23, 16, 18, 17, 19, 29};
+    const uint32_t types[] = {2, 3, 6, 7, 8, 20, 10, 11, 12, 13, 14, 23, 16, 18, 17, 19, 29, 22, 21};
     for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++) {
         uint32_t type = types[ti];
         int kind = act_table[type].kind;
@@ -856,7 +856,7 @@ static void test_iq4_nl(void) {
 int main(int argc, char **argv) {
     /* quant_vectors.bin: decoded by tests/tools/quant_ref.py; iq_vectors.bin:
        by llama.cpp's gguf-py, blocks that use every grid entry (see the tools) */
-    const uint32_t plain_types[] = {2, 3, 6, 7, 8, 10, 11, 12, 13, 14, 15, 20, 23}, iq_types[] = {16, 18, 17, 19, 29};
+    const uint32_t plain_types[] = {2, 3, 6, 7, 8, 10, 11, 12, 13, 14, 15, 20, 23}, iq_types[] = {16, 18, 17, 19, 29, 22, 21};
     test_dequantize_vectors(argc > 1 ? argv[1] : "tests/data/quant_vectors.bin", plain_types,
                             sizeof plain_types / sizeof plain_types[0]);
     test_dequantize_vectors(argc > 2 ? argv[2] : "tests/data/iq_vectors.bin", iq_types,

@@ -848,10 +848,10 @@ static void mf_v2_cases(const mf_file *f) {
 static void mf_q8_0_cases(const mf_file *f) {
     const mf_tensor *t = mf_tensor_named(f, "blk.1.exp_probs_b.bias");
     if (t) {
-        mf_expect_put(f, "bias as IQ3_S (not implemented)", t->type_off, 4, 21, DSV3_ERR_UNSUPPORTED,
-                      "blk.1.exp_probs_b.bias", "IQ3_S");
-        mf_expect_put(f, "bias as IQ2_S (not implemented)", t->type_off, 4, 22, DSV3_ERR_UNSUPPORTED,
-                      "blk.1.exp_probs_b.bias", "IQ2_S");
+        mf_expect_put(f, "bias as NVFP4 (not implemented)", t->type_off, 4, 40, DSV3_ERR_UNSUPPORTED,
+                      "blk.1.exp_probs_b.bias", "NVFP4");
+        mf_expect_put(f, "bias as TQ2_0 (not implemented)", t->type_off, 4, 35, DSV3_ERR_UNSUPPORTED,
+                      "blk.1.exp_probs_b.bias", "TQ2_0");
         mf_expect_put(f, "bias as TQ1_0 (not implemented)", t->type_off, 4, 34, DSV3_ERR_UNSUPPORTED,
                       "blk.1.exp_probs_b.bias", "TQ1_0");
         mf_expect_put(f, "bias as MXFP4 (not implemented)", t->type_off, 4, 39, DSV3_ERR_UNSUPPORTED,

@@ -228,11 +228,12 @@ typedef struct spec {
 /* A valid lattice-type block of random contents whose elements are about
    `scale` in size: random grid indices, signs and scales, and d so that the
    typical magnitude, d * (0.5 + 7.5) / 4 * ~25 (IQ2), d * (0.5 + 7.5) / 2 *
-   ~30 (IQ3) or d * (2 * 3.5 + 1) * ~0.8 (IQ1), is `scale`. */
+   ~30 (IQ3_XXS), d * (2 * 7.5 + 1) * ~8 (IQ3_S) or d * (2 * 3.5 + 1) * ~0.8
+   (IQ1), is `scale`. */
 static void random_iq_block(uint32_t type, uint8_t *block, float scale) {
     size_t bytes = type_table[type].type_size;
     for (size_t i = 0; i < bytes; i++) block[i] = (uint8_t)(next_uniform01() * 256.0);
-    float divisor = type == QT_IQ3_XXS ? 120.0f : type == 19 || type == 29 ? 6.4f : 50.0f;
+    float divisor = type == QT_IQ3_XXS ? 120.0f : type == 19 || type == 29 ? 6.4f : type == 21 ? 128.0f : 50.0f;
     uint16_t d = f32_to_f16(scale / divisor);
     if (type != 29) {
         store_u16le(block, d);
@@ -332,7 +333,7 @@ static int write_wide_model_typed(const char *path, uint32_t matrix_type) {
         float branch = strstr(s[i].name, "attn_output") || strstr(s[i].name, "ffn_down") ? 0.25f : 1.0f;
         float scale = s[i].kind == 0 ? branch / sqrtf((float)s[i].ne[0]) : s[i].kind == 3 ? 1.0f : 0.1f;
         if (s[i].type != QT_F32) {
-            uint8_t block[98];
+            uint8_t block[110];
             for (size_t j = 0; j < count / 256; j++) {
                 random_iq_block(s[i].type, block, scale);
                 gw_bytes(&w, block, type_table[s[i].type].type_size);
@@ -791,6 +792,9 @@ static void test_errors(const char *data_dir) {
         CHECK(quantize(in, out, bad_types[i], 0, 0, msg, sizeof msg) == DSV3_ERR_INVALID_ARGUMENT, "type %d accepted",
               (int)bad_types[i]);
         CHECK(strstr(msg, "cannot quantize") != NULL, "type %d message: '%s'", (int)bad_types[i], msg);
+        /* IQ2_XXS (16): read, but written only with an importance matrix, which the message says */
+        CHECK((bad_types[i] == 16) == (strstr(msg, "importance matrix") != NULL), "type %d message: '%s'",
+              (int)bad_types[i], msg);
     }
     CHECK(!file_exists(out) && !file_exists(tmp), "a bad type left a file");
     CHECK(quantize(in, out, QT_Q8_0, 2, 0, msg, sizeof msg) == DSV3_ERR_INVALID_ARGUMENT, "mix 2 accepted");
@@ -853,13 +857,13 @@ static void test_errors(const char *data_dir) {
     CHECK(!file_exists(tmp), "a NaN failure left %s", tmp);
     CHECK(quantize(bad, out, QT_F16, 0, 0, msg, sizeof msg) == DSV3_OK, "NaN to F16: %s", msg);
 
-    /* a type dsv3 knows but cannot read (IQ3_S), and one it reads (IQ2_XXS) */
+    /* a type dsv3 knows but cannot read (TQ1_0), and one it reads (IQ2_XXS) */
     uint8_t iq[110 * 2];
     memset(iq, 0, sizeof iq);
     tmp_path(bad, sizeof bad, "iq.gguf");
-    CHECK(write_one_tensor(bad, 21, 256, 2, iq, sizeof iq), "cannot write %s", bad);
-    CHECK(quantize(bad, out, QT_Q8_0, 0, 0, msg, sizeof msg) == DSV3_ERR_UNSUPPORTED, "IQ3_S input: %s", msg);
-    CHECK(strstr(msg, "IQ3_S") != NULL, "IQ3_S message: '%s'", msg);
+    CHECK(write_one_tensor(bad, 34, 256, 2, iq, 54 * 2), "cannot write %s", bad);
+    CHECK(quantize(bad, out, QT_Q8_0, 0, 0, msg, sizeof msg) == DSV3_ERR_UNSUPPORTED, "TQ1_0 input: %s", msg);
+    CHECK(strstr(msg, "TQ1_0") != NULL, "TQ1_0 message: '%s'", msg);
     CHECK(write_one_tensor(bad, 16, 256, 2, iq, 66 * 2), "cannot write %s", bad);
     CHECK(quantize(bad, out, QT_Q8_0, 0, 0, msg, sizeof msg) == DSV3_OK, "IQ2_XXS input: %s", msg);
 
@@ -895,7 +899,8 @@ static void test_iq_models(void) {
     static const struct {
         uint32_t type;
         double bar;
-    } cases[] = {{QT_IQ2_XXS, 4e-2}, {QT_IQ3_XXS, 4e-2}, {17, 4e-2}, {19, 4e-2}, {29, 4e-2}};
+    } cases[] = {{QT_IQ2_XXS, 4e-2}, {QT_IQ3_XXS, 4e-2}, {17, 4e-2}, {19, 4e-2}, {29, 4e-2},
+                 {22, 4e-2}, {21, 4e-2}};
     const int32_t tokens[] = {1, 17, 42, 99, 250, 7};
     const size_t n_tok = sizeof tokens / sizeof tokens[0];
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {

@@ -17,7 +17,7 @@ import sys
 import numpy as np
 
 GRIDS = [("iq2xxs_grid", "IQ2_XXS", 64), ("iq3xxs_grid", "IQ3_XXS", 32), ("iq2xs_grid", "IQ2_XS", 64),
-         ("iq1s_grid", "IQ1_S", 64)]
+         ("iq1s_grid", "IQ1_S", 64), ("iq2s_grid", "IQ2_S", 64), ("iq3s_grid", "IQ3_S", 32)]
 
 
 def load_grids():

@@ -21,6 +21,7 @@ import gen_quant_vectors as gv  # noqa: E402
 
 SEED = 0x1A2B
 GGML_IQ2_XXS, GGML_IQ2_XS, GGML_IQ3_XXS, GGML_IQ1_S, GGML_IQ1_M = 16, 17, 18, 19, 29
+GGML_IQ3_S, GGML_IQ2_S = 21, 22
 N_BLOCKS = 8
 
 
@@ -103,6 +104,31 @@ def iq1_blocks(rng, medium):
     return bytes(out)
 
 
+def iq_s_blocks(rng, three):
+    """IQ2_S: 32 blocks x 32 grid entries (a permutation of 0..1023); IQ3_S: 8 blocks x
+    64 entries (a permutation of 0..511). Random sign bytes; every 4-bit scale."""
+    n_entries, per_block = (512, 64) if three else (1024, 32)
+    n_blocks = n_entries // per_block
+    grid = rng.permutation(n_entries)
+    scales = rng.permutation(np.tile(np.arange(16), (n_blocks * (8 if three else 16)) // 16))
+    out = bytearray()
+    for b in range(n_blocks):
+        idx = grid[per_block * b:per_block * (b + 1)]
+        out += gv.random_scale(rng, "f16") + bytes(int(v) & 255 for v in idx)
+        if three:
+            out += bytes(sum(((int(idx[8 * g + e]) >> 8) & 1) << e for e in range(8)) for g in range(8))
+            out += bytes(int(v) for v in rng.integers(0, 256, size=32))
+            sc = scales[8 * b:8 * b + 8]
+            out += bytes(int(sc[2 * j]) | int(sc[2 * j + 1]) << 4 for j in range(4))
+        else:
+            out += bytes(int(v) for v in rng.integers(0, 256, size=32))
+            out += bytes(sum(((int(idx[4 * g + l]) >> 8) & 3) << (2 * l) for l in range(4)) for g in range(8))
+            sc = scales[16 * b:16 * b + 16]
+            out += bytes(int(sc[2 * j]) | int(sc[2 * j + 1]) << 4 for j in range(8))
+    assert len(out) == n_blocks * (110 if three else 82)
+    return bytes(out)
+
+
 def build():
     sys.path.insert(0, os.environ["GGUF_PY"])
     from gguf import quants  # noqa: E402
@@ -111,7 +137,9 @@ def build():
     records = []
     for t, make, nbytes in [(GGML_IQ2_XXS, iq2_xxs_blocks, 66), (GGML_IQ3_XXS, iq3_xxs_blocks, 98),
                             (GGML_IQ2_XS, iq2_xs_blocks, 74), (GGML_IQ1_S, lambda r: iq1_blocks(r, False), 50),
-                            (GGML_IQ1_M, lambda r: iq1_blocks(r, True), 56)]:
+                            (GGML_IQ1_M, lambda r: iq1_blocks(r, True), 56),
+                            (GGML_IQ2_S, lambda r: iq_s_blocks(r, False), 82),
+                            (GGML_IQ3_S, lambda r: iq_s_blocks(r, True), 110)]:
         raw = make(rng)
         blocks = np.frombuffer(raw, np.uint8).reshape(-1, nbytes)
         vals = quants.dequantize(blocks, GGMLQuantizationType(t)).astype(np.float32).reshape(-1)
