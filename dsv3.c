@@ -5260,6 +5260,43 @@ DSV3_AVX2 DSV3_ALWAYS_INLINE static inline float iq_xxs_act_dot_avx2(const uint8
     return hsum256(acc);
 }
 
+/* The other lattice types: each 32 elements decoded to int8 by the
+   reference's iq_group, then multiplied in vectors (|q| <= 43, so the
+   vpmaddubsw pairs stay within 16 bits), m per 16 elements in vpmaddwd. */
+DSV3_AVX2 DSV3_ALWAYS_INLINE static inline float iq_lattice_act_dot_avx2(uint32_t type, const uint8_t *row,
+                                                                        const void *act, size_t n) {
+    const act_block256 *a = (const act_block256 *)act;
+    __m256 acc = _mm256_setzero_ps();
+    for (size_t b = 0; b < n / 256; b++) {
+        const uint8_t *block = row + iq_block_bytes(type) * b;
+        __m256i isum = _mm256_setzero_si256();
+        for (int g = 0; g < 8; g++) {
+            int8_t q[32];
+            int32_t m[2];
+            iq_group(type, block, g, q, m);
+            __m256i w = _mm256_loadu_si256((const __m256i *)(const void *)q);
+            __m256i y = _mm256_loadu_si256((const __m256i *)(const void *)(a[b].qs + 32 * g));
+            __m256i pairs = _mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(y, w));
+            __m256i scale = _mm256_set_m128i(_mm_set1_epi16((short)m[1]), _mm_set1_epi16((short)m[0]));
+            isum = _mm256_add_epi32(isum, _mm256_madd_epi16(pairs, scale));
+        }
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(iq_step(type) * a[b].d * iq_block_d(type, block)),
+                              _mm256_cvtepi32_ps(isum), acc);
+    }
+    return hsum256(acc);
+}
+
+#define DSV3_IQ_AVX2(name, type)                                                                                   \
+    DSV3_AVX2 static float name##_act_dot_avx2(const uint8_t *row, const void *act, size_t n) {                \
+        return iq_lattice_act_dot_avx2(type, row, act, n);                                                     \
+    }
+DSV3_IQ_AVX2(iq2_xs, 17)
+DSV3_IQ_AVX2(iq2_s, 22)
+DSV3_IQ_AVX2(iq3_s, 21)
+DSV3_IQ_AVX2(iq1_s, 19)
+DSV3_IQ_AVX2(iq1_m, 29)
+#undef DSV3_IQ_AVX2
+
 DSV3_AVX2 static float iq2_xxs_act_dot_avx2(const uint8_t *row, const void *act, size_t n) {
     return iq_xxs_act_dot_avx2(row, act, n, 0);
 }
@@ -5527,6 +5564,11 @@ static void kernels_avx2(kernel_set *k) {
     k->act_dot[23] = iq4_xs_act_dot_avx2;
     k->act_dot[16] = iq2_xxs_act_dot_avx2;
     k->act_dot[18] = iq3_xxs_act_dot_avx2;
+    k->act_dot[17] = iq2_xs_act_dot_avx2;
+    k->act_dot[22] = iq2_s_act_dot_avx2;
+    k->act_dot[21] = iq3_s_act_dot_avx2;
+    k->act_dot[19] = iq1_s_act_dot_avx2;
+    k->act_dot[29] = iq1_m_act_dot_avx2;
     k->act_dot[11] = q3_k_act_dot_avx2;
     k->act_dot[12] = q4_k_act_dot_avx2;
     k->act_dot[13] = q5_k_act_dot_avx2;
@@ -7084,6 +7126,28 @@ DSV3_ALWAYS_INLINE static inline float iq_xxs_neon_body(const uint8_t *row, cons
     return sum;
 }
 
+/* The other lattice types: 32 elements decoded by iq_group, then dotted */
+DSV3_ALWAYS_INLINE static inline float iq_lattice_neon_body(uint32_t type, const uint8_t *row, const void *act,
+                                                      size_t n, dot16_fn dot16) {
+    const act_block256 *a = (const act_block256 *)act;
+    float sum = 0.0f;
+    for (size_t b = 0; b < n / 256; b++) {
+        const uint8_t *block = row + iq_block_bytes(type) * b;
+        int32_t scaled = 0;
+        for (int g = 0; g < 8; g++) {
+            int8_t q[32];
+            int32_t m[2];
+            iq_group(type, block, g, q, m);
+            for (int h = 0; h < 2; h++) {
+                int32x4_t dot = dot16(vdupq_n_s32(0), vld1q_s8(q + 16 * h), vld1q_s8(a[b].qs + 32 * g + 16 * h));
+                scaled += m[h] * vaddvq_s32(dot);
+            }
+        }
+        sum += iq_step(type) * a[b].d * iq_block_d(type, block) * (float)scaled;
+    }
+    return sum;
+}
+
 /* Q4_K, and Q5_K (five_bits: sub-block t takes bit t of qh as its fifth bit) */
 DSV3_ALWAYS_INLINE static inline void q4_q5_k_neon_tile(const uint8_t *row, const uint8_t *act, size_t act_stride,
                                                         size_t n, dot16_fn dot16, float *out, size_t out_stride,
@@ -7572,6 +7636,11 @@ DSV3_NEON_KERNELS(iq4_nl, out = iq4_nl_neon_body(row, act, n, dot16))
 DSV3_NEON_KERNELS(iq4_xs, out = iq4_xs_neon_body(row, act, n, dot16))
 DSV3_NEON_KERNELS(iq2_xxs, out = iq_xxs_neon_body(row, act, n, dot16, 0))
 DSV3_NEON_KERNELS(iq3_xxs, out = iq_xxs_neon_body(row, act, n, dot16, 1))
+DSV3_NEON_KERNELS(iq2_xs, out = iq_lattice_neon_body(17, row, act, n, dot16))
+DSV3_NEON_KERNELS(iq2_s, out = iq_lattice_neon_body(22, row, act, n, dot16))
+DSV3_NEON_KERNELS(iq3_s, out = iq_lattice_neon_body(21, row, act, n, dot16))
+DSV3_NEON_KERNELS(iq1_s, out = iq_lattice_neon_body(19, row, act, n, dot16))
+DSV3_NEON_KERNELS(iq1_m, out = iq_lattice_neon_body(29, row, act, n, dot16))
 DSV3_NEON_KERNELS(q2_k, out = q2_q3_k_neon_body(row, act, n, dot16, 0))
 DSV3_NEON_KERNELS(q3_k, out = q2_q3_k_neon_body(row, act, n, dot16, 1))
 #undef DSV3_NEON_KERNELS
@@ -7642,6 +7711,11 @@ static void kernels_neon(kernel_set *k) {
     k->act_dot[23] = iq4_xs_act_dot_neon;
     k->act_dot[16] = iq2_xxs_act_dot_neon;
     k->act_dot[18] = iq3_xxs_act_dot_neon;
+    k->act_dot[17] = iq2_xs_act_dot_neon;
+    k->act_dot[22] = iq2_s_act_dot_neon;
+    k->act_dot[21] = iq3_s_act_dot_neon;
+    k->act_dot[19] = iq1_s_act_dot_neon;
+    k->act_dot[29] = iq1_m_act_dot_neon;
     k->act_dot[10] = q2_k_act_dot_neon;
     k->act_dot[11] = q3_k_act_dot_neon;
     k->act_dot[12] = q4_k_act_dot_neon;
@@ -7666,6 +7740,11 @@ static void kernels_neon_dotprod(kernel_set *k) {
     k->act_dot[23] = iq4_xs_act_dot_sdot;
     k->act_dot[16] = iq2_xxs_act_dot_sdot;
     k->act_dot[18] = iq3_xxs_act_dot_sdot;
+    k->act_dot[17] = iq2_xs_act_dot_sdot;
+    k->act_dot[22] = iq2_s_act_dot_sdot;
+    k->act_dot[21] = iq3_s_act_dot_sdot;
+    k->act_dot[19] = iq1_s_act_dot_sdot;
+    k->act_dot[29] = iq1_m_act_dot_sdot;
     k->act_dot[10] = q2_k_act_dot_sdot;
     k->act_dot[11] = q3_k_act_dot_sdot;
     k->act_dot[12] = q4_k_act_dot_sdot;
