@@ -2084,6 +2084,17 @@ static unsigned iq2_sign_byte(uint32_t index) {
     return (index & 127) | (parity & 1) << 7;
 }
 
+/* Four 7-bit sign fields (IQ2_XXS, IQ3_XXS, IQ2_XS) as the four bytes of
+   the result, each completed to even parity as iq2_sign_byte does, all four
+   at once: bit 7 of p below is the XOR of its byte's bits 0-7. */
+DSV3_ALWAYS_INLINE static inline uint32_t iq2_sign_bits(uint32_t fields) {
+    uint32_t x = (fields & 0x7F) | (fields << 1 & 0x7F00) | (fields << 2 & 0x7F0000) | (fields << 3 & 0x7F000000);
+    uint32_t p = x ^ x << 4;
+    p ^= p << 2;
+    p ^= p << 1;
+    return x | (p & 0x80808080u);
+}
+
 /* count magnitudes (byte j of grid) negated where bit j of signs is set */
 static void iq_signed(uint64_t grid, unsigned signs, int count, int8_t *q) {
     for (int j = 0; j < count; j++) {
@@ -5189,97 +5200,189 @@ DSV3_AVX2 static float iq4_xs_act_dot_avx2(const uint8_t *row, const void *act, 
     return hsum256(acc);
 }
 
-/* IQ2_XXS / IQ3_XXS: per 32 elements the grid entries side by side; each
-   sign byte spread over its 8 bytes and tested bit by bit gives the signs,
-   applied to the activations (the magnitudes are vpmaddubsw's unsigned
-   operand; activations are within +-127, so negating never overflows). */
-DSV3_AVX2 DSV3_ALWAYS_INLINE static inline float iq_xxs_act_dot_avx2(const uint8_t *row, const void *act, size_t n,
-                                                                    int three_bits) {
-    const act_block256 *a = (const act_block256 *)act;
-    const size_t block_bytes = three_bits ? 98 : 66;
-    const __m256i bit_of_byte = _mm256_set1_epi64x((long long)0x8040201008040201ull);
+/* ---- IQ lattice types on AVX2: 32 weights at a time as signed bytes ----
+   iq_group's integer form (d * m * step * q) in vectors: the group's grid
+   entries side by side (scalar loads; a gather is no faster on Zen and slower
+   on Intel since the Downfall microcode), negated where its 32 sign bits say.
+   Per token the magnitudes are vpmaddubsw's unsigned operand and the
+   activations take q's signs (|q| <= 62 and |y| <= 127: the pair sums fit 16
+   bits), then the 16-bit pairs are scaled by m in vpmaddwd (vpdpwssd). */
+
+/* byte j of the result: 0xFF where bit j of bits is set */
+DSV3_AVX2 DSV3_ALWAYS_INLINE static inline __m256i iq_sign_mask_avx2(uint32_t bits) {
     const __m256i spread = _mm256_set_epi64x(0x0303030303030303ll, 0x0202020202020202ll, 0x0101010101010101ll, 0);
-    const __m256i one = _mm256_set1_epi8(1);
-    __m256 acc = _mm256_setzero_ps();
-    for (size_t b = 0; b < n / 256; b++) {
-        const uint8_t *block = row + block_bytes * b;
-        __m256i isum = _mm256_setzero_si256();
-        for (int g = 0; g < 8; g++) {
-            __m256i w;
-            uint32_t aux;
-            if (three_bits) {
-                const uint8_t *k = block + 2 + 8 * g;
-                aux = read_u32le(block + 66 + 4 * g);
-                w = _mm256_set_epi32((int)iq3xxs_grid[k[7]], (int)iq3xxs_grid[k[6]], (int)iq3xxs_grid[k[5]],
-                                     (int)iq3xxs_grid[k[4]], (int)iq3xxs_grid[k[3]], (int)iq3xxs_grid[k[2]],
-                                     (int)iq3xxs_grid[k[1]], (int)iq3xxs_grid[k[0]]);
-            } else {
-                uint32_t indices = read_u32le(block + 2 + 8 * g);
-                aux = read_u32le(block + 6 + 8 * g);
-                w = _mm256_set_epi64x((long long)iq2xxs_grid[indices >> 24],
-                                      (long long)iq2xxs_grid[(indices >> 16) & 255],
-                                      (long long)iq2xxs_grid[(indices >> 8) & 255],
-                                      (long long)iq2xxs_grid[indices & 255]);
-            }
-            uint32_t sign_bytes = iq2_sign_byte(aux) | iq2_sign_byte(aux >> 7) << 8 | iq2_sign_byte(aux >> 14) << 16 |
-                                  iq2_sign_byte(aux >> 21) << 24;
-            __m256i spread_signs = _mm256_shuffle_epi8(_mm256_set1_epi32((int)sign_bytes), spread);
-            __m256i negative = _mm256_cmpeq_epi8(_mm256_and_si256(spread_signs, bit_of_byte), bit_of_byte);
-            __m256i y = _mm256_loadu_si256((const __m256i *)(const void *)(a[b].qs + 32 * g));
-            y = _mm256_sign_epi8(y, _mm256_or_si256(negative, one));
-            __m256i pairs = _mm256_maddubs_epi16(w, y);
-            isum = _mm256_add_epi32(isum, _mm256_madd_epi16(pairs, _mm256_set1_epi16((short)(2 * (aux >> 28) + 1))));
-        }
-        acc = _mm256_fmadd_ps(_mm256_set1_ps((three_bits ? 0.25f : 0.125f) * a[b].d * f16c_to_f32(read_u16le(block))),
-                              _mm256_cvtepi32_ps(isum), acc);
-    }
-    return hsum256(acc);
+    const __m256i bit_of_byte = _mm256_set1_epi64x((long long)0x8040201008040201ull);
+    __m256i repeated = _mm256_shuffle_epi8(_mm256_set1_epi32((int)bits), spread);
+    return _mm256_cmpeq_epi8(_mm256_and_si256(repeated, bit_of_byte), bit_of_byte);
 }
 
-/* The other lattice types: each 32 elements decoded to int8 by the
-   reference's iq_group, then multiplied in vectors (|q| <= 43, so the
-   vpmaddubsw pairs stay within 16 bits), m per 16 elements in vpmaddwd. */
-DSV3_AVX2 DSV3_ALWAYS_INLINE static inline float iq_lattice_act_dot_avx2(uint32_t type, const uint8_t *row,
-                                                                        const void *act, size_t n) {
-    const act_block256 *a = (const act_block256 *)act;
-    __m256 acc = _mm256_setzero_ps();
+/* magnitudes negated where the bits say: (w ^ -1) - (-1) = -w */
+DSV3_AVX2 DSV3_ALWAYS_INLINE static inline __m256i iq_signed_avx2(__m256i magnitudes, uint32_t bits) {
+    __m256i negative = iq_sign_mask_avx2(bits);
+    return _mm256_sub_epi8(_mm256_xor_si256(magnitudes, negative), negative);
+}
+
+DSV3_AVX2 DSV3_ALWAYS_INLINE static inline __m256i iq_grid64_avx2(const uint64_t *grid, uint32_t i0, uint32_t i1,
+                                                                  uint32_t i2, uint32_t i3) {
+    return _mm256_set_epi64x((long long)grid[i3], (long long)grid[i2], (long long)grid[i1], (long long)grid[i0]);
+}
+
+DSV3_AVX2 DSV3_ALWAYS_INLINE static inline __m256i iq_grid32_avx2(const uint32_t *grid, const uint32_t i[8]) {
+    return _mm256_set_epi32((int)grid[i[7]], (int)grid[i[6]], (int)grid[i[5]], (int)grid[i[4]], (int)grid[i[3]],
+                            (int)grid[i[2]], (int)grid[i[1]], (int)grid[i[0]]);
+}
+
+/* Group g of a block as iq_group decodes it: q returned, m[0] and m[1] the
+   multipliers of its two halves. */
+DSV3_AVX2 DSV3_ALWAYS_INLINE static inline __m256i iq_group_avx2(uint32_t type, const uint8_t *block, int g,
+                                                                 int32_t m[2]) {
+    switch (type) {
+    case 16: { /* IQ2_XXS: 4 grid bytes, then 4 x 7 sign bits and the scale */
+        const uint8_t *k = block + 2 + 8 * g;
+        uint32_t aux = read_u32le(k + 4);
+        m[0] = m[1] = (int32_t)(2 * (aux >> 28) + 1);
+        return iq_signed_avx2(iq_grid64_avx2(iq2xxs_grid, k[0], k[1], k[2], k[3]), iq2_sign_bits(aux));
+    }
+    case 18: { /* IQ3_XXS: 8 grid bytes; signs and scales after all of them */
+        const uint8_t *k = block + 2 + 8 * g;
+        uint32_t aux = read_u32le(block + 66 + 4 * g), i[8];
+        for (int e = 0; e < 8; e++) i[e] = k[e];
+        m[0] = m[1] = (int32_t)(2 * (aux >> 28) + 1);
+        return iq_signed_avx2(iq_grid32_avx2(iq3xxs_grid, i), iq2_sign_bits(aux));
+    }
+    case 17: { /* IQ2_XS: four 16-bit words of 9-bit index and 7 sign bits */
+        uint64_t w = read_u64le(block + 2 + 8 * g);
+        uint32_t fields = (uint32_t)((w >> 9 & 0x7F) | (w >> 25 & 0x7F) << 7 | (w >> 41 & 0x7F) << 14 | (w >> 57) << 21);
+        m[0] = 2 * (block[66 + g] & 15) + 1;
+        m[1] = 2 * (block[66 + g] >> 4) + 1;
+        return iq_signed_avx2(iq_grid64_avx2(iq2xs_grid, (uint32_t)w & 511, (uint32_t)(w >> 16) & 511,
+                                             (uint32_t)(w >> 32) & 511, (uint32_t)(w >> 48) & 511),
+                              iq2_sign_bits(fields));
+    }
+    case 22: { /* IQ2_S: 10-bit indices (2 high bits each in one byte), sign bytes */
+        const uint8_t *k = block + 2 + 4 * g;
+        uint32_t high = block[66 + g];
+        m[0] = 2 * (block[74 + g] & 15) + 1;
+        m[1] = 2 * (block[74 + g] >> 4) + 1;
+        return iq_signed_avx2(iq_grid64_avx2(iq2s_grid, k[0] | (high << 8 & 0x300), k[1] | (high << 6 & 0x300),
+                                             k[2] | (high << 4 & 0x300), k[3] | (high << 2 & 0x300)),
+                              read_u32le(block + 34 + 4 * g));
+    }
+    case 21: { /* IQ3_S: 9-bit indices of 4 elements, sign bytes */
+        const uint8_t *k = block + 2 + 8 * g;
+        uint32_t high = block[66 + g], i[8];
+        for (int e = 0; e < 8; e++) i[e] = k[e] | ((high >> e) & 1) << 8;
+        m[0] = m[1] = 2 * ((block[106 + g / 2] >> (4 * (g % 2))) & 15) + 1;
+        return iq_signed_avx2(iq_grid32_avx2(iq3s_grid, i), read_u32le(block + 74 + 4 * g));
+    }
+    default: { /* IQ1_S (19), IQ1_M (29): grid values -1, 0, 1 as 8 * value +- 1 */
+        uint32_t index[4], minus = 0; /* byte l: 0xFF where elements 8l.. take - 1 */
+        if (type == 19) {
+            uint32_t word = read_u16le(block + 34 + 2 * g);
+            for (int l = 0; l < 4; l++) index[l] = block[2 + 4 * g + l] | ((word >> (3 * l)) & 7) << 8;
+            minus = word >> 15 ? 0xFFFFFFFFu : 0;
+            m[0] = m[1] = (int32_t)(2 * ((word >> 12) & 7) + 1);
+        } else {
+            uint32_t nibbles = read_u16le(block + 32 + 2 * g);
+            for (int l = 0; l < 4; l++) {
+                index[l] = block[4 * g + l] | ((nibbles >> (4 * l)) & 7) << 8;
+                minus |= (nibbles >> (4 * l + 3) & 1) * (0xFFu << (8 * l));
+            }
+            uint32_t scales = read_u16le(block + 48 + 2 * (g / 2)) >> (6 * (g % 2));
+            m[0] = (int32_t)(2 * (scales & 7) + 1);
+            m[1] = (int32_t)(2 * ((scales >> 3) & 7) + 1);
+        }
+        const __m256i spread = _mm256_set_epi64x(0x0303030303030303ll, 0x0202020202020202ll, 0x0101010101010101ll, 0);
+        __m256i v = iq_grid64_avx2(iq1s_grid, index[0], index[1], index[2], index[3]);
+        /* 8 * v in bytes: the 16-bit shift's carries into the next byte are masked off */
+        __m256i eight_v = _mm256_and_si256(_mm256_slli_epi16(v, 3), _mm256_set1_epi8((char)0xF8));
+        __m256i delta = _mm256_or_si256(_mm256_shuffle_epi8(_mm256_set1_epi32((int)minus), spread), _mm256_set1_epi8(1));
+        return _mm256_add_epi8(eight_v, delta);
+    }
+    }
+}
+
+/* One row against n_tok tokens (at most 4: 2 x 4 accumulators and the group
+   fit 16 registers); every group decoded once for all of them, and each
+   token given the float operations of the one-token case. */
+DSV3_AVX2 DSV3_ALWAYS_INLINE static inline void iq_tile_avx2(uint32_t type, const uint8_t *row, const uint8_t *act,
+                                                             size_t act_stride, size_t n, float *out,
+                                                             size_t out_stride, int n_tok, scaled_pairs_fn scaled_pairs) {
+    const int one_scale = type == 16 || type == 18 || type == 19 || type == 21; /* one m per 32 elements */
+    __m256 acc[4];
+    DSV3_UNROLL
+    for (int t = 0; t < n_tok; t++) acc[t] = _mm256_setzero_ps();
     for (size_t b = 0; b < n / 256; b++) {
         const uint8_t *block = row + iq_block_bytes(type) * b;
-        __m256i isum = _mm256_setzero_si256();
+        __m256i isum[4];
+        DSV3_UNROLL
+        for (int t = 0; t < n_tok; t++) isum[t] = _mm256_setzero_si256();
         for (int g = 0; g < 8; g++) {
-            int8_t q[32];
             int32_t m[2];
-            iq_group(type, block, g, q, m);
-            __m256i w = _mm256_loadu_si256((const __m256i *)(const void *)q);
-            __m256i y = _mm256_loadu_si256((const __m256i *)(const void *)(a[b].qs + 32 * g));
-            __m256i pairs = _mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(y, w));
-            __m256i scale = _mm256_set_m128i(_mm_set1_epi16((short)m[1]), _mm_set1_epi16((short)m[0]));
-            isum = _mm256_add_epi32(isum, _mm256_madd_epi16(pairs, scale));
+            __m256i q = iq_group_avx2(type, block, g, m);
+            __m256i magnitudes = _mm256_sign_epi8(q, q); /* q is never 0 */
+            __m256i scales = one_scale ? _mm256_set1_epi16((short)m[0])
+                                       : _mm256_set_m128i(_mm_set1_epi16((short)m[1]), _mm_set1_epi16((short)m[0]));
+            DSV3_UNROLL
+            for (int t = 0; t < n_tok; t++) {
+                const act_block256 *a = (const act_block256 *)(const void *)(act + act_stride * t) + b;
+                __m256i y = _mm256_loadu_si256((const __m256i *)(const void *)(a->qs + 32 * g));
+                isum[t] = scaled_pairs(isum[t], _mm256_maddubs_epi16(magnitudes, _mm256_sign_epi8(y, q)), scales);
+            }
         }
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(iq_step(type) * a[b].d * iq_block_d(type, block)),
-                              _mm256_cvtepi32_ps(isum), acc);
+        float d = iq_step(type) * iq_block_d(type, block);
+        DSV3_UNROLL
+        for (int t = 0; t < n_tok; t++) {
+            const act_block256 *a = (const act_block256 *)(const void *)(act + act_stride * t) + b;
+            acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(d * a->d), _mm256_cvtepi32_ps(isum[t]), acc[t]);
+        }
     }
-    return hsum256(acc);
+    DSV3_UNROLL
+    for (int t = 0; t < n_tok; t++) out[out_stride * t] = hsum256(acc[t]);
 }
 
-#define DSV3_IQ_AVX2(name, type)                                                                                   \
-    DSV3_AVX2 static float name##_act_dot_avx2(const uint8_t *row, const void *act, size_t n) {                \
-        return iq_lattice_act_dot_avx2(type, row, act, n);                                                     \
+/* A type's act_tile_fn and act_dot_fn (the same body with one token, so the
+   same bits) for one kernel set. */
+#define DSV3_IQ_TILES(target, tile_name, dot_name, type, scaled_pairs)                                        \
+    target static void tile_name(const uint8_t *row, const void *act, size_t act_stride, size_t n_tok, size_t n, \
+                                 float *out, size_t out_stride) {                                              \
+        const uint8_t *acts = (const uint8_t *)act;                                                            \
+        for (; n_tok > 4; n_tok -= 4, acts += 4 * act_stride, out += 4 * out_stride)                           \
+            iq_tile_avx2(type, row, acts, act_stride, n, out, out_stride, 4, scaled_pairs);                    \
+        switch (n_tok) {                                                                                       \
+        case 1: iq_tile_avx2(type, row, acts, act_stride, n, out, out_stride, 1, scaled_pairs); break;         \
+        case 2: iq_tile_avx2(type, row, acts, act_stride, n, out, out_stride, 2, scaled_pairs); break;         \
+        case 3: iq_tile_avx2(type, row, acts, act_stride, n, out, out_stride, 3, scaled_pairs); break;         \
+        default: iq_tile_avx2(type, row, acts, act_stride, n, out, out_stride, 4, scaled_pairs); break;        \
+        }                                                                                                      \
+    }                                                                                                          \
+    target static float dot_name(const uint8_t *row, const void *act, size_t n) {                              \
+        float result;                                                                                          \
+        iq_tile_avx2(type, row, (const uint8_t *)act, 0, n, &result, 0, 1, scaled_pairs);                      \
+        return result;                                                                                         \
     }
-DSV3_IQ_AVX2(iq2_xs, 17)
-DSV3_IQ_AVX2(iq2_s, 22)
-DSV3_IQ_AVX2(iq3_s, 21)
-DSV3_IQ_AVX2(iq1_s, 19)
-DSV3_IQ_AVX2(iq1_m, 29)
-#undef DSV3_IQ_AVX2
+/* The seven lattice types' kernels for one set */
+#define DSV3_IQ_TILE_SET(target, suffix, scaled_pairs)                                                         \
+    DSV3_IQ_TILES(target, iq2_xxs_tiles_##suffix, iq2_xxs_act_dot_##suffix, 16, scaled_pairs)                 \
+    DSV3_IQ_TILES(target, iq2_xs_tiles_##suffix, iq2_xs_act_dot_##suffix, 17, scaled_pairs)                   \
+    DSV3_IQ_TILES(target, iq3_xxs_tiles_##suffix, iq3_xxs_act_dot_##suffix, 18, scaled_pairs)                 \
+    DSV3_IQ_TILES(target, iq1_s_tiles_##suffix, iq1_s_act_dot_##suffix, 19, scaled_pairs)                     \
+    DSV3_IQ_TILES(target, iq3_s_tiles_##suffix, iq3_s_act_dot_##suffix, 21, scaled_pairs)                     \
+    DSV3_IQ_TILES(target, iq2_s_tiles_##suffix, iq2_s_act_dot_##suffix, 22, scaled_pairs)                     \
+    DSV3_IQ_TILES(target, iq1_m_tiles_##suffix, iq1_m_act_dot_##suffix, 29, scaled_pairs)
+DSV3_IQ_TILE_SET(DSV3_AVX2, avx2, scaled_pairs_avx2)
 
-DSV3_AVX2 static float iq2_xxs_act_dot_avx2(const uint8_t *row, const void *act, size_t n) {
-    return iq_xxs_act_dot_avx2(row, act, n, 0);
-}
-
-DSV3_AVX2 static float iq3_xxs_act_dot_avx2(const uint8_t *row, const void *act, size_t n) {
-    return iq_xxs_act_dot_avx2(row, act, n, 1);
-}
+/* The kernel set's entries for the seven lattice types */
+#define DSV3_IQ_SET(k, suffix)                                                                                 \
+    do {                                                                                                       \
+        (k)->act_dot[16] = iq2_xxs_act_dot_##suffix, (k)->act_tile[16] = iq2_xxs_tiles_##suffix;               \
+        (k)->act_dot[17] = iq2_xs_act_dot_##suffix, (k)->act_tile[17] = iq2_xs_tiles_##suffix;                 \
+        (k)->act_dot[18] = iq3_xxs_act_dot_##suffix, (k)->act_tile[18] = iq3_xxs_tiles_##suffix;               \
+        (k)->act_dot[19] = iq1_s_act_dot_##suffix, (k)->act_tile[19] = iq1_s_tiles_##suffix;                   \
+        (k)->act_dot[21] = iq3_s_act_dot_##suffix, (k)->act_tile[21] = iq3_s_tiles_##suffix;                   \
+        (k)->act_dot[22] = iq2_s_act_dot_##suffix, (k)->act_tile[22] = iq2_s_tiles_##suffix;                   \
+        (k)->act_dot[29] = iq1_m_act_dot_##suffix, (k)->act_tile[29] = iq1_m_tiles_##suffix;                   \
+    } while (0)
 
 /* Q2_K and Q3_K: for each half n and shift j, the 32 bytes qs[32n..] shifted
    right by 2j give the quants of elements 128n + 32j .. +31, whose scales are
@@ -5538,13 +5641,7 @@ static void kernels_avx2(kernel_set *k) {
     k->act_dot[10] = q2_k_act_dot_avx2;
     k->act_dot[20] = iq4_nl_act_dot_avx2;
     k->act_dot[23] = iq4_xs_act_dot_avx2;
-    k->act_dot[16] = iq2_xxs_act_dot_avx2;
-    k->act_dot[18] = iq3_xxs_act_dot_avx2;
-    k->act_dot[17] = iq2_xs_act_dot_avx2;
-    k->act_dot[22] = iq2_s_act_dot_avx2;
-    k->act_dot[21] = iq3_s_act_dot_avx2;
-    k->act_dot[19] = iq1_s_act_dot_avx2;
-    k->act_dot[29] = iq1_m_act_dot_avx2;
+    DSV3_IQ_SET(k, avx2);
     k->act_dot[11] = q3_k_act_dot_avx2;
     k->act_dot[12] = q4_k_act_dot_avx2;
     k->act_dot[13] = q5_k_act_dot_avx2;
@@ -5597,6 +5694,7 @@ DSV3_TILE_KERNELS(DSV3_AVXVNNI, q5_k_tiles_avxvnni, q5_k_act_dot_avxvnni, DSV3_Q
 #undef DSV3_Q5_K_TILE
 DSV3_Q4_Q5_K_DOT2(DSV3_AVXVNNI, q4_k_act_dot2_avxvnni, 0, scaled_pairs_avxvnni)
 DSV3_Q4_Q5_K_DOT2(DSV3_AVXVNNI, q5_k_act_dot2_avxvnni, 1, scaled_pairs_avxvnni)
+DSV3_IQ_TILE_SET(DSV3_AVXVNNI, avxvnni, scaled_pairs_avxvnni)
 
 static void kernels_avxvnni(kernel_set *k) {
     kernels_avx2(k);
@@ -5611,6 +5709,7 @@ static void kernels_avxvnni(kernel_set *k) {
     k->act_dot[13] = q5_k_act_dot_avxvnni;
     k->act_tile[13] = q5_k_tiles_avxvnni;
     k->act_dot2[13] = q5_k_act_dot2_avxvnni;
+    DSV3_IQ_SET(k, avxvnni);
 }
 #else
 #  define DSV3_HAVE_AVXVNNI 0
@@ -5652,6 +5751,7 @@ DSV3_AVX512 static __m512i halves_epi16(short lo, short hi) {
 DSV3_AVX512 static inline __m256i scaled_pairs_vnni(__m256i isum, __m256i p, __m256i s) {
     return _mm256_dpwssd_epi32(isum, p, s);
 }
+DSV3_IQ_TILE_SET(DSV3_AVX512, avx512, scaled_pairs_vnni)
 
 /* Q6_K: each half of a block is 64 bytes of low nibbles (elements 0-63 low,
    64-127 high) and 32 bytes of 2-bit tops (element 32j + i in bits 2j of byte
@@ -6355,10 +6455,14 @@ DSV3_AVX512 static void q6_k_vnni_unpack(const uint8_t *rows, size_t row_bytes, 
     }
 }
 
+/* offset_shift: 0 for Q4_K (which has minimums); else every quant carries
+   +(1 << offset_shift) (Q6_K 32, the IQ types 64), taken off through the
+   activations' sums. */
 DSV3_AVX512 DSV3_ALWAYS_INLINE static inline void k_quant_vnni_body(const uint8_t *unpacked, size_t n,
                                                                     const uint8_t *act, size_t act_stride,
                                                                     size_t n_rows, float *out, size_t out_stride,
-                                                                    int n_tok, int six_bits) {
+                                                                    int n_tok, int offset_shift) {
+    const int six_bits = offset_shift != 0;  /* 16-element sub-blocks, no dmin */
     const int sub_groups = six_bits ? 4 : 8; /* 4-byte groups per sub-block */
     __m512 acc[VNNI_ROW_TOKENS];
     DSV3_UNROLL
@@ -6400,8 +6504,8 @@ DSV3_AVX512 DSV3_ALWAYS_INLINE static inline void k_quant_vnni_body(const uint8_
         __m512 dv = _mm512_load_ps(d), dmin = six_bits ? dv : _mm512_load_ps(d + 16); /* Q6_K has no dmin */
         DSV3_UNROLL
         for (int t = 0; t < n_tok; t++) {
-            if (six_bits) { /* the reference's da * d * (scaled - 32 * offset) */
-                __m512i total = _mm512_sub_epi32(scaled[t], _mm512_slli_epi32(paired[t], 5));
+            if (six_bits) { /* the reference's da * d * (scaled - 32 * offset), 64 for IQ */
+                __m512i total = _mm512_sub_epi32(scaled[t], _mm512_slli_epi32(paired[t], offset_shift));
                 acc[t] = _mm512_add_ps(
                     acc[t], _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(a[t]->d), dv), _mm512_cvtepi32_ps(total)));
             } else { /* the reference's da * (d * scaled - dmin * mins) */
@@ -6414,7 +6518,62 @@ DSV3_AVX512 DSV3_ALWAYS_INLINE static inline void k_quant_vnni_body(const uint8_
     vnni_store_out(acc, n_tok, n_rows, out, out_stride);
 }
 #  define q4_k_vnni_body(...) k_quant_vnni_body(__VA_ARGS__, 0)
-#  define q6_k_vnni_body(...) k_quant_vnni_body(__VA_ARGS__, 1)
+#  define q6_k_vnni_body(...) k_quant_vnni_body(__VA_ARGS__, 5)
+#  define iq_vnni_body(...) k_quant_vnni_body(__VA_ARGS__, 6)
+
+/* The IQ lattice types in Q6_K's layout: each group decoded by
+   iq_group_avx2 and made unsigned by + 64 (|q| <= 62), the multipliers m
+   as the 16-element sub-blocks' scales and d * step as the rows' d. */
+DSV3_AVX512 DSV3_ALWAYS_INLINE static inline void iq_vnni_unpack(uint32_t type, const uint8_t *rows, size_t row_bytes,
+                                                                 size_t n_rows, size_t n, uint8_t *out) {
+    uint8_t bytes[16 * 256]; /* the 16 rows' biased quants, row by row */
+    const __m256i offset = _mm256_set1_epi8(64);
+    for (size_t b = 0; b < n / 256; b++) {
+        uint8_t *base = out + VNNI_K_SUPER * b;
+        int32_t *scales = (int32_t *)(void *)(base + 4096), *scale_pairs = (int32_t *)(void *)(base + 5120);
+        float *d = (float *)(void *)(base + 5632);
+        for (size_t r = 0; r < 16; r++) {
+            if (r >= n_rows) { /* zero weights, scales and d: a zero result in unused lanes */
+                memset(bytes + 256 * r, 0, 256);
+                for (int j = 0; j < 16; j++) scales[16 * j + r] = 0;
+                for (int p = 0; p < 8; p++) scale_pairs[16 * p + r] = 0;
+                d[r] = 0.0f;
+                continue;
+            }
+            const uint8_t *block = rows + r * row_bytes + iq_block_bytes(type) * b;
+            for (int g = 0; g < 8; g++) {
+                int32_t m[2];
+                __m256i q = iq_group_avx2(type, block, g, m);
+                _mm256_storeu_si256((__m256i *)(void *)(bytes + 256 * r + 32 * g), _mm256_add_epi8(q, offset));
+                scales[16 * (2 * g) + r] = m[0];
+                scales[16 * (2 * g + 1) + r] = m[1];
+                scale_pairs[16 * g + r] = m[0] | m[1] << 16;
+            }
+            d[r] = iq_step(type) * iq_block_d(type, block);
+        }
+        for (int h = 0; h < 4; h++) {
+            __m512i words[16];
+            vnni_load_words(words, bytes, 256, 16, 64 * (size_t)h);
+            transpose_16x16_epi32(words);
+            DSV3_UNROLL16
+            for (int j = 0; j < 16; j++) _mm512_store_si512(base + 64 * (16 * h + j), words[j]);
+        }
+    }
+}
+#  define DSV3_IQ_VNNI_ROWS(name, type)                                                                        \
+      DSV3_AVX512 static void name##_vnni_unpack(const uint8_t *rows, size_t row_bytes, size_t n_rows, size_t n, \
+                                                 uint8_t *out) {                                               \
+          iq_vnni_unpack(type, rows, row_bytes, n_rows, n, out);                                               \
+      }                                                                                                        \
+      DSV3_VNNI_ROWS(name##_vnni_rows, name##_vnni_unpack, iq_vnni_body)
+DSV3_IQ_VNNI_ROWS(iq2_xxs, 16)
+DSV3_IQ_VNNI_ROWS(iq2_xs, 17)
+DSV3_IQ_VNNI_ROWS(iq3_xxs, 18)
+DSV3_IQ_VNNI_ROWS(iq1_s, 19)
+DSV3_IQ_VNNI_ROWS(iq3_s, 21)
+DSV3_IQ_VNNI_ROWS(iq2_s, 22)
+DSV3_IQ_VNNI_ROWS(iq1_m, 29)
+#  undef DSV3_IQ_VNNI_ROWS
 
 DSV3_VNNI_ROWS(q8_0_vnni_rows, q8_0_vnni_unpack, q8_0_vnni_body)
 DSV3_VNNI_ROWS(q4_k_vnni_rows, q4_k_vnni_unpack, q4_k_vnni_body)
@@ -6450,10 +6609,18 @@ static void kernels_avx512(kernel_set *k) {
     k->block_rows[8] = q8_0_vnni_rows;
     k->block_rows[12] = q4_k_vnni_rows;
     k->block_rows[14] = q6_k_vnni_rows;
+    k->block_rows[16] = iq2_xxs_vnni_rows;
+    k->block_rows[17] = iq2_xs_vnni_rows;
+    k->block_rows[18] = iq3_xxs_vnni_rows;
+    k->block_rows[19] = iq1_s_vnni_rows;
+    k->block_rows[21] = iq3_s_vnni_rows;
+    k->block_rows[22] = iq2_s_vnni_rows;
+    k->block_rows[29] = iq1_m_vnni_rows;
     /* the unpacking costs about what 8 tokens' products do: in cache on a Zen
        5 core the row blocks overtake the tiles at 3-4 tokens (Q8_0, Q4_K)
        and ~7 (Q6_K) */
     k->block_rows_min_tokens = 6;
+    DSV3_IQ_SET(k, avx512);
 }
 #else
 #  define DSV3_HAVE_AVX512 0
@@ -6848,6 +7015,9 @@ static size_t amx_scratch_bytes(size_t n) { return 4096 + (n / 256 + 1) * AMX_Q6
 
 static void kernels_amx(kernel_set *k) {
     k->name = "avx512-amx";
+    /* the VNNI row blocks read unpacked activations: the types AMX does not
+       take go through the tiles */
+    for (uint32_t t = 0; t < DSV3_TYPE_COUNT; t++) k->block_rows[t] = NULL;
     k->block_rows[8] = q8_0_amx_rows;
     k->block_rows[12] = q4_k_amx_rows;
     k->block_rows[14] = q6_k_amx_rows;
