@@ -5156,49 +5156,86 @@ DSV3_Q4_Q5_K_DOT2(DSV3_AVX2, q4_k_act_dot2_avx2, 0, scaled_pairs_avx2)
 
 DSV3_Q4_Q5_K_DOT2(DSV3_AVX2, q5_k_act_dot2_avx2, 1, scaled_pairs_avx2)
 
-DSV3_AVX2 static float iq4_nl_act_dot_avx2(const uint8_t *row, const void *act, size_t n) {
-    const act_block32 *a = (const act_block32 *)act;
+/* 32 IQ4 weights as signed bytes: the table looked up by the 16 bytes'
+   low nibbles (the first 16 weights) and high nibbles (the last 16). */
+DSV3_AVX2 DSV3_ALWAYS_INLINE static inline __m256i iq4_lookup_avx2(__m256i table2, const uint8_t *packed16) {
+    __m128i packed = _mm_loadu_si128((const __m128i *)(const void *)packed16);
+    __m256i idx = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(packed, 4), packed), _mm256_set1_epi8(0x0F));
+    return _mm256_shuffle_epi8(table2, idx);
+}
+
+DSV3_AVX2 DSV3_ALWAYS_INLINE static inline __m256i iq4_table_avx2(void) {
     const __m128i table = _mm_loadu_si128((const __m128i *)(const void *)iq4nl_values);
-    const __m256i table2 = _mm256_set_m128i(table, table), low_nibbles = _mm256_set1_epi8(0x0F);
-    const __m256i ones = _mm256_set1_epi16(1);
-    __m256 acc = _mm256_setzero_ps();
+    return _mm256_set_m128i(table, table);
+}
+
+/* IQ4_NL: per block the table lookup; maddubs wants an unsigned operand, so
+   |q| times y with q's sign. n_tok <= 4. */
+DSV3_AVX2 DSV3_ALWAYS_INLINE static inline void iq4_nl_tile_avx2(const uint8_t *row, const uint8_t *act,
+                                                                 size_t act_stride, size_t n, float *out,
+                                                                 size_t out_stride, int n_tok) {
+    const __m256i table2 = iq4_table_avx2(), ones = _mm256_set1_epi16(1);
+    __m256 acc[4];
+    DSV3_UNROLL
+    for (int t = 0; t < n_tok; t++) acc[t] = _mm256_setzero_ps();
     for (size_t b = 0; b < n / 32; b++) {
         const uint8_t *block = row + 18 * b;
-        __m128i packed = _mm_loadu_si128((const __m128i *)(const void *)(block + 2));
-        __m256i idx = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(packed, 4), packed), low_nibbles);
-        __m256i q = _mm256_shuffle_epi8(table2, idx); /* signed weights */
-        __m256i y = _mm256_loadu_si256((const __m256i *)(const void *)a[b].qs);
-        /* maddubs wants an unsigned operand: |q| times y with q's sign */
-        __m256i p = _mm256_maddubs_epi16(_mm256_sign_epi8(q, q), _mm256_sign_epi8(y, q));
-        __m256i dot = _mm256_madd_epi16(p, ones);
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(f16c_to_f32(read_u16le(block)) * a[b].d), _mm256_cvtepi32_ps(dot), acc);
+        __m256i q = iq4_lookup_avx2(table2, block + 2), magnitudes = _mm256_sign_epi8(q, q);
+        float dw = f16c_to_f32(read_u16le(block));
+        DSV3_UNROLL
+        for (int t = 0; t < n_tok; t++) {
+            const act_block32 *a = (const act_block32 *)(const void *)(act + act_stride * t) + b;
+            __m256i y = _mm256_loadu_si256((const __m256i *)(const void *)a->qs);
+            __m256i dot = _mm256_madd_epi16(_mm256_maddubs_epi16(magnitudes, _mm256_sign_epi8(y, q)), ones);
+            acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(dw * a->d), _mm256_cvtepi32_ps(dot), acc[t]);
+        }
     }
-    return hsum256(acc);
+    DSV3_UNROLL
+    for (int t = 0; t < n_tok; t++) out[out_stride * t] = hsum256(acc[t]);
 }
 
 /* IQ4_XS: per sub-block IQ4_NL's table lookup, the 16-bit pair sums
    multiplied by the sub-block's scale in the same vpmaddwd; one float
    multiply-add per super-block. */
-DSV3_AVX2 static float iq4_xs_act_dot_avx2(const uint8_t *row, const void *act, size_t n) {
-    const act_block256 *a = (const act_block256 *)act;
-    const __m128i table = _mm_loadu_si128((const __m128i *)(const void *)iq4nl_values);
-    const __m256i table2 = _mm256_set_m128i(table, table), low_nibbles = _mm256_set1_epi8(0x0F);
-    __m256 acc = _mm256_setzero_ps();
+DSV3_AVX2 DSV3_ALWAYS_INLINE static inline void iq4_xs_tile_avx2(const uint8_t *row, const uint8_t *act,
+                                                                 size_t act_stride, size_t n, float *out,
+                                                                 size_t out_stride, int n_tok) {
+    const __m256i table2 = iq4_table_avx2();
+    __m256 acc[4];
+    DSV3_UNROLL
+    for (int t = 0; t < n_tok; t++) acc[t] = _mm256_setzero_ps();
     for (size_t b = 0; b < n / 256; b++) {
         const uint8_t *block = row + 136 * b;
-        __m256i isum = _mm256_setzero_si256();
+        __m256i isum[4];
+        DSV3_UNROLL
+        for (int t = 0; t < n_tok; t++) isum[t] = _mm256_setzero_si256();
         for (int sub = 0; sub < 8; sub++) {
-            __m128i packed = _mm_loadu_si128((const __m128i *)(const void *)(block + 8 + 16 * sub));
-            __m256i idx = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(packed, 4), packed), low_nibbles);
-            __m256i q = _mm256_shuffle_epi8(table2, idx);
-            __m256i y = _mm256_loadu_si256((const __m256i *)(const void *)(a[b].qs + 32 * sub));
-            __m256i p = _mm256_maddubs_epi16(_mm256_sign_epi8(q, q), _mm256_sign_epi8(y, q));
-            isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p, _mm256_set1_epi16((short)iq4_xs_scale(block, sub))));
+            __m256i q = iq4_lookup_avx2(table2, block + 8 + 16 * sub), magnitudes = _mm256_sign_epi8(q, q);
+            __m256i scale = _mm256_set1_epi16((short)iq4_xs_scale(block, sub));
+            DSV3_UNROLL
+            for (int t = 0; t < n_tok; t++) {
+                const act_block256 *a = (const act_block256 *)(const void *)(act + act_stride * t) + b;
+                __m256i y = _mm256_loadu_si256((const __m256i *)(const void *)(a->qs + 32 * sub));
+                __m256i p = _mm256_maddubs_epi16(magnitudes, _mm256_sign_epi8(y, q));
+                isum[t] = _mm256_add_epi32(isum[t], _mm256_madd_epi16(p, scale));
+            }
         }
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(a[b].d * f16c_to_f32(read_u16le(block))), _mm256_cvtepi32_ps(isum), acc);
+        float dw = f16c_to_f32(read_u16le(block));
+        DSV3_UNROLL
+        for (int t = 0; t < n_tok; t++) {
+            const act_block256 *a = (const act_block256 *)(const void *)(act + act_stride * t) + b;
+            acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(a->d * dw), _mm256_cvtepi32_ps(isum[t]), acc[t]);
+        }
     }
-    return hsum256(acc);
+    DSV3_UNROLL
+    for (int t = 0; t < n_tok; t++) out[out_stride * t] = hsum256(acc[t]);
 }
+#define DSV3_IQ4_NL_TILE(k) iq4_nl_tile_avx2(row, acts, act_stride, n, out, out_stride, k)
+#define DSV3_IQ4_XS_TILE(k) iq4_xs_tile_avx2(row, acts, act_stride, n, out, out_stride, k)
+DSV3_TILE_KERNELS(DSV3_AVX2, iq4_nl_tiles_avx2, iq4_nl_act_dot_avx2, DSV3_IQ4_NL_TILE)
+DSV3_TILE_KERNELS(DSV3_AVX2, iq4_xs_tiles_avx2, iq4_xs_act_dot_avx2, DSV3_IQ4_XS_TILE)
+#undef DSV3_IQ4_NL_TILE
+#undef DSV3_IQ4_XS_TILE
 
 /* ---- IQ lattice types on AVX2: 32 weights at a time as signed bytes ----
    iq_group's integer form (d * m * step * q) in vectors: the group's grid
@@ -5317,6 +5354,7 @@ DSV3_AVX2 DSV3_ALWAYS_INLINE static inline void iq_tile_avx2(uint32_t type, cons
         __m256i isum[4];
         DSV3_UNROLL
         for (int t = 0; t < n_tok; t++) isum[t] = _mm256_setzero_si256();
+        DSV3_UNROLL
         for (int g = 0; g < 8; g++) {
             int32_t m[2];
             __m256i q = iq_group_avx2(type, block, g, m);
@@ -5364,8 +5402,8 @@ DSV3_AVX2 DSV3_ALWAYS_INLINE static inline void iq_tile_avx2(uint32_t type, cons
 /* The seven lattice types' kernels for one set */
 #define DSV3_IQ_TILE_SET(target, suffix, scaled_pairs)                                                         \
     DSV3_IQ_TILES(target, iq2_xxs_tiles_##suffix, iq2_xxs_act_dot_##suffix, 16, scaled_pairs)                 \
-    DSV3_IQ_TILES(target, iq2_xs_tiles_##suffix, iq2_xs_act_dot_##suffix, 17, scaled_pairs)                   \
     DSV3_IQ_TILES(target, iq3_xxs_tiles_##suffix, iq3_xxs_act_dot_##suffix, 18, scaled_pairs)                 \
+    DSV3_IQ_TILES(target, iq2_xs_tiles_##suffix, iq2_xs_act_dot_##suffix, 17, scaled_pairs)                   \
     DSV3_IQ_TILES(target, iq1_s_tiles_##suffix, iq1_s_act_dot_##suffix, 19, scaled_pairs)                     \
     DSV3_IQ_TILES(target, iq3_s_tiles_##suffix, iq3_s_act_dot_##suffix, 21, scaled_pairs)                     \
     DSV3_IQ_TILES(target, iq2_s_tiles_##suffix, iq2_s_act_dot_##suffix, 22, scaled_pairs)                     \
@@ -5376,8 +5414,8 @@ DSV3_IQ_TILE_SET(DSV3_AVX2, avx2, scaled_pairs_avx2)
 #define DSV3_IQ_SET(k, suffix)                                                                                 \
     do {                                                                                                       \
         (k)->act_dot[16] = iq2_xxs_act_dot_##suffix, (k)->act_tile[16] = iq2_xxs_tiles_##suffix;               \
-        (k)->act_dot[17] = iq2_xs_act_dot_##suffix, (k)->act_tile[17] = iq2_xs_tiles_##suffix;                 \
         (k)->act_dot[18] = iq3_xxs_act_dot_##suffix, (k)->act_tile[18] = iq3_xxs_tiles_##suffix;               \
+        (k)->act_dot[17] = iq2_xs_act_dot_##suffix, (k)->act_tile[17] = iq2_xs_tiles_##suffix;                 \
         (k)->act_dot[19] = iq1_s_act_dot_##suffix, (k)->act_tile[19] = iq1_s_tiles_##suffix;                   \
         (k)->act_dot[21] = iq3_s_act_dot_##suffix, (k)->act_tile[21] = iq3_s_tiles_##suffix;                   \
         (k)->act_dot[22] = iq2_s_act_dot_##suffix, (k)->act_tile[22] = iq2_s_tiles_##suffix;                   \
@@ -5641,6 +5679,8 @@ static void kernels_avx2(kernel_set *k) {
     k->act_dot[10] = q2_k_act_dot_avx2;
     k->act_dot[20] = iq4_nl_act_dot_avx2;
     k->act_dot[23] = iq4_xs_act_dot_avx2;
+    k->act_tile[20] = iq4_nl_tiles_avx2;
+    k->act_tile[23] = iq4_xs_tiles_avx2;
     DSV3_IQ_SET(k, avx2);
     k->act_dot[11] = q3_k_act_dot_avx2;
     k->act_dot[12] = q4_k_act_dot_avx2;
@@ -5725,10 +5765,11 @@ static void kernels_avxvnni(kernel_set *k) {
    are exact in any order), so batch size never changes a result. */
 #if DSV3_HAVE_AVX2 && defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #  define DSV3_HAVE_AVX512 1
-#  define DSV3_AVX512 __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
+#  define DSV3_AVX512 __attribute__((target("avx2,fma,f16c,bmi2,avx512f,avx512bw,avx512vl,avx512vnni")))
 
-/* CPUID leaf 7: AVX512F (EBX 16), AVX512BW (30), AVX512VL (31), AVX512_VNNI
-   (ECX 11); the OS must save opmask and ZMM state too (XCR0 bits 5-7). */
+/* CPUID leaf 7: BMI2 (EBX 8; pdep is fast on every CPU with AVX-512, unlike
+   Zen 1-2's), AVX512F (16), AVX512BW (30), AVX512VL (31), AVX512_VNNI (ECX
+   11); the OS must save opmask and ZMM state too (XCR0 bits 5-7). */
 static int cpu_has_avx512(void) {
     if (!cpu_has_avx2()) return 0;
     unsigned a, b, c, d, xcr0_lo, xcr0_hi;
@@ -5736,7 +5777,7 @@ static int cpu_has_avx512(void) {
     (void)xcr0_hi;
     if ((xcr0_lo & 0xE6u) != 0xE6u) return 0;
     __cpuid_count(7, 0, a, b, c, d);
-    const unsigned ebx = (1u << 16) | (1u << 30) | (1u << 31);
+    const unsigned ebx = (1u << 8) | (1u << 16) | (1u << 30) | (1u << 31);
     return (b & ebx) == ebx && (c & (1u << 11)) != 0;
 }
 
@@ -5745,13 +5786,200 @@ DSV3_AVX512 static __m512i halves_epi16(short lo, short hi) {
     return _mm512_inserti64x4(_mm512_set1_epi16(lo), _mm256_set1_epi16(hi), 1);
 }
 
+/* The lattice types in 512-bit registers, two groups (64 weights) a step:
+   the magnitudes as vpmaddubsw's unsigned operand and the signs as a mask
+   register, which negates the activations in one masked subtraction. */
+
+/* A block's 16 multipliers m = 2s + 1 (one per 16 elements), m_j in both
+   16-bit halves of dword j: each step's scales are then one permute. */
+DSV3_AVX512 DSV3_ALWAYS_INLINE static inline __m512i iq_block_scales_avx512(uint32_t type, const uint8_t *block) {
+    __m512i s;
+    switch (type) {
+    case 16: /* the top nibble of each group's aux word: dwords 1, 3, .. 15 of the 64 bytes */
+        s = _mm512_srli_epi32(_mm512_permutexvar_epi32(
+                                  _mm512_set_epi32(15, 15, 13, 13, 11, 11, 9, 9, 7, 7, 5, 5, 3, 3, 1, 1),
+                                  _mm512_loadu_si512((const void *)(block + 2))),
+                              28);
+        break;
+    case 18: /* the same of the 8 aux words after the grid bytes */
+        s = _mm512_srli_epi32(_mm512_permutexvar_epi32(
+                                  _mm512_set_epi32(7, 7, 6, 6, 5, 5, 4, 4, 3, 3, 2, 2, 1, 1, 0, 0),
+                                  _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(const void *)(block + 66)))),
+                              28);
+        break;
+    case 17: case 22: { /* a nibble per 16 elements, low nibble first */
+        __m128i bytes = _mm_loadl_epi64((const __m128i *)(const void *)(block + (type == 17 ? 66 : 74)));
+        __m128i nibbles = _mm_unpacklo_epi8(_mm_and_si128(bytes, _mm_set1_epi8(15)),
+                                            _mm_and_si128(_mm_srli_epi16(bytes, 4), _mm_set1_epi8(15)));
+        s = _mm512_cvtepu8_epi32(nibbles);
+        break;
+    }
+    case 21: { /* a nibble per 32 elements */
+        __m128i bytes = _mm_cvtsi32_si128((int)read_u32le(block + 106));
+        __m128i nibbles = _mm_unpacklo_epi8(_mm_and_si128(bytes, _mm_set1_epi8(15)),
+                                            _mm_and_si128(_mm_srli_epi16(bytes, 4), _mm_set1_epi8(15)));
+        s = _mm512_cvtepu8_epi32(_mm_unpacklo_epi8(nibbles, nibbles));
+        break;
+    }
+    case 19: { /* bits 12-14 of each group's 16-bit word */
+        __m128i words = _mm_and_si128(_mm_srli_epi16(_mm_loadu_si128((const __m128i *)(const void *)(block + 34)), 12),
+                                      _mm_set1_epi16(7));
+        s = _mm512_cvtepu16_epi32(_mm256_inserti128_si256(_mm256_castsi128_si256(_mm_unpacklo_epi16(words, words)),
+                                                          _mm_unpackhi_epi16(words, words), 1));
+        break;
+    }
+    default: { /* IQ1_M: 3 bits each, four to a 16-bit word */
+        __m512i words = _mm512_cvtepu16_epi32(_mm256_castsi128_si256(
+            _mm_loadl_epi64((const __m128i *)(const void *)(block + 48))));
+        words = _mm512_permutexvar_epi32(_mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0), words);
+        s = _mm512_and_si512(_mm512_srlv_epi32(words, _mm512_set_epi32(9, 6, 3, 0, 9, 6, 3, 0, 9, 6, 3, 0, 9, 6, 3, 0)),
+                             _mm512_set1_epi32(7));
+        break;
+    }
+    }
+    __m512i m = _mm512_or_si512(_mm512_slli_epi32(s, 1), _mm512_set1_epi32(1));
+    return _mm512_or_si512(m, _mm512_slli_epi32(m, 16));
+}
+
+/* Seven-bit sign fields (eight of them, 28 bits per group) spread to bytes
+   by one pdep and completed to even parity together, as iq2_sign_bits. */
+DSV3_AVX512 DSV3_ALWAYS_INLINE static inline __mmask64 iq2_sign_mask_avx512(uint64_t fields) {
+    uint64_t x = _pdep_u64(fields, 0x7F7F7F7F7F7F7F7Full), p = x ^ x << 4;
+    p ^= p << 2;
+    p ^= p << 1;
+    return _cvtu64_mask64(x | (p & 0x8080808080808080ull));
+}
+
+DSV3_AVX512 DSV3_ALWAYS_INLINE static inline __m512i iq_join_avx512(__m256i lo, __m256i hi) {
+    return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+}
+
+/* Groups 2i and 2i + 1 of a block: magnitudes, and the negative ones' mask */
+DSV3_AVX512 DSV3_ALWAYS_INLINE static inline __m512i iq_pair_avx512(uint32_t type, const uint8_t *block, int i,
+                                                                    __mmask64 *negative) {
+    switch (type) {
+    case 16: {
+        const uint8_t *k = block + 2 + 16 * i;
+        *negative = iq2_sign_mask_avx512((uint64_t)(read_u32le(k + 4) & 0x0FFFFFFF) |
+                                         (uint64_t)(read_u32le(k + 12) & 0x0FFFFFFF) << 28);
+        return iq_join_avx512(iq_grid64_avx2(iq2xxs_grid, k[0], k[1], k[2], k[3]),
+                              iq_grid64_avx2(iq2xxs_grid, k[8], k[9], k[10], k[11]));
+    }
+    case 18: {
+        const uint8_t *k = block + 2 + 16 * i;
+        uint32_t lo[8], hi[8];
+        for (int e = 0; e < 8; e++) lo[e] = k[e], hi[e] = k[8 + e];
+        *negative = iq2_sign_mask_avx512((uint64_t)(read_u32le(block + 66 + 8 * i) & 0x0FFFFFFF) |
+                                         (uint64_t)(read_u32le(block + 70 + 8 * i) & 0x0FFFFFFF) << 28);
+        return iq_join_avx512(iq_grid32_avx2(iq3xxs_grid, lo), iq_grid32_avx2(iq3xxs_grid, hi));
+    }
+    case 17: {
+        uint64_t w0 = read_u64le(block + 2 + 16 * i), w1 = read_u64le(block + 10 + 16 * i);
+        const uint64_t sign_bits = 0xFE00FE00FE00FE00ull;
+        *negative = iq2_sign_mask_avx512(_pext_u64(w0, sign_bits) | _pext_u64(w1, sign_bits) << 28);
+        return iq_join_avx512(iq_grid64_avx2(iq2xs_grid, (uint32_t)w0 & 511, (uint32_t)(w0 >> 16) & 511,
+                                             (uint32_t)(w0 >> 32) & 511, (uint32_t)(w0 >> 48) & 511),
+                              iq_grid64_avx2(iq2xs_grid, (uint32_t)w1 & 511, (uint32_t)(w1 >> 16) & 511,
+                                             (uint32_t)(w1 >> 32) & 511, (uint32_t)(w1 >> 48) & 511));
+    }
+    case 22: {
+        const uint8_t *k = block + 2 + 8 * i;
+        uint32_t h0 = block[66 + 2 * i], h1 = block[67 + 2 * i];
+        *negative = _cvtu64_mask64(read_u64le(block + 34 + 8 * i));
+        return iq_join_avx512(iq_grid64_avx2(iq2s_grid, k[0] | (h0 << 8 & 0x300), k[1] | (h0 << 6 & 0x300),
+                                             k[2] | (h0 << 4 & 0x300), k[3] | (h0 << 2 & 0x300)),
+                              iq_grid64_avx2(iq2s_grid, k[4] | (h1 << 8 & 0x300), k[5] | (h1 << 6 & 0x300),
+                                             k[6] | (h1 << 4 & 0x300), k[7] | (h1 << 2 & 0x300)));
+    }
+    case 21: {
+        const uint8_t *k = block + 2 + 16 * i;
+        uint32_t h0 = block[66 + 2 * i], h1 = block[67 + 2 * i], lo[8], hi[8];
+        for (int e = 0; e < 8; e++) lo[e] = k[e] | ((h0 >> e) & 1) << 8, hi[e] = k[8 + e] | ((h1 >> e) & 1) << 8;
+        *negative = _cvtu64_mask64(read_u64le(block + 74 + 8 * i));
+        return iq_join_avx512(iq_grid32_avx2(iq3s_grid, lo), iq_grid32_avx2(iq3s_grid, hi));
+    }
+    default: { /* IQ1: signed values from the AVX2 decoder */
+        int32_t unused[2];
+        __m512i q = iq_join_avx512(iq_group_avx2(type, block, 2 * i, unused), iq_group_avx2(type, block, 2 * i + 1, unused));
+        *negative = _mm512_movepi8_mask(q);
+        return _mm512_abs_epi8(q);
+    }
+    }
+}
+
+/* One row against n_tok <= 8 tokens (2 x 8 accumulators, the weights and the
+   scales fit 32 registers), each token with the one-token case's float
+   operations. */
+DSV3_AVX512 DSV3_ALWAYS_INLINE static inline void iq_tile_avx512(uint32_t type, const uint8_t *row, const uint8_t *act,
+                                                                 size_t act_stride, size_t n, float *out,
+                                                                 size_t out_stride, int n_tok) {
+    const __m512i quarter = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
+    __m512 acc[8];
+    DSV3_UNROLL
+    for (int t = 0; t < n_tok; t++) acc[t] = _mm512_setzero_ps();
+    for (size_t b = 0; b < n / 256; b++) {
+        const uint8_t *block = row + iq_block_bytes(type) * b;
+        __m512i isum[8], m = iq_block_scales_avx512(type, block);
+        DSV3_UNROLL
+        for (int t = 0; t < n_tok; t++) isum[t] = _mm512_setzero_si512();
+        DSV3_UNROLL
+        for (int i = 0; i < 4; i++) {
+            __mmask64 negative;
+            __m512i w = iq_pair_avx512(type, block, i, &negative);
+            __m512i scales = _mm512_permutexvar_epi32(_mm512_add_epi32(quarter, _mm512_set1_epi32(4 * i)), m);
+            DSV3_UNROLL
+            for (int t = 0; t < n_tok; t++) {
+                const act_block256 *a = (const act_block256 *)(const void *)(act + act_stride * t) + b;
+                __m512i y = _mm512_loadu_si512((const void *)(a->qs + 64 * i));
+                y = _mm512_mask_sub_epi8(y, negative, _mm512_setzero_si512(), y);
+                isum[t] = _mm512_dpwssd_epi32(isum[t], _mm512_maddubs_epi16(w, y), scales);
+            }
+        }
+        float d = iq_step(type) * iq_block_d(type, block);
+        DSV3_UNROLL
+        for (int t = 0; t < n_tok; t++) {
+            const act_block256 *a = (const act_block256 *)(const void *)(act + act_stride * t) + b;
+            acc[t] = _mm512_fmadd_ps(_mm512_set1_ps(d * a->d), _mm512_cvtepi32_ps(isum[t]), acc[t]);
+        }
+    }
+    DSV3_UNROLL
+    for (int t = 0; t < n_tok; t++) out[out_stride * t] = _mm512_reduce_add_ps(acc[t]);
+}
+#define DSV3_IQ_TILES_AVX512(name, type)                                                                       \
+    DSV3_AVX512 static void name##_tiles_avx512(const uint8_t *row, const void *act, size_t act_stride,        \
+                                                size_t n_tok, size_t n, float *out, size_t out_stride) {       \
+        const uint8_t *acts = (const uint8_t *)act;                                                            \
+        switch (n_tok) {                                                                                       \
+        case 1: iq_tile_avx512(type, row, acts, act_stride, n, out, out_stride, 1); break;                     \
+        case 2: iq_tile_avx512(type, row, acts, act_stride, n, out, out_stride, 2); break;                     \
+        case 3: iq_tile_avx512(type, row, acts, act_stride, n, out, out_stride, 3); break;                     \
+        case 4: iq_tile_avx512(type, row, acts, act_stride, n, out, out_stride, 4); break;                     \
+        case 5: iq_tile_avx512(type, row, acts, act_stride, n, out, out_stride, 5); break;                     \
+        case 6: iq_tile_avx512(type, row, acts, act_stride, n, out, out_stride, 6); break;                     \
+        case 7: iq_tile_avx512(type, row, acts, act_stride, n, out, out_stride, 7); break;                     \
+        default: iq_tile_avx512(type, row, acts, act_stride, n, out, out_stride, 8); break;                    \
+        }                                                                                                      \
+    }                                                                                                          \
+    DSV3_AVX512 static float name##_act_dot_avx512(const uint8_t *row, const void *act, size_t n) {            \
+        float result;                                                                                          \
+        iq_tile_avx512(type, row, (const uint8_t *)act, 0, n, &result, 0, 1);                                  \
+        return result;                                                                                         \
+    }
+DSV3_IQ_TILES_AVX512(iq2_xxs, 16)
+DSV3_IQ_TILES_AVX512(iq2_xs, 17)
+DSV3_IQ_TILES_AVX512(iq3_xxs, 18)
+DSV3_IQ_TILES_AVX512(iq1_s, 19)
+DSV3_IQ_TILES_AVX512(iq3_s, 21)
+DSV3_IQ_TILES_AVX512(iq2_s, 22)
+DSV3_IQ_TILES_AVX512(iq1_m, 29)
+#undef DSV3_IQ_TILES_AVX512
+
 /* Q4_K / Q5_K: the AVX2 tiles with vpdpwssd, in 256-bit registers: on a Zen
    4 core they beat a 512-bit layout (which needs a permute per 64 weights for
    the scales) by ~10% for one token and for four. */
 DSV3_AVX512 static inline __m256i scaled_pairs_vnni(__m256i isum, __m256i p, __m256i s) {
     return _mm256_dpwssd_epi32(isum, p, s);
 }
-DSV3_IQ_TILE_SET(DSV3_AVX512, avx512, scaled_pairs_vnni)
 
 /* Q6_K: each half of a block is 64 bytes of low nibbles (elements 0-63 low,
    64-127 high) and 32 bytes of 2-bit tops (element 32j + i in bits 2j of byte
@@ -6324,6 +6552,32 @@ DSV3_AVX512 static void q8_0_vnni_unpack(const uint8_t *rows, size_t row_bytes, 
     }
 }
 
+/* IQ4_NL: Q8_0's layout with the table's values as the quants. */
+DSV3_AVX512 static void iq4_nl_vnni_unpack(const uint8_t *rows, size_t row_bytes, size_t n_rows, size_t n,
+                                           uint8_t *out) {
+    const __m512i sign = _mm512_set1_epi8((char)0x80);
+    const __m256i table2 = iq4_table_avx2();
+    size_t n_blocks = n / 32;
+    for (size_t b = 0; b < n_blocks; b += 2) {
+        int pair = b + 1 < n_blocks;
+        __m512i r[16];
+        DSV3_UNROLL16
+        for (size_t m = 0; m < 16; m++) {
+            const uint8_t *block = rows + m * row_bytes + 18 * b;
+            __m256i first = m < n_rows ? iq4_lookup_avx2(table2, block + 2) : _mm256_setzero_si256();
+            __m256i second = m < n_rows && pair ? iq4_lookup_avx2(table2, block + 20) : _mm256_setzero_si256();
+            r[m] = _mm512_inserti64x4(_mm512_castsi256_si512(first), second, 1);
+        }
+        transpose_16x16_epi32(r);
+        DSV3_UNROLL16
+        for (int k = 0; k < 8 * (1 + pair); k++)
+            _mm512_store_si512(out + VNNI_Q8_0_BLOCK * (b + k / 8) + 64 * (k % 8), _mm512_xor_si512(r[k], sign));
+        for (size_t i = 0; i <= (size_t)pair; i++)
+            _mm512_store_ps(out + VNNI_Q8_0_BLOCK * (b + i) + 512,
+                            vnni_halves_to_f32(vnni_gather_words(rows, row_bytes, n_rows, 18 * (b + i))));
+    }
+}
+
 DSV3_AVX512 DSV3_ALWAYS_INLINE static inline void q8_0_vnni_body(const uint8_t *unpacked, size_t n, const uint8_t *act,
                                                                  size_t act_stride, size_t n_rows, float *out,
                                                                  size_t out_stride, int n_tok) {
@@ -6521,6 +6775,46 @@ DSV3_AVX512 DSV3_ALWAYS_INLINE static inline void k_quant_vnni_body(const uint8_
 #  define q6_k_vnni_body(...) k_quant_vnni_body(__VA_ARGS__, 5)
 #  define iq_vnni_body(...) k_quant_vnni_body(__VA_ARGS__, 6)
 
+/* 16 rows of 256 bytes, row by row, to the super-block layout: word k of
+   the output is bytes 4k..4k+3 of every row. */
+DSV3_AVX512 DSV3_ALWAYS_INLINE static inline void vnni_transpose_super(const uint8_t *bytes, uint8_t *base) {
+    for (int h = 0; h < 4; h++) {
+        __m512i words[16];
+        vnni_load_words(words, bytes, 256, 16, 64 * (size_t)h);
+        transpose_16x16_epi32(words);
+        DSV3_UNROLL16
+        for (int j = 0; j < 16; j++) _mm512_store_si512(base + 64 * (16 * h + j), words[j]);
+    }
+}
+
+/* IQ4_XS in Q4_K's layout: the table's values + 128 as the quants, the
+   sub-blocks' signed scales as scales and minimums, dmin = 128 d, so that
+   d * scaled - dmin * paired takes the bias off again. */
+DSV3_AVX512 static void iq4_xs_vnni_unpack(const uint8_t *rows, size_t row_bytes, size_t n_rows, size_t n,
+                                           uint8_t *out) {
+    uint8_t bytes[16 * 256];
+    const __m256i table2 = iq4_table_avx2(), bias = _mm256_set1_epi8((char)0x80);
+    for (size_t b = 0; b < n / 256; b++) {
+        uint8_t *base = out + VNNI_K_SUPER * b;
+        int32_t *scales = (int32_t *)(void *)(base + 4096), *min_pairs = (int32_t *)(void *)(base + 5120);
+        float *d = (float *)(void *)(base + 5632);
+        for (size_t r = 0; r < 16; r++) {
+            const uint8_t *block = rows + r * row_bytes + 136 * b;
+            for (int sub = 0; sub < 8; sub++) {
+                __m256i u = r < n_rows ? _mm256_xor_si256(iq4_lookup_avx2(table2, block + 8 + 16 * sub), bias)
+                                       : _mm256_setzero_si256();
+                _mm256_storeu_si256((__m256i *)(void *)(bytes + 256 * r + 32 * sub), u);
+                int32_t scale = r < n_rows ? iq4_xs_scale(block, sub) : 0;
+                scales[16 * sub + r] = scale;
+                min_pairs[16 * sub + r] = (scale & 0xFFFF) | (int32_t)((uint32_t)scale << 16);
+            }
+            d[r] = r < n_rows ? f16c_to_f32(read_u16le(block)) : 0.0f;
+            d[16 + r] = 128.0f * d[r];
+        }
+        vnni_transpose_super(bytes, base);
+    }
+}
+
 /* The IQ lattice types in Q6_K's layout: each group decoded by
    iq_group_avx2 and made unsigned by + 64 (|q| <= 62), the multipliers m
    as the 16-element sub-blocks' scales and d * step as the rows' d. */
@@ -6551,13 +6845,7 @@ DSV3_AVX512 DSV3_ALWAYS_INLINE static inline void iq_vnni_unpack(uint32_t type, 
             }
             d[r] = iq_step(type) * iq_block_d(type, block);
         }
-        for (int h = 0; h < 4; h++) {
-            __m512i words[16];
-            vnni_load_words(words, bytes, 256, 16, 64 * (size_t)h);
-            transpose_16x16_epi32(words);
-            DSV3_UNROLL16
-            for (int j = 0; j < 16; j++) _mm512_store_si512(base + 64 * (16 * h + j), words[j]);
-        }
+        vnni_transpose_super(bytes, base);
     }
 }
 #  define DSV3_IQ_VNNI_ROWS(name, type)                                                                        \
@@ -6578,6 +6866,8 @@ DSV3_IQ_VNNI_ROWS(iq1_m, 29)
 DSV3_VNNI_ROWS(q8_0_vnni_rows, q8_0_vnni_unpack, q8_0_vnni_body)
 DSV3_VNNI_ROWS(q4_k_vnni_rows, q4_k_vnni_unpack, q4_k_vnni_body)
 DSV3_VNNI_ROWS(q6_k_vnni_rows, q6_k_vnni_unpack, q6_k_vnni_body)
+DSV3_VNNI_ROWS(iq4_nl_vnni_rows, iq4_nl_vnni_unpack, q8_0_vnni_body)
+DSV3_VNNI_ROWS(iq4_xs_vnni_rows, iq4_xs_vnni_unpack, q4_k_vnni_body)
 
 /* Scratch a thread needs for one row block of length n. */
 static size_t vnni_scratch_bytes(size_t n) {
@@ -6609,6 +6899,8 @@ static void kernels_avx512(kernel_set *k) {
     k->block_rows[8] = q8_0_vnni_rows;
     k->block_rows[12] = q4_k_vnni_rows;
     k->block_rows[14] = q6_k_vnni_rows;
+    k->block_rows[20] = iq4_nl_vnni_rows;
+    k->block_rows[23] = iq4_xs_vnni_rows;
     k->block_rows[16] = iq2_xxs_vnni_rows;
     k->block_rows[17] = iq2_xs_vnni_rows;
     k->block_rows[18] = iq3_xxs_vnni_rows;
