@@ -2569,6 +2569,48 @@ typedef void (*act_dot2_fn)(const uint8_t *row_a, const uint8_t *row_b, const vo
     }                                                                                                          \
     DSV3_TILE_DOT(target, dot_name, call)
 
+/* An IQ type's act_tile_fn and act_dot_fn for one kernel set: body(type,
+   row, acts, act_stride, n, out, out_stride, n_tok, extra) for up to 4 tokens,
+   the same body with one token for act_dot (so the same bits). */
+#define DSV3_IQ_TILES(target, tile_name, dot_name, body, type, extra)                                          \
+    target static void tile_name(const uint8_t *row, const void *act, size_t act_stride, size_t n_tok, size_t n, \
+                                 float *out, size_t out_stride) {                                              \
+        const uint8_t *acts = (const uint8_t *)act;                                                            \
+        for (; n_tok > 4; n_tok -= 4, acts += 4 * act_stride, out += 4 * out_stride)                           \
+            body(type, row, acts, act_stride, n, out, out_stride, 4, extra);                                   \
+        switch (n_tok) {                                                                                       \
+        case 1: body(type, row, acts, act_stride, n, out, out_stride, 1, extra); break;                        \
+        case 2: body(type, row, acts, act_stride, n, out, out_stride, 2, extra); break;                        \
+        case 3: body(type, row, acts, act_stride, n, out, out_stride, 3, extra); break;                        \
+        default: body(type, row, acts, act_stride, n, out, out_stride, 4, extra); break;                       \
+        }                                                                                                      \
+    }                                                                                                          \
+    target static float dot_name(const uint8_t *row, const void *act, size_t n) {                              \
+        float result;                                                                                          \
+        body(type, row, (const uint8_t *)act, 0, n, &result, 0, 1, extra);                                     \
+        return result;                                                                                         \
+    }
+/* The seven lattice types' kernels for one set */
+#define DSV3_IQ_TILE_SET(target, suffix, body, extra)                                                          \
+    DSV3_IQ_TILES(target, iq2_xxs_tiles_##suffix, iq2_xxs_act_dot_##suffix, body, 16, extra)                   \
+    DSV3_IQ_TILES(target, iq3_xxs_tiles_##suffix, iq3_xxs_act_dot_##suffix, body, 18, extra)                   \
+    DSV3_IQ_TILES(target, iq2_xs_tiles_##suffix, iq2_xs_act_dot_##suffix, body, 17, extra)                     \
+    DSV3_IQ_TILES(target, iq1_s_tiles_##suffix, iq1_s_act_dot_##suffix, body, 19, extra)                       \
+    DSV3_IQ_TILES(target, iq3_s_tiles_##suffix, iq3_s_act_dot_##suffix, body, 21, extra)                       \
+    DSV3_IQ_TILES(target, iq2_s_tiles_##suffix, iq2_s_act_dot_##suffix, body, 22, extra)                       \
+    DSV3_IQ_TILES(target, iq1_m_tiles_##suffix, iq1_m_act_dot_##suffix, body, 29, extra)
+/* The kernel set's entries for the seven lattice types */
+#define DSV3_IQ_SET(k, suffix)                                                                                 \
+    do {                                                                                                       \
+        (k)->act_dot[16] = iq2_xxs_act_dot_##suffix, (k)->act_tile[16] = iq2_xxs_tiles_##suffix;               \
+        (k)->act_dot[18] = iq3_xxs_act_dot_##suffix, (k)->act_tile[18] = iq3_xxs_tiles_##suffix;               \
+        (k)->act_dot[17] = iq2_xs_act_dot_##suffix, (k)->act_tile[17] = iq2_xs_tiles_##suffix;                 \
+        (k)->act_dot[19] = iq1_s_act_dot_##suffix, (k)->act_tile[19] = iq1_s_tiles_##suffix;                   \
+        (k)->act_dot[21] = iq3_s_act_dot_##suffix, (k)->act_tile[21] = iq3_s_tiles_##suffix;                   \
+        (k)->act_dot[22] = iq2_s_act_dot_##suffix, (k)->act_tile[22] = iq2_s_tiles_##suffix;                   \
+        (k)->act_dot[29] = iq1_m_act_dot_##suffix, (k)->act_tile[29] = iq1_m_tiles_##suffix;                   \
+    } while (0)
+
 /* Reference integer dots: the decoded integer quants times the activation
    quants, summed exactly in integers per (sub-)block, then scaled. */
 static float q8_0_act_dot(const uint8_t *row, const void *act, size_t n) {
@@ -5379,48 +5421,8 @@ DSV3_AVX2 DSV3_ALWAYS_INLINE static inline void iq_tile_avx2(uint32_t type, cons
     for (int t = 0; t < n_tok; t++) out[out_stride * t] = hsum256(acc[t]);
 }
 
-/* A type's act_tile_fn and act_dot_fn (the same body with one token, so the
-   same bits) for one kernel set. */
-#define DSV3_IQ_TILES(target, tile_name, dot_name, type, scaled_pairs)                                        \
-    target static void tile_name(const uint8_t *row, const void *act, size_t act_stride, size_t n_tok, size_t n, \
-                                 float *out, size_t out_stride) {                                              \
-        const uint8_t *acts = (const uint8_t *)act;                                                            \
-        for (; n_tok > 4; n_tok -= 4, acts += 4 * act_stride, out += 4 * out_stride)                           \
-            iq_tile_avx2(type, row, acts, act_stride, n, out, out_stride, 4, scaled_pairs);                    \
-        switch (n_tok) {                                                                                       \
-        case 1: iq_tile_avx2(type, row, acts, act_stride, n, out, out_stride, 1, scaled_pairs); break;         \
-        case 2: iq_tile_avx2(type, row, acts, act_stride, n, out, out_stride, 2, scaled_pairs); break;         \
-        case 3: iq_tile_avx2(type, row, acts, act_stride, n, out, out_stride, 3, scaled_pairs); break;         \
-        default: iq_tile_avx2(type, row, acts, act_stride, n, out, out_stride, 4, scaled_pairs); break;        \
-        }                                                                                                      \
-    }                                                                                                          \
-    target static float dot_name(const uint8_t *row, const void *act, size_t n) {                              \
-        float result;                                                                                          \
-        iq_tile_avx2(type, row, (const uint8_t *)act, 0, n, &result, 0, 1, scaled_pairs);                      \
-        return result;                                                                                         \
-    }
-/* The seven lattice types' kernels for one set */
-#define DSV3_IQ_TILE_SET(target, suffix, scaled_pairs)                                                         \
-    DSV3_IQ_TILES(target, iq2_xxs_tiles_##suffix, iq2_xxs_act_dot_##suffix, 16, scaled_pairs)                 \
-    DSV3_IQ_TILES(target, iq3_xxs_tiles_##suffix, iq3_xxs_act_dot_##suffix, 18, scaled_pairs)                 \
-    DSV3_IQ_TILES(target, iq2_xs_tiles_##suffix, iq2_xs_act_dot_##suffix, 17, scaled_pairs)                   \
-    DSV3_IQ_TILES(target, iq1_s_tiles_##suffix, iq1_s_act_dot_##suffix, 19, scaled_pairs)                     \
-    DSV3_IQ_TILES(target, iq3_s_tiles_##suffix, iq3_s_act_dot_##suffix, 21, scaled_pairs)                     \
-    DSV3_IQ_TILES(target, iq2_s_tiles_##suffix, iq2_s_act_dot_##suffix, 22, scaled_pairs)                     \
-    DSV3_IQ_TILES(target, iq1_m_tiles_##suffix, iq1_m_act_dot_##suffix, 29, scaled_pairs)
-DSV3_IQ_TILE_SET(DSV3_AVX2, avx2, scaled_pairs_avx2)
+DSV3_IQ_TILE_SET(DSV3_AVX2, avx2, iq_tile_avx2, scaled_pairs_avx2)
 
-/* The kernel set's entries for the seven lattice types */
-#define DSV3_IQ_SET(k, suffix)                                                                                 \
-    do {                                                                                                       \
-        (k)->act_dot[16] = iq2_xxs_act_dot_##suffix, (k)->act_tile[16] = iq2_xxs_tiles_##suffix;               \
-        (k)->act_dot[18] = iq3_xxs_act_dot_##suffix, (k)->act_tile[18] = iq3_xxs_tiles_##suffix;               \
-        (k)->act_dot[17] = iq2_xs_act_dot_##suffix, (k)->act_tile[17] = iq2_xs_tiles_##suffix;                 \
-        (k)->act_dot[19] = iq1_s_act_dot_##suffix, (k)->act_tile[19] = iq1_s_tiles_##suffix;                   \
-        (k)->act_dot[21] = iq3_s_act_dot_##suffix, (k)->act_tile[21] = iq3_s_tiles_##suffix;                   \
-        (k)->act_dot[22] = iq2_s_act_dot_##suffix, (k)->act_tile[22] = iq2_s_tiles_##suffix;                   \
-        (k)->act_dot[29] = iq1_m_act_dot_##suffix, (k)->act_tile[29] = iq1_m_tiles_##suffix;                   \
-    } while (0)
 
 /* Q2_K and Q3_K: for each half n and shift j, the 32 bytes qs[32n..] shifted
    right by 2j give the quants of elements 128n + 32j .. +31, whose scales are
@@ -5734,7 +5736,7 @@ DSV3_TILE_KERNELS(DSV3_AVXVNNI, q5_k_tiles_avxvnni, q5_k_act_dot_avxvnni, DSV3_Q
 #undef DSV3_Q5_K_TILE
 DSV3_Q4_Q5_K_DOT2(DSV3_AVXVNNI, q4_k_act_dot2_avxvnni, 0, scaled_pairs_avxvnni)
 DSV3_Q4_Q5_K_DOT2(DSV3_AVXVNNI, q5_k_act_dot2_avxvnni, 1, scaled_pairs_avxvnni)
-DSV3_IQ_TILE_SET(DSV3_AVXVNNI, avxvnni, scaled_pairs_avxvnni)
+DSV3_IQ_TILE_SET(DSV3_AVXVNNI, avxvnni, iq_tile_avx2, scaled_pairs_avxvnni)
 
 static void kernels_avxvnni(kernel_set *k) {
     kernels_avx2(k);
@@ -7493,97 +7495,148 @@ DSV3_ALWAYS_INLINE static inline float legacy32_neon_body(const uint8_t *row, co
 }
 
 /* 32 IQ4 weights (16 index bytes, low nibbles first) times 32 activations */
-DSV3_ALWAYS_INLINE static inline int32x4_t iq4_neon_dot32(int8x16_t table, const uint8_t *indices, const int8_t *y,
-                                                          dot16_fn dot16) {
-    uint8x16_t packed = vld1q_u8(indices);
-    int8x16_t lo = vqtbl1q_s8(table, vandq_u8(packed, vdupq_n_u8(0x0F)));
-    int8x16_t hi = vqtbl1q_s8(table, vshrq_n_u8(packed, 4));
-    return dot16(dot16(vdupq_n_s32(0), lo, vld1q_s8(y)), hi, vld1q_s8(y + 16));
-}
-
-DSV3_ALWAYS_INLINE static inline float iq4_nl_neon_body(const uint8_t *row, const void *act, size_t n,
-                                                  dot16_fn dot16) {
-    const act_block32 *a = (const act_block32 *)act;
+/* IQ4_NL (type 20) and IQ4_XS (23) against n_tok <= 4 tokens: each 32
+   weights looked up in the table once (low nibbles the first 16, high the
+   last), then dotted with every token. */
+DSV3_ALWAYS_INLINE static inline void iq4_neon_tile(uint32_t type, const uint8_t *row, const uint8_t *act,
+                                                    size_t act_stride, size_t n, float *out, size_t out_stride,
+                                                    int n_tok, dot16_fn dot16) {
     const int8x16_t table = vld1q_s8(iq4nl_values);
-    float sum = 0.0f;
-    for (size_t b = 0; b < n / 32; b++) {
-        const uint8_t *block = row + 18 * b;
-        int32x4_t acc = iq4_neon_dot32(table, block + 2, a[b].qs, dot16);
-        sum += f16_to_f32(read_u16le(block)) * a[b].d * (float)vaddvq_s32(acc);
-    }
-    return sum;
-}
-
-DSV3_ALWAYS_INLINE static inline float iq4_xs_neon_body(const uint8_t *row, const void *act, size_t n,
-                                                  dot16_fn dot16) {
-    const act_block256 *a = (const act_block256 *)act;
-    const int8x16_t table = vld1q_s8(iq4nl_values);
-    float sum = 0.0f;
-    for (size_t b = 0; b < n / 256; b++) {
-        const uint8_t *block = row + 136 * b;
-        int32x4_t scaled = vdupq_n_s32(0);
-        for (int sub = 0; sub < 8; sub++)
-            scaled = vmlaq_n_s32(scaled, iq4_neon_dot32(table, block + 8 + 16 * sub, a[b].qs + 32 * sub, dot16),
-                                 iq4_xs_scale(block, sub));
-        sum += a[b].d * f16_to_f32(read_u16le(block)) * (float)vaddvq_s32(scaled);
-    }
-    return sum;
-}
-
-/* IQ2_XXS / IQ3_XXS: 16 magnitudes (all below 128) per register; each
-   sign byte, repeated over its 8 bytes and tested bit by bit, negates the
-   activations. */
-DSV3_ALWAYS_INLINE static inline float iq_xxs_neon_body(const uint8_t *row, const void *act, size_t n,
-                                                  dot16_fn dot16, int three_bits) {
-    const act_block256 *a = (const act_block256 *)act;
-    const size_t block_bytes = three_bits ? 98 : 66;
-    const uint8x16_t bit_of_byte = vreinterpretq_u8_u64(vdupq_n_u64(0x8040201008040201ull));
-    float sum = 0.0f;
-    for (size_t b = 0; b < n / 256; b++) {
+    float sum[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    const int xs = type == 23;
+    const size_t block_bytes = xs ? 136 : 18, block_size = xs ? 256 : 32;
+    for (size_t b = 0; b < n / block_size; b++) {
         const uint8_t *block = row + block_bytes * b;
-        int32_t scaled = 0;
-        for (int g = 0; g < 8; g++) {
-            const uint8_t *k = block + 2 + 8 * g;
-            uint32_t indices = read_u32le(k), aux = read_u32le(three_bits ? block + 66 + 4 * g : k + 4);
-            int32x4_t acc = vdupq_n_s32(0);
-            for (int l = 0; l < 4; l += 2) { /* 8 elements per sign byte l */
-                uint64_t lo = three_bits ? iq3xxs_grid[k[2 * l]] | (uint64_t)iq3xxs_grid[k[2 * l + 1]] << 32
-                                         : iq2xxs_grid[(indices >> (8 * l)) & 255];
-                uint64_t hi = three_bits ? iq3xxs_grid[k[2 * l + 2]] | (uint64_t)iq3xxs_grid[k[2 * l + 3]] << 32
-                                         : iq2xxs_grid[(indices >> (8 * l + 8)) & 255];
-                uint8x16_t signs = vcombine_u8(vdup_n_u8((uint8_t)iq2_sign_byte(aux >> (7 * l))),
-                                               vdup_n_u8((uint8_t)iq2_sign_byte(aux >> (7 * l + 7))));
-                int8x16_t y = vld1q_s8(a[b].qs + 32 * g + 8 * l);
-                y = vbslq_s8(vtstq_u8(signs, bit_of_byte), vnegq_s8(y), y);
-                acc = dot16(acc, vreinterpretq_s8_u64(vcombine_u64(vcreate_u64(lo), vcreate_u64(hi))), y);
+        int32x4_t isum[4];
+        for (int t = 0; t < n_tok; t++) isum[t] = vdupq_n_s32(0);
+        for (size_t sub = 0; sub < block_size / 32; sub++) {
+            uint8x16_t packed = vld1q_u8(block + (xs ? 8 + 16 * sub : 2));
+            int8x16_t lo = vqtbl1q_s8(table, vandq_u8(packed, vdupq_n_u8(0x0F)));
+            int8x16_t hi = vqtbl1q_s8(table, vshrq_n_u8(packed, 4));
+            int32_t scale = xs ? iq4_xs_scale(block, (int)sub) : 1;
+            for (int t = 0; t < n_tok; t++) {
+                const int8_t *y = xs ? ((const act_block256 *)(const void *)(act + act_stride * t) + b)->qs + 32 * sub
+                                     : ((const act_block32 *)(const void *)(act + act_stride * t) + b)->qs;
+                isum[t] = vmlaq_n_s32(isum[t], dot16(dot16(vdupq_n_s32(0), lo, vld1q_s8(y)), hi, vld1q_s8(y + 16)),
+                                      scale);
             }
-            scaled += (int32_t)(2 * (aux >> 28) + 1) * vaddvq_s32(acc);
         }
-        sum += (three_bits ? 0.25f : 0.125f) * a[b].d * f16_to_f32(read_u16le(block)) * (float)scaled;
+        float dw = f16_to_f32(read_u16le(block));
+        for (int t = 0; t < n_tok; t++) {
+            float da = xs ? ((const act_block256 *)(const void *)(act + act_stride * t) + b)->d
+                          : ((const act_block32 *)(const void *)(act + act_stride * t) + b)->d;
+            sum[t] += dw * da * (float)vaddvq_s32(isum[t]);
+        }
     }
-    return sum;
+    for (int t = 0; t < n_tok; t++) out[out_stride * t] = sum[t];
 }
 
-/* The other lattice types: 32 elements decoded by iq_group, then dotted */
-DSV3_ALWAYS_INLINE static inline float iq_lattice_neon_body(uint32_t type, const uint8_t *row, const void *act,
-                                                      size_t n, dot16_fn dot16) {
-    const act_block256 *a = (const act_block256 *)act;
-    float sum = 0.0f;
+/* The lattice types, 32 weights at a time as iq_group decodes them: the grid
+   rows side by side, negated where the group's 32 sign bits say (each sign
+   byte repeated over 8 bytes and tested bit by bit). */
+DSV3_ALWAYS_INLINE static inline void iq_group_neon(uint32_t type, const uint8_t *block, int g, int8x16_t q[2],
+                                                    int32_t m[2]) {
+    uint64_t grid[4];
+    uint32_t bits = 0;
+    switch (type) {
+    case 16: case 18: { /* IQ2_XXS, IQ3_XXS */
+        const uint8_t *k = block + 2 + 8 * g;
+        uint32_t aux = read_u32le(type == 16 ? k + 4 : block + 66 + 4 * g);
+        for (int l = 0; l < 4; l++)
+            grid[l] = type == 16 ? iq2xxs_grid[k[l]] : iq3xxs_grid[k[2 * l]] | (uint64_t)iq3xxs_grid[k[2 * l + 1]] << 32;
+        bits = iq2_sign_bits(aux);
+        m[0] = m[1] = (int32_t)(2 * (aux >> 28) + 1);
+        break;
+    }
+    case 17: { /* IQ2_XS */
+        uint64_t w = read_u64le(block + 2 + 8 * g);
+        for (int l = 0; l < 4; l++) grid[l] = iq2xs_grid[(w >> (16 * l)) & 511];
+        bits = iq2_sign_bits((uint32_t)((w >> 9 & 0x7F) | (w >> 25 & 0x7F) << 7 | (w >> 41 & 0x7F) << 14 |
+                                        (w >> 57) << 21));
+        m[0] = 2 * (block[66 + g] & 15) + 1;
+        m[1] = 2 * (block[66 + g] >> 4) + 1;
+        break;
+    }
+    case 22: { /* IQ2_S */
+        const uint8_t *k = block + 2 + 4 * g;
+        for (int l = 0; l < 4; l++) grid[l] = iq2s_grid[k[l] | ((block[66 + g] >> (2 * l)) & 3) << 8];
+        bits = read_u32le(block + 34 + 4 * g);
+        m[0] = 2 * (block[74 + g] & 15) + 1;
+        m[1] = 2 * (block[74 + g] >> 4) + 1;
+        break;
+    }
+    case 21: { /* IQ3_S */
+        const uint8_t *k = block + 2 + 8 * g;
+        uint32_t high = block[66 + g];
+        for (int l = 0; l < 4; l++)
+            grid[l] = iq3s_grid[k[2 * l] | ((high >> (2 * l)) & 1) << 8] |
+                      (uint64_t)iq3s_grid[k[2 * l + 1] | ((high >> (2 * l + 1)) & 1) << 8] << 32;
+        bits = read_u32le(block + 74 + 4 * g);
+        m[0] = m[1] = 2 * ((block[106 + g / 2] >> (4 * (g % 2))) & 15) + 1;
+        break;
+    }
+    default: { /* IQ1_S, IQ1_M: 8 * value +- 1, the sign of the 1 per 8 elements */
+        int8_t delta[4];
+        if (type == 19) {
+            uint32_t word = read_u16le(block + 34 + 2 * g);
+            for (int l = 0; l < 4; l++) {
+                grid[l] = iq1s_grid[block[2 + 4 * g + l] | ((word >> (3 * l)) & 7) << 8];
+                delta[l] = word >> 15 ? -1 : 1;
+            }
+            m[0] = m[1] = (int32_t)(2 * ((word >> 12) & 7) + 1);
+        } else {
+            uint32_t nibbles = read_u16le(block + 32 + 2 * g);
+            for (int l = 0; l < 4; l++) {
+                grid[l] = iq1s_grid[block[4 * g + l] | ((nibbles >> (4 * l)) & 7) << 8];
+                delta[l] = (nibbles >> (4 * l + 3)) & 1 ? -1 : 1;
+            }
+            uint32_t scales = read_u16le(block + 48 + 2 * (g / 2)) >> (6 * (g % 2));
+            m[0] = (int32_t)(2 * (scales & 7) + 1);
+            m[1] = (int32_t)(2 * ((scales >> 3) & 7) + 1);
+        }
+        for (int h = 0; h < 2; h++) {
+            int8x16_t v = vreinterpretq_s8_u64(vcombine_u64(vcreate_u64(grid[2 * h]), vcreate_u64(grid[2 * h + 1])));
+            q[h] = vaddq_s8(vshlq_n_s8(v, 3), vcombine_s8(vdup_n_s8(delta[2 * h]), vdup_n_s8(delta[2 * h + 1])));
+        }
+        return;
+    }
+    }
+    const uint8x16_t bit_of_byte = vreinterpretq_u8_u64(vdupq_n_u64(0x8040201008040201ull));
+    const uint8x8_t sign_bytes = vreinterpret_u8_u32(vdup_n_u32(bits));
+    uint8x16_t negative[2] = {vtstq_u8(vcombine_u8(vdup_lane_u8(sign_bytes, 0), vdup_lane_u8(sign_bytes, 1)), bit_of_byte),
+                              vtstq_u8(vcombine_u8(vdup_lane_u8(sign_bytes, 2), vdup_lane_u8(sign_bytes, 3)), bit_of_byte)};
+    for (int h = 0; h < 2; h++) {
+        uint8x16_t w = vreinterpretq_u8_u64(vcombine_u64(vcreate_u64(grid[2 * h]), vcreate_u64(grid[2 * h + 1])));
+        q[h] = vreinterpretq_s8_u8(vsubq_u8(veorq_u8(w, negative[h]), negative[h])); /* -w where negative */
+    }
+}
+
+/* One row against n_tok <= 4 tokens, each group decoded once for all. */
+DSV3_ALWAYS_INLINE static inline void iq_neon_tile(uint32_t type, const uint8_t *row, const uint8_t *act,
+                                                   size_t act_stride, size_t n, float *out, size_t out_stride,
+                                                   int n_tok, dot16_fn dot16) {
+    float sum[4] = {0.0f, 0.0f, 0.0f, 0.0f};
     for (size_t b = 0; b < n / 256; b++) {
         const uint8_t *block = row + iq_block_bytes(type) * b;
-        int32_t scaled = 0;
+        int32x4_t isum[4];
+        for (int t = 0; t < n_tok; t++) isum[t] = vdupq_n_s32(0);
         for (int g = 0; g < 8; g++) {
-            int8_t q[32];
+            int8x16_t q[2];
             int32_t m[2];
-            iq_group(type, block, g, q, m);
-            for (int h = 0; h < 2; h++) {
-                int32x4_t dot = dot16(vdupq_n_s32(0), vld1q_s8(q + 16 * h), vld1q_s8(a[b].qs + 32 * g + 16 * h));
-                scaled += m[h] * vaddvq_s32(dot);
+            iq_group_neon(type, block, g, q, m);
+            for (int t = 0; t < n_tok; t++) {
+                const int8_t *y = ((const act_block256 *)(const void *)(act + act_stride * t) + b)->qs + 32 * g;
+                isum[t] = vmlaq_n_s32(isum[t], dot16(vdupq_n_s32(0), q[0], vld1q_s8(y)), m[0]);
+                isum[t] = vmlaq_n_s32(isum[t], dot16(vdupq_n_s32(0), q[1], vld1q_s8(y + 16)), m[1]);
             }
         }
-        sum += iq_step(type) * a[b].d * iq_block_d(type, block) * (float)scaled;
+        float d = iq_step(type) * iq_block_d(type, block);
+        for (int t = 0; t < n_tok; t++) {
+            const act_block256 *a = (const act_block256 *)(const void *)(act + act_stride * t) + b;
+            sum[t] += d * a->d * (float)vaddvq_s32(isum[t]);
+        }
     }
-    return sum;
+    for (int t = 0; t < n_tok; t++) out[out_stride * t] = sum[t];
 }
 
 /* Q4_K, and Q5_K (five_bits: sub-block t takes bit t of qh as its fifth bit) */
@@ -8070,21 +8123,20 @@ DSV3_NEON_KERNELS(q4_0, out = legacy32_neon_body(row, act, n, dot16, 18, 0, 0, 8
 DSV3_NEON_KERNELS(q4_1, out = legacy32_neon_body(row, act, n, dot16, 20, 1, 0, 0))
 DSV3_NEON_KERNELS(q5_0, out = legacy32_neon_body(row, act, n, dot16, 22, 0, 1, 16))
 DSV3_NEON_KERNELS(q5_1, out = legacy32_neon_body(row, act, n, dot16, 24, 1, 1, 0))
-DSV3_NEON_KERNELS(iq4_nl, out = iq4_nl_neon_body(row, act, n, dot16))
-DSV3_NEON_KERNELS(iq4_xs, out = iq4_xs_neon_body(row, act, n, dot16))
-DSV3_NEON_KERNELS(iq2_xxs, out = iq_xxs_neon_body(row, act, n, dot16, 0))
-DSV3_NEON_KERNELS(iq3_xxs, out = iq_xxs_neon_body(row, act, n, dot16, 1))
-DSV3_NEON_KERNELS(iq2_xs, out = iq_lattice_neon_body(17, row, act, n, dot16))
-DSV3_NEON_KERNELS(iq2_s, out = iq_lattice_neon_body(22, row, act, n, dot16))
-DSV3_NEON_KERNELS(iq3_s, out = iq_lattice_neon_body(21, row, act, n, dot16))
-DSV3_NEON_KERNELS(iq1_s, out = iq_lattice_neon_body(19, row, act, n, dot16))
-DSV3_NEON_KERNELS(iq1_m, out = iq_lattice_neon_body(29, row, act, n, dot16))
 DSV3_NEON_KERNELS(q2_k, out = q2_q3_k_neon_body(row, act, n, dot16, 0))
 DSV3_NEON_KERNELS(q3_k, out = q2_q3_k_neon_body(row, act, n, dot16, 1))
 #undef DSV3_NEON_KERNELS
 #undef DSV3_SDOT_KERNEL
 
 /* Tile and one-token kernels, plain and with the dot product instruction */
+DSV3_IQ_TILE_SET(, neon, iq_neon_tile, dot16_s8)
+DSV3_IQ_TILES(, iq4_nl_tiles_neon, iq4_nl_act_dot_neon, iq4_neon_tile, 20, dot16_s8)
+DSV3_IQ_TILES(, iq4_xs_tiles_neon, iq4_xs_act_dot_neon, iq4_neon_tile, 23, dot16_s8)
+#if DSV3_HAVE_DOTPROD
+DSV3_IQ_TILE_SET(DSV3_DOTPROD, sdot, iq_neon_tile, dot16_sdot)
+DSV3_IQ_TILES(DSV3_DOTPROD, iq4_nl_tiles_sdot, iq4_nl_act_dot_sdot, iq4_neon_tile, 20, dot16_sdot)
+DSV3_IQ_TILES(DSV3_DOTPROD, iq4_xs_tiles_sdot, iq4_xs_act_dot_sdot, iq4_neon_tile, 23, dot16_sdot)
+#endif
 #define DSV3_Q8_0_TILE(k) q8_0_neon_tile(row, acts, act_stride, n, dot16_s8, out, out_stride, k)
 #define DSV3_Q4_K_TILE(k) q4_q5_k_neon_tile(row, acts, act_stride, n, dot16_s8, out, out_stride, k, 0)
 #define DSV3_Q5_K_TILE(k) q4_q5_k_neon_tile(row, acts, act_stride, n, dot16_s8, out, out_stride, k, 1)
@@ -8147,13 +8199,9 @@ static void kernels_neon(kernel_set *k) {
     k->act_dot[8] = q8_0_act_dot_neon;
     k->act_dot[20] = iq4_nl_act_dot_neon;
     k->act_dot[23] = iq4_xs_act_dot_neon;
-    k->act_dot[16] = iq2_xxs_act_dot_neon;
-    k->act_dot[18] = iq3_xxs_act_dot_neon;
-    k->act_dot[17] = iq2_xs_act_dot_neon;
-    k->act_dot[22] = iq2_s_act_dot_neon;
-    k->act_dot[21] = iq3_s_act_dot_neon;
-    k->act_dot[19] = iq1_s_act_dot_neon;
-    k->act_dot[29] = iq1_m_act_dot_neon;
+    k->act_tile[20] = iq4_nl_tiles_neon;
+    k->act_tile[23] = iq4_xs_tiles_neon;
+    DSV3_IQ_SET(k, neon);
     k->act_dot[10] = q2_k_act_dot_neon;
     k->act_dot[11] = q3_k_act_dot_neon;
     k->act_dot[12] = q4_k_act_dot_neon;
@@ -8176,13 +8224,9 @@ static void kernels_neon_dotprod(kernel_set *k) {
     k->act_dot[8] = q8_0_act_dot_sdot;
     k->act_dot[20] = iq4_nl_act_dot_sdot;
     k->act_dot[23] = iq4_xs_act_dot_sdot;
-    k->act_dot[16] = iq2_xxs_act_dot_sdot;
-    k->act_dot[18] = iq3_xxs_act_dot_sdot;
-    k->act_dot[17] = iq2_xs_act_dot_sdot;
-    k->act_dot[22] = iq2_s_act_dot_sdot;
-    k->act_dot[21] = iq3_s_act_dot_sdot;
-    k->act_dot[19] = iq1_s_act_dot_sdot;
-    k->act_dot[29] = iq1_m_act_dot_sdot;
+    k->act_tile[20] = iq4_nl_tiles_sdot;
+    k->act_tile[23] = iq4_xs_tiles_sdot;
+    DSV3_IQ_SET(k, sdot);
     k->act_dot[10] = q2_k_act_dot_sdot;
     k->act_dot[11] = q3_k_act_dot_sdot;
     k->act_dot[12] = q4_k_act_dot_sdot;

@@ -243,9 +243,11 @@ static void random_iq_block(uint32_t type, uint8_t *block, float scale) {
         block[48 + 2 * j + 1] = (uint8_t)((block[48 + 2 * j + 1] & 0x0F) | ((d >> (4 * j)) & 15) << 4);
 }
 
-/* The wide model; with matrix_type IQ2_XXS or IQ3_XXS, its matrices whose
-   rows fill 256-element blocks are random blocks of it instead (the rest
-   F32). */
+/* The wide model; with a lattice matrix_type, its matrices whose rows fill
+   256-element blocks are random blocks of it instead (the rest F32); with
+   IQ_MIX the seven lattice types in turn, tensor by tensor. */
+#define IQ_MIX 0xFFFFu
+static const uint32_t iq_mix_types[7] = {16, 18, 17, 19, 29, 22, 21};
 static int write_wide_model_typed(const char *path, uint32_t matrix_type) {
     spec s[40];
     int n = 0;
@@ -320,7 +322,7 @@ static int write_wide_model_typed(const char *path, uint32_t matrix_type) {
     for (int i = 0; i < n; i++) {
         gguf_str name = {s[i].name, strlen(s[i].name)};
         if (matrix_type != QT_F32 && s[i].kind == 0 && s[i].ne[0] % 256 == 0 && !strstr(s[i].name, "ffn_gate_inp"))
-            s[i].type = matrix_type;
+            s[i].type = matrix_type == IQ_MIX ? iq_mix_types[i % 7] : matrix_type;
         gw_tensor_info(&w, name, s[i].n_dims, s[i].ne, s[i].type, offset);
         uint64_t bytes = row_bytes_of(s[i].type, (size_t)s[i].ne[0]) * s[i].ne[1] * s[i].ne[2];
         offset += bytes + (32 - bytes % 32) % 32;
@@ -900,12 +902,12 @@ static void test_iq_models(void) {
         uint32_t type;
         double bar;
     } cases[] = {{QT_IQ2_XXS, 4e-2}, {QT_IQ3_XXS, 4e-2}, {17, 4e-2}, {19, 4e-2}, {29, 4e-2},
-                 {22, 4e-2}, {21, 4e-2}};
+                 {22, 4e-2}, {21, 4e-2}, {IQ_MIX, 4e-2}};
     const int32_t tokens[] = {1, 17, 42, 99, 250, 7};
     const size_t n_tok = sizeof tokens / sizeof tokens[0];
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         char path[256];
-        const char *name = type_table[cases[k].type].name;
+        const char *name = cases[k].type == IQ_MIX ? "IQ mix" : type_table[cases[k].type].name;
         tmp_path(path, sizeof path, "wide_iq.gguf");
         CHECK(write_wide_model_typed(path, cases[k].type), "cannot write the %s model", name);
         size_t n_vocab = 0, n_vocab_f = 0;
