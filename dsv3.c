@@ -2134,12 +2134,15 @@ static const type_traits type_table[DSV3_TYPE_COUNT]; /* defined below */
 
 static size_t iq_block_bytes(uint32_t type) { return type_table[type].type_size; }
 
-static float iq_block_d(uint32_t type, const uint8_t *block) {
-    if (type != 29) return f16_to_f32(read_u16le(block));
+/* d's half-precision bits (the SIMD kernels convert them in hardware) */
+static inline uint16_t iq_block_d_half(uint32_t type, const uint8_t *block) {
+    if (type != 29) return read_u16le(block);
     uint16_t d = 0; /* IQ1_M: the top nibbles of its four scale words */
     for (int j = 0; j < 4; j++) d |= (uint16_t)((read_u16le(block + 48 + 2 * j) >> 12) << (4 * j));
-    return f16_to_f32(d);
+    return d;
 }
+
+static float iq_block_d(uint32_t type, const uint8_t *block) { return f16_to_f32(iq_block_d_half(type, block)); }
 
 static void iq_group(uint32_t type, const uint8_t *block, int g, int8_t *q, int32_t *m) {
     switch (type) {
@@ -5325,6 +5328,7 @@ DSV3_AVX2 DSV3_ALWAYS_INLINE static inline __m256i iq_group_avx2(uint32_t type, 
     case 18: { /* IQ3_XXS: 8 grid bytes; signs and scales after all of them */
         const uint8_t *k = block + 2 + 8 * g;
         uint32_t aux = read_u32le(block + 66 + 4 * g), i[8];
+        DSV3_UNROLL
         for (int e = 0; e < 8; e++) i[e] = k[e];
         m[0] = m[1] = (int32_t)(2 * (aux >> 28) + 1);
         return iq_signed_avx2(iq_grid32_avx2(iq3xxs_grid, i), iq2_sign_bits(aux));
@@ -5350,6 +5354,7 @@ DSV3_AVX2 DSV3_ALWAYS_INLINE static inline __m256i iq_group_avx2(uint32_t type, 
     case 21: { /* IQ3_S: 9-bit indices of 4 elements, sign bytes */
         const uint8_t *k = block + 2 + 8 * g;
         uint32_t high = block[66 + g], i[8];
+        DSV3_UNROLL
         for (int e = 0; e < 8; e++) i[e] = k[e] | ((high >> e) & 1) << 8;
         m[0] = m[1] = 2 * ((block[106 + g / 2] >> (4 * (g % 2))) & 15) + 1;
         return iq_signed_avx2(iq_grid32_avx2(iq3s_grid, i), read_u32le(block + 74 + 4 * g));
@@ -5358,11 +5363,13 @@ DSV3_AVX2 DSV3_ALWAYS_INLINE static inline __m256i iq_group_avx2(uint32_t type, 
         uint32_t index[4], minus = 0; /* byte l: 0xFF where elements 8l.. take - 1 */
         if (type == 19) {
             uint32_t word = read_u16le(block + 34 + 2 * g);
+            DSV3_UNROLL
             for (int l = 0; l < 4; l++) index[l] = block[2 + 4 * g + l] | ((word >> (3 * l)) & 7) << 8;
             minus = word >> 15 ? 0xFFFFFFFFu : 0;
             m[0] = m[1] = (int32_t)(2 * ((word >> 12) & 7) + 1);
         } else {
             uint32_t nibbles = read_u16le(block + 32 + 2 * g);
+            DSV3_UNROLL
             for (int l = 0; l < 4; l++) {
                 index[l] = block[4 * g + l] | ((nibbles >> (4 * l)) & 7) << 8;
                 minus |= (nibbles >> (4 * l + 3) & 1) * (0xFFu << (8 * l));
@@ -5410,7 +5417,7 @@ DSV3_AVX2 DSV3_ALWAYS_INLINE static inline void iq_tile_avx2(uint32_t type, cons
                 isum[t] = scaled_pairs(isum[t], _mm256_maddubs_epi16(magnitudes, _mm256_sign_epi8(y, q)), scales);
             }
         }
-        float d = iq_step(type) * iq_block_d(type, block);
+        float d = iq_step(type) * f16c_to_f32(iq_block_d_half(type, block));
         DSV3_UNROLL
         for (int t = 0; t < n_tok; t++) {
             const act_block256 *a = (const act_block256 *)(const void *)(act + act_stride * t) + b;
@@ -5870,6 +5877,7 @@ DSV3_AVX512 DSV3_ALWAYS_INLINE static inline __m512i iq_pair_avx512(uint32_t typ
     case 18: {
         const uint8_t *k = block + 2 + 16 * i;
         uint32_t lo[8], hi[8];
+        DSV3_UNROLL
         for (int e = 0; e < 8; e++) lo[e] = k[e], hi[e] = k[8 + e];
         *negative = iq2_sign_mask_avx512((uint64_t)(read_u32le(block + 66 + 8 * i) & 0x0FFFFFFF) |
                                          (uint64_t)(read_u32le(block + 70 + 8 * i) & 0x0FFFFFFF) << 28);
@@ -5896,6 +5904,7 @@ DSV3_AVX512 DSV3_ALWAYS_INLINE static inline __m512i iq_pair_avx512(uint32_t typ
     case 21: {
         const uint8_t *k = block + 2 + 16 * i;
         uint32_t h0 = block[66 + 2 * i], h1 = block[67 + 2 * i], lo[8], hi[8];
+        DSV3_UNROLL
         for (int e = 0; e < 8; e++) lo[e] = k[e] | ((h0 >> e) & 1) << 8, hi[e] = k[8 + e] | ((h1 >> e) & 1) << 8;
         *negative = _cvtu64_mask64(read_u64le(block + 74 + 8 * i));
         return iq_join_avx512(iq_grid32_avx2(iq3s_grid, lo), iq_grid32_avx2(iq3s_grid, hi));
@@ -5937,7 +5946,7 @@ DSV3_AVX512 DSV3_ALWAYS_INLINE static inline void iq_tile_avx512(uint32_t type, 
                 isum[t] = _mm512_dpwssd_epi32(isum[t], _mm512_maddubs_epi16(w, y), scales);
             }
         }
-        float d = iq_step(type) * iq_block_d(type, block);
+        float d = iq_step(type) * f16c_to_f32(iq_block_d_half(type, block));
         DSV3_UNROLL
         for (int t = 0; t < n_tok; t++) {
             const act_block256 *a = (const act_block256 *)(const void *)(act + act_stride * t) + b;
@@ -6845,7 +6854,7 @@ DSV3_AVX512 DSV3_ALWAYS_INLINE static inline void iq_vnni_unpack(uint32_t type, 
                 scales[16 * (2 * g + 1) + r] = m[1];
                 scale_pairs[16 * g + r] = m[0] | m[1] << 16;
             }
-            d[r] = iq_step(type) * iq_block_d(type, block);
+            d[r] = iq_step(type) * f16c_to_f32(iq_block_d_half(type, block));
         }
         vnni_transpose_super(bytes, base);
     }
