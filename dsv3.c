@@ -7343,6 +7343,12 @@ static void kernels_amx(kernel_set *k) {
    product instruction, Armv8.2, does). Integer dots widen int8 x int8 products
    to int16 (vmull_s8) and accumulate pairs into int32 (vpadalq_s16);
    |product| <= 127 * 127 fits int16. */
+/* One half-precision value converted by the FPU (f16_to_f32 is the portable
+   reference, a branchy function call per block in a kernel). */
+static inline float f16_to_f32_neon(uint16_t h) {
+    return vgetq_lane_f32(vcvt_f32_f16(vreinterpret_f16_u16(vdup_n_u16(h))), 0);
+}
+
 static float dot_f32_neon(const float *a, const float *b, size_t n) {
     float32x4_t acc0 = vdupq_n_f32(0.0f), acc1 = vdupq_n_f32(0.0f);
     size_t i = 0;
@@ -7375,7 +7381,7 @@ static float f16_row_dot_neon(const uint8_t *row, const float *x, size_t n) {
         acc1 = vfmaq_f32(acc1, vcvt_high_f32_f16(h), vld1q_f32(x + i + 4));
     }
     float sum = vaddvq_f32(vaddq_f32(acc0, acc1));
-    for (; i < n; i++) sum += f16_to_f32(read_u16le(row + 2 * i)) * x[i];
+    for (; i < n; i++) sum += f16_to_f32_neon(read_u16le(row + 2 * i)) * x[i];
     return sum;
 }
 
@@ -7399,7 +7405,7 @@ static void f16_row_to_f32_neon(const uint8_t *row, float *out, size_t n) {
         vst1q_f32(out + i, vcvt_f32_f16(vget_low_f16(h)));
         vst1q_f32(out + i + 4, vcvt_high_f32_f16(h));
     }
-    for (; i < n; i++) out[i] = f16_to_f32(read_u16le(row + 2 * i));
+    for (; i < n; i++) out[i] = f16_to_f32_neon(read_u16le(row + 2 * i));
 }
 
 static float q8_0_row_dot_neon(const uint8_t *row, const float *x, size_t n) {
@@ -7416,7 +7422,7 @@ static float q8_0_row_dot_neon(const uint8_t *row, const float *x, size_t n) {
             s = vfmaq_f32(s, vcvtq_f32_s32(vmovl_s16(vget_low_s16(q16b))), vld1q_f32(xb + 16 * h + 8));
             s = vfmaq_f32(s, vcvtq_f32_s32(vmovl_s16(vget_high_s16(q16b))), vld1q_f32(xb + 16 * h + 12));
         }
-        acc = vfmaq_n_f32(acc, s, f16_to_f32(read_u16le(block)));
+        acc = vfmaq_n_f32(acc, s, f16_to_f32_neon(read_u16le(block)));
     }
     return vaddvq_f32(acc);
 }
@@ -7459,7 +7465,7 @@ DSV3_ALWAYS_INLINE static inline void q8_0_neon_tile(const uint8_t *row, const u
         const uint8_t *block = row + 34 * b;
         const int8_t *qs = (const int8_t *)(const void *)(block + 2);
         int8x16_t w0 = vld1q_s8(qs), w1 = vld1q_s8(qs + 16);
-        float d = f16_to_f32(read_u16le(block));
+        float d = f16_to_f32_neon(read_u16le(block));
         DSV3_UNROLL
         for (int tok = 0; tok < n_tok; tok++) {
             const act_block32 *a = (const act_block32 *)(const void *)(act + act_stride * tok) + b;
@@ -7497,8 +7503,8 @@ DSV3_ALWAYS_INLINE static inline float legacy32_neon_body(const uint8_t *row, co
         int32x4_t acc = dot16(vdupq_n_s32(0), vreinterpretq_s8_u8(lo), vld1q_s8(a[b].qs));
         acc = dot16(acc, vreinterpretq_s8_u8(hi), vld1q_s8(a[b].qs + 16));
         int32_t isum = vaddvq_s32(acc) - offset * a[b].sum;
-        sum += f16_to_f32(read_u16le(block)) * a[b].d * (float)isum;
-        if (has_min) sum += f16_to_f32(read_u16le(block + 2)) * a[b].d * (float)a[b].sum;
+        sum += f16_to_f32_neon(read_u16le(block)) * a[b].d * (float)isum;
+        if (has_min) sum += f16_to_f32_neon(read_u16le(block + 2)) * a[b].d * (float)a[b].sum;
     }
     return sum;
 }
@@ -7530,7 +7536,7 @@ DSV3_ALWAYS_INLINE static inline void iq4_neon_tile(uint32_t type, const uint8_t
                                       scale);
             }
         }
-        float dw = f16_to_f32(read_u16le(block));
+        float dw = f16_to_f32_neon(read_u16le(block));
         for (int t = 0; t < n_tok; t++) {
             float da = xs ? ((const act_block256 *)(const void *)(act + act_stride * t) + b)->d
                           : ((const act_block32 *)(const void *)(act + act_stride * t) + b)->d;
@@ -7639,7 +7645,7 @@ DSV3_ALWAYS_INLINE static inline void iq_neon_tile(uint32_t type, const uint8_t 
                 isum[t] = vmlaq_n_s32(isum[t], dot16(vdupq_n_s32(0), q[1], vld1q_s8(y + 16)), m[1]);
             }
         }
-        float d = iq_step(type) * iq_block_d(type, block);
+        float d = iq_step(type) * f16_to_f32_neon(iq_block_d_half(type, block));
         for (int t = 0; t < n_tok; t++) {
             const act_block256 *a = (const act_block256 *)(const void *)(act + act_stride * t) + b;
             sum[t] += d * a->d * (float)vaddvq_s32(isum[t]);
@@ -7680,7 +7686,7 @@ DSV3_ALWAYS_INLINE static inline void q4_q5_k_neon_tile(const uint8_t *row, cons
                 scaled[tok] += sc * vaddvq_s32(acc);
             }
         }
-        float d = f16_to_f32(read_u16le(block)), dmin = f16_to_f32(read_u16le(block + 2));
+        float d = f16_to_f32_neon(read_u16le(block)), dmin = f16_to_f32_neon(read_u16le(block + 2));
         DSV3_UNROLL
         for (int tok = 0; tok < n_tok; tok++) {
             const act_block256 *a = (const act_block256 *)(const void *)(act + act_stride * tok) + b;
@@ -7730,10 +7736,10 @@ DSV3_ALWAYS_INLINE static inline float q2_q3_k_neon_body(const uint8_t *row, con
                     scaled += scales[sub] * vaddvq_s32(acc);
                 }
         if (q3)
-            sum += a[b].d * f16_to_f32(read_u16le(block + 108)) * (float)(scaled - mins);
+            sum += a[b].d * f16_to_f32_neon(read_u16le(block + 108)) * (float)(scaled - mins);
         else
-            sum += a[b].d * (f16_to_f32(read_u16le(block + 80)) * (float)scaled -
-                             f16_to_f32(read_u16le(block + 82)) * (float)mins);
+            sum += a[b].d * (f16_to_f32_neon(read_u16le(block + 80)) * (float)scaled -
+                             f16_to_f32_neon(read_u16le(block + 82)) * (float)mins);
     }
     return sum;
 }
@@ -7773,7 +7779,7 @@ DSV3_ALWAYS_INLINE static inline void q6_k_neon_tile(const uint8_t *row, const u
                 }
             }
         }
-        float d = f16_to_f32(read_u16le(block + 208));
+        float d = f16_to_f32_neon(read_u16le(block + 208));
         DSV3_UNROLL
         for (int tok = 0; tok < n_tok; tok++) {
             const act_block256 *a = (const act_block256 *)(const void *)(act + act_stride * tok) + b;
@@ -7904,7 +7910,7 @@ DSV3_ALWAYS_INLINE static inline float32x4x2_t kv_load8_neon(const uint8_t *row,
     default: {
         const uint8_t *block = row + j / 32 * 34;
         int16x8_t levels = vmovl_s8(vld1_s8((const int8_t *)(block + 2 + j % 32)));
-        float32x4_t d = vdupq_n_f32(f16_to_f32(read_u16le(block)));
+        float32x4_t d = vdupq_n_f32(f16_to_f32_neon(read_u16le(block)));
         v.val[0] = vmulq_f32(vcvtq_f32_s32(vmovl_s16(vget_low_s16(levels))), d);
         v.val[1] = vmulq_f32(vcvtq_f32_s32(vmovl_s16(vget_high_s16(levels))), d);
     }
