@@ -245,7 +245,8 @@ static void random_iq_block(uint32_t type, uint8_t *block, float scale) {
 
 /* The wide model; with a lattice matrix_type, its matrices whose rows fill
    256-element blocks are random blocks of it instead (the rest F32); with
-   IQ_MIX the seven lattice types in turn, tensor by tensor. */
+   IQ_MIX the seven lattice types in turn, tensor by tensor, the token
+   embedding included. */
 #define IQ_MIX 0xFFFFu
 static const uint32_t iq_mix_types[7] = {16, 18, 17, 19, 29, 22, 21};
 static int write_wide_model_typed(const char *path, uint32_t matrix_type) {
@@ -321,7 +322,8 @@ static int write_wide_model_typed(const char *path, uint32_t matrix_type) {
     uint64_t offset = 0;
     for (int i = 0; i < n; i++) {
         gguf_str name = {s[i].name, strlen(s[i].name)};
-        if (matrix_type != QT_F32 && s[i].kind == 0 && s[i].ne[0] % 256 == 0 && !strstr(s[i].name, "ffn_gate_inp"))
+        int matrix = s[i].kind == 0 || (matrix_type == IQ_MIX && s[i].kind == 3); /* the mix: embedding rows too */
+        if (matrix_type != QT_F32 && matrix && s[i].ne[0] % 256 == 0 && !strstr(s[i].name, "ffn_gate_inp"))
             s[i].type = matrix_type == IQ_MIX ? iq_mix_types[i % 7] : matrix_type;
         gw_tensor_info(&w, name, s[i].n_dims, s[i].ne, s[i].type, offset);
         uint64_t bytes = row_bytes_of(s[i].type, (size_t)s[i].ne[0]) * s[i].ne[1] * s[i].ne[2];
