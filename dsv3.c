@@ -5985,6 +5985,64 @@ DSV3_IQ_TILES_AVX512(iq2_s, 22)
 DSV3_IQ_TILES_AVX512(iq1_m, 29)
 #undef DSV3_IQ_TILES_AVX512
 
+/* IQ4_XS 64 weights a step: both sub-blocks' 32 packed bytes as [low
+   nibbles, high nibbles] of each (one lane shuffle and one per-word shift),
+   the table's magnitudes looked up by vpshufb and its signs (indices 0-7
+   are the negative entries) as a mask; the 6-bit scales (minus 32) of a
+   block permuted into place as for the lattice types. n_tok <= 8. */
+DSV3_AVX512 DSV3_ALWAYS_INLINE static inline void iq4_xs_tile_avx512(const uint8_t *row, const uint8_t *act,
+                                                                     size_t act_stride, size_t n, float *out,
+                                                                     size_t out_stride, int n_tok) {
+    const __m512i magnitudes = _mm512_broadcast_i32x4(_mm_abs_epi8(_mm_loadu_si128((const __m128i *)(const void *)iq4nl_values)));
+    const __m512i nibble_shift = _mm512_set_epi64(0x0004000400040004ll, 0x0004000400040004ll, 0, 0,
+                                                  0x0004000400040004ll, 0x0004000400040004ll, 0, 0);
+    __m512 acc[8];
+    DSV3_UNROLL
+    for (int t = 0; t < n_tok; t++) acc[t] = _mm512_setzero_ps();
+    for (size_t b = 0; b < n / 256; b++) {
+        const uint8_t *block = row + 136 * b;
+        const __m256i j = _mm256_set_epi32(7, 6, 5, 4, 3, 2, 1, 0);
+        __m256i low = _mm256_srlv_epi32(_mm256_set1_epi32((int)read_u32le(block + 4)), _mm256_slli_epi32(j, 2));
+        __m256i high = _mm256_srlv_epi32(_mm256_set1_epi32((int)read_u16le(block + 2)), _mm256_slli_epi32(j, 1));
+        __m256i scale = _mm256_sub_epi32(_mm256_or_si256(_mm256_and_si256(low, _mm256_set1_epi32(15)),
+                                                         _mm256_slli_epi32(_mm256_and_si256(high, _mm256_set1_epi32(3)), 4)),
+                                         _mm256_set1_epi32(32));
+        __m512i m = _mm512_castsi256_si512(_mm256_or_si256(_mm256_and_si256(scale, _mm256_set1_epi32(0xFFFF)),
+                                                           _mm256_slli_epi32(scale, 16)));
+        __m512i isum[8];
+        DSV3_UNROLL
+        for (int t = 0; t < n_tok; t++) isum[t] = _mm512_setzero_si512();
+        DSV3_UNROLL
+        for (int i = 0; i < 4; i++) {
+            __m512i packed = _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(const void *)(block + 8 + 32 * i)));
+            packed = _mm512_shuffle_i64x2(packed, packed, 0x50); /* lanes 0, 0, 1, 1 */
+            __m512i idx = _mm512_and_si512(_mm512_srlv_epi16(packed, nibble_shift), _mm512_set1_epi8(0x0F));
+            __m512i w = _mm512_shuffle_epi8(magnitudes, idx);
+            __mmask64 negative = _mm512_cmplt_epu8_mask(idx, _mm512_set1_epi8(8));
+            __m512i scales = _mm512_permutexvar_epi32(
+                _mm512_inserti64x4(_mm512_set1_epi32(2 * i), _mm256_set1_epi32(2 * i + 1), 1), m);
+            DSV3_UNROLL
+            for (int t = 0; t < n_tok; t++) {
+                const act_block256 *a = (const act_block256 *)(const void *)(act + act_stride * t) + b;
+                __m512i y = _mm512_loadu_si512((const void *)(a->qs + 64 * i));
+                y = _mm512_mask_sub_epi8(y, negative, _mm512_setzero_si512(), y);
+                isum[t] = _mm512_dpwssd_epi32(isum[t], _mm512_maddubs_epi16(w, y), scales);
+            }
+        }
+        float dw = f16c_to_f32(read_u16le(block));
+        DSV3_UNROLL
+        for (int t = 0; t < n_tok; t++) {
+            const act_block256 *a = (const act_block256 *)(const void *)(act + act_stride * t) + b;
+            acc[t] = _mm512_fmadd_ps(_mm512_set1_ps(a->d * dw), _mm512_cvtepi32_ps(isum[t]), acc[t]);
+        }
+    }
+    DSV3_UNROLL
+    for (int t = 0; t < n_tok; t++) out[out_stride * t] = _mm512_reduce_add_ps(acc[t]);
+}
+#define DSV3_IQ4_XS_TILE(k) iq4_xs_tile_avx512(row, acts, act_stride, n, out, out_stride, k)
+DSV3_TILE_KERNELS8(DSV3_AVX512, iq4_xs_tiles_avx512, iq4_xs_act_dot_avx512, DSV3_IQ4_XS_TILE)
+#undef DSV3_IQ4_XS_TILE
+
 /* Q4_K / Q5_K: the AVX2 tiles with vpdpwssd, in 256-bit registers: on a Zen
    4 core they beat a 512-bit layout (which needs a permute per 64 weights for
    the scales) by ~10% for one token and for four. */
@@ -6924,6 +6982,8 @@ static void kernels_avx512(kernel_set *k) {
        and ~7 (Q6_K) */
     k->block_rows_min_tokens = 6;
     DSV3_IQ_SET(k, avx512);
+    k->act_dot[23] = iq4_xs_act_dot_avx512;
+    k->act_tile[23] = iq4_xs_tiles_avx512;
 }
 #else
 #  define DSV3_HAVE_AVX512 0
