@@ -6884,36 +6884,46 @@ DSV3_AVX512 static void iq4_xs_vnni_unpack(const uint8_t *rows, size_t row_bytes
     }
 }
 
-/* The IQ lattice types in Q6_K's layout: each group decoded by
-   iq_group_avx2 and made unsigned by + 64 (|q| <= 62), the multipliers m
-   as the 16-element sub-blocks' scales and d * step as the rows' d. */
+/* The IQ lattice types in Q6_K's layout: each pair of groups decoded by
+   iq_pair_avx512 and made unsigned by + 64 (|q| <= 62), the multipliers m
+   (iq_block_scales_avx512, transposed to a row per lane) as the 16-element
+   sub-blocks' scales and d * step as the rows' d. */
 DSV3_AVX512 DSV3_ALWAYS_INLINE static inline void iq_vnni_unpack(uint32_t type, const uint8_t *rows, size_t row_bytes,
                                                                  size_t n_rows, size_t n, uint8_t *out) {
     uint8_t bytes[16 * 256]; /* the 16 rows' biased quants, row by row */
-    const __m256i offset = _mm256_set1_epi8(64);
+    const __m512i bias = _mm512_set1_epi8(64), low_half = _mm512_set1_epi32(0xFFFF);
     for (size_t b = 0; b < n / 256; b++) {
         uint8_t *base = out + VNNI_K_SUPER * b;
-        int32_t *scales = (int32_t *)(void *)(base + 4096), *scale_pairs = (int32_t *)(void *)(base + 5120);
         float *d = (float *)(void *)(base + 5632);
+        __m512i m[16];
+        DSV3_UNROLL16
         for (size_t r = 0; r < 16; r++) {
             if (r >= n_rows) { /* zero weights, scales and d: a zero result in unused lanes */
                 memset(bytes + 256 * r, 0, 256);
-                for (int j = 0; j < 16; j++) scales[16 * j + r] = 0;
-                for (int p = 0; p < 8; p++) scale_pairs[16 * p + r] = 0;
+                m[r] = _mm512_setzero_si512();
                 d[r] = 0.0f;
                 continue;
             }
             const uint8_t *block = rows + r * row_bytes + iq_block_bytes(type) * b;
-            for (int g = 0; g < 8; g++) {
-                int32_t m[2];
-                __m256i q = iq_group_avx2(type, block, g, m);
-                _mm256_storeu_si256((__m256i *)(void *)(bytes + 256 * r + 32 * g), _mm256_add_epi8(q, offset));
-                scales[16 * (2 * g) + r] = m[0];
-                scales[16 * (2 * g + 1) + r] = m[1];
-                scale_pairs[16 * g + r] = m[0] | m[1] << 16;
+            m[r] = iq_block_scales_avx512(type, block);
+            DSV3_UNROLL
+            for (int i = 0; i < 4; i++) {
+                __mmask64 negative;
+                __m512i w = iq_pair_avx512(type, block, i, &negative);
+                __m512i biased = _mm512_mask_sub_epi8(_mm512_add_epi8(w, bias), negative, bias, w); /* 64 + q */
+                _mm512_storeu_si512((void *)(bytes + 256 * r + 64 * i), biased);
             }
             d[r] = iq_step(type) * f16c_to_f32(iq_block_d_half(type, block));
         }
+        /* m[j] now holds sub-block j's m of every row (row r in lane r), in
+           both 16-bit halves */
+        transpose_16x16_epi32(m);
+        DSV3_UNROLL16
+        for (int j = 0; j < 16; j++) _mm512_store_si512(base + 4096 + 64 * j, _mm512_and_si512(m[j], low_half));
+        DSV3_UNROLL
+        for (int p = 0; p < 8; p++)
+            _mm512_store_si512(base + 5120 + 64 * p, _mm512_or_si512(_mm512_and_si512(m[2 * p], low_half),
+                                                                     _mm512_slli_epi32(m[2 * p + 1], 16)));
         vnni_transpose_super(bytes, base);
     }
 }
