@@ -5743,7 +5743,6 @@ DSV3_TILE_KERNELS(DSV3_AVXVNNI, q5_k_tiles_avxvnni, q5_k_act_dot_avxvnni, DSV3_Q
 #undef DSV3_Q5_K_TILE
 DSV3_Q4_Q5_K_DOT2(DSV3_AVXVNNI, q4_k_act_dot2_avxvnni, 0, scaled_pairs_avxvnni)
 DSV3_Q4_Q5_K_DOT2(DSV3_AVXVNNI, q5_k_act_dot2_avxvnni, 1, scaled_pairs_avxvnni)
-DSV3_IQ_TILE_SET(DSV3_AVXVNNI, avxvnni, iq_tile_avx2, scaled_pairs_avxvnni)
 
 static void kernels_avxvnni(kernel_set *k) {
     kernels_avx2(k);
@@ -5758,7 +5757,6 @@ static void kernels_avxvnni(kernel_set *k) {
     k->act_dot[13] = q5_k_act_dot_avxvnni;
     k->act_tile[13] = q5_k_tiles_avxvnni;
     k->act_dot2[13] = q5_k_act_dot2_avxvnni;
-    DSV3_IQ_SET(k, avxvnni);
 }
 #else
 #  define DSV3_HAVE_AVXVNNI 0
@@ -5919,8 +5917,8 @@ DSV3_AVX512 DSV3_ALWAYS_INLINE static inline __m512i iq_pair_avx512(uint32_t typ
 }
 
 /* One row against n_tok <= 8 tokens (2 x 8 accumulators, the weights and the
-   scales fit 32 registers), each token with the one-token case's float
-   operations. */
+   scales fit 32 registers; the kernels use up to 4), each token with the
+   one-token case's float operations. */
 DSV3_AVX512 DSV3_ALWAYS_INLINE static inline void iq_tile_avx512(uint32_t type, const uint8_t *row, const uint8_t *act,
                                                                  size_t act_stride, size_t n, float *out,
                                                                  size_t out_stride, int n_tok) {
@@ -5956,34 +5954,11 @@ DSV3_AVX512 DSV3_ALWAYS_INLINE static inline void iq_tile_avx512(uint32_t type, 
     DSV3_UNROLL
     for (int t = 0; t < n_tok; t++) out[out_stride * t] = _mm512_reduce_add_ps(acc[t]);
 }
-#define DSV3_IQ_TILES_AVX512(name, type)                                                                       \
-    DSV3_AVX512 static void name##_tiles_avx512(const uint8_t *row, const void *act, size_t act_stride,        \
-                                                size_t n_tok, size_t n, float *out, size_t out_stride) {       \
-        const uint8_t *acts = (const uint8_t *)act;                                                            \
-        switch (n_tok) {                                                                                       \
-        case 1: iq_tile_avx512(type, row, acts, act_stride, n, out, out_stride, 1); break;                     \
-        case 2: iq_tile_avx512(type, row, acts, act_stride, n, out, out_stride, 2); break;                     \
-        case 3: iq_tile_avx512(type, row, acts, act_stride, n, out, out_stride, 3); break;                     \
-        case 4: iq_tile_avx512(type, row, acts, act_stride, n, out, out_stride, 4); break;                     \
-        case 5: iq_tile_avx512(type, row, acts, act_stride, n, out, out_stride, 5); break;                     \
-        case 6: iq_tile_avx512(type, row, acts, act_stride, n, out, out_stride, 6); break;                     \
-        case 7: iq_tile_avx512(type, row, acts, act_stride, n, out, out_stride, 7); break;                     \
-        default: iq_tile_avx512(type, row, acts, act_stride, n, out, out_stride, 8); break;                    \
-        }                                                                                                      \
-    }                                                                                                          \
-    DSV3_AVX512 static float name##_act_dot_avx512(const uint8_t *row, const void *act, size_t n) {            \
-        float result;                                                                                          \
-        iq_tile_avx512(type, row, (const uint8_t *)act, 0, n, &result, 0, 1);                                  \
-        return result;                                                                                         \
-    }
-DSV3_IQ_TILES_AVX512(iq2_xxs, 16)
-DSV3_IQ_TILES_AVX512(iq2_xs, 17)
-DSV3_IQ_TILES_AVX512(iq3_xxs, 18)
-DSV3_IQ_TILES_AVX512(iq1_s, 19)
-DSV3_IQ_TILES_AVX512(iq3_s, 21)
-DSV3_IQ_TILES_AVX512(iq2_s, 22)
-DSV3_IQ_TILES_AVX512(iq1_m, 29)
-#undef DSV3_IQ_TILES_AVX512
+/* four tokens at a time: batches of 6 or more go through the row blocks */
+#define iq_tile_avx512_call(type, row, act, act_stride, n, out, out_stride, n_tok, unused)                     \
+    iq_tile_avx512(type, row, act, act_stride, n, out, out_stride, n_tok)
+DSV3_IQ_TILE_SET(DSV3_AVX512, avx512, iq_tile_avx512_call, 0)
+#undef iq_tile_avx512_call
 
 /* IQ4_XS 64 weights a step: both sub-blocks' 32 packed bytes as [low
    nibbles, high nibbles] of each (one lane shuffle and one per-word shift),
@@ -6040,7 +6015,7 @@ DSV3_AVX512 DSV3_ALWAYS_INLINE static inline void iq4_xs_tile_avx512(const uint8
     for (int t = 0; t < n_tok; t++) out[out_stride * t] = _mm512_reduce_add_ps(acc[t]);
 }
 #define DSV3_IQ4_XS_TILE(k) iq4_xs_tile_avx512(row, acts, act_stride, n, out, out_stride, k)
-DSV3_TILE_KERNELS8(DSV3_AVX512, iq4_xs_tiles_avx512, iq4_xs_act_dot_avx512, DSV3_IQ4_XS_TILE)
+DSV3_TILE_KERNELS(DSV3_AVX512, iq4_xs_tiles_avx512, iq4_xs_act_dot_avx512, DSV3_IQ4_XS_TILE)
 #undef DSV3_IQ4_XS_TILE
 
 /* Q4_K / Q5_K: the AVX2 tiles with vpdpwssd, in 256-bit registers: on a Zen
@@ -6571,11 +6546,9 @@ DSV3_AVX512 DSV3_ALWAYS_INLINE static inline void vnni_store_out(const __m512 *a
 /* A row block's kernel: unpack the rows into the scratch, then tokens in
    passes of up to VNNI_ROW_TOKENS, each pass an inlined body with its token
    count fixed (so its accumulators stay in registers). */
-#  define DSV3_VNNI_ROWS(name, unpack, body)                                                                   \
-      DSV3_AVX512 static void name(const uint8_t *rows, size_t row_bytes, size_t n_rows, const uint8_t *acts,   \
-                                   size_t act_stride, size_t n_tok, size_t n, float *out, size_t out_stride,   \
-                                   uint8_t *scratch) {                                                         \
-          unpack(rows, row_bytes, n_rows, n, scratch);                                                         \
+#  define DSV3_VNNI_PASSES(name, body)                                                                         \
+      DSV3_AVX512 static void name(const uint8_t *scratch, size_t n, const uint8_t *acts, size_t act_stride,  \
+                                   size_t n_tok, size_t n_rows, float *out, size_t out_stride) {               \
           for (size_t t = 0; t < n_tok; t += VNNI_ROW_TOKENS) {                                                \
               const uint8_t *act = acts + t * act_stride;                                                      \
               float *o = out + t * out_stride;                                                                 \
@@ -6590,6 +6563,15 @@ DSV3_AVX512 DSV3_ALWAYS_INLINE static inline void vnni_store_out(const __m512 *a
               default: body(scratch, n, act, act_stride, n_rows, o, out_stride, 8); break;                     \
               }                                                                                                \
           }                                                                                                    \
+      }
+/* passes: the DSV3_VNNI_PASSES function of the unpacked layout (one per
+   layout, shared by the types unpacked into it) */
+#  define DSV3_VNNI_ROWS(name, unpack, passes)                                                                 \
+      DSV3_AVX512 static void name(const uint8_t *rows, size_t row_bytes, size_t n_rows, const uint8_t *acts,   \
+                                   size_t act_stride, size_t n_tok, size_t n, float *out, size_t out_stride,   \
+                                   uint8_t *scratch) {                                                         \
+          unpack(rows, row_bytes, n_rows, n, scratch);                                                         \
+          passes(scratch, n, acts, act_stride, n_tok, n_rows, out, out_stride);                                \
       }
 
 /* Q8_0, per block of 32: the 8 transposed 4-byte groups (quants + 128),
@@ -6843,6 +6825,10 @@ DSV3_AVX512 DSV3_ALWAYS_INLINE static inline void k_quant_vnni_body(const uint8_
 #  define q4_k_vnni_body(...) k_quant_vnni_body(__VA_ARGS__, 0)
 #  define q6_k_vnni_body(...) k_quant_vnni_body(__VA_ARGS__, 5)
 #  define iq_vnni_body(...) k_quant_vnni_body(__VA_ARGS__, 6)
+DSV3_VNNI_PASSES(q8_0_vnni_passes, q8_0_vnni_body)
+DSV3_VNNI_PASSES(q4_k_vnni_passes, q4_k_vnni_body)
+DSV3_VNNI_PASSES(q6_k_vnni_passes, q6_k_vnni_body)
+DSV3_VNNI_PASSES(iq_vnni_passes, iq_vnni_body)
 
 /* 16 rows of 256 bytes, row by row, to the super-block layout: word k of
    the output is bytes 4k..4k+3 of every row. */
@@ -6932,7 +6918,7 @@ DSV3_AVX512 DSV3_ALWAYS_INLINE static inline void iq_vnni_unpack(uint32_t type, 
                                                  uint8_t *out) {                                               \
           iq_vnni_unpack(type, rows, row_bytes, n_rows, n, out);                                               \
       }                                                                                                        \
-      DSV3_VNNI_ROWS(name##_vnni_rows, name##_vnni_unpack, iq_vnni_body)
+      DSV3_VNNI_ROWS(name##_vnni_rows, name##_vnni_unpack, iq_vnni_passes)
 DSV3_IQ_VNNI_ROWS(iq2_xxs, 16)
 DSV3_IQ_VNNI_ROWS(iq2_xs, 17)
 DSV3_IQ_VNNI_ROWS(iq3_xxs, 18)
@@ -6942,11 +6928,11 @@ DSV3_IQ_VNNI_ROWS(iq2_s, 22)
 DSV3_IQ_VNNI_ROWS(iq1_m, 29)
 #  undef DSV3_IQ_VNNI_ROWS
 
-DSV3_VNNI_ROWS(q8_0_vnni_rows, q8_0_vnni_unpack, q8_0_vnni_body)
-DSV3_VNNI_ROWS(q4_k_vnni_rows, q4_k_vnni_unpack, q4_k_vnni_body)
-DSV3_VNNI_ROWS(q6_k_vnni_rows, q6_k_vnni_unpack, q6_k_vnni_body)
-DSV3_VNNI_ROWS(iq4_nl_vnni_rows, iq4_nl_vnni_unpack, q8_0_vnni_body)
-DSV3_VNNI_ROWS(iq4_xs_vnni_rows, iq4_xs_vnni_unpack, q4_k_vnni_body)
+DSV3_VNNI_ROWS(q8_0_vnni_rows, q8_0_vnni_unpack, q8_0_vnni_passes)
+DSV3_VNNI_ROWS(q4_k_vnni_rows, q4_k_vnni_unpack, q4_k_vnni_passes)
+DSV3_VNNI_ROWS(q6_k_vnni_rows, q6_k_vnni_unpack, q6_k_vnni_passes)
+DSV3_VNNI_ROWS(iq4_nl_vnni_rows, iq4_nl_vnni_unpack, q8_0_vnni_passes)
+DSV3_VNNI_ROWS(iq4_xs_vnni_rows, iq4_xs_vnni_unpack, q4_k_vnni_passes)
 
 /* Scratch a thread needs for one row block of length n. */
 static size_t vnni_scratch_bytes(size_t n) {
