@@ -182,6 +182,7 @@ endif
 	$(RUN) $(BUILD)/test_trained$(EXE) models/dsv3-kjv.gguf tests/data
 	RUN="$(RUN)" EXE="$(EXE)" sh tests/test_cli.sh $(BUILD)/dsv3$(EXE) tests/data
 	RUN="$(RUN)" EXE="$(EXE)" CPP="$(CPP_EXAMPLE)" PYTHON="$(PYTHON)" sh tests/test_examples.sh $(BUILD) tests/data
+	RUN="$(RUN)" EXE="$(EXE)" sh tests/check_docs.sh $(BUILD) README.md
 
 # The whole suite under AddressSanitizer + UndefinedBehaviorSanitizer, then the
 # fuzz corpus replayed through the same build.
