@@ -258,4 +258,4 @@ endif
 	    -e 's|@version@|$(VERSION)|' -e 's|@libs_private@|$(strip $(LDLIBS))|' dsv3.pc.in >$(DESTDIR)$(PKGCONFIGDIR)/dsv3.pc
 
 clean:
-	rm -rf build build-sanitize build-fuzz build-win
+	rm -rf build build-sanitize build-fuzz build-win build-cmake
