@@ -1,6 +1,6 @@
 SHELL := /bin/bash
 .SHELLFLAGS := -o pipefail -c
-# dsv3 - see README.md.  make | make test | make sanitize | make clean
+# dsv3 - see README.md.  make | make test | make install | make sanitize | make clean
 CC      ?= cc
 CXX     ?= c++
 CFLAGS  ?= -O2
@@ -182,6 +182,7 @@ endif
 	$(RUN) $(BUILD)/test_trained$(EXE) models/dsv3-kjv.gguf tests/data
 	RUN="$(RUN)" EXE="$(EXE)" sh tests/test_cli.sh $(BUILD)/dsv3$(EXE) tests/data
 	RUN="$(RUN)" EXE="$(EXE)" CPP="$(CPP_EXAMPLE)" PYTHON="$(PYTHON)" sh tests/test_examples.sh $(BUILD) tests/data
+	RUN="$(RUN)" EXE="$(EXE)" sh tests/check_docs.sh $(BUILD) README.md
 
 # The whole suite under AddressSanitizer + UndefinedBehaviorSanitizer, then the
 # fuzz corpus replayed through the same build.
@@ -230,10 +231,31 @@ replay-corpus: $(BUILD)/fuzz_replay$(EXE)
 fuzz-replay:
 	$(MAKE) BUILD=build-sanitize CFLAGS="$(SAN_CFLAGS)" LDFLAGS="$(SAN_LDFLAGS)" replay-corpus
 
-install: lib
-	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib
-	install -m 644 dsv3.h $(DESTDIR)$(PREFIX)/include/
-	install -m 644 $(BUILD)/libdsv3.a $(BUILD)/$(SHLIB) $(DESTDIR)$(PREFIX)/lib/
+# `make install PREFIX=/usr DESTDIR=/tmp/stage`: the header, both libraries,
+# dsv3.pc for pkg-config and the tools dsv3, dsv3-quantize and dsv3-chat (the
+# examples dsv3-simple and dsv3-cpp are there to be read, not installed).
+# dsv3.pc gets PREFIX, LIBDIR, INCLUDEDIR and the version from dsv3.h; with
+# --static it adds what libdsv3.a needs. A DLL goes to BINDIR, beside the
+# programs that load it, and its import library to LIBDIR.
+BINDIR       ?= $(PREFIX)/bin
+LIBDIR       ?= $(PREFIX)/lib
+INCLUDEDIR   ?= $(PREFIX)/include
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+VERSION = $(shell awk '$$2 ~ /^DSV3_VERSION_(MAJOR|MINOR|PATCH)$$/ { v = v s $$3; s = "." } END { print v }' dsv3.h)
+TOOLS = $(BUILD)/dsv3$(EXE) $(BUILD)/dsv3-quantize$(EXE) $(BUILD)/dsv3-chat$(EXE)
+install: lib $(TOOLS)
+	install -d $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(BINDIR)
+	install -m 644 dsv3.h $(DESTDIR)$(INCLUDEDIR)/
+	install -m 644 $(BUILD)/libdsv3.a $(DESTDIR)$(LIBDIR)/
+ifeq ($(WINDOWS),1)
+	install -m 755 $(BUILD)/dsv3.dll $(DESTDIR)$(BINDIR)/
+	install -m 644 $(BUILD)/libdsv3.dll.a $(DESTDIR)$(LIBDIR)/
+else
+	install -m 644 $(BUILD)/$(SHLIB) $(DESTDIR)$(LIBDIR)/
+endif
+	install -m 755 $(TOOLS) $(DESTDIR)$(BINDIR)/
+	sed -e 's|@prefix@|$(PREFIX)|' -e 's|@libdir@|$(LIBDIR)|' -e 's|@includedir@|$(INCLUDEDIR)|' \
+	    -e 's|@version@|$(VERSION)|' -e 's|@libs_private@|$(strip $(LDLIBS))|' dsv3.pc.in >$(DESTDIR)$(PKGCONFIGDIR)/dsv3.pc
 
 clean:
-	rm -rf build build-sanitize build-fuzz build-win
+	rm -rf build build-sanitize build-fuzz build-win build-cmake

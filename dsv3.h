@@ -109,9 +109,10 @@ typedef struct dsv3_model_params {
     dsv3_alloc_fn alloc;        /* NULL: malloc */
     dsv3_free_fn  free_fn;      /* NULL: free */
     void         *user;         /* passed to log, alloc and free_fn */
-    int32_t       float_activations; /* 0 (default): products with Q8_0, 4-6 bit and
-                                   K-quant weights quantize the activations to 8 bits and
-                                   use integer dot products (fast, as llama.cpp);
+    int32_t       float_activations; /* 0 (default): products with quantized weights
+                                   (every type but F32, F16 and BF16) quantize the
+                                   activations to 8 bits and use integer dot
+                                   products (fast, as llama.cpp);
                                    1: dequantize and multiply in float (exact) */
     int32_t       ignore_expert_bias; /* 1: route without exp_probs_b (to see what
                                    DeepSeek-V3's bias-based load balancing does) */
@@ -313,9 +314,10 @@ typedef struct dsv3_context_params {
                               the widest FFN per token: ~0.5 MB per token for
                               DeepSeek-V3 (~250 MB at 512), ~0.17 MB for the
                               bench models (~87 MB) */
-    int32_t  n_threads;    /* 0: one per hardware thread; the context's thread pool
-                              splits rows, heads and experts (logits do not depend
-                              on the count) */
+    int32_t  n_threads;    /* 0 (default): one per hardware thread; at most 1024,
+                              and 1 in a build with DSV3_NO_THREADS. The context's
+                              thread pool splits rows, heads and experts (logits do
+                              not depend on the count) */
     int32_t  kv_type;      /* DSV3_KV_F16 (default: half the memory of F32, relative
                               logit error ~1e-3), DSV3_KV_F32 (exact), DSV3_KV_BF16
                               or DSV3_KV_Q8_0 (53% of F16's bytes: 612 per layer and
@@ -482,10 +484,12 @@ typedef struct dsv3_quantize_params {
     uint32_t struct_size; /* sizeof(dsv3_quantize_params) as the caller built it */
     int32_t  type;        /* ggml type id of the bulk of the matrices: 1 F16, 30 BF16,
                              2 Q4_0, 3 Q4_1, 6 Q5_0, 7 Q5_1, 8 Q8_0, 10 Q2_K, 11 Q3_K,
-                             12 Q4_K (default), 13 Q5_K, 14 Q6_K */
+                             12 Q4_K (default), 13 Q5_K, 14 Q6_K, 20 IQ4_NL, 23 IQ4_XS
+                             (the other IQ types need an importance matrix) */
     int32_t  mix;         /* 0: every eligible matrix gets `type`; 1 (default): a
                              Q4_K_M-style mix, see below */
-    int32_t  n_threads;   /* 0 (default): one per online CPU */
+    int32_t  n_threads;   /* 0 (default): one per online CPU; at most 256, and 1
+                             in a build with DSV3_NO_THREADS */
 } dsv3_quantize_params;
 
 DSV3_API void dsv3_quantize_default_params(dsv3_quantize_params *out);
@@ -499,14 +503,16 @@ DSV3_API void dsv3_quantize_default_params(dsv3_quantize_params *out);
  *     stored as F32; every other tensor as `type`, or with mix = 1: output.weight,
  *     and attn_v_b / attn_kv_b / ffn_down* in the first and last eighth of the
  *     layers and every third layer between, one step up (Q2_K->Q4_K,
- *     Q3_K->Q5_K, Q4_K/Q5_K/Q4_0/Q4_1/Q5_0/Q5_1->Q6_K);
- *   - a matrix whose rows do not fill whole blocks falls back to Q8_0 (rows a
- *     multiple of 32, e.g. attn_k_b with 128) or else F16; a tensor already of
- *     its target type is copied bit for bit.
+ *     Q3_K->Q5_K, Q4_K/Q5_K/Q4_0/Q4_1/Q5_0/Q5_1/IQ4_NL/IQ4_XS->Q6_K);
+ *   - a matrix whose rows do not fill whole blocks falls back, when its rows
+ *     are a multiple of 32 (e.g. attn_k_b with 128), to IQ4_NL from IQ4_XS and
+ *     to Q8_0 from the other 256-element types, or else to F16; a tensor
+ *     already of its target type is copied bit for bit.
  * The file is written to out_path + ".tmp" and renamed on success; on failure
  * nothing is left behind. Rows holding NaN or infinity are refused
- * (DSV3_ERR_BAD_MODEL). Errors: DSV3_ERR_INVALID_ARGUMENT (NULL path, type not
- * listed above, mix not 0/1, negative n_threads), DSV3_ERR_IO, DSV3_ERR_BAD_FILE,
+ * (DSV3_ERR_BAD_MODEL) when written as a quantized type (not F32, F16, BF16).
+ * Errors: DSV3_ERR_INVALID_ARGUMENT (NULL path, type not listed above, mix
+ * not 0/1, negative n_threads), DSV3_ERR_IO, DSV3_ERR_BAD_FILE,
  * DSV3_ERR_UNSUPPORTED, DSV3_ERR_OUT_OF_MEMORY; error_message (may be NULL)
  * receives a NUL-terminated description. Thread-safe: no shared state. */
 DSV3_API int32_t dsv3_quantize_file(const char *in_path, const char *out_path,

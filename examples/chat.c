@@ -1,6 +1,6 @@
 /* dsv3-chat: a terminal chat with DeepSeek-V3's chat template.
  *
- *     build/dsv3-chat -m MODEL.gguf [-s SYSTEM] [-n N] [-c CTX] [--temp T] [--seed S]
+ *     build/dsv3-chat -m MODEL.gguf [-s SYSTEM] [-n N] [-c CTX] [--temp T] [--seed S] [-t THREADS]
  *
  * Each line on stdin is a user turn; the reply is streamed to stdout and a
  * speed line goes to stderr. Lines starting with / are commands:
@@ -156,10 +156,11 @@ static void command(chat *c, const char *line) {
     if (st != DSV3_OK) fprintf(stderr, "[%s: %s]\n", dsv3_status_string(st), dsv3_context_last_error(c->ctx));
 }
 
-static int usage(void) {
-    fprintf(stderr, "usage: dsv3-chat -m MODEL.gguf [-s SYSTEM] [-n MAX_REPLY_TOKENS] [-c CTX] [--temp T] [--seed S]\n"
-                    "                 [-t THREADS]\n");
-    return 2;
+/* -h/--help: to stdout, status 0; a bad command line: to stderr, status 2. */
+static int usage(FILE *out) {
+    fprintf(out, "usage: dsv3-chat -m MODEL.gguf [-s SYSTEM] [-n MAX_REPLY_TOKENS] [-c CTX] [--temp T] [--seed S]\n"
+                 "                 [-t THREADS]\n");
+    return out == stdout ? 0 : 2;
 }
 
 int main(int argc, char **argv) {
@@ -170,9 +171,10 @@ int main(int argc, char **argv) {
     dsv3_sampling_default_params(&c.sampling);
     dsv3_context_params cp;
     dsv3_context_default_params(&cp);
-    for (int i = 1; i < argc; i += 2) { /* every option takes a value */
+    for (int i = 1; i < argc; i += 2) { /* every option but -h takes a value */
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!v) return usage();
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) return usage(stdout);
+        if (!v) return usage(stderr);
         if (!strcmp(a, "-m")) path = v;
         else if (!strcmp(a, "-s")) c.system = v;
         else if (!strcmp(a, "-n")) c.max_tokens = atoi(v);
@@ -180,9 +182,9 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "-t")) cp.n_threads = atoi(v);
         else if (!strcmp(a, "--temp")) c.sampling.temperature = (float)atof(v);
         else if (!strcmp(a, "--seed")) cp.seed = strtoull(v, NULL, 10);
-        else return usage();
+        else return usage(stderr);
     }
-    if (!path || c.max_tokens < 0) return usage();
+    if (!path || c.max_tokens < 0) return usage(stderr);
     char error[256];
     if (dsv3_model_load(path, NULL, &c.model, error, sizeof error) != DSV3_OK) {
         fprintf(stderr, "%s\n", error);

@@ -482,6 +482,7 @@ int main(int argc, char **argv) {
         if (dsv3_decoder_flush(&decoder, tail, sizeof tail, &n_tail) == DSV3_OK) fwrite(tail, 1, n_tail, stdout);
     }
     if (n_predict) printf("\n");
+    fflush(stdout); /* the report below starts a line of its own, even in a file shared with stdout */
     double t2 = now_seconds();
 
     size_t kv_per_token = dsv3_context_kv_bytes_per_token(ctx);

@@ -26,7 +26,7 @@ static void usage(FILE *out) {
             "             or q3_k_m q4_k_m q5_k_m (mix), q3_k_s q4_k_s q5_k_s (no mix)\n"
             "  --mix      Q4_K_M-style mix: output.weight, and attn_v_b/attn_kv_b/ffn_down*\n"
             "             of the first and last eighth of the layers and every third layer\n"
-            "             between, get more bits (Q2_K->Q4_K, Q3_K->Q5_K, Q4_K/Q5_K/IQ4->Q6_K)\n"
+            "             between, get more bits (Q2_K->Q4_K, Q3_K->Q5_K, Q4_*/Q5_*/IQ4_*->Q6_K)\n"
             "  -t N       threads (default: all CPUs)\n"
             "Norms, biases and the MoE router stay F32; matrices whose rows do not fill\n"
             "the type's blocks fall back to Q8_0 (IQ4_XS: IQ4_NL) or F16.\n");

@@ -50,8 +50,10 @@ int main(int argc, char **argv) {
         fputs(prompt, stdout);
         status = dsv3_generate(ctx, &params, &why, &n_generated);
         printf("\n");
+        fflush(stdout); /* before the line on stderr, which may go to the same file */
         fprintf(stderr, "%zu tokens, stopped by %s\n", n_generated,
-                why == DSV3_STOP_END_TOKEN ? "end of text" : why == DSV3_STOP_MAX_TOKENS ? "the limit" : "a full context");
+                why == DSV3_STOP_END_TOKEN ? "end of text" : why == DSV3_STOP_MAX_TOKENS ? "the limit"
+                : why == DSV3_STOP_CONTEXT_FULL ? "a full context" : "an error");
     }
     if (status != DSV3_OK)
         fprintf(stderr, "error: %s: %s\n", dsv3_status_string(status), dsv3_context_last_error(ctx));

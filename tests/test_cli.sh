@@ -118,6 +118,9 @@ expect_failure -m "$data/v3_f32.golden" --tokens 1
 head -c 1000 "$data/v3_f32.gguf" >"$tmp/trunc.gguf"
 expect_failure -m "$tmp/trunc.gguf" --tokens 1
 expect_failure -m "$data/v3_f32.gguf" --tokens 1 --dump-logits "$tmp/no/such/dir/x"
+# the report on stderr starts a line of its own when it shares a file with the text
+if $RUN "$bin" -m "$data/v3_f32_bpe.gguf" --tokens 1,2,3 -n 6 >"$tmp/both" 2>&1 &&
+   grep -q '^dsv3: prompt 3 tokens' "$tmp/both"; then ok; else bad "report line: $(cat "$tmp/both")"; fi
 # a full context stops generation with a message, not a failure
 if $RUN "$bin" -m "$data/v3_f32.gguf" --tokens 1,2 -n 10 -c 4 >"$tmp/out" 2>"$tmp/err" && grep -q 'context full' "$tmp/err"; then ok; else bad "context full"; fi
 

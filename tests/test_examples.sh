@@ -23,6 +23,10 @@ bad() { failed=$((failed + 1)); echo "FAIL test_examples.sh: $*" >&2; }
 if $RUN "$build/dsv3-simple$EXE" "$bpe" "Hello there" 12 >"$tmp/out" 2>"$tmp/err" &&
    grep -q '^Hello there' "$tmp/out" && grep -Eq '^[0-9]+ tokens, stopped by' "$tmp/err"; then ok
 else bad "dsv3-simple: $(cat "$tmp/err")"; fi
+# its last line, on stderr, starts a line of its own in a file shared with stdout
+if $RUN "$build/dsv3-simple$EXE" "$bpe" "Hello there" 12 >"$tmp/both" 2>&1 &&
+   grep -Eq '^[0-9]+ tokens, stopped by' "$tmp/both"; then ok
+else bad "dsv3-simple's last line: $(cat "$tmp/both")"; fi
 if $RUN "$build/dsv3-simple$EXE" "$data/v3_f32.gguf" >/dev/null 2>"$tmp/err"; then bad "dsv3-simple without a tokenizer"
 elif grep -q 'unsupported' "$tmp/err"; then ok; else bad "dsv3-simple message: $(cat "$tmp/err")"; fi
 
