@@ -44,7 +44,7 @@ LIB_CFLAGS = $(CFLAGS) -std=c11 $(WARNINGS) $(PIC) $(PTHREAD)
 APP_CFLAGS = $(CFLAGS) -std=c11 $(WARNINGS) -I. $(APP_DEFS)
 LDLIBS  = -lm $(PTHREAD)
 
-.PHONY: all lib run test sanitize clean install check-headers fuzz fuzz-replay replay-corpus bench bench-models
+.PHONY: all lib run test sanitize clean install uninstall check-headers fuzz fuzz-replay replay-corpus bench bench-models
 
 # The C++ example is built when a C++ compiler for the same machine exists
 # (a cross build may pair an aarch64 cc with the host's c++).
@@ -111,9 +111,6 @@ $(BUILD)/test_trained$(EXE): tests/test_trained.c tests/test_util.h $(BUILD)/lib
 $(BUILD)/dsv3-quantize$(EXE): examples/quantize.c $(BUILD)/libdsv3.a
 	$(CC) $(APP_CFLAGS) examples/quantize.c $(BUILD)/libdsv3.a -o $@ $(LDFLAGS) $(LDLIBS)
 
-# Quantizer tests include dsv3.c to reach its private quantizers.
-$(BUILD)/test_quantize$(EXE): tests/test_quantize.c tests/test_util.h dsv3.c dsv3.h | $(BUILD)
-	$(CC) $(APP_CFLAGS) $(PTHREAD) tests/test_quantize.c -o $@ $(LDFLAGS) $(LDLIBS)
 
 $(BUILD)/dsv3-bench$(EXE): examples/bench.c $(BUILD)/libdsv3.a
 	$(CC) $(APP_CFLAGS) examples/bench.c $(BUILD)/libdsv3.a -o $@ $(LDFLAGS) $(LDLIBS)
@@ -128,17 +125,15 @@ bench-models: $(BUILD)/dsv3-bench$(EXE)
 	for m in $(BUILD)/bench/bench-q8_0.gguf $(BUILD)/bench/bench-q4_k_m.gguf; do \
 	    for t in 1 2; do $(RUN) $(BUILD)/dsv3-bench$(EXE) -m $$m -t $$t -p 512 -n 32 -d 0,4096 -r 2; done; done
 
-# Kernel tests include dsv3.c to reach its private kernels.
-$(BUILD)/test_kernels$(EXE): tests/test_kernels.c tests/test_util.h dsv3.c dsv3.h | $(BUILD)
-	$(CC) $(APP_CFLAGS) $(PTHREAD) tests/test_kernels.c -o $@ $(LDFLAGS) $(LDLIBS)
-
-# Batched attention tests include dsv3.c to force either MLA form.
-$(BUILD)/test_attention$(EXE): tests/test_attention.c tests/test_util.h dsv3.c dsv3.h | $(BUILD)
-	$(CC) $(APP_CFLAGS) $(PTHREAD) tests/test_attention.c -o $@ $(LDFLAGS) $(LDLIBS)
-
-# The tokenizer test compiles the library into itself (to read its work counter).
-$(BUILD)/test_tokenizer$(EXE): tests/test_tokenizer.c tests/test_util.h dsv3.c dsv3.h | $(BUILD)
-	$(CC) $(APP_CFLAGS) tests/test_tokenizer.c -o $@ $(LDFLAGS) $(LDLIBS)
+# The tests of the kernels, batched attention, the tokenizer (its work
+# counter) and the quantizers reach dsv3.c's private functions: one object
+# holds them all with dsv3.c compiled once (tests/test_internal.c), and each
+# test's program is that object with the main tests/test_main.c names.
+INTERNAL_TESTS = kernels attention tokenizer quantize
+$(BUILD)/test_internal.o: tests/test_internal.c $(INTERNAL_TESTS:%=tests/test_%.c) tests/test_util.h dsv3.c dsv3.h | $(BUILD)
+	$(CC) $(APP_CFLAGS) $(PTHREAD) -c tests/test_internal.c -o $@
+$(INTERNAL_TESTS:%=$(BUILD)/test_%$(EXE)): $(BUILD)/test_%$(EXE): tests/test_main.c $(BUILD)/test_internal.o
+	$(CC) $(APP_CFLAGS) -DTEST_MAIN=test_$*_main tests/test_main.c $(BUILD)/test_internal.o -o $@ $(LDFLAGS) $(LDLIBS)
 
 # The public header must compile as strict C99 and as C++.
 $(BUILD)/header_c99.o: tests/header_c99.c dsv3.h | $(BUILD)
@@ -169,19 +164,26 @@ TESTS = $(BUILD)/test_dsv3$(EXE) $(BUILD)/test_kernels$(EXE) $(BUILD)/test_token
 ifeq ($(WINDOWS),1)
 TESTS += $(BUILD)/test_dsv3_dll$(EXE)
 endif
-test: all check-headers $(TESTS)
-	$(RUN) $(BUILD)/test_kernels$(EXE)
-	$(RUN) $(BUILD)/test_quantize$(EXE) tests/data
-	$(RUN) $(BUILD)/test_attention$(EXE) tests/data
-	$(RUN) $(BUILD)/test_dsv3$(EXE) tests/data
+# Each test runs as a target of its own, so `make -j2 test` runs them side by
+# side (CI does, with -O to keep each one's output together).
+TEST_RUNS = kernels quantize attention dsv3 generate tokenizer trained cli examples docs
 ifeq ($(WINDOWS),1)
-	$(RUN) $(BUILD)/test_dsv3_dll$(EXE) tests/data
+TEST_RUNS += dsv3_dll
 endif
-	$(RUN) $(BUILD)/test_generate$(EXE) tests/data
-	$(RUN) $(BUILD)/test_tokenizer$(EXE) tests/data
+.PHONY: $(TEST_RUNS:%=test-%)
+test: $(TEST_RUNS:%=test-%)
+$(TEST_RUNS:%=test-%): all check-headers $(TESTS)
+test-kernels:
+	$(RUN) $(BUILD)/test_kernels$(EXE)
+test-quantize test-attention test-dsv3 test-dsv3_dll test-generate test-tokenizer:
+	$(RUN) $(BUILD)/$(@:test-%=test_%)$(EXE) tests/data
+test-trained:
 	$(RUN) $(BUILD)/test_trained$(EXE) models/dsv3-kjv.gguf tests/data
+test-cli:
 	RUN="$(RUN)" EXE="$(EXE)" sh tests/test_cli.sh $(BUILD)/dsv3$(EXE) tests/data
+test-examples:
 	RUN="$(RUN)" EXE="$(EXE)" CPP="$(CPP_EXAMPLE)" PYTHON="$(PYTHON)" sh tests/test_examples.sh $(BUILD) tests/data
+test-docs:
 	RUN="$(RUN)" EXE="$(EXE)" sh tests/check_docs.sh $(BUILD) README.md
 
 # The whole suite under AddressSanitizer + UndefinedBehaviorSanitizer, then the
@@ -207,18 +209,21 @@ $(BUILD)/fuzz-dsv3.o: dsv3.c dsv3.h | $(BUILD)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c dsv3.c -o $@
 $(FUZZ_TARGETS:%=$(BUILD)/fuzz_%): $(BUILD)/fuzz_%: fuzz/fuzz_%.c $(BUILD)/fuzz-dsv3.o
 	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer $< $(BUILD)/fuzz-dsv3.o -o $@ -lm
-# `make fuzz` builds the four targets and runs each for FUZZ_SECONDS over a
-# scratch copy of its seed corpus; any crash stops make with an error.
+# `make fuzz` builds the four targets and runs each for FUZZ_SECONDS; any
+# crash stops make with an error.
 FUZZ_SECONDS ?= 60
 FUZZ_RUN = -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 -artifact_prefix=$(BUILD)/ -print_final_stats=1
 ifneq ($(HAVE_FUZZ_CC),)
-fuzz: $(FUZZ_TARGETS:%=$(BUILD)/fuzz_%)
-	rm -rf $(BUILD)/fuzz-work && mkdir -p $(BUILD)/fuzz-work/load $(BUILD)/fuzz-work/state
-	cp fuzz/corpus/load/* $(BUILD)/fuzz-work/load/ && cp fuzz/corpus/state/* $(BUILD)/fuzz-work/state/
-	$(BUILD)/fuzz_load -dict=fuzz/gguf.dict -max_len=32768 $(FUZZ_RUN) $(BUILD)/fuzz-work/load 2>&1 | tail -n 5
-	$(BUILD)/fuzz_tokenize -max_len=4096 $(FUZZ_RUN) 2>&1 | tail -n 5
-	$(BUILD)/fuzz_state $(FUZZ_RUN) $(BUILD)/fuzz-work/state 2>&1 | tail -n 5
-	$(BUILD)/fuzz_chat $(FUZZ_RUN) 2>&1 | tail -n 5
+fuzz: $(FUZZ_TARGETS:%=fuzz-%)
+.PHONY: $(FUZZ_TARGETS:%=fuzz-%)
+FUZZ_ARGS_load = -dict=fuzz/gguf.dict -max_len=32768
+FUZZ_ARGS_tokenize = -max_len=4096
+# each its own target (make -j2 runs two at once), over a scratch copy of its
+# seed corpus where it has one
+$(FUZZ_TARGETS:%=fuzz-%): fuzz-%: $(BUILD)/fuzz_%
+	rm -rf $(BUILD)/fuzz-work/$* && mkdir -p $(BUILD)/fuzz-work/$*
+	if [ -d fuzz/corpus/$* ]; then cp fuzz/corpus/$*/* $(BUILD)/fuzz-work/$*/; fi
+	$(BUILD)/fuzz_$* $(FUZZ_ARGS_$*) $(FUZZ_RUN) $(BUILD)/fuzz-work/$* 2>&1 | tail -n 5
 else
 fuzz:
 	@echo "note: no $(FUZZ_CC) found, cannot build the libFuzzer targets"
@@ -256,6 +261,13 @@ endif
 	install -m 755 $(TOOLS) $(DESTDIR)$(BINDIR)/
 	sed -e 's|@prefix@|$(PREFIX)|' -e 's|@libdir@|$(LIBDIR)|' -e 's|@includedir@|$(INCLUDEDIR)|' \
 	    -e 's|@version@|$(VERSION)|' -e 's|@libs_private@|$(strip $(LDLIBS))|' dsv3.pc.in >$(DESTDIR)$(PKGCONFIGDIR)/dsv3.pc
+
+# Removes exactly the files install writes (give it the same PREFIX, DESTDIR
+# and directories); the directories stay, they may hold other packages.
+uninstall:
+	rm -f $(DESTDIR)$(INCLUDEDIR)/dsv3.h $(DESTDIR)$(LIBDIR)/libdsv3.a $(DESTDIR)$(LIBDIR)/$(SHLIB) \
+	    $(DESTDIR)$(LIBDIR)/libdsv3.dll.a $(DESTDIR)$(BINDIR)/dsv3.dll $(DESTDIR)$(PKGCONFIGDIR)/dsv3.pc \
+	    $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(TOOLS)))
 
 clean:
 	rm -rf build build-sanitize build-fuzz build-win build-cmake

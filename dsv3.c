@@ -15,7 +15,7 @@
  *   4  tensor type table
  *   5  tokenizer: Unicode classes, pre-tokenizers, byte-level BPE, chat format
  *   6  scalar reference kernels
- *   7  SIMD kernels (AVX2, NEON) and dispatch
+ *   7  SIMD kernels (AVX2, AVX-VNNI, AVX-512, AMX, NEON) and dispatch
  *   8  thread pool
  *   9  model: hyperparameters, tensor binding, load
  *   10 forward pass: MLA attention, DeepSeekMoE, output head

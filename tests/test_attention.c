@@ -8,14 +8,16 @@
  *
  * usage: test_attention [DATA_DIR]   (default tests/data)
  */
+#ifndef DSV3_TESTS_ONE_UNIT /* test_internal.c includes dsv3.c once for all four */
 #include "../dsv3.c"
+#endif
 #include "test_util.h"
 
-static const char *data_dir = "tests/data";
+static const char *attention_data_dir = "tests/data";
 
 static dsv3_model *load(const char *file) {
     char path[512], message[256];
-    snprintf(path, sizeof path, "%s/%s", data_dir, file);
+    snprintf(path, sizeof path, "%s/%s", attention_data_dir, file);
     dsv3_model_params mp;
     dsv3_model_default_params(&mp);
     mp.float_activations = 1; /* exact products, as the reference computes */
@@ -64,7 +66,7 @@ static double distance(const float *a, const float *b, size_t n_pos, size_t V) {
    at 1, 2, 3 and 7 threads. */
 static void test_golden(const char *model_file, const char *golden_file) {
     char path[512];
-    snprintf(path, sizeof path, "%s/%s", data_dir, golden_file);
+    snprintf(path, sizeof path, "%s/%s", attention_data_dir, golden_file);
     golden g;
     dsv3_model *model = load(model_file);
     if (!model || !read_golden(path, &g)) {
@@ -231,7 +233,7 @@ static void test_choice(void) {
 }
 
 int main(int argc, char **argv) {
-    if (argc > 1) data_dir = argv[1];
+    if (argc > 1) attention_data_dir = argv[1];
     test_golden("v3_f32.gguf", "v3_f32.golden");
     test_golden("v3_legacy_bf16.gguf", "v3_legacy_bf16.golden");
     test_golden("v2lite_f16.gguf", "v2lite_f16.golden");

@@ -1,15 +1,17 @@
 /* Kernel tests: each SIMD variant against its scalar reference on random inputs
  * of awkward lengths, the half-float conversions exhaustively, and the thread
  * pool. Includes dsv3.c itself to reach its private kernels. */
+#ifndef DSV3_TESTS_ONE_UNIT /* test_internal.c includes dsv3.c once for all four */
 #include "../dsv3.c"
+#endif
 #include "test_util.h"
 
-static uint64_t rng_state = 0x2545F4914F6CDD1Dull;
+static uint64_t kernels_rng = 0x2545F4914F6CDD1Dull;
 static uint32_t next_u32(void) {
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return (uint32_t)(rng_state >> 16);
+    kernels_rng ^= kernels_rng << 13;
+    kernels_rng ^= kernels_rng >> 7;
+    kernels_rng ^= kernels_rng << 17;
+    return (uint32_t)(kernels_rng >> 16);
 }
 static float next_float(void) { return (float)((next_u32() & 0xFFFFFF) / 8388608.0 - 1.0); } /* [-1, 1) */
 

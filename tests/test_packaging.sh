@@ -90,6 +90,15 @@ if step "cc with pkg-config --static" "$CC" -O2 -Wall -Wextra -Werror "$tmp/cons
     linked "pkg-config, static" "$tmp/simple-pc-static" -
 fi
 
+# make uninstall removes what make install wrote, and nothing else
+ustage="$tmp/uninstall-stage"
+mkdir -p "$ustage$prefix/share" && cp -R "$mstage$prefix/." "$ustage$prefix/" && : >"$ustage$prefix/share/other-package"
+if step "make uninstall" make BUILD="$tmp/build" PREFIX=$prefix DESTDIR="$ustage" uninstall; then
+    files "$ustage$prefix" >"$tmp/left.files"
+    if [ "$(cat "$tmp/left.files")" = ./share/other-package ]; then ok
+    else bad "make uninstall left $(cat "$tmp/left.files")"; fi
+fi
+
 # ---- CMake's install -----------------------------------------------------
 echo "test_packaging: cmake --install"
 cstage="$tmp/cmake-stage"

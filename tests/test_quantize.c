@@ -7,15 +7,17 @@
  *
  * usage: test_quantize [DATA_DIR]   (default tests/data)
  */
+#ifndef DSV3_TESTS_ONE_UNIT /* test_internal.c includes dsv3.c once for all four */
 #include "../dsv3.c"
+#endif
 #include "test_util.h"
 
-static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
+static uint64_t quantize_rng = 0x9E3779B97F4A7C15ull;
 static double next_uniform01(void) {
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return ((double)(rng_state >> 11) + 0.5) / 9007199254740992.0;
+    quantize_rng ^= quantize_rng << 13;
+    quantize_rng ^= quantize_rng >> 7;
+    quantize_rng ^= quantize_rng << 17;
+    return ((double)(quantize_rng >> 11) + 0.5) / 9007199254740992.0;
 }
 static float gauss(void) {
     return (float)(sqrt(-2.0 * log(next_uniform01())) * cos(6.283185307179586 * next_uniform01()));
@@ -45,7 +47,7 @@ static size_t row_bytes_of(uint32_t type, size_t n) {
 
 /* quantize -> dequantize; returns the RMSE of y - x over [lo, hi), relative to
    the RMS of x there (absolute when x is all zero). */
-static double round_trip(uint32_t type, const float *x, float *y, size_t n, size_t lo, size_t hi) {
+static double row_round_trip(uint32_t type, const float *x, float *y, size_t n, size_t lo, size_t hi) {
     uint8_t *q = (uint8_t *)malloc(row_bytes_of(type, n));
     quantize_fn(type)(x, q, n);
     type_table[type].to_f32(q, y, n);
@@ -72,27 +74,27 @@ static void test_row_round_trips(void) {
         double bar = row_types[k].bar;
         /* Gaussian */
         for (size_t i = 0; i < ROW_N; i++) x[i] = gauss();
-        double e = round_trip(t, x, y, ROW_N, 0, ROW_N);
+        double e = row_round_trip(t, x, y, ROW_N, 0, ROW_N);
         printf("  %-5s N(0,1) relative RMSE %.4f%% (bar %.4f%%)\n", name, 100 * e, 100 * bar);
         CHECK(e <= bar, "%s Gaussian relative RMSE %.5f > %.5f", name, e, bar);
         /* negatives only */
         for (size_t i = 0; i < ROW_N; i++) x[i] = -fabsf(gauss());
-        e = round_trip(t, x, y, ROW_N, 0, ROW_N);
+        e = row_round_trip(t, x, y, ROW_N, 0, ROW_N);
         CHECK(e <= bar, "%s negatives-only relative RMSE %.5f > %.5f", name, e, bar);
         /* a scale far from 1 changes nothing while the f16 scales stay normal */
         for (size_t i = 0; i < ROW_N; i++) x[i] = 37.0f * gauss();
-        e = round_trip(t, x, y, ROW_N, 0, ROW_N);
+        e = row_round_trip(t, x, y, ROW_N, 0, ROW_N);
         CHECK(e <= bar, "%s Gaussian*37 relative RMSE %.5f > %.5f", name, e, bar);
         /* all zeros decode to exact zeros */
         for (size_t i = 0; i < ROW_N; i++) x[i] = 0.0f;
-        round_trip(t, x, y, ROW_N, 0, ROW_N);
+        row_round_trip(t, x, y, ROW_N, 0, ROW_N);
         int nonzero = 0;
         for (size_t i = 0; i < ROW_N; i++) nonzero += y[i] != 0.0f;
         CHECK(nonzero == 0, "%s: %d of %d zeros decode as non-zero", name, nonzero, ROW_N);
         /* constants, positive and negative: only f16 rounding of the scales */
         for (int sign = -1; sign <= 1; sign += 2) {
             for (size_t i = 0; i < ROW_N; i++) x[i] = 0.3f * (float)sign;
-            e = round_trip(t, x, y, ROW_N, 0, ROW_N);
+            e = row_round_trip(t, x, y, ROW_N, 0, ROW_N);
             double cbar = t == QT_BF16 ? 4e-3 : 2e-3; /* bf16 keeps 8 significant bits */
             CHECK(e <= cbar, "%s constant %g: relative RMSE %.6f > %g", name, 0.3 * sign, e, cbar);
         }
@@ -100,7 +102,7 @@ static void test_row_round_trips(void) {
            blocks without it (outside its 256-element super-block) unaffected */
         for (size_t i = 0; i < ROW_N; i++) x[i] = gauss();
         x[1000] = 1000.0f;
-        e = round_trip(t, x, y, ROW_N, 1024, ROW_N);
+        e = row_round_trip(t, x, y, ROW_N, 1024, ROW_N);
         CHECK(all_finite(y, ROW_N), "%s outlier: non-finite output", name);
         CHECK(fabsf(y[1000] - 1000.0f) <= 20.0f, "%s outlier decodes as %g", name, (double)y[1000]);
         CHECK(e <= bar, "%s: blocks after an outlier have relative RMSE %.5f > %.5f", name, e, bar);
@@ -108,19 +110,19 @@ static void test_row_round_trips(void) {
            bar; tiny ones (1e-7: scales flush to zero or to the coarsest f16
            subnormals) stay finite with an error about the size of the signal */
         for (size_t i = 0; i < ROW_N; i++) x[i] = 1e-3f * gauss();
-        e = round_trip(t, x, y, ROW_N, 0, ROW_N);
+        e = row_round_trip(t, x, y, ROW_N, 0, ROW_N);
         CHECK(all_finite(y, ROW_N) && e <= 1.5 * bar + 0.004, "%s values of 1e-3: relative RMSE %.5f", name, e);
         for (size_t i = 0; i < ROW_N; i++) x[i] = 1e-7f * gauss();
-        e = round_trip(t, x, y, ROW_N, 0, ROW_N);
+        e = row_round_trip(t, x, y, ROW_N, 0, ROW_N);
         CHECK(all_finite(y, ROW_N) && e <= 1.25, "%s values of 1e-7: relative RMSE %.5f", name, e);
         /* values beyond the f16 range of the scales saturate, never inf/NaN */
         for (size_t i = 0; i < ROW_N; i++) x[i] = 1e7f * gauss();
-        round_trip(t, x, y, ROW_N, 0, ROW_N);
+        row_round_trip(t, x, y, ROW_N, 0, ROW_N);
         if (t != QT_F16) CHECK(all_finite(y, ROW_N), "%s values of 1e7: non-finite output", name);
         /* NaN and infinities: no crash, no undefined behaviour (the sanitizer
            build watches); the file converter refuses such rows */
         for (size_t i = 0; i < 512; i++) x[i] = i % 3 == 0 ? NAN : i % 3 == 1 ? INFINITY : -INFINITY;
-        round_trip(t, x, y, 512, 0, 512);
+        row_round_trip(t, x, y, 512, 0, 512);
     }
     free(x);
     free(y);

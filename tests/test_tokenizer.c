@@ -13,17 +13,19 @@
  *        test_tokenizer --golden VOCAB GOLDEN      checks one golden file, e.g. of
  *            random strings (tests/tools/gen_tokenizer_goldens.js --random)
  */
+#ifndef DSV3_TESTS_ONE_UNIT /* test_internal.c includes dsv3.c once for all four */
 #include "../dsv3.c" /* first: it asks for POSIX.1-2008 */
+#endif
 #include "test_util.h"
 
 #include <time.h>
 
-static const char *data_dir = "tests/data";
+static const char *tokenizer_data_dir = "tests/data";
 
-/* name inside data_dir, or a path as given when it has a '/' */
+/* name inside tokenizer_data_dir, or a path as given when it has a '/' */
 static void data_path(char *buf, size_t size, const char *name) {
     if (strchr(name, '/')) snprintf(buf, size, "%s", name);
-    else snprintf(buf, size, "%s/%s", data_dir, name);
+    else snprintf(buf, size, "%s/%s", tokenizer_data_dir, name);
 }
 
 static dsv3_model *load_vocab(const char *file) {
@@ -248,15 +250,15 @@ static void test_llm_vectors(const dsv3_model *m) {
 
 /* ---- invalid UTF-8 and random round trips ---- */
 
-static uint64_t rng_state = 0x2545F4914F6CDD1Dull;
+static uint64_t tokenizer_rng = 0x2545F4914F6CDD1Dull;
 static uint32_t rnd(void) {
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return (uint32_t)(rng_state >> 11);
+    tokenizer_rng ^= tokenizer_rng << 13;
+    tokenizer_rng ^= tokenizer_rng >> 7;
+    tokenizer_rng ^= tokenizer_rng << 17;
+    return (uint32_t)(tokenizer_rng >> 11);
 }
 
-static int round_trip(const dsv3_model *m, const char *text, size_t len, int special) {
+static int token_round_trip(const dsv3_model *m, const char *text, size_t len, int special) {
     size_t n = 0, back_len = 0;
     int32_t *ids = tokenize(m, text, len, 0, special, &n);
     if (!ids) return 0;
@@ -272,7 +274,7 @@ static int round_trip(const dsv3_model *m, const char *text, size_t len, int spe
 /* exact: decode(encode(x)) == x also for invalid UTF-8 (every byte has a BPE
    token); else the ids need only be valid. */
 static int invalid_ok(const dsv3_model *m, const char *text, size_t len, int special, int exact) {
-    if (exact) return round_trip(m, text, len, special);
+    if (exact) return token_round_trip(m, text, len, special);
     size_t n = 0;
     int32_t *ids = tokenize(m, text, len, 0, special, &n);
     int ok = ids != NULL;
@@ -332,7 +334,7 @@ static void test_random_round_trips(const dsv3_model *m) {
         }
         char *text = (char *)malloc(len ? len : 1);
         memcpy(text, buf, len);
-        ok &= round_trip(m, text, len, 0);
+        ok &= token_round_trip(m, text, len, 0);
         free(text);
     }
     CHECK(ok, "500 random valid UTF-8 strings round-trip");
@@ -414,7 +416,7 @@ static void test_api(const dsv3_model *m) {
 
 static void test_chat(const dsv3_model *m) {
     char path[512];
-    snprintf(path, sizeof path, "%s/chat.golden", data_dir);
+    snprintf(path, sizeof path, "%s/chat.golden", tokenizer_data_dir);
     size_t size = 0;
     unsigned char *g = read_file(path, &size);
     CHECK(g && size >= 12 && memcmp(g, "DSVC", 4) == 0, "%s", path);
@@ -450,7 +452,7 @@ static void test_chat(const dsv3_model *m) {
         matched += ok;
         CHECK(ok, "chat case %u (style %u, generation prompt %u): got '%.*s'", c, style, gen, (int)n, out);
         /* the prompt tokenizes with its special tokens and comes back */
-        if (ok) CHECK(round_trip(m, out, n, 1), "chat case %u round trip", c);
+        if (ok) CHECK(token_round_trip(m, out, n, 1), "chat case %u round trip", c);
         if (style == DSV3_CHAT_DEEPSEEK_V3) { /* the V3 vocab's own template is V3 */
             size_t n_auto = 0;
             st = dsv3_chat_format(m, msgs, n_msg, (int32_t)gen, DSV3_CHAT_AUTO, out, n + 1, &n_auto);
@@ -521,7 +523,7 @@ static void test_no_quadratic(const dsv3_model *m) {
    encodes to the same ids with and without it. */
 static void test_cache_equivalence(const dsv3_model *m) {
     char path[512];
-    snprintf(path, sizeof path, "%s/deepseek-v3-vocab.golden", data_dir);
+    snprintf(path, sizeof path, "%s/deepseek-v3-vocab.golden", tokenizer_data_dir);
     size_t size = 0, len = 0;
     unsigned char *g = read_file(path, &size);
     if (!g || size < 12) return;
@@ -557,7 +559,7 @@ static void test_cache_equivalence(const dsv3_model *m) {
    DSV3_ERR_OUT_OF_MEMORY, nothing leaked, and the model still usable. */
 static void test_out_of_memory(void) {
     char path[512], err[512];
-    snprintf(path, sizeof path, "%s/deepseek-v3-vocab.gguf", data_dir);
+    snprintf(path, sizeof path, "%s/deepseek-v3-vocab.gguf", tokenizer_data_dir);
     alloc_budget b = {0, 0};
     dsv3_model_params p;
     dsv3_model_default_params(&p);
@@ -603,7 +605,7 @@ static void remember_warning(void *user, int32_t level, const char *message) {
 
 static void test_no_tokenizer(void) {
     char path[512], err[512];
-    snprintf(path, sizeof path, "%s/v3_f32.gguf", data_dir);
+    snprintf(path, sizeof path, "%s/v3_f32.gguf", tokenizer_data_dir);
     dsv3_model *m = NULL;
     CHECK(dsv3_model_load(path, NULL, &m, err, sizeof err) == DSV3_OK, "%s", err);
     if (!m) return;
@@ -621,7 +623,7 @@ static void test_no_tokenizer(void) {
           "vocab_only on a file without a tokenizer: %s", err);
 
     /* an unknown pre-tokenizer is a load error that names it */
-    snprintf(path, sizeof path, "%s/deepseek-v3-vocab.gguf", data_dir);
+    snprintf(path, sizeof path, "%s/deepseek-v3-vocab.gguf", tokenizer_data_dir);
     size_t size = 0;
     unsigned char *img = read_file(path, &size);
     CHECK(img != NULL, "%s", path);
@@ -642,7 +644,7 @@ static void test_no_tokenizer(void) {
 
     /* a full model whose tokenizer dsv3 cannot run still runs on token ids, and
        says why it has no tokenizer */
-    snprintf(path, sizeof path, "%s/v3_f32_bpe.gguf", data_dir);
+    snprintf(path, sizeof path, "%s/v3_f32_bpe.gguf", tokenizer_data_dir);
     img = read_file(path, &size);
     CHECK(img != NULL, "%s", path);
     if (!img) return;
@@ -712,7 +714,7 @@ static double seconds(void) {
    numbers, CJK, scripts, emoji, whitespace) repeated, one string per line. */
 static int bench(void) {
     char path[512];
-    snprintf(path, sizeof path, "%s/deepseek-v3-vocab.golden", data_dir);
+    snprintf(path, sizeof path, "%s/deepseek-v3-vocab.golden", tokenizer_data_dir);
     size_t size = 0;
     unsigned char *g = read_file(path, &size);
     if (!g || size < 12) return 1;
@@ -778,10 +780,10 @@ int main(int argc, char **argv) {
         return test_summary();
     }
     if (argc >= 2 && !strcmp(argv[1], "--bench")) {
-        if (argc > 2) data_dir = argv[2];
+        if (argc > 2) tokenizer_data_dir = argv[2];
         return bench();
     }
-    if (argc > 1) data_dir = argv[1];
+    if (argc > 1) tokenizer_data_dir = argv[1];
     dsv3_model *v3 = load_vocab("deepseek-v3-vocab.gguf");
     if (v3) {
         test_reference_vectors(v3);
