@@ -166,7 +166,8 @@ TESTS += $(BUILD)/test_dsv3_dll$(EXE)
 endif
 # Each test runs as a target of its own, so `make -j2 test` runs them side by
 # side (CI does, with -O to keep each one's output together).
-TEST_RUNS = kernels quantize attention dsv3 generate tokenizer trained cli examples docs
+# The longest (under qemu: attention, tokenizer) start first.
+TEST_RUNS = attention tokenizer quantize kernels dsv3 generate trained cli examples docs
 ifeq ($(WINDOWS),1)
 TEST_RUNS += dsv3_dll
 endif

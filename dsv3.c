@@ -4518,6 +4518,7 @@ static void kernels_scalar(kernel_set *k) {
 #if !DSV3_HAVE_AVX2
 #  define DSV3_HAVE_AVX512 0
 #  define DSV3_HAVE_AVXVNNI 0
+#  define DSV3_HAVE_VNNI_ROWS 0
 #endif
 
 #if DSV3_HAVE_AVX2
@@ -5664,6 +5665,321 @@ DSV3_TILE_KERNELS(DSV3_AVX2, q8_0_tiles_avx2, q8_0_act_dot_avx2, DSV3_Q8_0_TILE)
 #undef DSV3_Q6_K_TILE
 #undef DSV3_Q8_0_TILE
 
+/* ---- Row blocks: a batch's integer products in blocks of 16 weight rows ----
+   The tiles decode each weight block again for every few tokens and spend a
+   shuffle-and-sum epilogue per row and token; a batch of several tokens
+   instead goes through blocks of 16 rows, whose quants are unpacked once into
+   bytes and transposed so that each 4-byte lane holds four consecutive
+   weights of one row. vpdpbusd then multiplies a vector of them with four
+   activation bytes of one token broadcast from memory: the rows' sums stay in
+   lanes, no shuffles, no horizontal sums (AVX2 without VNNI: vpmaddubsw,
+   summed in 16 bits while no sum can overflow, then one vpmaddwd by the
+   sub-block's scale). The layout below is shared by the AVX2 and AVX-VNNI
+   kernels (which take it as two 8-row halves of 32 bytes) and the AVX-512
+   VNNI ones (16 rows in 64 bytes); the weights are the unsigned
+   operand (K-quant quants are unsigned, Q8_0's carry +128, taken off again
+   with the activation block's sum). Sub-block sums are exact int32, scaled
+   in integers, and each token then gets the scalar reference's float
+   operations in its order, so results are the scalar kernels' to rounding
+   and the same bits whichever rows, tokens or threads share a block. */
+#  define DSV3_HAVE_VNNI_ROWS 1
+
+/* Q8_0, per block of 32: 8 groups of 64 bytes (the 16 rows' quants + 128,
+   four of each row per 4-byte lane), then the 16 rows' scales as floats. */
+#  define VNNI_Q8_0_BLOCK (512 + 64)
+/* Q4_K and Q6_K share a super-block layout: the 64 groups of quants
+   (unsigned: Q4_K's 0-15, Q6_K's 0-63), the 16 rows' scale of each
+   sub-block (8 of 32 elements, or 16 of 16) as int32, then 8 pairs of 16-bit
+   factors for the activations' 16-element sums in pairs (Q4_K: each
+   sub-block's minimum twice; Q6_K: two sub-blocks' scales, which take off
+   the -32 every quant carries), then d and (Q4_K) dmin of the 16 rows. */
+#  define VNNI_K_SUPER (4096 + 1024 + 512 + 128)
+
+/* Scratch a thread needs for one row block of length n. */
+static size_t vnni_scratch_bytes(size_t n) {
+    size_t k_quants = n / 256 * VNNI_K_SUPER, q8_0 = (n / 32 + 1) * VNNI_Q8_0_BLOCK;
+    return k_quants > q8_0 ? k_quants : q8_0;
+}
+
+/* r[i] holds 8 words of row i; afterwards r[j] holds word j of every row. */
+DSV3_AVX2 DSV3_ALWAYS_INLINE static inline void transpose_8x8_epi32(__m256i r[8]) {
+    __m256i t0 = _mm256_unpacklo_epi32(r[0], r[1]), t1 = _mm256_unpackhi_epi32(r[0], r[1]);
+    __m256i t2 = _mm256_unpacklo_epi32(r[2], r[3]), t3 = _mm256_unpackhi_epi32(r[2], r[3]);
+    __m256i t4 = _mm256_unpacklo_epi32(r[4], r[5]), t5 = _mm256_unpackhi_epi32(r[4], r[5]);
+    __m256i t6 = _mm256_unpacklo_epi32(r[6], r[7]), t7 = _mm256_unpackhi_epi32(r[6], r[7]);
+    __m256i u0 = _mm256_unpacklo_epi64(t0, t2), u1 = _mm256_unpackhi_epi64(t0, t2);
+    __m256i u2 = _mm256_unpacklo_epi64(t1, t3), u3 = _mm256_unpackhi_epi64(t1, t3);
+    __m256i u4 = _mm256_unpacklo_epi64(t4, t6), u5 = _mm256_unpackhi_epi64(t4, t6);
+    __m256i u6 = _mm256_unpacklo_epi64(t5, t7), u7 = _mm256_unpackhi_epi64(t5, t7);
+    r[0] = _mm256_permute2x128_si256(u0, u4, 0x20);
+    r[1] = _mm256_permute2x128_si256(u1, u5, 0x20);
+    r[2] = _mm256_permute2x128_si256(u2, u6, 0x20);
+    r[3] = _mm256_permute2x128_si256(u3, u7, 0x20);
+    r[4] = _mm256_permute2x128_si256(u0, u4, 0x31);
+    r[5] = _mm256_permute2x128_si256(u1, u5, 0x31);
+    r[6] = _mm256_permute2x128_si256(u2, u6, 0x31);
+    r[7] = _mm256_permute2x128_si256(u3, u7, 0x31);
+}
+
+/* 32 bytes at `offset` of rows 8h..8h+7, transposed (zero past n_rows). */
+DSV3_AVX2 DSV3_ALWAYS_INLINE static inline void rows256_load_words(__m256i r[8], const uint8_t *rows,
+                                                                      size_t row_bytes, size_t n_rows, int h,
+                                                                      size_t offset) {
+    DSV3_UNROLL
+    for (size_t m = 0; m < 8; m++) {
+        size_t row = 8 * (size_t)h + m;
+        r[m] = row < n_rows ? _mm256_loadu_si256((const __m256i *)(const void *)(rows + row * row_bytes + offset))
+                            : _mm256_setzero_si256();
+    }
+    transpose_8x8_epi32(r);
+}
+
+/* The low 16 bits of each lane as a half-precision float. */
+DSV3_AVX2 DSV3_ALWAYS_INLINE static inline __m256 rows256_halves_to_f32(__m256i words) {
+    words = _mm256_and_si256(words, _mm256_set1_epi32(0xFFFF));
+    return _mm256_cvtph_ps(_mm_packus_epi32(_mm256_castsi256_si128(words), _mm256_extracti128_si256(words, 1)));
+}
+
+DSV3_AVX2 static void q8_0_rows256_unpack(const uint8_t *rows, size_t row_bytes, size_t n_rows, size_t n,
+                                             uint8_t *out) {
+    const __m256i sign = _mm256_set1_epi8((char)0x80);
+    for (size_t b = 0; b < n / 32; b++) {
+        uint8_t *base = out + VNNI_Q8_0_BLOCK * b;
+        for (int h = 0; h < 2; h++) {
+            __m256i r[8];
+            rows256_load_words(r, rows, row_bytes, n_rows, h, 34 * b + 2);
+            DSV3_UNROLL
+            for (int k = 0; k < 8; k++) _mm256_store_si256((__m256i *)(void *)(base + 64 * k + 32 * h), _mm256_xor_si256(r[k], sign));
+        }
+        uint16_t halves[16];
+        for (size_t m = 0; m < 16; m++) halves[m] = m < n_rows ? read_u16le(rows + m * row_bytes + 34 * b) : 0;
+        for (int h = 0; h < 2; h++)
+            _mm256_store_ps((float *)(void *)(base + 512) + 8 * h,
+                            _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)(halves + 8 * h))));
+    }
+}
+
+DSV3_AVX2 static void q4_k_rows256_unpack(const uint8_t *rows, size_t row_bytes, size_t n_rows, size_t n,
+                                             uint8_t *out) {
+    const __m256i low4 = _mm256_set1_epi8(0x0F);
+    for (size_t b = 0; b < n / 256; b++) {
+        uint8_t *base = out + VNNI_K_SUPER * b;
+        for (int h = 0; h < 2; h++)
+            for (int c = 0; c < 4; c++) {
+                /* word 8c + i: bytes 32c + 4i, whose low nibbles are elements
+                   64c + 4i.., high nibbles 64c + 32 + 4i.. */
+                __m256i r[8];
+                rows256_load_words(r, rows, row_bytes, n_rows, h, 144 * b + 16 + 32 * c);
+                DSV3_UNROLL
+                for (int i = 0; i < 8; i++) {
+                    _mm256_store_si256((__m256i *)(void *)(base + 64 * (16 * c + i) + 32 * h), _mm256_and_si256(r[i], low4));
+                    _mm256_store_si256((__m256i *)(void *)(base + 64 * (16 * c + 8 + i) + 32 * h),
+                                       _mm256_and_si256(_mm256_srli_epi16(r[i], 4), low4));
+                }
+            }
+        int32_t *scales = (int32_t *)(void *)(base + 4096), *min_pairs = (int32_t *)(void *)(base + 5120);
+        float *d = (float *)(void *)(base + 5632);
+        for (int h = 0; h < 2; h++) {
+            /* the block's first 32 bytes transposed: word 0 is d and dmin,
+               words 1-3 the 12 bytes of 6-bit scales and minimums (as in
+               k_scale_min: sub-blocks 0-3 in the low 6 bits of bytes 0-3 and
+               4-7; 4-7 in the nibbles of bytes 8-11, their top bits in bits
+               6-7 of bytes 0-3 and 4-7) */
+            __m256i r[8];
+            rows256_load_words(r, rows, row_bytes, n_rows, h, 144 * b);
+            const __m256i six = _mm256_set1_epi32(63), four = _mm256_set1_epi32(15), top = _mm256_set1_epi32(0x30);
+            for (int j = 0; j < 4; j++) {
+                __m256i sc = _mm256_and_si256(_mm256_srli_epi32(r[1], 8 * j), six);
+                __m256i mn = _mm256_and_si256(_mm256_srli_epi32(r[2], 8 * j), six);
+                __m256i sc_hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi32(r[3], 8 * j), four),
+                                                _mm256_and_si256(_mm256_srli_epi32(r[1], 8 * j + 2), top));
+                __m256i mn_hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi32(r[3], 8 * j + 4), four),
+                                                _mm256_and_si256(_mm256_srli_epi32(r[2], 8 * j + 2), top));
+                _mm256_store_si256((__m256i *)(void *)(scales + 16 * j + 8 * h), sc);
+                _mm256_store_si256((__m256i *)(void *)(scales + 16 * (j + 4) + 8 * h), sc_hi);
+                _mm256_store_si256((__m256i *)(void *)(min_pairs + 16 * j + 8 * h), _mm256_or_si256(mn, _mm256_slli_epi32(mn, 16)));
+                _mm256_store_si256((__m256i *)(void *)(min_pairs + 16 * (j + 4) + 8 * h),
+                                   _mm256_or_si256(mn_hi, _mm256_slli_epi32(mn_hi, 16)));
+            }
+            _mm256_store_ps(d + 8 * h, rows256_halves_to_f32(r[0]));
+            _mm256_store_ps(d + 16 + 8 * h, rows256_halves_to_f32(_mm256_srli_epi32(r[0], 16)));
+        }
+    }
+}
+
+DSV3_AVX2 static void q6_k_rows256_unpack(const uint8_t *rows, size_t row_bytes, size_t n_rows, size_t n,
+                                             uint8_t *out) {
+    const __m256i low4 = _mm256_set1_epi8(0x0F), top2 = _mm256_set1_epi8(0x30);
+    for (size_t b = 0; b < n / 256; b++) {
+        uint8_t *base = out + VNNI_K_SUPER * b;
+        for (int rh = 0; rh < 2; rh++) {
+            __m256i qh[16];
+            rows256_load_words(qh, rows, row_bytes, n_rows, rh, 210 * b + 128);
+            rows256_load_words(qh + 8, rows, row_bytes, n_rows, rh, 210 * b + 160);
+            for (int h = 0; h < 2; h++)
+                for (int s = 0; s < 2; s++) {
+                    /* ql word 16h + 8s + i: low nibbles are elements 128h + 32s + 4i..,
+                       high nibbles 128h + 32(s + 2) + 4i..; their top bits are
+                       in bits 2s and 2(s + 2) of qh word 8h + i */
+                    __m256i ql[8];
+                    rows256_load_words(ql, rows, row_bytes, n_rows, rh, 210 * b + 64 * h + 32 * s);
+                    DSV3_UNROLL
+                    for (int i = 0; i < 8; i++) {
+                        __m256i top = qh[8 * h + i];
+                        __m256i low_top = s ? _mm256_slli_epi16(top, 2) : _mm256_slli_epi16(top, 4);
+                        __m256i high_top = s ? _mm256_srli_epi16(top, 2) : top;
+                        __m256i lo = _mm256_or_si256(_mm256_and_si256(ql[i], low4), _mm256_and_si256(low_top, top2));
+                        __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql[i], 4), low4),
+                                                     _mm256_and_si256(high_top, top2));
+                        _mm256_store_si256((__m256i *)(void *)(base + 64 * (32 * h + 8 * s + i) + 32 * rh), lo);
+                        _mm256_store_si256((__m256i *)(void *)(base + 64 * (32 * h + 8 * (s + 2) + i) + 32 * rh), hi);
+                    }
+                }
+        }
+        int32_t *scales = (int32_t *)(void *)(base + 4096), *scale_pairs = (int32_t *)(void *)(base + 5120);
+        uint16_t halves[16];
+        for (int h = 0; h < 2; h++) {
+            /* the 16 int8 scales, 4 per word (16-byte loads: 32 would read
+               past the block) */
+            __m256i r[8];
+            for (size_t m = 0; m < 8; m++) {
+                size_t row = 8 * (size_t)h + m;
+                r[m] = row < n_rows ? _mm256_castsi128_si256(_mm_loadu_si128(
+                                          (const __m128i *)(const void *)(rows + row * row_bytes + 210 * b + 192)))
+                                    : _mm256_setzero_si256();
+                r[m] = _mm256_inserti128_si256(r[m], _mm_setzero_si128(), 1);
+                halves[row] = row < n_rows ? read_u16le(rows + row * row_bytes + 210 * b + 208) : 0;
+            }
+            transpose_8x8_epi32(r);
+            for (int w = 0; w < 4; w++) {
+                __m256i sc[4];
+                for (int k = 0; k < 4; k++) {
+                    sc[k] = _mm256_srai_epi32(_mm256_slli_epi32(r[w], 24 - 8 * k), 24);
+                    _mm256_store_si256((__m256i *)(void *)(scales + 16 * (4 * w + k) + 8 * h), sc[k]);
+                }
+                for (int p = 0; p < 2; p++)
+                    _mm256_store_si256((__m256i *)(void *)(scale_pairs + 16 * (2 * w + p) + 8 * h),
+                                       _mm256_or_si256(_mm256_and_si256(sc[2 * p], _mm256_set1_epi32(0xFFFF)),
+                                                       _mm256_slli_epi32(sc[2 * p + 1], 16)));
+            }
+            _mm256_store_ps((float *)(void *)(base + 5632) + 8 * h,
+                            _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)(halves + 8 * h))));
+        }
+    }
+}
+
+/* Tokens per pass over a row block's half: 4 tokens' sums, scaled sums and
+   float accumulators fit AVX2's 16 registers with the operands. */
+#  define ROWS256_TOKENS 4
+
+DSV3_AVX2 DSV3_ALWAYS_INLINE static inline __m256i rows256_broadcast(const void *p) {
+    return _mm256_set1_epi32((int)read_u32le((const uint8_t *)p));
+}
+
+/* Rows 8h.. of the block (valid: how many of them exist) for n_tok tokens. */
+DSV3_AVX2 DSV3_ALWAYS_INLINE static inline void rows256_store_out(const __m256 *acc, int n_tok, size_t valid,
+                                                                     float *out, size_t out_stride) {
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)valid), lane);
+    for (int t = 0; t < n_tok; t++) _mm256_maskstore_ps(out + t * out_stride, mask, acc[t]);
+}
+
+/* A row block's kernel: unpack the rows into the scratch, then each 8-row
+   half in passes of up to ROWS256_TOKENS tokens, each pass an inlined body
+   with its token count fixed (so its accumulators stay in registers). */
+#  define DSV3_ROWS256(target, name, unpack, body)                                                           \
+      target static void name(const uint8_t *rows, size_t row_bytes, size_t n_rows, const uint8_t *acts,       \
+                              size_t act_stride, size_t n_tok, size_t n, float *out, size_t out_stride,        \
+                              uint8_t *scratch) {                                                              \
+          unpack(rows, row_bytes, n_rows, n, scratch);                                                         \
+          for (int h = 0; h < 2 && (size_t)(8 * h) < n_rows; h++) {                                           \
+              size_t valid = n_rows - 8 * (size_t)h < 8 ? n_rows - 8 * (size_t)h : 8;                          \
+              for (size_t t = 0; t < n_tok; t += ROWS256_TOKENS) {                                             \
+                  const uint8_t *act = acts + t * act_stride;                                                  \
+                  float *o = out + t * out_stride + 8 * h;                                                     \
+                  switch (n_tok - t < ROWS256_TOKENS ? n_tok - t : ROWS256_TOKENS) {                           \
+                  case 1: body(scratch, n, act, act_stride, h, valid, o, out_stride, 1); break;                \
+                  case 2: body(scratch, n, act, act_stride, h, valid, o, out_stride, 2); break;                \
+                  case 3: body(scratch, n, act, act_stride, h, valid, o, out_stride, 3); break;                \
+                  default: body(scratch, n, act, act_stride, h, valid, o, out_stride, 4); break;               \
+                  }                                                                                            \
+              }                                                                                                \
+          }                                                                                                    \
+      }
+
+/* AVX2 without VNNI, K-quants only (Q8_0's +128 weights would overflow
+   vpmaddubsw's 16-bit pairs). A 16-bit lane sums 2 products per group: Q4_K's
+   at most 2 x 15 x 127, so a sub-block's 8 groups fit 16 bits (30480);
+   Q6_K's at most 2 x 63 x 127, so two groups do, and its 4-group sub-blocks
+   take two vpmaddwd. Integer totals are the VNNI kernels', so are results. */
+DSV3_AVX2 DSV3_ALWAYS_INLINE static inline void k_quant_avx2_rows_body(const uint8_t *unpacked, size_t n,
+                                                                      const uint8_t *act, size_t act_stride, int h,
+                                                                      size_t valid, float *out, size_t out_stride,
+                                                                      int n_tok, int six_bits) {
+    const int sub_groups = six_bits ? 4 : 8, run = six_bits ? 2 : 8; /* groups summed in 16 bits */
+    __m256 acc[ROWS256_TOKENS];
+    DSV3_UNROLL
+    for (int t = 0; t < n_tok; t++) acc[t] = _mm256_setzero_ps();
+    for (size_t b = 0; b < n / 256; b++) {
+        const uint8_t *base = unpacked + VNNI_K_SUPER * b;
+        const int32_t *scales = (const int32_t *)(const void *)(base + 4096) + 8 * h;
+        const int32_t *pairs = (const int32_t *)(const void *)(base + 5120) + 8 * h;
+        const act_block256 *a[ROWS256_TOKENS];
+        __m256i scaled[ROWS256_TOKENS], paired[ROWS256_TOKENS];
+        DSV3_UNROLL
+        for (int t = 0; t < n_tok; t++) {
+            a[t] = (const act_block256 *)(const void *)(act + act_stride * t) + b;
+            scaled[t] = paired[t] = _mm256_setzero_si256();
+        }
+        for (int j = 0; j < 64 / sub_groups; j++) {
+            __m256i scale = _mm256_load_si256((const __m256i *)(const void *)(scales + 16 * j));
+            scale = _mm256_or_si256(_mm256_and_si256(scale, _mm256_set1_epi32(0xFFFF)), /* in both 16-bit halves */
+                                    _mm256_slli_epi32(scale, 16));
+            for (int r = 0; r < sub_groups; r += run) {
+                __m256i sum16[ROWS256_TOKENS];
+                DSV3_UNROLL
+                for (int t = 0; t < n_tok; t++) sum16[t] = _mm256_setzero_si256();
+                DSV3_UNROLL
+                for (int k = 0; k < run; k++) {
+                    int group = sub_groups * j + r + k;
+                    __m256i w = _mm256_load_si256((const __m256i *)(const void *)(base + 64 * group + 32 * h));
+                    DSV3_UNROLL
+                    for (int t = 0; t < n_tok; t++)
+                        sum16[t] = _mm256_add_epi16(sum16[t],
+                                                    _mm256_maddubs_epi16(w, rows256_broadcast(a[t]->qs + 4 * group)));
+                }
+                DSV3_UNROLL
+                for (int t = 0; t < n_tok; t++) scaled[t] = _mm256_add_epi32(scaled[t], _mm256_madd_epi16(sum16[t], scale));
+            }
+        }
+        for (int p = 0; p < 8; p++) {
+            __m256i pair = _mm256_load_si256((const __m256i *)(const void *)(pairs + 16 * p));
+            DSV3_UNROLL
+            for (int t = 0; t < n_tok; t++)
+                paired[t] = _mm256_add_epi32(paired[t], _mm256_madd_epi16(pair, rows256_broadcast(a[t]->bsums + 2 * p)));
+        }
+        const float *d = (const float *)(const void *)(base + 5632) + 8 * h;
+        __m256 dv = _mm256_load_ps(d), dmin = six_bits ? dv : _mm256_load_ps(d + 16);
+        DSV3_UNROLL
+        for (int t = 0; t < n_tok; t++) {
+            if (six_bits) { /* the reference's da * d * (scaled - 32 * offset) */
+                __m256i total = _mm256_sub_epi32(scaled[t], _mm256_slli_epi32(paired[t], 5));
+                acc[t] = _mm256_add_ps(
+                    acc[t], _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(a[t]->d), dv), _mm256_cvtepi32_ps(total)));
+            } else { /* the reference's da * (d * scaled - dmin * mins) */
+                __m256 dot = _mm256_sub_ps(_mm256_mul_ps(dv, _mm256_cvtepi32_ps(scaled[t])),
+                                           _mm256_mul_ps(dmin, _mm256_cvtepi32_ps(paired[t])));
+                acc[t] = _mm256_add_ps(acc[t], _mm256_mul_ps(_mm256_set1_ps(a[t]->d), dot));
+            }
+        }
+    }
+    rows256_store_out(acc, n_tok, valid, out, out_stride);
+}
+#  define q4_k_avx2_rows_body(...) k_quant_avx2_rows_body(__VA_ARGS__, 0)
+#  define q6_k_avx2_rows_body(...) k_quant_avx2_rows_body(__VA_ARGS__, 1)
+DSV3_ROWS256(DSV3_AVX2, q4_k_avx2_rows, q4_k_rows256_unpack, q4_k_avx2_rows_body)
+DSV3_ROWS256(DSV3_AVX2, q6_k_avx2_rows, q6_k_rows256_unpack, q6_k_avx2_rows_body)
+
 static void kernels_avx2(kernel_set *k) {
     kernels_scalar(k);
     k->name = "avx2";
@@ -5706,6 +6022,11 @@ static void kernels_avx2(kernel_set *k) {
     k->act_dot2[13] = q5_k_act_dot2_avx2;
     k->act_tile[13] = q5_k_tiles_avx2;
     k->act_tile[14] = q6_k_tiles_avx2;
+    k->block_rows[12] = q4_k_avx2_rows;
+    k->block_rows[14] = q6_k_avx2_rows;
+    /* in cache on a Zen 5 core the row blocks overtook the tiles at 6-8
+       tokens (both sets, busy machine) */
+    k->block_rows_min_tokens = 8;
 }
 
 /* ---- AVX-VNNI: the AVX2 kernels with VEX vpdpwssd (Alder Lake and later
@@ -5744,192 +6065,17 @@ DSV3_TILE_KERNELS(DSV3_AVXVNNI, q5_k_tiles_avxvnni, q5_k_act_dot_avxvnni, DSV3_Q
 DSV3_Q4_Q5_K_DOT2(DSV3_AVXVNNI, q4_k_act_dot2_avxvnni, 0, scaled_pairs_avxvnni)
 DSV3_Q4_Q5_K_DOT2(DSV3_AVXVNNI, q5_k_act_dot2_avxvnni, 1, scaled_pairs_avxvnni)
 
-/* ---- Row blocks: a batch's integer products in blocks of 16 weight rows ----
-   The tiles decode each weight block again for every few tokens and spend a
-   shuffle-and-sum epilogue per row and token; a batch of several tokens
-   instead goes through blocks of 16 rows, whose quants are unpacked once into
-   bytes and transposed so that each 4-byte lane holds four consecutive
-   weights of one row. vpdpbusd then multiplies a vector of them with four
-   activation bytes of one token broadcast from memory: the rows' sums stay in
-   lanes, no shuffles, no horizontal sums. The layout below is shared by the
-   AVX-VNNI kernels (which take it as two 8-row halves of 32 bytes) and the
-   AVX-512 VNNI ones (16 rows in 64 bytes); the weights are the unsigned
-   operand (K-quant quants are unsigned, Q8_0's carry +128, taken off again
-   with the activation block's sum). Sub-block sums are exact int32, scaled
-   in integers, and each token then gets the scalar reference's float
-   operations in its order, so results are the scalar kernels' to rounding
-   and the same bits whichever rows, tokens or threads share a block. */
-#  define DSV3_HAVE_VNNI_ROWS 1
-
-/* Q8_0, per block of 32: 8 groups of 64 bytes (the 16 rows' quants + 128,
-   four of each row per 4-byte lane), then the 16 rows' scales as floats. */
-#  define VNNI_Q8_0_BLOCK (512 + 64)
-/* Q4_K and Q6_K share a super-block layout: the 64 groups of quants
-   (unsigned: Q4_K's 0-15, Q6_K's 0-63), the 16 rows' scale of each
-   sub-block (8 of 32 elements, or 16 of 16) as int32, then 8 pairs of 16-bit
-   factors for the activations' 16-element sums in pairs (Q4_K: each
-   sub-block's minimum twice; Q6_K: two sub-blocks' scales, which take off
-   the -32 every quant carries), then d and (Q4_K) dmin of the 16 rows. */
-#  define VNNI_K_SUPER (4096 + 1024 + 512 + 128)
-
-/* Scratch a thread needs for one row block of length n. */
-static size_t vnni_scratch_bytes(size_t n) {
-    size_t k_quants = n / 256 * VNNI_K_SUPER, q8_0 = (n / 32 + 1) * VNNI_Q8_0_BLOCK;
-    return k_quants > q8_0 ? k_quants : q8_0;
-}
-
-/* r[i] holds 8 words of row i; afterwards r[j] holds word j of every row. */
-DSV3_AVXVNNI DSV3_ALWAYS_INLINE static inline void transpose_8x8_epi32(__m256i r[8]) {
-    __m256i t0 = _mm256_unpacklo_epi32(r[0], r[1]), t1 = _mm256_unpackhi_epi32(r[0], r[1]);
-    __m256i t2 = _mm256_unpacklo_epi32(r[2], r[3]), t3 = _mm256_unpackhi_epi32(r[2], r[3]);
-    __m256i t4 = _mm256_unpacklo_epi32(r[4], r[5]), t5 = _mm256_unpackhi_epi32(r[4], r[5]);
-    __m256i t6 = _mm256_unpacklo_epi32(r[6], r[7]), t7 = _mm256_unpackhi_epi32(r[6], r[7]);
-    __m256i u0 = _mm256_unpacklo_epi64(t0, t2), u1 = _mm256_unpackhi_epi64(t0, t2);
-    __m256i u2 = _mm256_unpacklo_epi64(t1, t3), u3 = _mm256_unpackhi_epi64(t1, t3);
-    __m256i u4 = _mm256_unpacklo_epi64(t4, t6), u5 = _mm256_unpackhi_epi64(t4, t6);
-    __m256i u6 = _mm256_unpacklo_epi64(t5, t7), u7 = _mm256_unpackhi_epi64(t5, t7);
-    r[0] = _mm256_permute2x128_si256(u0, u4, 0x20);
-    r[1] = _mm256_permute2x128_si256(u1, u5, 0x20);
-    r[2] = _mm256_permute2x128_si256(u2, u6, 0x20);
-    r[3] = _mm256_permute2x128_si256(u3, u7, 0x20);
-    r[4] = _mm256_permute2x128_si256(u0, u4, 0x31);
-    r[5] = _mm256_permute2x128_si256(u1, u5, 0x31);
-    r[6] = _mm256_permute2x128_si256(u2, u6, 0x31);
-    r[7] = _mm256_permute2x128_si256(u3, u7, 0x31);
-}
-
-/* 32 bytes at `offset` of rows 8h..8h+7, transposed (zero past n_rows). */
-DSV3_AVXVNNI DSV3_ALWAYS_INLINE static inline void avxvnni_load_words(__m256i r[8], const uint8_t *rows,
-                                                                      size_t row_bytes, size_t n_rows, int h,
-                                                                      size_t offset) {
-    DSV3_UNROLL
-    for (size_t m = 0; m < 8; m++) {
-        size_t row = 8 * (size_t)h + m;
-        r[m] = row < n_rows ? _mm256_loadu_si256((const __m256i *)(const void *)(rows + row * row_bytes + offset))
-                            : _mm256_setzero_si256();
-    }
-    transpose_8x8_epi32(r);
-}
-
-DSV3_AVXVNNI static void q8_0_avxvnni_unpack(const uint8_t *rows, size_t row_bytes, size_t n_rows, size_t n,
-                                             uint8_t *out) {
-    const __m256i sign = _mm256_set1_epi8((char)0x80);
-    for (size_t b = 0; b < n / 32; b++) {
-        uint8_t *base = out + VNNI_Q8_0_BLOCK * b;
-        for (int h = 0; h < 2; h++) {
-            __m256i r[8];
-            avxvnni_load_words(r, rows, row_bytes, n_rows, h, 34 * b + 2);
-            DSV3_UNROLL
-            for (int k = 0; k < 8; k++) _mm256_store_si256((__m256i *)(void *)(base + 64 * k + 32 * h), _mm256_xor_si256(r[k], sign));
-        }
-        float *d = (float *)(void *)(base + 512);
-        for (size_t m = 0; m < 16; m++) d[m] = m < n_rows ? f16_to_f32(read_u16le(rows + m * row_bytes + 34 * b)) : 0.0f;
-    }
-}
-
-DSV3_AVXVNNI static void q4_k_avxvnni_unpack(const uint8_t *rows, size_t row_bytes, size_t n_rows, size_t n,
-                                             uint8_t *out) {
-    const __m256i low4 = _mm256_set1_epi8(0x0F);
-    for (size_t b = 0; b < n / 256; b++) {
-        uint8_t *base = out + VNNI_K_SUPER * b;
-        for (int h = 0; h < 2; h++)
-            for (int c = 0; c < 4; c++) {
-                /* word 8c + i: bytes 32c + 4i, whose low nibbles are elements
-                   64c + 4i.., high nibbles 64c + 32 + 4i.. */
-                __m256i r[8];
-                avxvnni_load_words(r, rows, row_bytes, n_rows, h, 144 * b + 16 + 32 * c);
-                DSV3_UNROLL
-                for (int i = 0; i < 8; i++) {
-                    _mm256_store_si256((__m256i *)(void *)(base + 64 * (16 * c + i) + 32 * h), _mm256_and_si256(r[i], low4));
-                    _mm256_store_si256((__m256i *)(void *)(base + 64 * (16 * c + 8 + i) + 32 * h),
-                                       _mm256_and_si256(_mm256_srli_epi16(r[i], 4), low4));
-                }
-            }
-        int32_t *scales = (int32_t *)(void *)(base + 4096), *min_pairs = (int32_t *)(void *)(base + 5120);
-        float *d = (float *)(void *)(base + 5632);
-        for (size_t m = 0; m < 16; m++) {
-            const uint8_t *block = rows + m * row_bytes + 144 * b;
-            for (int j = 0; j < 8; j++) {
-                int sc = 0, mn = 0;
-                if (m < n_rows) k_scale_min(block + 4, j, &sc, &mn);
-                scales[16 * j + m] = sc;
-                min_pairs[16 * j + m] = mn | mn << 16;
-            }
-            d[m] = m < n_rows ? f16_to_f32(read_u16le(block)) : 0.0f;
-            d[16 + m] = m < n_rows ? f16_to_f32(read_u16le(block + 2)) : 0.0f;
-        }
-    }
-}
-
-DSV3_AVXVNNI static void q6_k_avxvnni_unpack(const uint8_t *rows, size_t row_bytes, size_t n_rows, size_t n,
-                                             uint8_t *out) {
-    const __m256i low4 = _mm256_set1_epi8(0x0F), top2 = _mm256_set1_epi8(0x30);
-    for (size_t b = 0; b < n / 256; b++) {
-        uint8_t *base = out + VNNI_K_SUPER * b;
-        for (int rh = 0; rh < 2; rh++) {
-            __m256i qh[16];
-            avxvnni_load_words(qh, rows, row_bytes, n_rows, rh, 210 * b + 128);
-            avxvnni_load_words(qh + 8, rows, row_bytes, n_rows, rh, 210 * b + 160);
-            for (int h = 0; h < 2; h++)
-                for (int s = 0; s < 2; s++) {
-                    /* ql word 16h + 8s + i: low nibbles are elements 128h + 32s + 4i..,
-                       high nibbles 128h + 32(s + 2) + 4i..; their top bits are
-                       in bits 2s and 2(s + 2) of qh word 8h + i */
-                    __m256i ql[8];
-                    avxvnni_load_words(ql, rows, row_bytes, n_rows, rh, 210 * b + 64 * h + 32 * s);
-                    DSV3_UNROLL
-                    for (int i = 0; i < 8; i++) {
-                        __m256i top = qh[8 * h + i];
-                        __m256i low_top = s ? _mm256_slli_epi16(top, 2) : _mm256_slli_epi16(top, 4);
-                        __m256i high_top = s ? _mm256_srli_epi16(top, 2) : top;
-                        __m256i lo = _mm256_or_si256(_mm256_and_si256(ql[i], low4), _mm256_and_si256(low_top, top2));
-                        __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql[i], 4), low4),
-                                                     _mm256_and_si256(high_top, top2));
-                        _mm256_store_si256((__m256i *)(void *)(base + 64 * (32 * h + 8 * s + i) + 32 * rh), lo);
-                        _mm256_store_si256((__m256i *)(void *)(base + 64 * (32 * h + 8 * (s + 2) + i) + 32 * rh), hi);
-                    }
-                }
-        }
-        int32_t *scales = (int32_t *)(void *)(base + 4096), *scale_pairs = (int32_t *)(void *)(base + 5120);
-        float *d = (float *)(void *)(base + 5632);
-        for (size_t m = 0; m < 16; m++) {
-            const uint8_t *block = rows + m * row_bytes + 210 * b;
-            for (int j = 0; j < 16; j++) scales[16 * j + m] = m < n_rows ? (int8_t)block[192 + j] : 0;
-            for (int p = 0; p < 8; p++)
-                scale_pairs[16 * p + m] = (int32_t)((uint32_t)(scales[16 * 2 * p + m] & 0xFFFF) |
-                                                    (uint32_t)scales[16 * (2 * p + 1) + m] << 16);
-            d[m] = m < n_rows ? f16_to_f32(read_u16le(block + 208)) : 0.0f;
-        }
-    }
-}
-
-/* Tokens per pass over a row block's half: 4 tokens' sums, scaled sums and
-   float accumulators fit AVX2's 16 registers with the operands. */
-#  define AVXVNNI_ROW_TOKENS 4
-
-DSV3_AVXVNNI DSV3_ALWAYS_INLINE static inline __m256i avxvnni_broadcast(const void *p) {
-    return _mm256_set1_epi32((int)read_u32le((const uint8_t *)p));
-}
-
-/* Rows 8h.. of the block (valid: how many of them exist) for n_tok tokens. */
-DSV3_AVXVNNI DSV3_ALWAYS_INLINE static inline void avxvnni_store_out(const __m256 *acc, int n_tok, size_t valid,
-                                                                     float *out, size_t out_stride) {
-    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)valid), lane);
-    for (int t = 0; t < n_tok; t++) _mm256_maskstore_ps(out + t * out_stride, mask, acc[t]);
-}
-
 DSV3_AVXVNNI DSV3_ALWAYS_INLINE static inline void q8_0_avxvnni_body(const uint8_t *unpacked, size_t n,
                                                                     const uint8_t *act, size_t act_stride, int h,
                                                                     size_t valid, float *out, size_t out_stride,
                                                                     int n_tok) {
-    __m256 acc[AVXVNNI_ROW_TOKENS];
+    __m256 acc[ROWS256_TOKENS];
     DSV3_UNROLL
     for (int t = 0; t < n_tok; t++) acc[t] = _mm256_setzero_ps();
     for (size_t b = 0; b < n / 32; b++) {
         const uint8_t *base = unpacked + VNNI_Q8_0_BLOCK * b + 32 * h;
-        const act_block32 *a[AVXVNNI_ROW_TOKENS];
-        __m256i isum[AVXVNNI_ROW_TOKENS];
+        const act_block32 *a[ROWS256_TOKENS];
+        __m256i isum[ROWS256_TOKENS];
         DSV3_UNROLL
         for (int t = 0; t < n_tok; t++) {
             a[t] = (const act_block32 *)(const void *)(act + act_stride * t) + b;
@@ -5939,7 +6085,7 @@ DSV3_AVXVNNI DSV3_ALWAYS_INLINE static inline void q8_0_avxvnni_body(const uint8
         for (int k = 0; k < 8; k++) {
             __m256i w = _mm256_load_si256((const __m256i *)(const void *)(base + 64 * k));
             DSV3_UNROLL
-            for (int t = 0; t < n_tok; t++) isum[t] = _mm256_dpbusd_avx_epi32(isum[t], w, avxvnni_broadcast(a[t]->qs + 4 * k));
+            for (int t = 0; t < n_tok; t++) isum[t] = _mm256_dpbusd_avx_epi32(isum[t], w, rows256_broadcast(a[t]->qs + 4 * k));
         }
         __m256 dw = _mm256_load_ps((const float *)(const void *)(base + 512));
         DSV3_UNROLL
@@ -5947,7 +6093,7 @@ DSV3_AVXVNNI DSV3_ALWAYS_INLINE static inline void q8_0_avxvnni_body(const uint8
             acc[t] = _mm256_add_ps(acc[t], _mm256_mul_ps(_mm256_mul_ps(dw, _mm256_set1_ps(a[t]->d)),
                                                          _mm256_cvtepi32_ps(isum[t])));
     }
-    avxvnni_store_out(acc, n_tok, valid, out, out_stride);
+    rows256_store_out(acc, n_tok, valid, out, out_stride);
 }
 
 /* offset_shift: 0 for Q4_K (which has minimums), 5 for Q6_K (every quant
@@ -5958,22 +6104,22 @@ DSV3_AVXVNNI DSV3_ALWAYS_INLINE static inline void k_quant_avxvnni_body(const ui
                                                                        int n_tok, int offset_shift) {
     const int six_bits = offset_shift != 0;  /* 16-element sub-blocks, no dmin */
     const int sub_groups = six_bits ? 4 : 8; /* 4-byte groups per sub-block */
-    __m256 acc[AVXVNNI_ROW_TOKENS];
+    __m256 acc[ROWS256_TOKENS];
     DSV3_UNROLL
     for (int t = 0; t < n_tok; t++) acc[t] = _mm256_setzero_ps();
     for (size_t b = 0; b < n / 256; b++) {
         const uint8_t *base = unpacked + VNNI_K_SUPER * b;
         const int32_t *scales = (const int32_t *)(const void *)(base + 4096) + 8 * h;
         const int32_t *pairs = (const int32_t *)(const void *)(base + 5120) + 8 * h;
-        const act_block256 *a[AVXVNNI_ROW_TOKENS];
-        __m256i scaled[AVXVNNI_ROW_TOKENS], paired[AVXVNNI_ROW_TOKENS];
+        const act_block256 *a[ROWS256_TOKENS];
+        __m256i scaled[ROWS256_TOKENS], paired[ROWS256_TOKENS];
         DSV3_UNROLL
         for (int t = 0; t < n_tok; t++) {
             a[t] = (const act_block256 *)(const void *)(act + act_stride * t) + b;
             scaled[t] = paired[t] = _mm256_setzero_si256();
         }
         for (int j = 0; j < 64 / sub_groups; j++) { /* sub-blocks: exact int32 sums, scaled in integers */
-            __m256i isum[AVXVNNI_ROW_TOKENS];
+            __m256i isum[ROWS256_TOKENS];
             DSV3_UNROLL
             for (int t = 0; t < n_tok; t++) isum[t] = _mm256_setzero_si256();
             DSV3_UNROLL
@@ -5982,7 +6128,7 @@ DSV3_AVXVNNI DSV3_ALWAYS_INLINE static inline void k_quant_avxvnni_body(const ui
                 __m256i w = _mm256_load_si256((const __m256i *)(const void *)(base + 64 * group + 32 * h));
                 DSV3_UNROLL
                 for (int t = 0; t < n_tok; t++)
-                    isum[t] = _mm256_dpbusd_avx_epi32(isum[t], w, avxvnni_broadcast(a[t]->qs + 4 * group));
+                    isum[t] = _mm256_dpbusd_avx_epi32(isum[t], w, rows256_broadcast(a[t]->qs + 4 * group));
             }
             __m256i scale = _mm256_load_si256((const __m256i *)(const void *)(scales + 16 * j));
             DSV3_UNROLL
@@ -5992,7 +6138,7 @@ DSV3_AVXVNNI DSV3_ALWAYS_INLINE static inline void k_quant_avxvnni_body(const ui
             __m256i pair = _mm256_load_si256((const __m256i *)(const void *)(pairs + 16 * p));
             DSV3_UNROLL
             for (int t = 0; t < n_tok; t++)
-                paired[t] = _mm256_dpwssd_avx_epi32(paired[t], pair, avxvnni_broadcast(a[t]->bsums + 2 * p));
+                paired[t] = _mm256_dpwssd_avx_epi32(paired[t], pair, rows256_broadcast(a[t]->bsums + 2 * p));
         }
         const float *d = (const float *)(const void *)(base + 5632) + 8 * h;
         __m256 dv = _mm256_load_ps(d), dmin = six_bits ? dv : _mm256_load_ps(d + 16); /* Q6_K has no dmin */
@@ -6009,36 +6155,14 @@ DSV3_AVXVNNI DSV3_ALWAYS_INLINE static inline void k_quant_avxvnni_body(const ui
             }
         }
     }
-    avxvnni_store_out(acc, n_tok, valid, out, out_stride);
+    rows256_store_out(acc, n_tok, valid, out, out_stride);
 }
 #  define q4_k_avxvnni_body(...) k_quant_avxvnni_body(__VA_ARGS__, 0)
 #  define q6_k_avxvnni_body(...) k_quant_avxvnni_body(__VA_ARGS__, 5)
 
-/* A row block's kernel: unpack the rows into the scratch, then each 8-row
-   half in passes of up to AVXVNNI_ROW_TOKENS tokens, each pass an inlined
-   body with its token count fixed (so its accumulators stay in registers). */
-#  define DSV3_AVXVNNI_ROWS(name, unpack, body)                                                                \
-      DSV3_AVXVNNI static void name(const uint8_t *rows, size_t row_bytes, size_t n_rows, const uint8_t *acts, \
-                                    size_t act_stride, size_t n_tok, size_t n, float *out, size_t out_stride,  \
-                                    uint8_t *scratch) {                                                        \
-          unpack(rows, row_bytes, n_rows, n, scratch);                                                         \
-          for (int h = 0; h < 2 && (size_t)(8 * h) < n_rows; h++) {                                           \
-              size_t valid = n_rows - 8 * (size_t)h < 8 ? n_rows - 8 * (size_t)h : 8;                          \
-              for (size_t t = 0; t < n_tok; t += AVXVNNI_ROW_TOKENS) {                                         \
-                  const uint8_t *act = acts + t * act_stride;                                                  \
-                  float *o = out + t * out_stride + 8 * h;                                                     \
-                  switch (n_tok - t < AVXVNNI_ROW_TOKENS ? n_tok - t : AVXVNNI_ROW_TOKENS) {                   \
-                  case 1: body(scratch, n, act, act_stride, h, valid, o, out_stride, 1); break;                \
-                  case 2: body(scratch, n, act, act_stride, h, valid, o, out_stride, 2); break;                \
-                  case 3: body(scratch, n, act, act_stride, h, valid, o, out_stride, 3); break;                \
-                  default: body(scratch, n, act, act_stride, h, valid, o, out_stride, 4); break;               \
-                  }                                                                                            \
-              }                                                                                                \
-          }                                                                                                    \
-      }
-DSV3_AVXVNNI_ROWS(q8_0_avxvnni_rows, q8_0_avxvnni_unpack, q8_0_avxvnni_body)
-DSV3_AVXVNNI_ROWS(q4_k_avxvnni_rows, q4_k_avxvnni_unpack, q4_k_avxvnni_body)
-DSV3_AVXVNNI_ROWS(q6_k_avxvnni_rows, q6_k_avxvnni_unpack, q6_k_avxvnni_body)
+DSV3_ROWS256(DSV3_AVXVNNI, q8_0_avxvnni_rows, q8_0_rows256_unpack, q8_0_avxvnni_body)
+DSV3_ROWS256(DSV3_AVXVNNI, q4_k_avxvnni_rows, q4_k_rows256_unpack, q4_k_avxvnni_body)
+DSV3_ROWS256(DSV3_AVXVNNI, q6_k_avxvnni_rows, q6_k_rows256_unpack, q6_k_avxvnni_body)
 
 static void kernels_avxvnni(kernel_set *k) {
     kernels_avx2(k);
@@ -6056,14 +6180,10 @@ static void kernels_avxvnni(kernel_set *k) {
     k->block_rows[8] = q8_0_avxvnni_rows;
     k->block_rows[12] = q4_k_avxvnni_rows;
     k->block_rows[14] = q6_k_avxvnni_rows;
-    /* in cache on a Zen 5 core the row blocks overtook the tiles at ~6
-       tokens for Q8_0 and Q6_K, ~12-16 for Q4_K (whose scales are unpacked
-       one by one) */
-    k->block_rows_min_tokens = 12;
+    k->block_rows_min_tokens = 8; /* as for AVX2 */
 }
 #else
 #  define DSV3_HAVE_AVXVNNI 0
-#  define DSV3_HAVE_VNNI_ROWS 0
 #endif
 
 /* ---- AVX-512 (F, BW, VL, VNNI): x86-64 CPUs from Ice Lake and Zen 4 ----
