@@ -5759,24 +5759,41 @@ DSV3_AVX2 static void q8_0_rows256_unpack(const uint8_t *rows, size_t row_bytes,
     }
 }
 
-DSV3_AVX2 static void q4_k_rows256_unpack(const uint8_t *rows, size_t row_bytes, size_t n_rows, size_t n,
-                                             uint8_t *out) {
+/* Bit k (0-7) of every byte moved to bit 4, the rest cleared (as
+   bit_to_4_avx512). */
+DSV3_AVX2 DSV3_ALWAYS_INLINE static inline __m256i bit_to_4_avx2(__m256i v, int k) {
+    __m256i moved = k <= 4 ? _mm256_slli_epi16(v, 4 - k) : _mm256_srli_epi16(v, k - 4);
+    return _mm256_and_si256(moved, _mm256_set1_epi8(0x10));
+}
+
+/* Q4_K, and Q5_K in its layout (as q4_q5_k_vnni_unpack). */
+DSV3_AVX2 DSV3_ALWAYS_INLINE static inline void q4_q5_k_rows256_unpack(const uint8_t *rows, size_t row_bytes,
+                                                                      size_t n_rows, size_t n, uint8_t *out,
+                                                                      int five_bits) {
     const __m256i low4 = _mm256_set1_epi8(0x0F);
+    const size_t block_bytes = five_bits ? 176 : 144, qs = five_bits ? 48 : 16;
     for (size_t b = 0; b < n / 256; b++) {
         uint8_t *base = out + VNNI_K_SUPER * b;
-        for (int h = 0; h < 2; h++)
+        for (int h = 0; h < 2; h++) {
+            __m256i qh[8];
+            if (five_bits) rows256_load_words(qh, rows, row_bytes, n_rows, h, block_bytes * b + 16);
             for (int c = 0; c < 4; c++) {
                 /* word 8c + i: bytes 32c + 4i, whose low nibbles are elements
                    64c + 4i.., high nibbles 64c + 32 + 4i.. */
                 __m256i r[8];
-                rows256_load_words(r, rows, row_bytes, n_rows, h, 144 * b + 16 + 32 * c);
+                rows256_load_words(r, rows, row_bytes, n_rows, h, block_bytes * b + qs + 32 * c);
                 DSV3_UNROLL
                 for (int i = 0; i < 8; i++) {
-                    _mm256_store_si256((__m256i *)(void *)(base + 64 * (16 * c + i) + 32 * h), _mm256_and_si256(r[i], low4));
-                    _mm256_store_si256((__m256i *)(void *)(base + 64 * (16 * c + 8 + i) + 32 * h),
-                                       _mm256_and_si256(_mm256_srli_epi16(r[i], 4), low4));
+                    __m256i lo = _mm256_and_si256(r[i], low4), hi = _mm256_and_si256(_mm256_srli_epi16(r[i], 4), low4);
+                    if (five_bits) {
+                        lo = _mm256_or_si256(lo, bit_to_4_avx2(qh[i], 2 * c));
+                        hi = _mm256_or_si256(hi, bit_to_4_avx2(qh[i], 2 * c + 1));
+                    }
+                    _mm256_store_si256((__m256i *)(void *)(base + 64 * (16 * c + i) + 32 * h), lo);
+                    _mm256_store_si256((__m256i *)(void *)(base + 64 * (16 * c + 8 + i) + 32 * h), hi);
                 }
             }
+        }
         int32_t *scales = (int32_t *)(void *)(base + 4096), *min_pairs = (int32_t *)(void *)(base + 5120);
         float *d = (float *)(void *)(base + 5632);
         for (int h = 0; h < 2; h++) {
@@ -5786,7 +5803,7 @@ DSV3_AVX2 static void q4_k_rows256_unpack(const uint8_t *rows, size_t row_bytes,
                4-7; 4-7 in the nibbles of bytes 8-11, their top bits in bits
                6-7 of bytes 0-3 and 4-7) */
             __m256i r[8];
-            rows256_load_words(r, rows, row_bytes, n_rows, h, 144 * b);
+            rows256_load_words(r, rows, row_bytes, n_rows, h, block_bytes * b);
             const __m256i six = _mm256_set1_epi32(63), four = _mm256_set1_epi32(15), top = _mm256_set1_epi32(0x30);
             for (int j = 0; j < 4; j++) {
                 __m256i sc = _mm256_and_si256(_mm256_srli_epi32(r[1], 8 * j), six);
@@ -5805,6 +5822,14 @@ DSV3_AVX2 static void q4_k_rows256_unpack(const uint8_t *rows, size_t row_bytes,
             _mm256_store_ps(d + 16 + 8 * h, rows256_halves_to_f32(_mm256_srli_epi32(r[0], 16)));
         }
     }
+}
+DSV3_AVX2 static void q4_k_rows256_unpack(const uint8_t *rows, size_t row_bytes, size_t n_rows, size_t n,
+                                          uint8_t *out) {
+    q4_q5_k_rows256_unpack(rows, row_bytes, n_rows, n, out, 0);
+}
+DSV3_AVX2 static void q5_k_rows256_unpack(const uint8_t *rows, size_t row_bytes, size_t n_rows, size_t n,
+                                          uint8_t *out) {
+    q4_q5_k_rows256_unpack(rows, row_bytes, n_rows, n, out, 1);
 }
 
 DSV3_AVX2 static void q6_k_rows256_unpack(const uint8_t *rows, size_t row_bytes, size_t n_rows, size_t n,
@@ -5909,14 +5934,18 @@ DSV3_AVX2 DSV3_ALWAYS_INLINE static inline void rows256_store_out(const __m256 *
 
 /* AVX2 without VNNI, K-quants only (Q8_0's +128 weights would overflow
    vpmaddubsw's 16-bit pairs). A 16-bit lane sums 2 products per group: Q4_K's
-   at most 2 x 15 x 127, so a sub-block's 8 groups fit 16 bits (30480);
-   Q6_K's at most 2 x 63 x 127, so two groups do, and its 4-group sub-blocks
-   take two vpmaddwd. Integer totals are the VNNI kernels', so are results. */
+   at most 2 x 15 x 127, so a sub-block's 8 groups fit 16 bits (30480); Q5_K's
+   2 x 31 x 127, so 4 groups do; Q6_K's 2 x 63 x 127, so two groups do (its
+   4-group sub-blocks take two vpmaddwd). Integer totals are the VNNI
+   kernels', so are results. */
 DSV3_AVX2 DSV3_ALWAYS_INLINE static inline void k_quant_avx2_rows_body(const uint8_t *unpacked, size_t n,
                                                                       const uint8_t *act, size_t act_stride, int h,
                                                                       size_t valid, float *out, size_t out_stride,
-                                                                      int n_tok, int six_bits) {
-    const int sub_groups = six_bits ? 4 : 8, run = six_bits ? 2 : 8; /* groups summed in 16 bits */
+                                                                      int n_tok, int quant_bits) {
+    const int six_bits = quant_bits == 6;
+    /* groups summed in 16 bits: 2 x 15 x 127 x 8, 2 x 31 x 127 x 4 and
+       2 x 63 x 127 x 2 all stay below 32768 */
+    const int sub_groups = six_bits ? 4 : 8, run = quant_bits == 4 ? 8 : quant_bits == 5 ? 4 : 2;
     __m256 acc[ROWS256_TOKENS];
     DSV3_UNROLL
     for (int t = 0; t < n_tok; t++) acc[t] = _mm256_setzero_ps();
@@ -5975,9 +6004,11 @@ DSV3_AVX2 DSV3_ALWAYS_INLINE static inline void k_quant_avx2_rows_body(const uin
     }
     rows256_store_out(acc, n_tok, valid, out, out_stride);
 }
-#  define q4_k_avx2_rows_body(...) k_quant_avx2_rows_body(__VA_ARGS__, 0)
-#  define q6_k_avx2_rows_body(...) k_quant_avx2_rows_body(__VA_ARGS__, 1)
+#  define q4_k_avx2_rows_body(...) k_quant_avx2_rows_body(__VA_ARGS__, 4)
+#  define q5_k_avx2_rows_body(...) k_quant_avx2_rows_body(__VA_ARGS__, 5)
+#  define q6_k_avx2_rows_body(...) k_quant_avx2_rows_body(__VA_ARGS__, 6)
 DSV3_ROWS256(DSV3_AVX2, q4_k_avx2_rows, q4_k_rows256_unpack, q4_k_avx2_rows_body)
+DSV3_ROWS256(DSV3_AVX2, q5_k_avx2_rows, q5_k_rows256_unpack, q5_k_avx2_rows_body)
 DSV3_ROWS256(DSV3_AVX2, q6_k_avx2_rows, q6_k_rows256_unpack, q6_k_avx2_rows_body)
 
 static void kernels_avx2(kernel_set *k) {
@@ -6023,6 +6054,7 @@ static void kernels_avx2(kernel_set *k) {
     k->act_tile[13] = q5_k_tiles_avx2;
     k->act_tile[14] = q6_k_tiles_avx2;
     k->block_rows[12] = q4_k_avx2_rows;
+    k->block_rows[13] = q5_k_avx2_rows;
     k->block_rows[14] = q6_k_avx2_rows;
     /* in cache on a Zen 5 core the row blocks overtook the tiles at 6-8
        tokens (both sets, busy machine) */
@@ -6162,6 +6194,7 @@ DSV3_AVXVNNI DSV3_ALWAYS_INLINE static inline void k_quant_avxvnni_body(const ui
 
 DSV3_ROWS256(DSV3_AVXVNNI, q8_0_avxvnni_rows, q8_0_rows256_unpack, q8_0_avxvnni_body)
 DSV3_ROWS256(DSV3_AVXVNNI, q4_k_avxvnni_rows, q4_k_rows256_unpack, q4_k_avxvnni_body)
+DSV3_ROWS256(DSV3_AVXVNNI, q5_k_avxvnni_rows, q5_k_rows256_unpack, q4_k_avxvnni_body)
 DSV3_ROWS256(DSV3_AVXVNNI, q6_k_avxvnni_rows, q6_k_rows256_unpack, q6_k_avxvnni_body)
 
 static void kernels_avxvnni(kernel_set *k) {
@@ -6179,6 +6212,7 @@ static void kernels_avxvnni(kernel_set *k) {
     k->act_dot2[13] = q5_k_act_dot2_avxvnni;
     k->block_rows[8] = q8_0_avxvnni_rows;
     k->block_rows[12] = q4_k_avxvnni_rows;
+    k->block_rows[13] = q5_k_avxvnni_rows;
     k->block_rows[14] = q6_k_avxvnni_rows;
     k->block_rows_min_tokens = 8; /* as for AVX2 */
 }
@@ -7081,22 +7115,44 @@ DSV3_AVX512 DSV3_ALWAYS_INLINE static inline void q8_0_vnni_body(const uint8_t *
     vnni_store_out(acc, n_tok, n_rows, out, out_stride);
 }
 
-DSV3_AVX512 static void q4_k_vnni_unpack(const uint8_t *rows, size_t row_bytes, size_t n_rows, size_t n,
-                                         uint8_t *out) {
+/* Bit k (0-7) of every byte moved to bit 4, the rest cleared: Q5_K's fifth
+   bits. Shifts of 16-bit lanes carry bits across bytes, never into bit 4. */
+DSV3_AVX512 DSV3_ALWAYS_INLINE static inline __m512i bit_to_4_avx512(__m512i v, int k) {
+    __m512i moved = k <= 4 ? _mm512_slli_epi16(v, (unsigned)(4 - k)) : _mm512_srli_epi16(v, (unsigned)(k - 4));
+    return _mm512_and_si512(moved, _mm512_set1_epi8(0x10));
+}
+
+/* Q4_K, and Q5_K in Q4_K's layout: its quants 0-31 with the fifth bits from
+   qh (bit 2c of qh byte i for element i of sub-block 2c, bit 2c + 1 for
+   sub-block 2c + 1); scales, minimums, d and dmin are laid out alike. */
+DSV3_AVX512 DSV3_ALWAYS_INLINE static inline void q4_q5_k_vnni_unpack(const uint8_t *rows, size_t row_bytes,
+                                                                     size_t n_rows, size_t n, uint8_t *out,
+                                                                     int five_bits) {
     const __m512i low4 = _mm512_set1_epi8(0x0F);
+    const size_t block_bytes = five_bits ? 176 : 144, qs = five_bits ? 48 : 16;
     for (size_t b = 0; b < n / 256; b++) {
         uint8_t *base = out + VNNI_K_SUPER * b;
+        __m512i qh[16];
+        if (five_bits) { /* words 0-7: the 32 bytes of qh */
+            vnni_load_words(qh, rows, row_bytes, n_rows, block_bytes * b + 16);
+            transpose_16x16_epi32(qh);
+        }
         for (int h = 0; h < 2; h++) {
             __m512i r[16];
-            vnni_load_words(r, rows, row_bytes, n_rows, 144 * b + 16 + 64 * h);
+            vnni_load_words(r, rows, row_bytes, n_rows, block_bytes * b + qs + 64 * h);
             transpose_16x16_epi32(r);
             /* word 16h + j: bytes 32c + 4i (c = 2h + j / 8, i = j % 8), whose
                low nibbles are elements 64c + 4i.., high nibbles 64c + 32 + 4i.. */
             DSV3_UNROLL16
             for (int j = 0; j < 16; j++) {
                 int c = 2 * h + j / 8, i = j % 8;
-                _mm512_store_si512(base + 64 * (16 * c + i), _mm512_and_si512(r[j], low4));
-                _mm512_store_si512(base + 64 * (16 * c + 8 + i), _mm512_and_si512(_mm512_srli_epi16(r[j], 4), low4));
+                __m512i lo = _mm512_and_si512(r[j], low4), hi = _mm512_and_si512(_mm512_srli_epi16(r[j], 4), low4);
+                if (five_bits) {
+                    lo = _mm512_or_si512(lo, bit_to_4_avx512(qh[i], 2 * c));
+                    hi = _mm512_or_si512(hi, bit_to_4_avx512(qh[i], 2 * c + 1));
+                }
+                _mm512_store_si512(base + 64 * (16 * c + i), lo);
+                _mm512_store_si512(base + 64 * (16 * c + 8 + i), hi);
             }
         }
         int32_t *scales = (int32_t *)(void *)(base + 4096), *min_pairs = (int32_t *)(void *)(base + 5120);
@@ -7105,10 +7161,10 @@ DSV3_AVX512 static void q4_k_vnni_unpack(const uint8_t *rows, size_t row_bytes, 
            k_scale_min: sub-blocks 0-3 in the low 6 bits of bytes 0-3 and
            4-7; 4-7 in the nibbles of bytes 8-11, their top bits in bits 6-7
            of bytes 0-3 and 4-7) */
-        __m512i d_dmin = vnni_gather_words(rows, row_bytes, n_rows, 144 * b);
-        __m512i w0 = vnni_gather_words(rows, row_bytes, n_rows, 144 * b + 4);
-        __m512i w1 = vnni_gather_words(rows, row_bytes, n_rows, 144 * b + 8);
-        __m512i w2 = vnni_gather_words(rows, row_bytes, n_rows, 144 * b + 12);
+        __m512i d_dmin = vnni_gather_words(rows, row_bytes, n_rows, block_bytes * b);
+        __m512i w0 = vnni_gather_words(rows, row_bytes, n_rows, block_bytes * b + 4);
+        __m512i w1 = vnni_gather_words(rows, row_bytes, n_rows, block_bytes * b + 8);
+        __m512i w2 = vnni_gather_words(rows, row_bytes, n_rows, block_bytes * b + 12);
         const __m512i six = _mm512_set1_epi32(63), four = _mm512_set1_epi32(15), top = _mm512_set1_epi32(0x30);
         for (int j = 0; j < 4; j++) {
             __m512i sc = _mm512_and_si512(_mm512_srli_epi32(w0, 8 * j), six);
@@ -7125,6 +7181,14 @@ DSV3_AVX512 static void q4_k_vnni_unpack(const uint8_t *rows, size_t row_bytes, 
         _mm512_store_ps(d, vnni_halves_to_f32(d_dmin));
         _mm512_store_ps(d + 16, vnni_halves_to_f32(_mm512_srli_epi32(d_dmin, 16)));
     }
+}
+DSV3_AVX512 static void q4_k_vnni_unpack(const uint8_t *rows, size_t row_bytes, size_t n_rows, size_t n,
+                                         uint8_t *out) {
+    q4_q5_k_vnni_unpack(rows, row_bytes, n_rows, n, out, 0);
+}
+DSV3_AVX512 static void q5_k_vnni_unpack(const uint8_t *rows, size_t row_bytes, size_t n_rows, size_t n,
+                                         uint8_t *out) {
+    q4_q5_k_vnni_unpack(rows, row_bytes, n_rows, n, out, 1);
 }
 
 DSV3_AVX512 static void q6_k_vnni_unpack(const uint8_t *rows, size_t row_bytes, size_t n_rows, size_t n,
@@ -7344,6 +7408,7 @@ DSV3_IQ_VNNI_ROWS(iq1_m, 29)
 
 DSV3_VNNI_ROWS(q8_0_vnni_rows, q8_0_vnni_unpack, q8_0_vnni_passes)
 DSV3_VNNI_ROWS(q4_k_vnni_rows, q4_k_vnni_unpack, q4_k_vnni_passes)
+DSV3_VNNI_ROWS(q5_k_vnni_rows, q5_k_vnni_unpack, q4_k_vnni_passes)
 DSV3_VNNI_ROWS(q6_k_vnni_rows, q6_k_vnni_unpack, q6_k_vnni_passes)
 DSV3_VNNI_ROWS(iq4_nl_vnni_rows, iq4_nl_vnni_unpack, q8_0_vnni_passes)
 DSV3_VNNI_ROWS(iq4_xs_vnni_rows, iq4_xs_vnni_unpack, q4_k_vnni_passes)
@@ -7371,6 +7436,7 @@ static void kernels_avx512(kernel_set *k) {
     k->act_tile[11] = q3_k_tile_avx512;
     k->block_rows[8] = q8_0_vnni_rows;
     k->block_rows[12] = q4_k_vnni_rows;
+    k->block_rows[13] = q5_k_vnni_rows;
     k->block_rows[14] = q6_k_vnni_rows;
     k->block_rows[20] = iq4_nl_vnni_rows;
     k->block_rows[23] = iq4_xs_vnni_rows;
