@@ -56,9 +56,13 @@ CPP_EXAMPLE = $(BUILD)/dsv3-cpp$(EXE)
 endif
 endif
 PYTHON ?= $(shell command -v python3 2>/dev/null)
+# The HTTP server needs POSIX sockets and threads: not built for Windows.
+ifneq ($(WINDOWS),1)
+SERVER = $(BUILD)/dsv3-server$(EXE)
+endif
 
 all: lib $(BUILD)/dsv3$(EXE) $(BUILD)/dsv3-quantize$(EXE) $(BUILD)/dsv3-simple$(EXE) $(BUILD)/dsv3-chat$(EXE) \
-     $(CPP_EXAMPLE)
+     $(CPP_EXAMPLE) $(SERVER)
 
 lib: $(BUILD)/libdsv3.a $(BUILD)/$(SHLIB)
 
@@ -93,6 +97,9 @@ $(BUILD)/dsv3-simple$(EXE): examples/simple.c $(BUILD)/libdsv3.a
 
 $(BUILD)/dsv3-chat$(EXE): examples/chat.c $(BUILD)/libdsv3.a
 	$(CC) $(APP_CFLAGS) examples/chat.c $(BUILD)/libdsv3.a -o $@ $(LDFLAGS) $(LDLIBS)
+
+$(BUILD)/dsv3-server$(EXE): examples/server.c examples/json.h examples/server_http.h $(BUILD)/libdsv3.a
+	$(CC) $(APP_CFLAGS) $(PTHREAD) examples/server.c $(BUILD)/libdsv3.a -o $@ $(LDFLAGS) $(LDLIBS)
 
 $(BUILD)/dsv3-cpp$(EXE): examples/cpp/main.cpp examples/cpp/dsv3.hpp $(BUILD)/libdsv3.a
 	$(CXX) $(CFLAGS) -std=c++17 -pedantic -Wall -Wextra -Wshadow -Werror -I. examples/cpp/main.cpp \
