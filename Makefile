@@ -108,6 +108,10 @@ $(BUILD)/dsv3-cpp$(EXE): examples/cpp/main.cpp examples/cpp/dsv3.hpp $(BUILD)/li
 $(BUILD)/test_dsv3$(EXE): tests/test_dsv3.c tests/test_malformed.c tests/test_util.h $(BUILD)/libdsv3.a
 	$(CC) $(APP_CFLAGS) tests/test_dsv3.c $(BUILD)/libdsv3.a -o $@ $(LDFLAGS) $(LDLIBS)
 
+# A client of build/dsv3-server over loopback sockets (no library needed).
+$(BUILD)/test_server$(EXE): tests/test_server.c tests/test_util.h examples/json.h | $(BUILD)
+	$(CC) $(APP_CFLAGS) $(PTHREAD) tests/test_server.c -o $@ $(LDFLAGS) $(LDLIBS)
+
 $(BUILD)/test_generate$(EXE): tests/test_generate.c tests/test_util.h $(BUILD)/libdsv3.a
 	$(CC) $(APP_CFLAGS) tests/test_generate.c $(BUILD)/libdsv3.a -o $@ $(LDFLAGS) $(LDLIBS)
 
@@ -175,6 +179,8 @@ TESTS = $(BUILD)/test_dsv3$(EXE) $(BUILD)/test_kernels$(EXE) $(BUILD)/test_token
         $(BUILD)/test_generate$(EXE) $(BUILD)/test_trained$(EXE)
 ifeq ($(WINDOWS),1)
 TESTS += $(BUILD)/test_dsv3_dll$(EXE)
+else
+TESTS += $(BUILD)/test_server$(EXE)
 endif
 test: all check-headers $(TESTS)
 	$(RUN) $(BUILD)/test_kernels$(EXE)
@@ -187,6 +193,9 @@ endif
 	$(RUN) $(BUILD)/test_generate$(EXE) tests/data
 	$(RUN) $(BUILD)/test_tokenizer$(EXE) tests/data
 	$(RUN) $(BUILD)/test_trained$(EXE) models/dsv3-kjv.gguf tests/data
+ifneq ($(WINDOWS),1)
+	RUN="$(RUN)" $(RUN) $(BUILD)/test_server$(EXE) $(SERVER) models/dsv3-kjv.gguf
+endif
 	RUN="$(RUN)" EXE="$(EXE)" sh tests/test_cli.sh $(BUILD)/dsv3$(EXE) tests/data
 	RUN="$(RUN)" EXE="$(EXE)" CPP="$(CPP_EXAMPLE)" PYTHON="$(PYTHON)" sh tests/test_examples.sh $(BUILD) tests/data
 	RUN="$(RUN)" EXE="$(EXE)" sh tests/check_docs.sh $(BUILD) README.md
