@@ -215,26 +215,31 @@ FUZZ_CC ?= clang
 HAVE_FUZZ_CC := $(shell command -v $(FUZZ_CC) 2>/dev/null)
 FUZZ_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all \
     -std=c11 $(WARNINGS) -I. -pthread
-# The four targets use only the public API, so they share one instrumented
-# library object (fuzzer-no-link: coverage without libFuzzer's main); clang
-# spends minutes on dsv3.c under the sanitizers, seconds on each target.
+# The four library targets use only the public API, so they share one
+# instrumented library object (fuzzer-no-link: coverage without libFuzzer's
+# main); clang spends minutes on dsv3.c under the sanitizers, seconds on each
+# target. fuzz_http (dsv3-server's HTTP and JSON parsing) needs no library.
 FUZZ_TARGETS = load tokenize state chat
 $(BUILD)/fuzz-dsv3.o: dsv3.c dsv3.h | $(BUILD)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c dsv3.c -o $@
 $(FUZZ_TARGETS:%=$(BUILD)/fuzz_%): $(BUILD)/fuzz_%: fuzz/fuzz_%.c $(BUILD)/fuzz-dsv3.o
 	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer $< $(BUILD)/fuzz-dsv3.o -o $@ -lm
-# `make fuzz` builds the four targets and runs each for FUZZ_SECONDS over a
+$(BUILD)/fuzz_http: fuzz/fuzz_http.c examples/json.h examples/server_http.h | $(BUILD)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer $< -o $@
+# `make fuzz` builds the five targets and runs each for FUZZ_SECONDS over a
 # scratch copy of its seed corpus; any crash stops make with an error.
 FUZZ_SECONDS ?= 60
 FUZZ_RUN = -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 -artifact_prefix=$(BUILD)/ -print_final_stats=1
 ifneq ($(HAVE_FUZZ_CC),)
-fuzz: $(FUZZ_TARGETS:%=$(BUILD)/fuzz_%)
-	rm -rf $(BUILD)/fuzz-work && mkdir -p $(BUILD)/fuzz-work/load $(BUILD)/fuzz-work/state
+fuzz: $(FUZZ_TARGETS:%=$(BUILD)/fuzz_%) $(BUILD)/fuzz_http
+	rm -rf $(BUILD)/fuzz-work && mkdir -p $(BUILD)/fuzz-work/load $(BUILD)/fuzz-work/state $(BUILD)/fuzz-work/http
 	cp fuzz/corpus/load/* $(BUILD)/fuzz-work/load/ && cp fuzz/corpus/state/* $(BUILD)/fuzz-work/state/
+	cp fuzz/corpus/http/* $(BUILD)/fuzz-work/http/
 	$(BUILD)/fuzz_load -dict=fuzz/gguf.dict -max_len=32768 $(FUZZ_RUN) $(BUILD)/fuzz-work/load 2>&1 | tail -n 5
 	$(BUILD)/fuzz_tokenize -max_len=4096 $(FUZZ_RUN) 2>&1 | tail -n 5
 	$(BUILD)/fuzz_state $(FUZZ_RUN) $(BUILD)/fuzz-work/state 2>&1 | tail -n 5
 	$(BUILD)/fuzz_chat $(FUZZ_RUN) 2>&1 | tail -n 5
+	$(BUILD)/fuzz_http -dict=fuzz/http.dict -max_len=4096 $(FUZZ_RUN) $(BUILD)/fuzz-work/http 2>&1 | tail -n 5
 else
 fuzz:
 	@echo "note: no $(FUZZ_CC) found, cannot build the libFuzzer targets"
@@ -242,8 +247,11 @@ endif
 
 $(BUILD)/fuzz_replay$(EXE): fuzz/driver.c fuzz/fuzz_load.c $(BUILD)/libdsv3.a
 	$(CC) $(APP_CFLAGS) fuzz/driver.c fuzz/fuzz_load.c $(BUILD)/libdsv3.a -o $@ $(LDFLAGS) $(LDLIBS)
-replay-corpus: $(BUILD)/fuzz_replay$(EXE)
+$(BUILD)/fuzz_replay_http$(EXE): fuzz/driver.c fuzz/fuzz_http.c examples/json.h examples/server_http.h | $(BUILD)
+	$(CC) $(APP_CFLAGS) fuzz/driver.c fuzz/fuzz_http.c -o $@ $(LDFLAGS)
+replay-corpus: $(BUILD)/fuzz_replay$(EXE) $(BUILD)/fuzz_replay_http$(EXE)
 	$(RUN) $(BUILD)/fuzz_replay$(EXE) fuzz/corpus/load
+	$(RUN) $(BUILD)/fuzz_replay_http$(EXE) fuzz/corpus/http
 fuzz-replay:
 	$(MAKE) BUILD=build-sanitize CFLAGS="$(SAN_CFLAGS)" LDFLAGS="$(SAN_LDFLAGS)" replay-corpus
 
