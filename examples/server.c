@@ -705,15 +705,27 @@ static void handle_models(server *s, int fd) {
     sbuf_free(&b);
 }
 
+/* The slots, and the positions an idle one holds (a busy one's context
+ * belongs to its request's thread). */
 static void handle_health(server *s, int fd) {
     int idle = 0;
+    sbuf slots = {0};
     pthread_mutex_lock(&s->lock);
-    for (int i = 0; i < s->cfg.n_slots; i++) idle += !s->slots[i].busy;
+    for (int i = 0; i < s->cfg.n_slots; i++) {
+        const slot *sl = &s->slots[i];
+        idle += !sl->busy;
+        sbuf_printf(&slots, "%s{\"id\":%d,\"busy\":%s", i ? "," : "", i, sl->busy ? "true" : "false");
+        if (!sl->busy) sbuf_printf(&slots, ",\"n_cached\":%zu", dsv3_context_position(sl->ctx));
+        sbuf_str(&slots, "}");
+    }
     pthread_mutex_unlock(&s->lock);
-    char body[96];
-    int n = snprintf(body, sizeof body, "{\"status\":\"ok\",\"slots_idle\":%d,\"slots_busy\":%d}", idle,
-                     s->cfg.n_slots - idle);
-    send_response(fd, 200, NULL, body, (size_t)n);
+    sbuf b = {0};
+    sbuf_printf(&b, "{\"status\":\"ok\",\"slots_idle\":%d,\"slots_busy\":%d,\"slots\":[", idle, s->cfg.n_slots - idle);
+    sbuf_add(&b, slots.data ? slots.data : "", slots.len);
+    sbuf_str(&b, "]}");
+    if (!b.failed && !slots.failed) send_response(fd, 200, NULL, b.data, b.len);
+    sbuf_free(&slots);
+    sbuf_free(&b);
 }
 
 /* Reads one request within the time-out and answers it. */

@@ -4,8 +4,9 @@
  *   RUN  a prefix for running the server (e.g. "qemu-aarch64 -L /usr/aarch64-linux-gnu")
  *
  * Starts the server on a free port (--port 0; the port is read from its
- * "listening on" line) with 2 slots, an API key, a 2-second time-out and
- * small limits, then checks the endpoints' answers (parsed with the server's
+ * "listening on" line) with 2 slots of 4096 positions (past the model's 256,
+ * so that a long generation takes seconds), an API key, a 2-second time-out
+ * and small limits, then checks the endpoints' answers (parsed with the server's
  * own JSON reader), streaming, the prefix cache, concurrency, every kind of
  * bad input, and that SIGTERM ends it with status 0 (under ASan: no leaks).
  */
@@ -48,7 +49,7 @@ static pid_t start_server(const char *binary, const char *model, int *port) {
     char *argv[64];
     int argc = 0;
     for (char *w = strtok(prefix, " "); w && argc < 40; w = strtok(NULL, " ")) argv[argc++] = w;
-    const char *args[] = {binary, "-m", model, "--port", "0", "--slots", "2", "-t", "1",
+    const char *args[] = {binary, "-m", model, "--port", "0", "--slots", "2", "-t", "1", "-c", "4096",
                           "--api-key", KEY, "--timeout", "2", "--max-body", "65536", "--max-conns", "8"};
     for (size_t i = 0; i < sizeof args / sizeof *args; i++) argv[argc++] = (char *)args[i];
     argv[argc] = NULL;
@@ -281,11 +282,20 @@ static void *run_job(void *arg) {
     return NULL;
 }
 
-static int health_idle(void) {
+/* /health's idle slots; *most_cached (may be NULL) receives the most
+ * positions an idle slot holds. */
+static int health_idle(double *most_cached) {
     response r = request("GET", "/health", NULL, NULL);
     json_doc doc;
     int idle = -1;
-    if (r.status == 200 && parse_body(&r, &doc)) idle = (int)num_at(&doc, "slots_idle");
+    if (r.status == 200 && parse_body(&r, &doc)) {
+        idle = (int)num_at(&doc, "slots_idle");
+        for (int i = 0; most_cached && i < 2; i++) {
+            char path[32];
+            snprintf(path, sizeof path, "slots.%d.n_cached", i);
+            if (num_at(&doc, path) > *most_cached) *most_cached = num_at(&doc, path);
+        }
+    }
     if (r.raw) json_free(&doc);
     free_response(&r);
     return idle;
@@ -520,10 +530,10 @@ static void test_bad_requests(void) {
     check_error("token out of range", post("/v1/completions", "{\"prompt\":[1,999999]}"), 400,
                 "invalid_request_error", "prompt");
 
-    /* A prompt longer than the context (256 positions). */
+    /* A prompt longer than the context (4096 positions). */
     sbuf big = {0};
     sbuf_str(&big, "{\"messages\":[{\"role\":\"user\",\"content\":\"");
-    for (int i = 0; i < 300; i++) sbuf_str(&big, "the LORD said unto Moses ");
+    for (int i = 0; i < 1500; i++) sbuf_str(&big, "the LORD said unto Moses ");
     sbuf_str(&big, "\"}]}");
     response r = post(chat, big.data);
     json_doc doc;
@@ -559,11 +569,12 @@ static void test_bad_requests(void) {
     sbuf_free(&huge);
 }
 
-/* Clients that leave mid-stream or stall: their slots and threads come back. */
+/* Clients that leave mid-stream or stall: their generations stop, their slots
+ * and threads come back. */
 static void test_disconnects(void) {
     for (int round = 0; round < 3; round++) {
         int fd = connect_server();
-        const char *body = "{\"prompt\":\"And it came to pass\",\"max_tokens\":200,\"stream\":true}";
+        const char *body = "{\"prompt\":\"And it came to pass\",\"max_tokens\":3000,\"stream\":true}";
         char req[512];
         int n = snprintf(req, sizeof req,
                          "POST /v1/completions HTTP/1.1\r\nAuthorization: Bearer " KEY "\r\nContent-Length: %zu\r\n\r\n%s",
@@ -574,6 +585,28 @@ static void test_disconnects(void) {
         CHECK(got > 0, "stream began");
         if (fd >= 0) close(fd);
     }
+    /* A client that leaves while its answer (not streamed) is generated. */
+    int leaver = connect_server();
+    const char *leaver_body = "{\"prompt\":\"And it came to pass\",\"max_tokens\":3000}";
+    char leaver_req[512];
+    int leaver_len = snprintf(leaver_req, sizeof leaver_req,
+                              "POST /v1/completions HTTP/1.1\r\nAuthorization: Bearer " KEY
+                              "\r\nContent-Length: %zu\r\n\r\n%s",
+                              strlen(leaver_body), leaver_body);
+    CHECK(leaver >= 0 && !send_text(leaver, leaver_req, (size_t)leaver_len), "request to leave");
+    sleep_ms(100);
+    if (leaver >= 0) close(leaver);
+    /* The generations stopped far short of their 3000 tokens (a few seconds
+     * here if they ran), so the slots, idle again, hold few positions. */
+    int idle = -1;
+    double most_cached = 0;
+    for (int tries = 0; tries < 300 && idle != 2; tries++) {
+        most_cached = 0;
+        idle = health_idle(&most_cached);
+        if (idle != 2) sleep_ms(100);
+    }
+    CHECK(idle == 2 && most_cached > 0 && most_cached < 1500, "after the disconnects: %d idle slots, up to %g positions",
+          idle, most_cached);
     /* A request that stalls in its head, and one in its body, are closed
      * after the 2-second time-out. */
     const char *partial[] = {"POST /v1/chat/completions HTTP/1.1\r\nContent-Le",
@@ -591,13 +624,7 @@ static void test_disconnects(void) {
         free(answer);
         if (fd >= 0) close(fd);
     }
-    /* Both slots are free again (the aborted generations ended) and serve. */
-    int idle = -1;
-    for (int tries = 0; tries < 100 && idle != 2; tries++) {
-        idle = health_idle();
-        if (idle != 2) sleep_ms(100);
-    }
-    CHECK(idle == 2, "idle slots after the disconnects: %d", idle);
+    /* Both slots serve. */
     concurrent_job jobs[2] = {{"{\"prompt\":\"And God saw\",\"max_tokens\":4}", NULL},
                               {"{\"prompt\":\"Blessed are\",\"max_tokens\":4}", NULL}};
     pthread_t threads[2];
@@ -623,7 +650,7 @@ static void test_connection_limit(void) {
         if (fds[i] >= 0) close(fds[i]);
     int idle = -1;
     for (int tries = 0; tries < 50 && idle != 2; tries++) {
-        idle = health_idle();
+        idle = health_idle(NULL);
         if (idle != 2) sleep_ms(100);
     }
     CHECK(idle == 2, "health after the connection limit: %d", idle);
