@@ -449,7 +449,8 @@ static int parse_completion(server *s, const json_doc *doc, const json_node *roo
     if (!r->prompt) return fail(e, 500, NULL, NULL, "out of memory");
     double n_vocab = (double)dsv3_model_n_vocab(s->model);
     for (const json_node *v = json_first(doc, prompt); v; v = json_next(doc, v)) {
-        if (v->type != JSON_NUMBER || v->number != (double)(int64_t)v->number || v->number < 0 || v->number >= n_vocab)
+        /* The range first: converting a huge double to an integer is undefined. */
+        if (v->type != JSON_NUMBER || !(v->number >= 0 && v->number < n_vocab) || v->number != (double)(int32_t)v->number)
             return fail(e, 400, "prompt", "invalid_value",
                         "'prompt' must be one string or an array of token ids within the vocabulary");
         r->prompt[r->n_prompt++] = (int32_t)v->number;

@@ -529,6 +529,11 @@ static void test_bad_requests(void) {
     check_error("prompt an object", post("/v1/completions", "{\"prompt\":{}}"), 400, "invalid_request_error", "prompt");
     check_error("token out of range", post("/v1/completions", "{\"prompt\":[1,999999]}"), 400,
                 "invalid_request_error", "prompt");
+    check_error("token 1e300", post("/v1/completions", "{\"prompt\":[1,1e300]}"), 400, "invalid_request_error",
+                "prompt");
+    check_error("token 2.5", post("/v1/completions", "{\"prompt\":[1,2.5]}"), 400, "invalid_request_error", "prompt");
+    check_error("seed 1e300", post("/v1/completions", "{\"prompt\":\"a\",\"seed\":1e300}"), 400,
+                "invalid_request_error", "seed");
 
     /* A prompt longer than the context (4096 positions). */
     sbuf big = {0};
