@@ -56,9 +56,13 @@ CPP_EXAMPLE = $(BUILD)/dsv3-cpp$(EXE)
 endif
 endif
 PYTHON ?= $(shell command -v python3 2>/dev/null)
+# The HTTP server needs POSIX sockets and threads: not built for Windows.
+ifneq ($(WINDOWS),1)
+SERVER = $(BUILD)/dsv3-server$(EXE)
+endif
 
 all: lib $(BUILD)/dsv3$(EXE) $(BUILD)/dsv3-quantize$(EXE) $(BUILD)/dsv3-simple$(EXE) $(BUILD)/dsv3-chat$(EXE) \
-     $(CPP_EXAMPLE)
+     $(CPP_EXAMPLE) $(SERVER)
 
 lib: $(BUILD)/libdsv3.a $(BUILD)/$(SHLIB)
 
@@ -94,12 +98,19 @@ $(BUILD)/dsv3-simple$(EXE): examples/simple.c $(BUILD)/libdsv3.a
 $(BUILD)/dsv3-chat$(EXE): examples/chat.c $(BUILD)/libdsv3.a
 	$(CC) $(APP_CFLAGS) examples/chat.c $(BUILD)/libdsv3.a -o $@ $(LDFLAGS) $(LDLIBS)
 
+$(BUILD)/dsv3-server$(EXE): examples/server.c examples/json.h examples/server_http.h $(BUILD)/libdsv3.a
+	$(CC) $(APP_CFLAGS) $(PTHREAD) examples/server.c $(BUILD)/libdsv3.a -o $@ $(LDFLAGS) $(LDLIBS)
+
 $(BUILD)/dsv3-cpp$(EXE): examples/cpp/main.cpp examples/cpp/dsv3.hpp $(BUILD)/libdsv3.a
 	$(CXX) $(CFLAGS) -std=c++17 -pedantic -Wall -Wextra -Wshadow -Werror -I. examples/cpp/main.cpp \
 	    $(BUILD)/libdsv3.a -o $@ $(LDFLAGS) $(CXX_LDFLAGS) $(LDLIBS)
 
 $(BUILD)/test_dsv3$(EXE): tests/test_dsv3.c tests/test_malformed.c tests/test_util.h $(BUILD)/libdsv3.a
 	$(CC) $(APP_CFLAGS) tests/test_dsv3.c $(BUILD)/libdsv3.a -o $@ $(LDFLAGS) $(LDLIBS)
+
+# A client of build/dsv3-server over loopback sockets (no library needed).
+$(BUILD)/test_server$(EXE): tests/test_server.c tests/test_util.h examples/json.h | $(BUILD)
+	$(CC) $(APP_CFLAGS) $(PTHREAD) tests/test_server.c -o $@ $(LDFLAGS) $(LDLIBS)
 
 $(BUILD)/test_generate$(EXE): tests/test_generate.c tests/test_util.h $(BUILD)/libdsv3.a
 	$(CC) $(APP_CFLAGS) tests/test_generate.c $(BUILD)/libdsv3.a -o $@ $(LDFLAGS) $(LDLIBS)
@@ -163,13 +174,15 @@ TESTS = $(BUILD)/test_dsv3$(EXE) $(BUILD)/test_kernels$(EXE) $(BUILD)/test_token
         $(BUILD)/test_generate$(EXE) $(BUILD)/test_trained$(EXE)
 ifeq ($(WINDOWS),1)
 TESTS += $(BUILD)/test_dsv3_dll$(EXE)
+else
+TESTS += $(BUILD)/test_server$(EXE)
 endif
 # Each test runs as a target of its own, so `make -j2 test` runs them side by
 # side (CI does, with -O to keep each one's output together).
 # The longest (under qemu: attention, tokenizer) start first.
-TEST_RUNS = attention tokenizer quantize kernels dsv3 generate trained cli examples docs
+TEST_RUNS = attention tokenizer quantize kernels dsv3 generate trained server cli examples docs
 ifeq ($(WINDOWS),1)
-TEST_RUNS += dsv3_dll
+TEST_RUNS := $(filter-out server,$(TEST_RUNS)) dsv3_dll
 endif
 .PHONY: $(TEST_RUNS:%=test-%)
 test: $(TEST_RUNS:%=test-%)
@@ -180,6 +193,8 @@ test-quantize test-attention test-dsv3 test-dsv3_dll test-generate test-tokenize
 	$(RUN) $(BUILD)/$(@:test-%=test_%)$(EXE) tests/data
 test-trained:
 	$(RUN) $(BUILD)/test_trained$(EXE) models/dsv3-kjv.gguf tests/data
+test-server:
+	RUN="$(RUN)" $(RUN) $(BUILD)/test_server$(EXE) $(SERVER) models/dsv3-kjv.gguf
 test-cli:
 	RUN="$(RUN)" EXE="$(EXE)" sh tests/test_cli.sh $(BUILD)/dsv3$(EXE) tests/data
 test-examples:
@@ -202,26 +217,31 @@ FUZZ_CC ?= clang
 HAVE_FUZZ_CC := $(shell command -v $(FUZZ_CC) 2>/dev/null)
 FUZZ_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all \
     -std=c11 $(WARNINGS) -I. -pthread
-# The four targets use only the public API, so they share one instrumented
-# library object (fuzzer-no-link: coverage without libFuzzer's main); clang
-# spends minutes on dsv3.c under the sanitizers, seconds on each target.
+# The four library targets use only the public API, so they share one
+# instrumented library object (fuzzer-no-link: coverage without libFuzzer's
+# main); clang spends minutes on dsv3.c under the sanitizers, seconds on each
+# target. fuzz_http (dsv3-server's HTTP and JSON parsing) needs no library.
 FUZZ_TARGETS = load tokenize state chat
 $(BUILD)/fuzz-dsv3.o: dsv3.c dsv3.h | $(BUILD)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c dsv3.c -o $@
 $(FUZZ_TARGETS:%=$(BUILD)/fuzz_%): $(BUILD)/fuzz_%: fuzz/fuzz_%.c $(BUILD)/fuzz-dsv3.o
 	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer $< $(BUILD)/fuzz-dsv3.o -o $@ -lm
-# `make fuzz` builds the four targets and runs each for FUZZ_SECONDS; any
+$(BUILD)/fuzz_http: fuzz/fuzz_http.c examples/json.h examples/server_http.h | $(BUILD)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer $< -o $@
+# `make fuzz` builds the five targets and runs each for FUZZ_SECONDS; any
 # crash stops make with an error.
 FUZZ_SECONDS ?= 60
 FUZZ_RUN = -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 -artifact_prefix=$(BUILD)/ -print_final_stats=1
+FUZZ_RUNS = $(FUZZ_TARGETS) http
 ifneq ($(HAVE_FUZZ_CC),)
-fuzz: $(FUZZ_TARGETS:%=fuzz-%)
-.PHONY: $(FUZZ_TARGETS:%=fuzz-%)
+fuzz: $(FUZZ_RUNS:%=fuzz-%)
+.PHONY: $(FUZZ_RUNS:%=fuzz-%)
 FUZZ_ARGS_load = -dict=fuzz/gguf.dict -max_len=32768
 FUZZ_ARGS_tokenize = -max_len=4096
+FUZZ_ARGS_http = -dict=fuzz/http.dict -max_len=4096
 # each its own target (make -j2 runs two at once), over a scratch copy of its
 # seed corpus where it has one
-$(FUZZ_TARGETS:%=fuzz-%): fuzz-%: $(BUILD)/fuzz_%
+$(FUZZ_RUNS:%=fuzz-%): fuzz-%: $(BUILD)/fuzz_%
 	rm -rf $(BUILD)/fuzz-work/$* && mkdir -p $(BUILD)/fuzz-work/$*
 	if [ -d fuzz/corpus/$* ]; then cp fuzz/corpus/$*/* $(BUILD)/fuzz-work/$*/; fi
 	$(BUILD)/fuzz_$* $(FUZZ_ARGS_$*) $(FUZZ_RUN) $(BUILD)/fuzz-work/$* 2>&1 | tail -n 5
@@ -232,8 +252,11 @@ endif
 
 $(BUILD)/fuzz_replay$(EXE): fuzz/driver.c fuzz/fuzz_load.c $(BUILD)/libdsv3.a
 	$(CC) $(APP_CFLAGS) fuzz/driver.c fuzz/fuzz_load.c $(BUILD)/libdsv3.a -o $@ $(LDFLAGS) $(LDLIBS)
-replay-corpus: $(BUILD)/fuzz_replay$(EXE)
+$(BUILD)/fuzz_replay_http$(EXE): fuzz/driver.c fuzz/fuzz_http.c examples/json.h examples/server_http.h | $(BUILD)
+	$(CC) $(APP_CFLAGS) fuzz/driver.c fuzz/fuzz_http.c -o $@ $(LDFLAGS)
+replay-corpus: $(BUILD)/fuzz_replay$(EXE) $(BUILD)/fuzz_replay_http$(EXE)
 	$(RUN) $(BUILD)/fuzz_replay$(EXE) fuzz/corpus/load
+	$(RUN) $(BUILD)/fuzz_replay_http$(EXE) fuzz/corpus/http
 fuzz-replay:
 	$(MAKE) BUILD=build-sanitize CFLAGS="$(SAN_CFLAGS)" LDFLAGS="$(SAN_LDFLAGS)" replay-corpus
 

@@ -1,5 +1,6 @@
 #!/bin/sh
-# The README's command synopses list the options each program's --help lists.
+# The README's command synopses list the options each program's --help lists
+# (dsv3, dsv3-quantize, dsv3-chat and, but on Windows, dsv3-server).
 # usage: check_docs.sh BUILD_DIR README
 #   RUN  prefix for running the binaries (emulation, wine); EXE  their suffix
 #
@@ -17,6 +18,9 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 passed=0
 failed=0
+# dsv3-server is not built for Windows (it needs POSIX sockets).
+servers=dsv3-server
+[ "$EXE" = .exe ] && servers=
 
 # Option words of stdin, one per line, with each alias mapped to its short
 # name through the pairs in $tmp/aliases ("--model -m").
@@ -34,7 +38,7 @@ options() {
         }' | sort -u
 }
 
-for name in dsv3 dsv3-quantize dsv3-chat; do
+for name in dsv3 dsv3-quantize dsv3-chat $servers; do
     if ! $RUN "$build/$name$EXE" --help 2>&1 | tr -d '\r' >"$tmp/help"; then
         failed=$((failed + 1))
         echo "FAIL check_docs.sh: $name --help failed" >&2
