@@ -7191,6 +7191,40 @@ DSV3_AVX512 static void q5_k_vnni_unpack(const uint8_t *rows, size_t row_bytes, 
     q4_q5_k_vnni_unpack(rows, row_bytes, n_rows, n, out, 1);
 }
 
+/* Q2_K in the K-quants' layout with 16-element sub-blocks and minimums:
+   quants 0-3; element 128n + 32j + 16h + l is bits 2j of qs byte
+   32n + 16h + l, so group 32n + 8j + 4h + i is qs word 8n + 4h + i shifted by
+   2j; sub-block s's scale and minimum are the nibbles of scales[s]. */
+DSV3_AVX512 static void q2_k_vnni_unpack(const uint8_t *rows, size_t row_bytes, size_t n_rows, size_t n,
+                                         uint8_t *out) {
+    const __m512i two_bits = _mm512_set1_epi8(0x03), low4 = _mm512_set1_epi32(15);
+    for (size_t b = 0; b < n / 256; b++) {
+        uint8_t *base = out + VNNI_K_SUPER * b;
+        __m512i r[16];
+        vnni_load_words(r, rows, row_bytes, n_rows, 84 * b + 16);
+        transpose_16x16_epi32(r);
+        DSV3_UNROLL
+        for (int g = 0; g < 64; g++) {
+            int word = 8 * (g / 32) + 4 * (g % 8 / 4) + g % 4, shift = 2 * (g % 32 / 8);
+            _mm512_store_si512(base + 64 * g, _mm512_and_si512(_mm512_srli_epi16(r[word], (unsigned)shift), two_bits));
+        }
+        int32_t *scales = (int32_t *)(void *)(base + 4096), *min_pairs = (int32_t *)(void *)(base + 5120);
+        float *d = (float *)(void *)(base + 5632);
+        for (int w = 0; w < 4; w++) { /* scales[4w..4w+3] */
+            __m512i word = vnni_gather_words(rows, row_bytes, n_rows, 84 * b + 4 * w), mn[4];
+            for (int k = 0; k < 4; k++) {
+                _mm512_store_si512(scales + 16 * (4 * w + k), _mm512_and_si512(_mm512_srli_epi32(word, 8 * k), low4));
+                mn[k] = _mm512_and_si512(_mm512_srli_epi32(word, 8 * k + 4), low4);
+            }
+            for (int p = 0; p < 2; p++)
+                _mm512_store_si512(min_pairs + 16 * (2 * w + p), _mm512_or_si512(mn[2 * p], _mm512_slli_epi32(mn[2 * p + 1], 16)));
+        }
+        __m512i d_dmin = vnni_gather_words(rows, row_bytes, n_rows, 84 * b + 80);
+        _mm512_store_ps(d, vnni_halves_to_f32(d_dmin));
+        _mm512_store_ps(d + 16, vnni_halves_to_f32(_mm512_srli_epi32(d_dmin, 16)));
+    }
+}
+
 DSV3_AVX512 static void q6_k_vnni_unpack(const uint8_t *rows, size_t row_bytes, size_t n_rows, size_t n,
                                          uint8_t *out) {
     const __m512i low4 = _mm512_set1_epi8(0x0F), top2 = _mm512_set1_epi8(0x30);
@@ -7238,15 +7272,15 @@ DSV3_AVX512 static void q6_k_vnni_unpack(const uint8_t *rows, size_t row_bytes, 
     }
 }
 
-/* offset_shift: 0 for Q4_K (which has minimums); else every quant carries
-   +(1 << offset_shift) (Q6_K 32, the IQ types 64), taken off through the
-   activations' sums. */
+/* offset_shift: 0 for Q4_K and Q2_K (which have minimums); else every quant
+   carries +(1 << offset_shift) (Q6_K 32, the IQ types 64), taken off through
+   the activations' sums. sub_groups: 4-byte groups per sub-block (8 for
+   32-element sub-blocks, 4 for 16). */
 DSV3_AVX512 DSV3_ALWAYS_INLINE static inline void k_quant_vnni_body(const uint8_t *unpacked, size_t n,
                                                                     const uint8_t *act, size_t act_stride,
                                                                     size_t n_rows, float *out, size_t out_stride,
-                                                                    int n_tok, int offset_shift) {
-    const int six_bits = offset_shift != 0;  /* 16-element sub-blocks, no dmin */
-    const int sub_groups = six_bits ? 4 : 8; /* 4-byte groups per sub-block */
+                                                                    int n_tok, int offset_shift, int sub_groups) {
+    const int six_bits = offset_shift != 0; /* no dmin */
     __m512 acc[VNNI_ROW_TOKENS];
     DSV3_UNROLL
     for (int t = 0; t < n_tok; t++) acc[t] = _mm512_setzero_ps();
@@ -7300,11 +7334,13 @@ DSV3_AVX512 DSV3_ALWAYS_INLINE static inline void k_quant_vnni_body(const uint8_
     }
     vnni_store_out(acc, n_tok, n_rows, out, out_stride);
 }
-#  define q4_k_vnni_body(...) k_quant_vnni_body(__VA_ARGS__, 0)
-#  define q6_k_vnni_body(...) k_quant_vnni_body(__VA_ARGS__, 5)
-#  define iq_vnni_body(...) k_quant_vnni_body(__VA_ARGS__, 6)
+#  define q4_k_vnni_body(...) k_quant_vnni_body(__VA_ARGS__, 0, 8)
+#  define q2_k_vnni_body(...) k_quant_vnni_body(__VA_ARGS__, 0, 4)
+#  define q6_k_vnni_body(...) k_quant_vnni_body(__VA_ARGS__, 5, 4)
+#  define iq_vnni_body(...) k_quant_vnni_body(__VA_ARGS__, 6, 4)
 DSV3_VNNI_PASSES(q8_0_vnni_passes, q8_0_vnni_body)
 DSV3_VNNI_PASSES(q4_k_vnni_passes, q4_k_vnni_body)
+DSV3_VNNI_PASSES(q2_k_vnni_passes, q2_k_vnni_body)
 DSV3_VNNI_PASSES(q6_k_vnni_passes, q6_k_vnni_body)
 DSV3_VNNI_PASSES(iq_vnni_passes, iq_vnni_body)
 
@@ -7409,6 +7445,7 @@ DSV3_IQ_VNNI_ROWS(iq1_m, 29)
 DSV3_VNNI_ROWS(q8_0_vnni_rows, q8_0_vnni_unpack, q8_0_vnni_passes)
 DSV3_VNNI_ROWS(q4_k_vnni_rows, q4_k_vnni_unpack, q4_k_vnni_passes)
 DSV3_VNNI_ROWS(q5_k_vnni_rows, q5_k_vnni_unpack, q4_k_vnni_passes)
+DSV3_VNNI_ROWS(q2_k_vnni_rows, q2_k_vnni_unpack, q2_k_vnni_passes)
 DSV3_VNNI_ROWS(q6_k_vnni_rows, q6_k_vnni_unpack, q6_k_vnni_passes)
 DSV3_VNNI_ROWS(iq4_nl_vnni_rows, iq4_nl_vnni_unpack, q8_0_vnni_passes)
 DSV3_VNNI_ROWS(iq4_xs_vnni_rows, iq4_xs_vnni_unpack, q4_k_vnni_passes)
@@ -7437,6 +7474,7 @@ static void kernels_avx512(kernel_set *k) {
     k->block_rows[8] = q8_0_vnni_rows;
     k->block_rows[12] = q4_k_vnni_rows;
     k->block_rows[13] = q5_k_vnni_rows;
+    k->block_rows[10] = q2_k_vnni_rows;
     k->block_rows[14] = q6_k_vnni_rows;
     k->block_rows[20] = iq4_nl_vnni_rows;
     k->block_rows[23] = iq4_xs_vnni_rows;
