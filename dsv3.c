@@ -6214,7 +6214,6 @@ static void kernels_avxvnni(kernel_set *k) {
     k->block_rows[12] = q4_k_avxvnni_rows;
     k->block_rows[13] = q5_k_avxvnni_rows;
     k->block_rows[14] = q6_k_avxvnni_rows;
-    k->block_rows_min_tokens = 8; /* as for AVX2 */
 }
 #else
 #  define DSV3_HAVE_AVXVNNI 0
