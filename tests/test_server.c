@@ -14,12 +14,16 @@
 #include "tests/test_util.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/socket.h>
+#ifdef __linux__
+#  include <sys/prctl.h>
+#endif
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -30,6 +34,65 @@
 #define KEY "test-key-1234"
 
 static int server_port;
+
+/* ---- Watchdog --------------------------------------------------------------
+ * A server that stops answering must fail this test with a report, never hang
+ * the suite: each read waits up to 60 s and a connect to a listener nobody
+ * accepts from up to two minutes, so a stuck server once held CI until its
+ * budget ran out. After WATCHDOG_SECONDS the watchdog prints the section, the
+ * checks done so far and each server thread's state and wait channel, kills
+ * the server and fails. */
+#ifndef WATCHDOG_SECONDS
+#  define WATCHDOG_SECONDS 600
+#endif
+static pid_t server_pid;
+static volatile sig_atomic_t section; /* an index into section_names */
+static const char *const section_names[] = {"starting the server", "basics", "chat", "completions", "concurrent",
+                                            "prefix cache", "bad requests", "disconnects", "connection limit",
+                                            "SIGTERM"};
+
+static void print_proc_file(const char *path, const char *label) {
+    char text[256];
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(text, 1, sizeof text - 1, f) : 0;
+    if (f) fclose(f);
+    text[n] = '\0';
+    text[strcspn(text, "\n")] = '\0';
+    const char *shown = text;
+    if (!strcmp(label, "state")) { /* stat: "pid (name) S ...": the state letter */
+        const char *paren = strrchr(text, ')');
+        if (paren && paren[1] && paren[2]) text[paren + 3 - text] = '\0', shown = paren + 2;
+    }
+    fprintf(stderr, " %s %s", label, n ? shown : "?");
+}
+
+static void *watchdog_main(void *arg) {
+    (void)arg;
+    struct timespec ts = {WATCHDOG_SECONDS, 0};
+    while (nanosleep(&ts, &ts) && errno == EINTR) {
+    }
+    fprintf(stderr, "test_server: FAIL: still running after %d s, in section '%s', after %d checks\n",
+            WATCHDOG_SECONDS, section_names[section], tests_passed + tests_failed);
+    char dir[64];
+    snprintf(dir, sizeof dir, "/proc/%d/task", (int)server_pid);
+    DIR *d = server_pid > 0 ? opendir(dir) : NULL;
+    for (struct dirent *e; d && (e = readdir(d));) {
+        if (e->d_name[0] == '.') continue;
+        char path[600];
+        fprintf(stderr, "  server thread %s:", e->d_name);
+        snprintf(path, sizeof path, "%s/%s/stat", dir, e->d_name);
+        print_proc_file(path, "state");
+        snprintf(path, sizeof path, "%s/%s/wchan", dir, e->d_name);
+        print_proc_file(path, "wchan");
+        snprintf(path, sizeof path, "%s/%s/syscall", dir, e->d_name);
+        print_proc_file(path, "syscall");
+        fprintf(stderr, "\n");
+    }
+    if (d) closedir(d);
+    if (server_pid > 0) kill(server_pid, SIGKILL);
+    _exit(1);
+    return NULL;
+}
 
 static void sleep_ms(long ms) {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
@@ -55,8 +118,17 @@ static pid_t start_server(const char *binary, const char *model, int *port) {
     argv[argc] = NULL;
     int out[2];
     if (pipe(out)) return -1;
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid == 0) {
+#ifdef __linux__
+        /* The server must not outlive this test: if the test crashed, an orphan
+         * holding the test's stderr would keep ctest waiting forever. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent) _exit(127);
+#else
+        (void)parent;
+#endif
         dup2(out[1], 1);
         close(out[0]);
         close(out[1]);
@@ -667,20 +739,23 @@ int main(int argc, char **argv) {
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
+    pthread_t watchdog;
+    pthread_create(&watchdog, NULL, watchdog_main, NULL);
+    pthread_detach(watchdog);
     pid_t pid = start_server(argv[1], argv[2], &server_port);
+    server_pid = pid;
     CHECK(pid > 0 && server_port > 0, "the server started and named its port");
     if (pid <= 0 || server_port <= 0) {
         if (pid > 0) kill(pid, SIGKILL), waitpid(pid, NULL, 0);
         return test_summary();
     }
-    test_basics();
-    test_chat();
-    test_completions();
-    test_concurrent();
-    test_prefix_cache();
-    test_bad_requests();
-    test_disconnects();
-    test_connection_limit();
+    void (*const sections[])(void) = {test_basics,       test_chat,         test_completions, test_concurrent,
+                                      test_prefix_cache, test_bad_requests, test_disconnects, test_connection_limit};
+    for (size_t i = 0; i < sizeof sections / sizeof *sections; i++) {
+        section = (sig_atomic_t)(i + 1);
+        sections[i]();
+    }
+    section = 9;
 
     /* SIGTERM: a clean exit, promptly, with a client still connected. */
     int idle_fd = connect_server();
