@@ -8745,12 +8745,350 @@ DSV3_TILE_KERNELS(DSV3_DOTPROD, q6_k_tile_sdot, q6_k_act_dot_sdot, DSV3_Q6_K_TIL
 #  undef DSV3_Q6_K_TILE
 #endif
 
+/* ---- NEON i8mm row blocks -------------------------------------------------
+   Armv8.6's SMMLA (optional from Armv8.2; Neoverse V1/N2/V2, Apple M2, Graviton
+   3/4) multiplies a 2x8 int8 matrix by the transpose of another into a 2x2
+   int32 block: 32 multiply-adds, twice SDOT's 16. A batch of tokens then goes
+   through blocks of 16 rows as on x86: each block's quants are decoded once to
+   signed bytes (K-quants' minimums and Q6_K's -32 applied per sub-block as
+   there) and stored so that one 16-byte vector holds 8 consecutive weights of
+   two neighbouring rows; a token pair's activations are paired the same way
+   (two 8-byte loads), so one SMMLA gives rows (2p, 2p+1) x tokens (t, t+1) as
+   lanes [r0t0, r0t1, r1t0, r1t1]. Sums are exact int32, and each (row, token)
+   lane then gets the scalar reference's float operations in its order, so
+   results are the scalar kernels' to rounding and the same bits whichever
+   rows, tokens or threads share a block. */
+#  if defined(__ARM_FEATURE_MATMUL_INT8) /* the whole build targets it */
+#    define DSV3_HAVE_I8MM 1
+#    define DSV3_I8MM
+#  elif defined(__GNUC__) && !defined(__clang__) /* gcc: these functions only, chosen at run time */
+#    define DSV3_HAVE_I8MM 1
+#    define DSV3_I8MM __attribute__((target("arch=armv8.2-a+dotprod+i8mm")))
+#  else /* clang 14's arm_neon.h offers vmmlaq_s32 only when the whole build targets it */
+#    define DSV3_HAVE_I8MM 0
+#  endif
+
+#  if DSV3_HAVE_I8MM
+/* Q8_0, per block of 32: the 8 row pairs' quants as 4 chunks x 8 pairs x 16
+   bytes (chunk-major: a chunk's pairs are adjacent), then per pair the scales
+   [d0, d0, d1, d1] as floats (the lanes' rows). */
+#    define I8MM_Q8_0_BLOCK (512 + 128)
+/* Q4_K, Q5_K, Q6_K, per super-block of 256: the quants as 32 chunks x 8 pairs
+   x 16 bytes; per sub-block and pair the scales [s0, s0, s1, s1] as int32
+   (Q6_K: 16 sub-blocks of 16; Q4_K/Q5_K: 8 of 32); Q4_K/Q5_K's minimums
+   likewise; then per pair d and dmin as [x0, x0, x1, x1] floats. */
+#    define I8MM_K_WEIGHTS 0
+#    define I8MM_K_SCALES  4096
+#    define I8MM_K_MINS    (4096 + 2048)
+#    define I8MM_K_D       (4096 + 2048 + 1024)
+#    define I8MM_K_DMIN    (4096 + 2048 + 1024 + 128)
+#    define I8MM_K_SUPER   (4096 + 2048 + 1024 + 256)
+#    define DSV3_HAVE_I8MM_ROWS 1
+
+static size_t i8mm_scratch_bytes(size_t n) {
+    size_t k_quants = n / 256 * I8MM_K_SUPER, q8_0 = n / 32 * I8MM_Q8_0_BLOCK;
+    return k_quants > q8_0 ? k_quants : q8_0;
+}
+
+/* Two rows' 16 bytes each (x: row 2p, y: row 2p+1) as two paired chunks, at
+   chunk c and c + 1 of pair p (chunk stride 8 pairs x 16 bytes). */
+DSV3_I8MM DSV3_ALWAYS_INLINE static inline void i8mm_store_pairs(uint8_t *weights, size_t c, size_t p, int8x16_t x,
+                                                                   int8x16_t y) {
+    int64x2_t a = vreinterpretq_s64_s8(x), b = vreinterpretq_s64_s8(y);
+    vst1q_s64((int64_t *)(void *)(weights + (c * 8 + p) * 16), vzip1q_s64(a, b));
+    vst1q_s64((int64_t *)(void *)(weights + ((c + 1) * 8 + p) * 16), vzip2q_s64(a, b));
+}
+
+/* [x0, x0, x1, x1]: a pair's per-row value in its SMMLA lanes. */
+static void i8mm_store_lanes_f32(uint8_t *at, float x0, float x1) {
+    float v[4] = {x0, x0, x1, x1};
+    memcpy(at, v, sizeof v);
+}
+
+static void i8mm_store_lanes_i32(uint8_t *at, int32_t x0, int32_t x1) {
+    int32_t v[4] = {x0, x0, x1, x1};
+    memcpy(at, v, sizeof v);
+}
+
+DSV3_I8MM static void q8_0_i8mm_unpack(const uint8_t *rows, size_t row_bytes, size_t n_rows, size_t n,
+                                       uint8_t *out) {
+    for (size_t b = 0; b < n / 32; b++) {
+        uint8_t *base = out + I8MM_Q8_0_BLOCK * b;
+        for (size_t p = 0; p < 8; p++) {
+            int8x16_t q[2][2];
+            float d[2];
+            for (int i = 0; i < 2; i++) {
+                size_t r = 2 * p + (size_t)i;
+                const uint8_t *block = rows + r * row_bytes + 34 * b;
+                int have = r < n_rows;
+                q[i][0] = have ? vld1q_s8((const int8_t *)(const void *)(block + 2)) : vdupq_n_s8(0);
+                q[i][1] = have ? vld1q_s8((const int8_t *)(const void *)(block + 18)) : vdupq_n_s8(0);
+                d[i] = have ? f16_to_f32(read_u16le(block)) : 0.0f;
+            }
+            i8mm_store_pairs(base, 0, p, q[0][0], q[1][0]);
+            i8mm_store_pairs(base, 2, p, q[0][1], q[1][1]);
+            i8mm_store_lanes_f32(base + 512 + 16 * p, d[0], d[1]);
+        }
+    }
+}
+
+/* One row's super-block decoded to 256 signed bytes in element order, with
+   its sub-block scales (and Q4_K/Q5_K minimums) and d (dmin). */
+DSV3_I8MM static void k_quant_i8mm_decode(int type, const uint8_t *block, int8_t *q, int32_t *scales,
+                                          int32_t *mins, float *d, float *dmin) {
+    if (type == 14) { /* Q6_K: ql 128, qh 64, scales 16, d */
+        const uint8x16_t low4 = vdupq_n_u8(0xF), two = vdupq_n_u8(3);
+        const int8x16_t bias = vdupq_n_s8(32);
+        for (int half = 0; half < 2; half++) {
+            const uint8_t *ql = block + 64 * half, *qh = block + 128 + 32 * half;
+            for (int l = 0; l < 32; l += 16) {
+                uint8x16_t a = vld1q_u8(ql + l), b = vld1q_u8(ql + l + 32), h = vld1q_u8(qh + l);
+                uint8x16_t v0 = vorrq_u8(vandq_u8(a, low4), vshlq_n_u8(vandq_u8(h, two), 4));
+                uint8x16_t v1 = vorrq_u8(vandq_u8(b, low4), vshlq_n_u8(vandq_u8(vshrq_n_u8(h, 2), two), 4));
+                uint8x16_t v2 = vorrq_u8(vshrq_n_u8(a, 4), vshlq_n_u8(vandq_u8(vshrq_n_u8(h, 4), two), 4));
+                uint8x16_t v3 = vorrq_u8(vshrq_n_u8(b, 4), vshlq_n_u8(vshrq_n_u8(h, 6), 4));
+                int8_t *o = q + 128 * half + l;
+                vst1q_s8(o, vsubq_s8(vreinterpretq_s8_u8(v0), bias));
+                vst1q_s8(o + 32, vsubq_s8(vreinterpretq_s8_u8(v1), bias));
+                vst1q_s8(o + 64, vsubq_s8(vreinterpretq_s8_u8(v2), bias));
+                vst1q_s8(o + 96, vsubq_s8(vreinterpretq_s8_u8(v3), bias));
+            }
+        }
+        for (int j = 0; j < 16; j++) scales[j] = ((const int8_t *)(const void *)(block + 192))[j];
+        *d = f16_to_f32(read_u16le(block + 208));
+        *dmin = 0.0f;
+        return;
+    }
+    /* Q4_K (d, dmin, scales 12, qs 128) and Q5_K (the same, qh 32 before qs) */
+    int five_bits = type == 13;
+    const uint8_t *s = block + 4, *qh = block + 16, *qs = five_bits ? block + 48 : block + 16;
+    const uint8x16_t low4 = vdupq_n_u8(0xF), sixteen = vdupq_n_u8(16);
+    uint8x16_t h[2] = {vdupq_n_u8(0), vdupq_n_u8(0)};
+    if (five_bits) h[0] = vld1q_u8(qh), h[1] = vld1q_u8(qh + 16);
+    for (int g = 0; g < 4; g++)
+        for (int k = 0; k < 2; k++) {
+            uint8x16_t v = vld1q_u8(qs + 32 * g + 16 * k);
+            uint8x16_t lo = vandq_u8(v, low4), hi = vshrq_n_u8(v, 4);
+            if (five_bits) {
+                lo = vorrq_u8(lo, vandq_u8(vtstq_u8(h[k], vdupq_n_u8((uint8_t)(1u << (2 * g)))), sixteen));
+                hi = vorrq_u8(hi, vandq_u8(vtstq_u8(h[k], vdupq_n_u8((uint8_t)(2u << (2 * g)))), sixteen));
+            }
+            vst1q_s8(q + 64 * g + 16 * k, vreinterpretq_s8_u8(lo));
+            vst1q_s8(q + 64 * g + 32 + 16 * k, vreinterpretq_s8_u8(hi));
+        }
+    for (int t = 0; t < 8; t++) {
+        int sc, mn;
+        k_scale_min(s, t, &sc, &mn);
+        scales[t] = sc;
+        mins[t] = mn;
+    }
+    *d = f16_to_f32(read_u16le(block));
+    *dmin = f16_to_f32(read_u16le(block + 2));
+}
+
+DSV3_I8MM static void k_quant_i8mm_unpack(int type, const uint8_t *rows, size_t row_bytes, size_t n_rows, size_t n,
+                                          uint8_t *out) {
+    size_t block_bytes = type_table[type].type_size;
+    int n_sub = type == 14 ? 16 : 8;
+    for (size_t b = 0; b < n / 256; b++) {
+        uint8_t *base = out + I8MM_K_SUPER * b;
+        for (size_t p = 0; p < 8; p++) {
+            int8_t q[2][256];
+            int32_t scales[2][16], mins[2][8];
+            float d[2], dmin[2];
+            for (int i = 0; i < 2; i++) {
+                size_t r = 2 * p + (size_t)i;
+                if (r < n_rows) {
+                    k_quant_i8mm_decode(type, rows + r * row_bytes + block_bytes * b, q[i], scales[i], mins[i], &d[i],
+                                        &dmin[i]);
+                } else {
+                    memset(q[i], 0, sizeof q[i]);
+                    memset(scales[i], 0, sizeof scales[i]);
+                    memset(mins[i], 0, sizeof mins[i]);
+                    d[i] = dmin[i] = 0.0f;
+                }
+            }
+            for (size_t c = 0; c < 32; c += 2)
+                i8mm_store_pairs(base + I8MM_K_WEIGHTS, c, p, vld1q_s8(q[0] + 8 * c), vld1q_s8(q[1] + 8 * c));
+            for (int j = 0; j < n_sub; j++)
+                i8mm_store_lanes_i32(base + I8MM_K_SCALES + (8 * (size_t)j + p) * 16, scales[0][j], scales[1][j]);
+            for (int j = 0; j < 8 && n_sub == 8; j++)
+                i8mm_store_lanes_i32(base + I8MM_K_MINS + (8 * (size_t)j + p) * 16, mins[0][j], mins[1][j]);
+            i8mm_store_lanes_f32(base + I8MM_K_D + 16 * p, d[0], d[1]);
+            i8mm_store_lanes_f32(base + I8MM_K_DMIN + 16 * p, dmin[0], dmin[1]);
+        }
+    }
+}
+
+DSV3_I8MM static void q4_k_i8mm_unpack(const uint8_t *rows, size_t row_bytes, size_t n_rows, size_t n, uint8_t *out) {
+    k_quant_i8mm_unpack(12, rows, row_bytes, n_rows, n, out);
+}
+DSV3_I8MM static void q5_k_i8mm_unpack(const uint8_t *rows, size_t row_bytes, size_t n_rows, size_t n, uint8_t *out) {
+    k_quant_i8mm_unpack(13, rows, row_bytes, n_rows, n, out);
+}
+DSV3_I8MM static void q6_k_i8mm_unpack(const uint8_t *rows, size_t row_bytes, size_t n_rows, size_t n, uint8_t *out) {
+    k_quant_i8mm_unpack(14, rows, row_bytes, n_rows, n, out);
+}
+
+/* Eight bytes of each of two tokens' quants as one SMMLA operand. */
+DSV3_I8MM DSV3_ALWAYS_INLINE static inline int8x16_t i8mm_token_pair(const int8_t *a, const int8_t *b) {
+    return vcombine_s8(vld1_s8(a), vld1_s8(b));
+}
+
+/* Lanes [r0t0, r0t1, r1t0, r1t1] of pair p (rows 2p, 2p+1 of the block) to
+   out[t * out_stride + r], for the rows that exist and the tokens asked for. */
+DSV3_I8MM DSV3_ALWAYS_INLINE static inline void i8mm_store_out(float32x4_t acc, size_t p, size_t n_rows, int two_tokens,
+                                                                 float *out, size_t out_stride) {
+    float v[4];
+    vst1q_f32(v, acc);
+    for (size_t i = 0; i < 2; i++) {
+        size_t r = 2 * p + i;
+        if (r >= n_rows) break;
+        out[r] = v[2 * i];
+        if (two_tokens) out[out_stride + r] = v[2 * i + 1];
+    }
+}
+
+/* Rows 8h..8h+7 (pairs 4h..4h+3) against tokens a and b (b == a for a lone
+   token: its lanes are computed and dropped). */
+DSV3_I8MM DSV3_ALWAYS_INLINE static inline void q8_0_i8mm_body(const uint8_t *unpacked, size_t n, const uint8_t *act_a,
+                                                                 const uint8_t *act_b, int h, float32x4_t acc[4]) {
+    const act_block32 *a = (const act_block32 *)(const void *)act_a, *b = (const act_block32 *)(const void *)act_b;
+    for (size_t k = 0; k < n / 32; k++) {
+        const uint8_t *base = unpacked + I8MM_Q8_0_BLOCK * k;
+        int32x4_t sums[4] = {vdupq_n_s32(0), vdupq_n_s32(0), vdupq_n_s32(0), vdupq_n_s32(0)};
+        DSV3_UNROLL
+        for (size_t c = 0; c < 4; c++) {
+            int8x16_t tokens = i8mm_token_pair(a[k].qs + 8 * c, b[k].qs + 8 * c);
+            DSV3_UNROLL
+            for (size_t p = 0; p < 4; p++)
+                sums[p] = vmmlaq_s32(sums[p], vld1q_s8((const int8_t *)(const void *)(base + (c * 8 + 4 * (size_t)h + p) * 16)),
+                                     tokens);
+        }
+        const float token_d[4] = {a[k].d, b[k].d, a[k].d, b[k].d};
+        float32x4_t dt = vld1q_f32(token_d);
+        DSV3_UNROLL
+        for (size_t p = 0; p < 4; p++) {
+            float32x4_t dw = vld1q_f32((const float *)(const void *)(base + 512 + (4 * (size_t)h + p) * 16));
+            /* the scalar reference's (d_row * d_token) * sum, added */
+            acc[p] = vaddq_f32(acc[p], vmulq_f32(vmulq_f32(dw, dt), vcvtq_f32_s32(sums[p])));
+        }
+    }
+}
+
+/* The K-quants: n_sub sub-blocks of 256 / n_sub elements (Q6_K 16, Q4_K and
+   Q5_K 8, with minimums). */
+DSV3_I8MM DSV3_ALWAYS_INLINE static inline void k_quant_i8mm_body(const uint8_t *unpacked, size_t n,
+                                                                    const uint8_t *act_a, const uint8_t *act_b, int h,
+                                                                    float32x4_t acc[4], int n_sub) {
+    const act_block256 *a = (const act_block256 *)(const void *)act_a, *b = (const act_block256 *)(const void *)act_b;
+    const size_t chunks = 32 / (size_t)n_sub;
+    for (size_t k = 0; k < n / 256; k++) {
+        const uint8_t *base = unpacked + I8MM_K_SUPER * k;
+        int32x4_t scaled[4], mins[4];
+        DSV3_UNROLL
+        for (size_t p = 0; p < 4; p++) scaled[p] = mins[p] = vdupq_n_s32(0);
+        for (size_t j = 0; j < (size_t)n_sub; j++) {
+            int32x4_t sums[4] = {vdupq_n_s32(0), vdupq_n_s32(0), vdupq_n_s32(0), vdupq_n_s32(0)};
+            DSV3_UNROLL
+            for (size_t cc = 0; cc < chunks; cc++) {
+                size_t c = j * chunks + cc;
+                int8x16_t tokens = i8mm_token_pair(a[k].qs + 8 * c, b[k].qs + 8 * c);
+                DSV3_UNROLL
+                for (size_t p = 0; p < 4; p++)
+                    sums[p] = vmmlaq_s32(
+                        sums[p], vld1q_s8((const int8_t *)(const void *)(base + (c * 8 + 4 * (size_t)h + p) * 16)), tokens);
+            }
+            const int32_t *scales = (const int32_t *)(const void *)(base + I8MM_K_SCALES) + 4 * (8 * j + 4 * (size_t)h);
+            DSV3_UNROLL
+            for (size_t p = 0; p < 4; p++) scaled[p] = vmlaq_s32(scaled[p], sums[p], vld1q_s32(scales + 4 * p));
+            if (n_sub == 8) { /* each sub-block's minimum times the tokens' sums of its 32 quants */
+                const int32_t token_sums[4] = {a[k].bsums[2 * j] + a[k].bsums[2 * j + 1],
+                                               b[k].bsums[2 * j] + b[k].bsums[2 * j + 1],
+                                               a[k].bsums[2 * j] + a[k].bsums[2 * j + 1],
+                                               b[k].bsums[2 * j] + b[k].bsums[2 * j + 1]};
+                int32x4_t bt = vld1q_s32(token_sums);
+                const int32_t *m = (const int32_t *)(const void *)(base + I8MM_K_MINS) + 4 * (8 * j + 4 * (size_t)h);
+                DSV3_UNROLL
+                for (size_t p = 0; p < 4; p++) mins[p] = vmlaq_s32(mins[p], bt, vld1q_s32(m + 4 * p));
+            }
+        }
+        const float token_d[4] = {a[k].d, b[k].d, a[k].d, b[k].d};
+        float32x4_t dt = vld1q_f32(token_d);
+        DSV3_UNROLL
+        for (size_t p = 0; p < 4; p++) {
+            const float *dw = (const float *)(const void *)(base + I8MM_K_D) + 4 * (4 * (size_t)h + p);
+            float32x4_t part;
+            if (n_sub == 8) { /* a.d * (d * scaled - dmin * mins), as the scalar reference */
+                const float *dmin = (const float *)(const void *)(base + I8MM_K_DMIN) + 4 * (4 * (size_t)h + p);
+                part = vmulq_f32(dt, vsubq_f32(vmulq_f32(vld1q_f32(dw), vcvtq_f32_s32(scaled[p])),
+                                               vmulq_f32(vld1q_f32(dmin), vcvtq_f32_s32(mins[p]))));
+            } else { /* Q6_K: a.d * d * scaled */
+                part = vmulq_f32(vmulq_f32(dt, vld1q_f32(dw)), vcvtq_f32_s32(scaled[p]));
+            }
+            acc[p] = vaddq_f32(acc[p], part);
+        }
+    }
+}
+
+DSV3_I8MM DSV3_ALWAYS_INLINE static inline void q8_0_i8mm_pass(const uint8_t *unpacked, size_t n, const uint8_t *act_a,
+                                                                 const uint8_t *act_b, int h, float32x4_t acc[4]) {
+    q8_0_i8mm_body(unpacked, n, act_a, act_b, h, acc);
+}
+DSV3_I8MM DSV3_ALWAYS_INLINE static inline void q4_k_i8mm_pass(const uint8_t *unpacked, size_t n, const uint8_t *act_a,
+                                                                 const uint8_t *act_b, int h, float32x4_t acc[4]) {
+    k_quant_i8mm_body(unpacked, n, act_a, act_b, h, acc, 8);
+}
+DSV3_I8MM DSV3_ALWAYS_INLINE static inline void q6_k_i8mm_pass(const uint8_t *unpacked, size_t n, const uint8_t *act_a,
+                                                                 const uint8_t *act_b, int h, float32x4_t acc[4]) {
+    k_quant_i8mm_body(unpacked, n, act_a, act_b, h, acc, 16);
+}
+
+/* A row block's kernel: unpack the rows into the scratch, then each 8-row half
+   against the tokens two at a time. */
+#    define DSV3_I8MM_ROWS(name, unpack, pass)                                                                   \
+        DSV3_I8MM static void name(const uint8_t *rows, size_t row_bytes, size_t n_rows, const uint8_t *acts,   \
+                                   size_t act_stride, size_t n_tok, size_t n, float *out, size_t out_stride,    \
+                                   uint8_t *scratch) {                                                          \
+            unpack(rows, row_bytes, n_rows, n, scratch);                                                        \
+            for (int h = 0; h < 2 && (size_t)(8 * h) < n_rows; h++)                                            \
+                for (size_t t = 0; t < n_tok; t += 2) {                                                         \
+                    int two = t + 1 < n_tok;                                                                    \
+                    const uint8_t *act_a = acts + t * act_stride, *act_b = two ? act_a + act_stride : act_a;    \
+                    float32x4_t acc[4] = {vdupq_n_f32(0.0f), vdupq_n_f32(0.0f), vdupq_n_f32(0.0f),              \
+                                          vdupq_n_f32(0.0f)};                                                   \
+                    pass(scratch, n, act_a, act_b, h, acc);                                                     \
+                    for (size_t p = 0; p < 4; p++)                                                              \
+                        i8mm_store_out(acc[p], 4 * (size_t)h + p, n_rows, two, out + t * out_stride,           \
+                                       out_stride);                                                             \
+                }                                                                                               \
+        }
+DSV3_I8MM_ROWS(q8_0_i8mm_rows, q8_0_i8mm_unpack, q8_0_i8mm_pass)
+DSV3_I8MM_ROWS(q4_k_i8mm_rows, q4_k_i8mm_unpack, q4_k_i8mm_pass)
+DSV3_I8MM_ROWS(q5_k_i8mm_rows, q5_k_i8mm_unpack, q4_k_i8mm_pass)
+DSV3_I8MM_ROWS(q6_k_i8mm_rows, q6_k_i8mm_unpack, q6_k_i8mm_pass)
+#    undef DSV3_I8MM_ROWS
+#  else
+#    define DSV3_HAVE_I8MM_ROWS 0
+#  endif
+
 /* Armv8.2 dot product: built for it, or HWCAP_ASIMDDP on Linux. */
 static int cpu_has_dotprod(void) {
 #  if defined(__ARM_FEATURE_DOTPROD)
     return 1;
 #  elif DSV3_HAVE_DOTPROD && defined(__linux__)
     return (getauxval(AT_HWCAP) & (1ul << 20)) != 0; /* HWCAP_ASIMDDP */
+#  else
+    return 0;
+#  endif
+}
+
+/* Int8 matrix multiply (SMMLA): built for it, or HWCAP2_I8MM on Linux. */
+static int cpu_has_i8mm(void) {
+#  if defined(__ARM_FEATURE_MATMUL_INT8)
+    return 1;
+#  elif DSV3_HAVE_I8MM && defined(__linux__) && defined(AT_HWCAP2)
+    return (getauxval(AT_HWCAP2) & (1ul << 13)) != 0; /* HWCAP2_I8MM */
 #  else
     return 0;
 #  endif
@@ -8819,8 +9157,24 @@ static void kernels_neon_dotprod(kernel_set *k) {
     k->act_tile[14] = q6_k_tile_sdot;
 #  endif
 }
+
+/* The dot product set, and batches through SMMLA row blocks. */
+static void kernels_neon_i8mm(kernel_set *k) {
+    kernels_neon_dotprod(k);
+#  if DSV3_HAVE_I8MM
+    k->name = "neon-i8mm";
+    k->block_rows[8] = q8_0_i8mm_rows;
+    k->block_rows[12] = q4_k_i8mm_rows;
+    k->block_rows[13] = q5_k_i8mm_rows;
+    k->block_rows[14] = q6_k_i8mm_rows;
+    /* not measured on hardware (none here): the x86 sets' threshold, above
+       which unpacking a block costs less than the tiles' repeated decoding */
+    k->block_rows_min_tokens = 8;
+#  endif
+}
 #else
 #  define DSV3_HAVE_NEON 0
+#  define DSV3_HAVE_I8MM_ROWS 0
 #endif
 
 /* The fastest kernel set this CPU runs. */
@@ -8847,7 +9201,8 @@ static void kernels_best(kernel_set *k) {
     }
 #endif
 #if DSV3_HAVE_NEON
-    if (cpu_has_dotprod()) kernels_neon_dotprod(k);
+    if (cpu_has_dotprod() && cpu_has_i8mm()) kernels_neon_i8mm(k);
+    else if (cpu_has_dotprod()) kernels_neon_dotprod(k);
     else kernels_neon(k);
     return;
 #endif
@@ -11195,6 +11550,9 @@ int32_t dsv3_context_create(const dsv3_model *model, const dsv3_context_params *
             size_t scratch_bytes = 0;
 #if DSV3_HAVE_VNNI_ROWS
             scratch_bytes = vnni_scratch_bytes(model->max_row);
+#endif
+#if DSV3_HAVE_I8MM_ROWS
+            scratch_bytes = i8mm_scratch_bytes(model->max_row);
 #endif
 #if DSV3_HAVE_AMX
             if (model->kernels.block_rows_packed) {

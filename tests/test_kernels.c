@@ -174,6 +174,7 @@ static size_t runnable_kernel_sets(kernel_set *sets) {
 #if DSV3_HAVE_NEON
     kernels_neon(&sets[n++]);
     if (cpu_has_dotprod()) kernels_neon_dotprod(&sets[n++]);
+    if (cpu_has_dotprod() && cpu_has_i8mm()) kernels_neon_i8mm(&sets[n++]);
 #endif
     return n;
 }
@@ -741,6 +742,9 @@ static size_t block_scratch_size(size_t n) {
     (void)n;
 #if DSV3_HAVE_VNNI_ROWS
     bytes = vnni_scratch_bytes(n);
+#endif
+#if DSV3_HAVE_I8MM_ROWS
+    bytes = i8mm_scratch_bytes(n);
 #endif
 #if DSV3_HAVE_AMX
     if (amx_scratch_bytes(n) > bytes) bytes = amx_scratch_bytes(n);
