@@ -7224,6 +7224,63 @@ DSV3_AVX512 static void q2_k_vnni_unpack(const uint8_t *rows, size_t row_bytes, 
     }
 }
 
+/* Q3_K in Q6_K's layout with offset 4: element 128n + 32j + 16h + l is
+   q2 = bits 2j of qs byte 32n + 16h + l, less 4 unless bit 4n + j of hmask
+   byte 16h + l is set, so u = q2 + 4 hbit in 0-7 carries +4; group
+   32n + 8j + 4h + i takes qs word 8n + 4h + i and hmask word 4h + i. The 16
+   scales are 6 bits less 32: low nibbles in bytes 0-7 (sub-blocks 0-7) and
+   their high nibbles (8-15), the top two bits in bytes 8-11. */
+DSV3_AVX512 DSV3_ALWAYS_INLINE static inline __m512i bit_to_2_avx512(__m512i v, int k) {
+    __m512i moved = k <= 2 ? _mm512_slli_epi16(v, (unsigned)(2 - k)) : _mm512_srli_epi16(v, (unsigned)(k - 2));
+    return _mm512_and_si512(moved, _mm512_set1_epi8(0x04));
+}
+DSV3_AVX512 static void q3_k_vnni_unpack(const uint8_t *rows, size_t row_bytes, size_t n_rows, size_t n,
+                                         uint8_t *out) {
+    const __m512i two_bits = _mm512_set1_epi8(0x03), nibbles = _mm512_set1_epi32(0x0F0F0F0F),
+                  tops = _mm512_set1_epi32(0x03030303);
+    for (size_t b = 0; b < n / 256; b++) {
+        uint8_t *base = out + VNNI_K_SUPER * b;
+        __m512i qs[16], hm[16];
+        vnni_load_words(qs, rows, row_bytes, n_rows, 110 * b + 32);
+        transpose_16x16_epi32(qs);
+        vnni_load_words(hm, rows, row_bytes, n_rows, 110 * b); /* words 0-7: hmask; 8-15: qs, unused */
+        transpose_16x16_epi32(hm);
+        DSV3_UNROLL
+        for (int g = 0; g < 64; g++) {
+            int n_half = g / 32, j = g % 32 / 8, h = g % 8 / 4, i = g % 4;
+            __m512i q2 = _mm512_and_si512(_mm512_srli_epi16(qs[8 * n_half + 4 * h + i], (unsigned)(2 * j)), two_bits);
+            _mm512_store_si512(base + 64 * g, _mm512_or_si512(q2, bit_to_2_avx512(hm[4 * h + i], 4 * n_half + j)));
+        }
+        int32_t *scales = (int32_t *)(void *)(base + 4096), *scale_pairs = (int32_t *)(void *)(base + 5120);
+        __m512i a0 = vnni_gather_words(rows, row_bytes, n_rows, 110 * b + 96);
+        __m512i a1 = vnni_gather_words(rows, row_bytes, n_rows, 110 * b + 100);
+        __m512i top = vnni_gather_words(rows, row_bytes, n_rows, 110 * b + 104);
+        __m512i words[4] = {
+            _mm512_or_si512(_mm512_and_si512(a0, nibbles), _mm512_slli_epi32(_mm512_and_si512(top, tops), 4)),
+            _mm512_or_si512(_mm512_and_si512(a1, nibbles),
+                            _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(top, 2), tops), 4)),
+            _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(a0, 4), nibbles),
+                            _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(top, 4), tops), 4)),
+            _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(a1, 4), nibbles),
+                            _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(top, 6), tops), 4))};
+        for (int w = 0; w < 4; w++) {
+            __m512i sc[4];
+            for (int k = 0; k < 4; k++) {
+                sc[k] = _mm512_sub_epi32(_mm512_and_si512(_mm512_srli_epi32(words[w], 8 * k), _mm512_set1_epi32(0xFF)),
+                                         _mm512_set1_epi32(32));
+                _mm512_store_si512(scales + 16 * (4 * w + k), sc[k]);
+            }
+            for (int p = 0; p < 2; p++)
+                _mm512_store_si512(scale_pairs + 16 * (2 * w + p),
+                                   _mm512_or_si512(_mm512_and_si512(sc[2 * p], _mm512_set1_epi32(0xFFFF)),
+                                                   _mm512_slli_epi32(sc[2 * p + 1], 16)));
+        }
+        /* d in the top half of the word at 106 (one at 108 would read past the block) */
+        _mm512_store_ps((float *)(void *)(base + 5632),
+                        vnni_halves_to_f32(_mm512_srli_epi32(vnni_gather_words(rows, row_bytes, n_rows, 110 * b + 106), 16)));
+    }
+}
+
 DSV3_AVX512 static void q6_k_vnni_unpack(const uint8_t *rows, size_t row_bytes, size_t n_rows, size_t n,
                                          uint8_t *out) {
     const __m512i low4 = _mm512_set1_epi8(0x0F), top2 = _mm512_set1_epi8(0x30);
@@ -7336,10 +7393,12 @@ DSV3_AVX512 DSV3_ALWAYS_INLINE static inline void k_quant_vnni_body(const uint8_
 #  define q4_k_vnni_body(...) k_quant_vnni_body(__VA_ARGS__, 0, 8)
 #  define q2_k_vnni_body(...) k_quant_vnni_body(__VA_ARGS__, 0, 4)
 #  define q6_k_vnni_body(...) k_quant_vnni_body(__VA_ARGS__, 5, 4)
+#  define q3_k_vnni_body(...) k_quant_vnni_body(__VA_ARGS__, 2, 4)
 #  define iq_vnni_body(...) k_quant_vnni_body(__VA_ARGS__, 6, 4)
 DSV3_VNNI_PASSES(q8_0_vnni_passes, q8_0_vnni_body)
 DSV3_VNNI_PASSES(q4_k_vnni_passes, q4_k_vnni_body)
 DSV3_VNNI_PASSES(q2_k_vnni_passes, q2_k_vnni_body)
+DSV3_VNNI_PASSES(q3_k_vnni_passes, q3_k_vnni_body)
 DSV3_VNNI_PASSES(q6_k_vnni_passes, q6_k_vnni_body)
 DSV3_VNNI_PASSES(iq_vnni_passes, iq_vnni_body)
 
@@ -7445,6 +7504,7 @@ DSV3_VNNI_ROWS(q8_0_vnni_rows, q8_0_vnni_unpack, q8_0_vnni_passes)
 DSV3_VNNI_ROWS(q4_k_vnni_rows, q4_k_vnni_unpack, q4_k_vnni_passes)
 DSV3_VNNI_ROWS(q5_k_vnni_rows, q5_k_vnni_unpack, q4_k_vnni_passes)
 DSV3_VNNI_ROWS(q2_k_vnni_rows, q2_k_vnni_unpack, q2_k_vnni_passes)
+DSV3_VNNI_ROWS(q3_k_vnni_rows, q3_k_vnni_unpack, q3_k_vnni_passes)
 DSV3_VNNI_ROWS(q6_k_vnni_rows, q6_k_vnni_unpack, q6_k_vnni_passes)
 DSV3_VNNI_ROWS(iq4_nl_vnni_rows, iq4_nl_vnni_unpack, q8_0_vnni_passes)
 DSV3_VNNI_ROWS(iq4_xs_vnni_rows, iq4_xs_vnni_unpack, q4_k_vnni_passes)
@@ -7474,6 +7534,7 @@ static void kernels_avx512(kernel_set *k) {
     k->block_rows[12] = q4_k_vnni_rows;
     k->block_rows[13] = q5_k_vnni_rows;
     k->block_rows[10] = q2_k_vnni_rows;
+    k->block_rows[11] = q3_k_vnni_rows;
     k->block_rows[14] = q6_k_vnni_rows;
     k->block_rows[20] = iq4_nl_vnni_rows;
     k->block_rows[23] = iq4_xs_vnni_rows;
