@@ -11389,10 +11389,48 @@ int32_t dsv3_decoder_flush(dsv3_decoder *decoder, char *buf, size_t buf_size, si
     return DSV3_OK;
 }
 
-int32_t dsv3_chat_format(const dsv3_model *model, const dsv3_chat_message *messages, size_t n_messages,
-                         int32_t add_generation_prompt, int32_t style, char *out, size_t out_size, size_t *n_out) {
+/* One turn of either public array: dsv3_chat_message or dsv3_chat_turn. */
+typedef struct chat_view {
+    const dsv3_chat_message *messages;
+    const dsv3_chat_turn *turns;
+} chat_view;
+
+static const char *chat_role(const chat_view *v, size_t i) { return v->messages ? v->messages[i].role : v->turns[i].role; }
+static const char *chat_content(const chat_view *v, size_t i) {
+    return v->messages ? v->messages[i].content : v->turns[i].content;
+}
+static size_t chat_n_calls(const chat_view *v, size_t i) { return v->messages ? 0 : v->turns[i].n_tool_calls; }
+
+/* The tool list after the system prompt: DeepSeek-V3.1's model card layout,
+   with the call format of the V3/R1 templates' assistant turns. */
+static void chat_tools(text_out *o, const dsv3_tool *tools, size_t n_tools) {
+    out_str(o, "\n\n## Tools\nYou have access to the following tools:\n");
+    for (size_t i = 0; i < n_tools; i++) {
+        out_str(o, "\n### ");
+        out_str(o, tools[i].name);
+        out_str(o, "\nDescription: ");
+        out_str(o, tools[i].description ? tools[i].description : "");
+        out_str(o, "\n\nParameters: ");
+        out_str(o, tools[i].parameters ? tools[i].parameters : "{}");
+        out_str(o, "\n");
+    }
+    out_str(o, "\nIMPORTANT: ALWAYS adhere to this exact format for tool use:\n"
+               "<\xef\xbd\x9ctool\xe2\x96\x81" "calls\xe2\x96\x81" "begin\xef\xbd\x9c><\xef\xbd\x9ctool\xe2\x96\x81"
+               "call\xe2\x96\x81" "begin\xef\xbd\x9c>function<\xef\xbd\x9ctool\xe2\x96\x81sep\xef\xbd\x9c>"
+               "tool_call_name\n```json\ntool_call_arguments\n```<\xef\xbd\x9ctool\xe2\x96\x81" "call\xe2\x96\x81"
+               "end\xef\xbd\x9c>{additional_tool_calls}<\xef\xbd\x9ctool\xe2\x96\x81" "calls\xe2\x96\x81"
+               "end\xef\xbd\x9c>\n\nWhere:\n"
+               "- `tool_call_name` must be an exact match to one of the available tools\n"
+               "- `tool_call_arguments` must be valid JSON that strictly follows the tool's Parameters Schema\n"
+               "- For multiple tool calls, start each one after the first on a new line");
+}
+
+static int32_t chat_render(const dsv3_model *model, const chat_view *v, size_t n_messages, const dsv3_tool *tools,
+                           size_t n_tools, int32_t add_generation_prompt, int32_t style, char *out, size_t out_size,
+                           size_t *n_out) {
     if (n_out) *n_out = 0;
-    if (!n_out || (!messages && n_messages) || (!out && out_size)) return DSV3_ERR_INVALID_ARGUMENT;
+    if (!n_out || (!v->messages && !v->turns && n_messages) || (!out && out_size) || (!tools && n_tools))
+        return DSV3_ERR_INVALID_ARGUMENT;
     if (style == DSV3_CHAT_AUTO) {
         int32_t st = need_tokenizer(model);
         if (st) return st;
@@ -11400,27 +11438,35 @@ int32_t dsv3_chat_format(const dsv3_model *model, const dsv3_chat_message *messa
     }
     if (style != DSV3_CHAT_DEEPSEEK_V3 && style != DSV3_CHAT_DEEPSEEK_R1) return DSV3_ERR_INVALID_ARGUMENT;
     for (size_t i = 0; i < n_messages; i++) {
-        const char *r = messages[i].role;
-        if (!r || !messages[i].content) return DSV3_ERR_INVALID_ARGUMENT;
+        const char *r = chat_role(v, i);
+        if (!r) return DSV3_ERR_INVALID_ARGUMENT;
         if (strcmp(r, "system") && strcmp(r, "user") && strcmp(r, "assistant") && strcmp(r, "tool"))
             return DSV3_ERR_INVALID_ARGUMENT;
+        size_t n_calls = chat_n_calls(v, i);
+        if (n_calls && (strcmp(r, "assistant") || !v->turns[i].tool_calls)) return DSV3_ERR_INVALID_ARGUMENT;
+        for (size_t c = 0; c < n_calls; c++)
+            if (!v->turns[i].tool_calls[c].name || !v->turns[i].tool_calls[c].arguments) return DSV3_ERR_INVALID_ARGUMENT;
+        if (!chat_content(v, i) && !n_calls) return DSV3_ERR_INVALID_ARGUMENT;
     }
+    for (size_t t = 0; t < n_tools; t++)
+        if (!tools[t].name) return DSV3_ERR_INVALID_ARGUMENT;
     text_out o = {out, out_size, 0};
     /* DeepSeek-V3's tokenizer_config.json chat_template (dsv3-tokenizer.md §5.1),
        message-content part; R1 differences per §5.3. */
     if (model && model->vocab.present && model->vocab.bos >= 0) {
-        const vocab *v = &model->vocab;
-        out_bytes(&o, (const char *)token_bytes(v, v->bos), token_len(v, v->bos));
+        const vocab *vb = &model->vocab;
+        out_bytes(&o, (const char *)token_bytes(vb, vb->bos), token_len(vb, vb->bos));
     } else {
         out_str(&o, "<\xef\xbd\x9c" "begin\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>");
     }
     int first_system = 1;
     for (size_t i = 0; i < n_messages; i++) {
-        if (strcmp(messages[i].role, "system")) continue;
+        if (strcmp(chat_role(v, i), "system")) continue;
         if (!first_system) out_str(&o, "\n\n");
-        out_str(&o, messages[i].content);
+        out_str(&o, chat_content(v, i) ? chat_content(v, i) : "");
         first_system = 0;
     }
+    if (n_tools) chat_tools(&o, tools, n_tools);
     static const char user[] = "<\xef\xbd\x9cUser\xef\xbd\x9c>";
     static const char assistant[] = "<\xef\xbd\x9c" "Assistant\xef\xbd\x9c>";
     static const char eos[] = "<\xef\xbd\x9c" "end\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>";
@@ -11428,22 +11474,47 @@ int32_t dsv3_chat_format(const dsv3_model *model, const dsv3_chat_message *messa
     static const char outputs_end[] = "<\xef\xbd\x9ctool\xe2\x96\x81outputs\xe2\x96\x81" "end\xef\xbd\x9c>";
     static const char output_begin[] = "<\xef\xbd\x9ctool\xe2\x96\x81output\xe2\x96\x81" "begin\xef\xbd\x9c>";
     static const char output_end[] = "<\xef\xbd\x9ctool\xe2\x96\x81output\xe2\x96\x81" "end\xef\xbd\x9c>";
+    static const char calls_begin[] = "<\xef\xbd\x9ctool\xe2\x96\x81" "calls\xe2\x96\x81" "begin\xef\xbd\x9c>";
+    static const char calls_end[] = "<\xef\xbd\x9ctool\xe2\x96\x81" "calls\xe2\x96\x81" "end\xef\xbd\x9c>";
+    static const char call_begin[] = "<\xef\xbd\x9ctool\xe2\x96\x81" "call\xe2\x96\x81" "begin\xef\xbd\x9c>";
+    static const char call_end[] = "<\xef\xbd\x9ctool\xe2\x96\x81" "call\xe2\x96\x81" "end\xef\xbd\x9c>";
+    static const char sep[] = "<\xef\xbd\x9ctool\xe2\x96\x81sep\xef\xbd\x9c>";
     int is_tool = 0, is_output_first = 1;
     for (size_t i = 0; i < n_messages; i++) {
-        const char *role = messages[i].role, *content = messages[i].content;
+        const char *role = chat_role(v, i), *content = chat_content(v, i);
         if (!strcmp(role, "user")) {
             is_tool = 0;
             out_str(&o, user);
             out_str(&o, content);
         } else if (!strcmp(role, "assistant")) {
+            /* right after tool outputs the answer continues after their end
+               marker (the template's content case; its tool-call case writes
+               <｜Assistant｜> there, which the model never generates) */
             if (is_tool) {
                 out_str(&o, outputs_end);
                 is_tool = 0;
             } else {
-                if (style == DSV3_CHAT_DEEPSEEK_R1) content = after_last_think(content);
+                if (style == DSV3_CHAT_DEEPSEEK_R1 && content) content = after_last_think(content);
                 out_str(&o, assistant);
             }
-            out_str(&o, content);
+            if (content) out_str(&o, content);
+            size_t n_calls = chat_n_calls(v, i);
+            if (n_calls) {
+                out_str(&o, calls_begin);
+                for (size_t c = 0; c < n_calls; c++) {
+                    const dsv3_tool_call *call = &v->turns[i].tool_calls[c];
+                    if (c) out_str(&o, "\n");
+                    out_str(&o, call_begin);
+                    out_str(&o, "function");
+                    out_str(&o, sep);
+                    out_str(&o, call->name);
+                    out_str(&o, "\n```json\n");
+                    out_str(&o, call->arguments);
+                    out_str(&o, "\n```");
+                    out_str(&o, call_end);
+                }
+                out_str(&o, calls_end);
+            }
             out_str(&o, eos);
         } else if (!strcmp(role, "tool")) {
             is_tool = 1;
@@ -11469,6 +11540,32 @@ int32_t dsv3_chat_format(const dsv3_model *model, const dsv3_chat_message *messa
     if (o.n >= out_size) return DSV3_ERR_BUFFER_TOO_SMALL;
     out[o.n] = '\0';
     return DSV3_OK;
+}
+
+int32_t dsv3_chat_format(const dsv3_model *model, const dsv3_chat_message *messages, size_t n_messages,
+                         int32_t add_generation_prompt, int32_t style, char *out, size_t out_size, size_t *n_out) {
+    chat_view v = {messages, NULL};
+    if (!messages && n_messages) {
+        if (n_out) *n_out = 0;
+        return DSV3_ERR_INVALID_ARGUMENT;
+    }
+    for (size_t i = 0; i < n_messages; i++)
+        if (!messages[i].content) {
+            if (n_out) *n_out = 0;
+            return DSV3_ERR_INVALID_ARGUMENT;
+        }
+    return chat_render(model, &v, n_messages, NULL, 0, add_generation_prompt, style, out, out_size, n_out);
+}
+
+int32_t dsv3_chat_format_turns(const dsv3_model *model, const dsv3_chat_turn *turns, size_t n_turns,
+                               const dsv3_tool *tools, size_t n_tools, int32_t add_generation_prompt, int32_t style,
+                               char *out, size_t out_size, size_t *n_out) {
+    chat_view v = {NULL, turns};
+    if (!turns && n_turns) {
+        if (n_out) *n_out = 0;
+        return DSV3_ERR_INVALID_ARGUMENT;
+    }
+    return chat_render(model, &v, n_turns, tools, n_tools, add_generation_prompt, style, out, out_size, n_out);
 }
 
 void dsv3_context_default_params(dsv3_context_params *out) {

@@ -270,8 +270,8 @@ DSV3_API int32_t dsv3_decoder_flush(dsv3_decoder *decoder, char *buf, size_t buf
  * style: DSV3_CHAT_AUTO picks R1 when the file's chat template mentions
  * </think> (model may then not be NULL), else V3; or force DSV3_CHAT_DEEPSEEK_V3 /
  * DSV3_CHAT_DEEPSEEK_R1 (model may be NULL: BOS is <｜begin▁of▁sentence｜>).
- * Later templates (V3.1's thinking switch, tool-call requests) are not
- * reproduced: render those with a template engine and use dsv3_tokenize.
+ * V3.1's thinking switch is not reproduced (render it with a template engine
+ * and use dsv3_tokenize); tool calls: dsv3_chat_format_turns below.
  * *n_out receives the length (no NUL is counted); the text is NUL-terminated
  * when out_size > *n_out. DSV3_ERR_BUFFER_TOO_SMALL when out_size <= *n_out.
  * DSV3_ERR_INVALID_ARGUMENT for an unknown role or NULL strings. */
@@ -287,6 +287,45 @@ typedef struct dsv3_chat_message {
 DSV3_API int32_t dsv3_chat_format(const dsv3_model *model, const dsv3_chat_message *messages,
                                   size_t n_messages, int32_t add_generation_prompt, int32_t style,
                                   char *out, size_t out_size, size_t *n_out);
+
+/* Tool calls, in DeepSeek's tool-call tokens. An assistant turn may carry
+ * calls: with content NULL it renders as the V3 template renders one,
+ *   <｜Assistant｜><｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function<｜tool▁sep｜>NAME
+ *   ```json
+ *   ARGUMENTS
+ *   ```<｜tool▁call▁end｜>
+ * further calls after "\n", closed by <｜tool▁calls▁end｜><｜end▁of▁sentence｜>
+ * (the original template writes that closer only after a second call, a quirk
+ * its later revisions fixed: here it always closes the turn, as the model
+ * generates it); with content, the content comes first (as DeepSeek's later
+ * templates do). Tool results are "tool" turns, as in dsv3_chat_format.
+ * tools: the functions the model may call, listed after the system prompt as
+ * DeepSeek-V3.1's model card lays them out ("\n\n## Tools\nYou have access to
+ * the following tools:\n\n### NAME\nDescription: ...\n\nParameters: SCHEMA\n"
+ * and the call format to use); V3's own template lists none. */
+typedef struct dsv3_tool_call {
+    const char *name;      /* the function's name */
+    const char *arguments; /* its arguments: JSON text */
+} dsv3_tool_call;
+
+typedef struct dsv3_tool {
+    const char *name;        /* the function's name */
+    const char *description; /* NULL: none */
+    const char *parameters;  /* JSON Schema of the arguments as JSON text; NULL: {} */
+} dsv3_tool;
+
+typedef struct dsv3_chat_turn {
+    const char *role;                  /* as in dsv3_chat_message */
+    const char *content;               /* NULL only for an assistant turn with tool calls */
+    const dsv3_tool_call *tool_calls;  /* assistant turns only; NULL when n_tool_calls is 0 */
+    size_t n_tool_calls;
+} dsv3_chat_turn;
+
+/* dsv3_chat_format with tool calls and tool definitions (tools may be NULL
+ * when n_tools is 0). Without either it gives dsv3_chat_format's text. */
+DSV3_API int32_t dsv3_chat_format_turns(const dsv3_model *model, const dsv3_chat_turn *turns, size_t n_turns,
+                                        const dsv3_tool *tools, size_t n_tools, int32_t add_generation_prompt,
+                                        int32_t style, char *out, size_t out_size, size_t *n_out);
 
 /* ---- Context ------------------------------------------------------------- */
 typedef struct dsv3_context dsv3_context;

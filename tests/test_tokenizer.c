@@ -482,6 +482,125 @@ static void test_chat(const dsv3_model *m) {
     CHECK(dsv3_chat_format(m, msgs, 2, 1, 0, out, sizeof out, NULL) == DSV3_ERR_INVALID_ARGUMENT, "NULL n_out");
 }
 
+/* Tool calls and tool lists (dsv3_chat_format_turns), written out from the V3
+   template's rules (dsv3-tokenizer.md §5.1) and the V3.1 model card's tool
+   list; every special string must come out as its one token. */
+#define FW(name) "<\xef\xbd\x9c" name "\xef\xbd\x9c>"
+#define LB "\xe2\x96\x81" /* the lower one-eighth block in the special tokens' names */
+#define T_BOS FW("begin" LB "of" LB "sentence")
+#define T_EOS FW("end" LB "of" LB "sentence")
+#define T_USER FW("User")
+#define T_ASSISTANT FW("Assistant")
+#define T_CALLS_BEGIN FW("tool" LB "calls" LB "begin")
+#define T_CALLS_END FW("tool" LB "calls" LB "end")
+#define T_CALL_BEGIN FW("tool" LB "call" LB "begin")
+#define T_CALL_END FW("tool" LB "call" LB "end")
+#define T_SEP FW("tool" LB "sep")
+#define T_OUTPUTS_BEGIN FW("tool" LB "outputs" LB "begin")
+#define T_OUTPUTS_END FW("tool" LB "outputs" LB "end")
+#define T_OUTPUT_BEGIN FW("tool" LB "output" LB "begin")
+#define T_OUTPUT_END FW("tool" LB "output" LB "end")
+
+static int render_turns(const dsv3_model *m, const dsv3_chat_turn *turns, size_t n, const dsv3_tool *tools,
+                        size_t n_tools, int32_t gen, int32_t style, const char *want) {
+    char out[4096];
+    size_t len = 0;
+    int32_t st = dsv3_chat_format_turns(m, turns, n, tools, n_tools, gen, style, out, sizeof out, &len);
+    int ok = st == DSV3_OK && len == strlen(out) && (!want || !strcmp(out, want));
+    if (!ok) fprintf(stderr, "  rendered (status %d): %s\n  wanted: %s\n", (int)st, st == DSV3_OK ? out : "", want ? want : "");
+    return ok;
+}
+
+static void test_chat_turns(const dsv3_model *m) {
+    const dsv3_tool_call weather[1] = {{"get_weather", "{\"city\": \"Paris\"}"}};
+    const dsv3_chat_turn one_call[4] = {{"system", "S", NULL, 0},
+                                        {"user", "Weather?", NULL, 0},
+                                        {"assistant", NULL, weather, 1},
+                                        {"tool", "21 degrees", NULL, 0}};
+    CHECK(render_turns(m, one_call, 4, NULL, 0, 1, DSV3_CHAT_DEEPSEEK_V3,
+                       T_BOS "S" T_USER "Weather?" T_ASSISTANT T_CALLS_BEGIN T_CALL_BEGIN "function" T_SEP
+                             "get_weather\n```json\n{\"city\": \"Paris\"}\n```" T_CALL_END T_CALLS_END T_EOS
+                                 T_OUTPUTS_BEGIN T_OUTPUT_BEGIN "21 degrees" T_OUTPUT_END T_OUTPUTS_END),
+          "one tool call, then its output");
+
+    /* after tool outputs the turn continues past their end marker; R1 keeps
+       the thinking there (the template strips it only after <｜Assistant｜>) */
+    const dsv3_tool_call two[2] = {{"a", "{}"}, {"b", "{\"x\": [1, 2]}"}};
+    const dsv3_chat_turn after_outputs[3] = {{"user", "Q", NULL, 0},
+                                             {"tool", "r", NULL, 0},
+                                             {"assistant", "<think>x</think>ok", two, 2}};
+    CHECK(render_turns(m, after_outputs, 3, NULL, 0, 1, DSV3_CHAT_DEEPSEEK_R1,
+                       T_BOS T_USER "Q" T_OUTPUTS_BEGIN T_OUTPUT_BEGIN "r" T_OUTPUT_END T_OUTPUTS_END
+                             "<think>x</think>ok" T_CALLS_BEGIN T_CALL_BEGIN "function" T_SEP "a\n```json\n{}\n```"
+                                 T_CALL_END "\n" T_CALL_BEGIN "function" T_SEP "b\n```json\n{\"x\": [1, 2]}\n```"
+                                     T_CALL_END T_CALLS_END T_EOS T_ASSISTANT "<think>\n"),
+          "two calls with content, after tool outputs (R1)");
+    const dsv3_chat_turn r1_content[2] = {{"user", "Q", NULL, 0}, {"assistant", "<think>x</think>ok", weather, 1}};
+    CHECK(render_turns(m, r1_content, 2, NULL, 0, 0, DSV3_CHAT_DEEPSEEK_R1,
+                       T_BOS T_USER "Q" T_ASSISTANT "ok" T_CALLS_BEGIN T_CALL_BEGIN "function" T_SEP
+                             "get_weather\n```json\n{\"city\": \"Paris\"}\n```" T_CALL_END T_CALLS_END T_EOS),
+          "R1: the thinking of a turn with calls is dropped");
+
+    const dsv3_tool tools[2] = {{"f", "does f", "{\"type\":\"object\"}"}, {"g", NULL, NULL}};
+    const dsv3_chat_turn ask[2] = {{"system", "S", NULL, 0}, {"user", "Q", NULL, 0}};
+    char out[4096];
+    size_t len = 0;
+    int32_t st = dsv3_chat_format_turns(m, ask, 2, tools, 2, 1, DSV3_CHAT_DEEPSEEK_V3, out, sizeof out, &len);
+    static const char head[] = T_BOS "S\n\n## Tools\nYou have access to the following tools:\n"
+                                     "\n### f\nDescription: does f\n\nParameters: {\"type\":\"object\"}\n"
+                                     "\n### g\nDescription: \n\nParameters: {}\n"
+                                     "\nIMPORTANT: ALWAYS adhere to this exact format for tool use:\n" T_CALLS_BEGIN
+                                         T_CALL_BEGIN "function" T_SEP "tool_call_name\n```json\n";
+    static const char tail[] = T_USER "Q" T_ASSISTANT;
+    CHECK(st == DSV3_OK && len > sizeof head + sizeof tail && !strncmp(out, head, sizeof head - 1) &&
+              !strcmp(out + len - (sizeof tail - 1), tail),
+          "tool list after the system prompt: %s", st == DSV3_OK ? out : "(error)");
+
+    /* without calls or tools: dsv3_chat_format's text */
+    const dsv3_chat_message plain[3] = {{"system", "S"}, {"user", "Hi"}, {"assistant", "Hello"}};
+    const dsv3_chat_turn plain_turns[3] = {{"system", "S", NULL, 0}, {"user", "Hi", NULL, 0}, {"assistant", "Hello", NULL, 0}};
+    char a[512], b[512];
+    size_t na = 0, nb = 0;
+    CHECK(dsv3_chat_format(m, plain, 3, 1, DSV3_CHAT_AUTO, a, sizeof a, &na) == DSV3_OK &&
+              dsv3_chat_format_turns(m, plain_turns, 3, NULL, 0, 1, DSV3_CHAT_AUTO, b, sizeof b, &nb) == DSV3_OK &&
+              na == nb && !strcmp(a, b),
+          "turns without calls = messages");
+
+    /* each special string is one token of the V3 vocabulary */
+    if (m) {
+        st = dsv3_chat_format_turns(m, one_call, 4, NULL, 0, 1, DSV3_CHAT_DEEPSEEK_V3, out, sizeof out, &len);
+        int32_t ids[512];
+        size_t n_ids = 0;
+        int found[5] = {0, 0, 0, 0, 0}; /* 128806 calls begin, 128807 end, 128808 call begin, 128809 end, 128814 sep */
+        if (st == DSV3_OK && dsv3_tokenize(m, out, len, 0, 1, ids, 512, &n_ids) == DSV3_OK)
+            for (size_t i = 0; i < n_ids; i++)
+                for (int k = 0; k < 5; k++) found[k] += ids[i] == (k < 4 ? 128806 + k : 128814);
+        CHECK(found[0] == 1 && found[1] == 1 && found[2] == 1 && found[3] == 1 && found[4] == 1,
+              "tool-call tokens: %d %d %d %d %d", found[0], found[1], found[2], found[3], found[4]);
+    }
+
+    const dsv3_chat_turn user_calls[1] = {{"user", "x", weather, 1}};
+    CHECK(dsv3_chat_format_turns(m, user_calls, 1, NULL, 0, 1, 0, out, sizeof out, &len) == DSV3_ERR_INVALID_ARGUMENT,
+          "calls on a user turn");
+    const dsv3_chat_turn no_content[1] = {{"assistant", NULL, NULL, 0}};
+    CHECK(dsv3_chat_format_turns(m, no_content, 1, NULL, 0, 1, 0, out, sizeof out, &len) == DSV3_ERR_INVALID_ARGUMENT,
+          "NULL content without calls");
+    const dsv3_tool_call nameless[1] = {{NULL, "{}"}};
+    const dsv3_chat_turn bad_call[1] = {{"assistant", NULL, nameless, 1}};
+    CHECK(dsv3_chat_format_turns(m, bad_call, 1, NULL, 0, 1, 0, out, sizeof out, &len) == DSV3_ERR_INVALID_ARGUMENT,
+          "a call without a name");
+    const dsv3_chat_turn missing_calls[1] = {{"assistant", NULL, NULL, 2}};
+    CHECK(dsv3_chat_format_turns(m, missing_calls, 1, NULL, 0, 1, 0, out, sizeof out, &len) == DSV3_ERR_INVALID_ARGUMENT,
+          "n_tool_calls without tool_calls");
+    CHECK(dsv3_chat_format_turns(m, ask, 2, NULL, 1, 1, 0, out, sizeof out, &len) == DSV3_ERR_INVALID_ARGUMENT,
+          "n_tools without tools");
+    const dsv3_tool nameless_tool[1] = {{NULL, "d", "{}"}};
+    CHECK(dsv3_chat_format_turns(m, ask, 2, nameless_tool, 1, 1, 0, out, sizeof out, &len) == DSV3_ERR_INVALID_ARGUMENT,
+          "a tool without a name");
+    CHECK(dsv3_chat_format_turns(m, NULL, 1, NULL, 0, 1, 0, out, sizeof out, &len) == DSV3_ERR_INVALID_ARGUMENT,
+          "NULL turns");
+}
+
 /* ---- complexity: counting the encoder's steps ---- */
 
 static uint64_t encode_work(const dsv3_model *m, const uint8_t *s, size_t n, size_t *n_ids) {
@@ -793,6 +912,7 @@ int main(int argc, char **argv) {
         test_invalid_utf8(v3, 1);
         test_random_round_trips(v3);
         test_chat(v3);
+        test_chat_turns(v3);
         test_no_quadratic(v3);
         test_cache_equivalence(v3);
     }
