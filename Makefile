@@ -98,7 +98,7 @@ $(BUILD)/dsv3-simple$(EXE): examples/simple.c $(BUILD)/libdsv3.a
 $(BUILD)/dsv3-chat$(EXE): examples/chat.c $(BUILD)/libdsv3.a
 	$(CC) $(APP_CFLAGS) examples/chat.c $(BUILD)/libdsv3.a -o $@ $(LDFLAGS) $(LDLIBS)
 
-$(BUILD)/dsv3-server$(EXE): examples/server.c examples/json.h examples/server_http.h $(BUILD)/libdsv3.a
+$(BUILD)/dsv3-server$(EXE): examples/server.c examples/json.h examples/server_http.h examples/tool_calls.h $(BUILD)/libdsv3.a
 	$(CC) $(APP_CFLAGS) $(PTHREAD) examples/server.c $(BUILD)/libdsv3.a -o $@ $(LDFLAGS) $(LDLIBS)
 
 $(BUILD)/dsv3-cpp$(EXE): examples/cpp/main.cpp examples/cpp/dsv3.hpp $(BUILD)/libdsv3.a
@@ -109,7 +109,7 @@ $(BUILD)/test_dsv3$(EXE): tests/test_dsv3.c tests/test_malformed.c tests/test_ut
 	$(CC) $(APP_CFLAGS) tests/test_dsv3.c $(BUILD)/libdsv3.a -o $@ $(LDFLAGS) $(LDLIBS)
 
 # A client of build/dsv3-server over loopback sockets (no library needed).
-$(BUILD)/test_server$(EXE): tests/test_server.c tests/test_util.h examples/json.h | $(BUILD)
+$(BUILD)/test_server$(EXE): tests/test_server.c tests/test_util.h examples/json.h examples/tool_calls.h | $(BUILD)
 	$(CC) $(APP_CFLAGS) $(PTHREAD) tests/test_server.c -o $@ $(LDFLAGS) $(LDLIBS)
 
 $(BUILD)/test_generate$(EXE): tests/test_generate.c tests/test_util.h $(BUILD)/libdsv3.a
@@ -226,7 +226,7 @@ $(BUILD)/fuzz-dsv3.o: dsv3.c dsv3.h | $(BUILD)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c dsv3.c -o $@
 $(FUZZ_TARGETS:%=$(BUILD)/fuzz_%): $(BUILD)/fuzz_%: fuzz/fuzz_%.c $(BUILD)/fuzz-dsv3.o
 	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer $< $(BUILD)/fuzz-dsv3.o -o $@ -lm
-$(BUILD)/fuzz_http: fuzz/fuzz_http.c examples/json.h examples/server_http.h | $(BUILD)
+$(BUILD)/fuzz_http: fuzz/fuzz_http.c examples/json.h examples/server_http.h examples/tool_calls.h | $(BUILD)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer $< -o $@
 # `make fuzz` builds the five targets and runs each for FUZZ_SECONDS; any
 # crash stops make with an error.
@@ -252,7 +252,7 @@ endif
 
 $(BUILD)/fuzz_replay$(EXE): fuzz/driver.c fuzz/fuzz_load.c $(BUILD)/libdsv3.a
 	$(CC) $(APP_CFLAGS) fuzz/driver.c fuzz/fuzz_load.c $(BUILD)/libdsv3.a -o $@ $(LDFLAGS) $(LDLIBS)
-$(BUILD)/fuzz_replay_http$(EXE): fuzz/driver.c fuzz/fuzz_http.c examples/json.h examples/server_http.h | $(BUILD)
+$(BUILD)/fuzz_replay_http$(EXE): fuzz/driver.c fuzz/fuzz_http.c examples/json.h examples/server_http.h examples/tool_calls.h | $(BUILD)
 	$(CC) $(APP_CFLAGS) fuzz/driver.c fuzz/fuzz_http.c -o $@ $(LDFLAGS)
 replay-corpus: $(BUILD)/fuzz_replay$(EXE) $(BUILD)/fuzz_replay_http$(EXE)
 	$(RUN) $(BUILD)/fuzz_replay$(EXE) fuzz/corpus/load

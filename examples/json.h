@@ -450,4 +450,39 @@ static inline void sbuf_json_string(sbuf *b, const char *s, size_t n) {
     sbuf_add(b, "\"", 1);
 }
 
+/* Appends a parsed value as JSON text, with the separators Python's
+ * json.dumps uses (", " and ": "; what DeepSeek's model card feeds the model),
+ * strings as UTF-8. Recursion is bounded by the parse's max_depth. */
+static inline void json_write(sbuf *b, const json_doc *doc, const json_node *v) {
+    switch (v->type) {
+    case JSON_NULL: sbuf_str(b, "null"); break;
+    case JSON_FALSE: sbuf_str(b, "false"); break;
+    case JSON_TRUE: sbuf_str(b, "true"); break;
+    case JSON_NUMBER:
+        if (v->number > -1e15 && v->number < 1e15 && v->number == (double)(long long)v->number)
+            sbuf_printf(b, "%lld", (long long)v->number);
+        else if (v->number >= -1.7976931348623157e308 && v->number <= 1.7976931348623157e308)
+            sbuf_printf(b, "%.17g", v->number);
+        else /* a literal past double's range (1e999) read as infinity: JSON has no such number */
+            sbuf_str(b, "null");
+        break;
+    case JSON_STRING: sbuf_json_string(b, json_str(doc, v), v->str_len); break;
+    case JSON_ARRAY:
+    case JSON_OBJECT: {
+        int object = v->type == JSON_OBJECT;
+        sbuf_str(b, object ? "{" : "[");
+        for (const json_node *c = json_first(doc, v); c; c = json_next(doc, c)) {
+            if (c != json_first(doc, v)) sbuf_str(b, ", ");
+            if (object) {
+                sbuf_json_string(b, doc->text + c->key, c->key_len);
+                sbuf_str(b, ": ");
+            }
+            json_write(b, doc, c);
+        }
+        sbuf_str(b, object ? "}" : "]");
+        break;
+    }
+    }
+}
+
 #endif

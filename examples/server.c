@@ -41,6 +41,7 @@
 
 #include "json.h"
 #include "server_http.h"
+#include "tool_calls.h"
 
 #ifndef MSG_NOSIGNAL
 #  define MSG_NOSIGNAL 0 /* SIGPIPE is ignored as well */
@@ -81,6 +82,7 @@ typedef struct server {
     slot *slots;
     pthread_mutex_t lock;
     pthread_cond_t slot_freed, conn_done;
+    int32_t tool_tokens[5]; /* TOOL_* token ids, -1 where the vocabulary has none */
     int *conn_fds; /* cfg.max_conns entries, -1 when unused; guarded by lock */
     int n_conns;
     atomic_ulong next_id;
@@ -221,7 +223,18 @@ typedef struct gen_request {
     uint64_t seed;
     const char *stops[MAX_STOPS];
     size_t n_stops;
+    int tools; /* tools were offered: generated tool calls become tool_calls */
 } gen_request;
+
+/* DeepSeek's tool-call tokens (dsv3-tokenizer.md §2), as server.tool_tokens. */
+enum { TOOL_CALLS_BEGIN, TOOL_CALLS_END, TOOL_CALL_BEGIN, TOOL_CALL_END, TOOL_SEP };
+static const char *const tool_token_text[5] = {
+    "<\xef\xbd\x9ctool\xe2\x96\x81" "calls\xe2\x96\x81" "begin\xef\xbd\x9c>",
+    "<\xef\xbd\x9ctool\xe2\x96\x81" "calls\xe2\x96\x81" "end\xef\xbd\x9c>",
+    "<\xef\xbd\x9ctool\xe2\x96\x81" "call\xe2\x96\x81" "begin\xef\xbd\x9c>",
+    "<\xef\xbd\x9ctool\xe2\x96\x81" "call\xe2\x96\x81" "end\xef\xbd\x9c>",
+    "<\xef\xbd\x9ctool\xe2\x96\x81sep\xef\xbd\x9c>",
+};
 
 /* A request error: the status, message and offending parameter. */
 typedef struct req_error {
@@ -389,20 +402,121 @@ static int message_content(const json_doc *doc, const json_node *content, const 
     return 0;
 }
 
-/* messages -> the chat template's text -> tokens. */
+/* What parse_chat allocates, freed together. */
+typedef struct owned_list {
+    void **items;
+    size_t n, cap;
+} owned_list;
+
+static void *own(owned_list *o, void *p) {
+    if (!p) return NULL;
+    if (o->n == o->cap) {
+        size_t cap = o->cap ? 2 * o->cap : 16;
+        void **items = (void **)realloc(o->items, cap * sizeof *items);
+        if (!items) {
+            free(p);
+            return NULL;
+        }
+        o->items = items;
+        o->cap = cap;
+    }
+    return o->items[o->n++] = p;
+}
+
+static void own_free(owned_list *o) {
+    for (size_t i = 0; i < o->n; i++) free(o->items[i]);
+    free(o->items);
+}
+
+/* A JSON value as compact text (owned), or NULL when out of memory. */
+static const char *json_text(owned_list *o, const json_doc *doc, const json_node *v) {
+    sbuf b = {0};
+    json_write(&b, doc, v);
+    if (b.failed || !b.data) {
+        sbuf_free(&b);
+        return NULL;
+    }
+    return (const char *)own(o, b.data);
+}
+
+/* A non-empty string member, or NULL. */
+static const char *string_member(const json_doc *doc, const json_node *object, const char *name) {
+    const json_node *v = json_get(doc, object, name);
+    return v && v->type == JSON_STRING && v->str_len && plain_text(doc, v) ? json_str(doc, v) : NULL;
+}
+
+/* OpenAI's tools: [{"type": "function", "function": {"name", "description", "parameters"}}]. */
+static int parse_tools(const json_doc *doc, const json_node *root, owned_list *o, dsv3_tool **out, size_t *n_out,
+                       req_error *e) {
+    const json_node *tools = json_get(doc, root, "tools"), *choice = json_get(doc, root, "tool_choice");
+    *out = NULL;
+    *n_out = 0;
+    if (!tools || tools->type == JSON_NULL) return 0;
+    if (tools->type != JSON_ARRAY) return fail(e, 400, "tools", "invalid_type", "'tools' must be an array");
+    if (choice && choice->type == JSON_STRING && !strcmp(json_str(doc, choice), "none")) return 0;
+    if (!tools->n_children) return 0;
+    dsv3_tool *list = (dsv3_tool *)own(o, calloc(tools->n_children, sizeof *list));
+    if (!list) return fail(e, 500, NULL, NULL, "out of memory");
+    size_t n = 0;
+    for (const json_node *t = json_first(doc, tools); t; t = json_next(doc, t), n++) {
+        const json_node *fn = json_get(doc, t, "function");
+        const char *type = string_member(doc, t, "type");
+        if (!type || strcmp(type, "function") || !fn || fn->type != JSON_OBJECT || !string_member(doc, fn, "name"))
+            return fail(e, 400, "tools", "invalid_value",
+                        "each tool must be {\"type\": \"function\", \"function\": {\"name\": ...}}");
+        list[n].name = string_member(doc, fn, "name");
+        list[n].description = string_member(doc, fn, "description");
+        const json_node *params = json_get(doc, fn, "parameters");
+        if (params && params->type != JSON_NULL) {
+            if (params->type != JSON_OBJECT)
+                return fail(e, 400, "tools", "invalid_type", "a tool's 'parameters' must be a JSON Schema object");
+            if (!(list[n].parameters = json_text(o, doc, params))) return fail(e, 500, NULL, NULL, "out of memory");
+        }
+    }
+    *out = list;
+    *n_out = n;
+    return 0;
+}
+
+/* An assistant message's tool_calls: [{"type": "function", "function": {"name", "arguments"}}]. */
+static int parse_tool_calls(const json_doc *doc, const json_node *calls, owned_list *o, dsv3_chat_turn *turn,
+                            req_error *e) {
+    if (!calls || calls->type == JSON_NULL) return 0;
+    if (calls->type != JSON_ARRAY) return fail(e, 400, "messages", "invalid_type", "'tool_calls' must be an array");
+    if (!calls->n_children) return 0;
+    dsv3_tool_call *list = (dsv3_tool_call *)own(o, calloc(calls->n_children, sizeof *list));
+    if (!list) return fail(e, 500, NULL, NULL, "out of memory");
+    size_t n = 0;
+    for (const json_node *c = json_first(doc, calls); c; c = json_next(doc, c), n++) {
+        const json_node *fn = json_get(doc, c, "function");
+        const json_node *args = fn ? json_get(doc, fn, "arguments") : NULL;
+        if (!fn || fn->type != JSON_OBJECT || !string_member(doc, fn, "name") || !args ||
+            (args->type != JSON_STRING && args->type != JSON_OBJECT) ||
+            (args->type == JSON_STRING && !plain_text(doc, args)))
+            return fail(e, 400, "messages", "invalid_value",
+                        "each tool call must have a function with a 'name' and 'arguments' (a JSON string)");
+        list[n].name = string_member(doc, fn, "name");
+        list[n].arguments = args->type == JSON_STRING ? json_str(doc, args) : json_text(o, doc, args);
+        if (!list[n].arguments) return fail(e, 500, NULL, NULL, "out of memory");
+    }
+    turn->tool_calls = list;
+    turn->n_tool_calls = n;
+    return 0;
+}
+
+/* messages (and tools) -> the chat template's text -> tokens. */
 static int parse_chat(server *s, const json_doc *doc, const json_node *root, gen_request *r, req_error *e) {
-    const json_node *tools = json_get(doc, root, "tools");
-    if (tools && tools->type == JSON_ARRAY && tools->n_children)
-        return fail(e, 400, "tools", "unsupported_parameter", "tools are not supported yet");
     const json_node *msgs = json_get(doc, root, "messages");
     if (!msgs) return fail(e, 400, "messages", "missing_required_parameter", "'messages' is required");
     if (msgs->type != JSON_ARRAY) return fail(e, 400, "messages", "invalid_type", "'messages' must be an array");
     if (!msgs->n_children) return fail(e, 400, "messages", "invalid_value", "'messages' must not be empty");
-    size_t n = msgs->n_children;
-    dsv3_chat_message *list = (dsv3_chat_message *)calloc(n, sizeof *list);
-    char **owned = (char **)calloc(n, sizeof *owned);
-    int rc = 0;
-    if (!list || !owned) rc = fail(e, 500, NULL, NULL, "out of memory");
+    owned_list o = {NULL, 0, 0};
+    dsv3_tool *tools = NULL;
+    size_t n_tools = 0, n = msgs->n_children;
+    int rc = parse_tools(doc, root, &o, &tools, &n_tools, e);
+    r->tools = n_tools > 0;
+    dsv3_chat_turn *list = rc ? NULL : (dsv3_chat_turn *)own(&o, calloc(n, sizeof *list));
+    if (!rc && !list) rc = fail(e, 500, NULL, NULL, "out of memory");
     size_t i = 0;
     for (const json_node *m = json_first(doc, msgs); m && !rc; m = json_next(doc, m), i++) {
         const json_node *role = m->type == JSON_OBJECT ? json_get(doc, m, "role") : NULL;
@@ -417,22 +531,29 @@ static int parse_chat(server *s, const json_doc *doc, const json_node *root, gen
             break;
         }
         list[i].role = name;
-        rc = message_content(doc, json_get(doc, m, "content"), &list[i].content, &owned[i], e);
+        char *joined = NULL;
+        const json_node *content = json_get(doc, m, "content");
+        rc = message_content(doc, content, &list[i].content, &joined, e);
+        own(&o, joined);
+        if (!rc && !strcmp(name, "assistant")) {
+            rc = parse_tool_calls(doc, json_get(doc, m, "tool_calls"), &o, &list[i], e);
+            /* calls without content: the template's own form for them */
+            if (!rc && list[i].n_tool_calls && (!content || content->type == JSON_NULL || !*list[i].content))
+                list[i].content = NULL;
+        }
     }
     char *text = NULL;
     size_t len = 0;
     if (!rc) {
-        int32_t st = dsv3_chat_format(s->model, list, n, 1, DSV3_CHAT_AUTO, NULL, 0, &len);
+        int32_t st = dsv3_chat_format_turns(s->model, list, n, tools, n_tools, 1, DSV3_CHAT_AUTO, NULL, 0, &len);
         if (st == DSV3_ERR_BUFFER_TOO_SMALL && (text = (char *)malloc(len + 1)) != NULL)
-            st = dsv3_chat_format(s->model, list, n, 1, DSV3_CHAT_AUTO, text, len + 1, &len);
+            st = dsv3_chat_format_turns(s->model, list, n, tools, n_tools, 1, DSV3_CHAT_AUTO, text, len + 1, &len);
         if (st != DSV3_OK) rc = fail(e, 500, NULL, NULL, text ? dsv3_status_string(st) : "out of memory");
     }
     /* The template's text starts with BOS and holds its special tokens. */
     if (!rc) rc = tokenize_prompt(s, text, len, 0, r, e);
     free(text);
-    for (size_t k = 0; owned && k < n; k++) free(owned[k]);
-    free(owned);
-    free(list);
+    own_free(&o);
     return rc;
 }
 
@@ -519,6 +640,11 @@ typedef struct generation {
     long long created;
     sbuf text;       /* the whole reply (not streamed) */
     int client_gone; /* a send failed */
+    /* tool calls: inside <｜tool▁calls▁begin｜>..., the current call's text and
+       where its part after <｜tool▁sep｜> starts; the finished calls as JSON */
+    int in_calls, n_calls;
+    sbuf call, calls;
+    size_t call_sep;
 } generation;
 
 /* Starts a chunk of the stream: the envelope up to the choice's content. */
@@ -557,9 +683,65 @@ static void stream_text(generation *g, const char *text, size_t len, const char 
     sbuf_free(&b);
 }
 
+/* One finished call: into g->calls (a JSON array's members), and streamed. */
+static void finish_call(generation *g) {
+    tool_call_span span;
+    if (g->call.failed || !g->call.data || tool_call_split(g->call.data, g->call.len, g->call_sep, &span)) return;
+    sbuf one = {0};
+    sbuf_printf(&one, "{\"index\":%d,\"id\":\"call_%s_%d\",\"type\":\"function\",\"function\":{\"name\":", g->n_calls,
+                g->id, g->n_calls);
+    sbuf_json_string(&one, g->call.data + span.name, span.name_len);
+    sbuf_str(&one, ",\"arguments\":");
+    sbuf_json_string(&one, g->call.data + span.arguments, span.arguments_len);
+    sbuf_str(&one, "}}");
+    if (one.failed) {
+        sbuf_free(&one);
+        return;
+    }
+    if (g->n_calls) sbuf_str(&g->calls, ",");
+    sbuf_add(&g->calls, one.data, one.len);
+    g->n_calls++;
+    if (g->r->stream && !g->client_gone) {
+        sbuf b = {0};
+        chunk_begin(&b, g);
+        sbuf_str(&b, "{\"index\":0,\"delta\":{\"tool_calls\":[");
+        sbuf_add(&b, one.data, one.len);
+        sbuf_str(&b, "]},\"logprobs\":null,\"finish_reason\":null}]}\n\n");
+        if (b.failed || send_all(g->fd, b.data, b.len)) {
+            g->client_gone = 1;
+            atomic_store(&g->sl->cancel, 1);
+        }
+        sbuf_free(&b);
+    }
+    sbuf_free(&one);
+}
+
+/* Tool-call tokens and the text inside calls; 1 when the token was one. */
+static int tool_call_token(generation *g, int32_t token, const char *text, size_t len) {
+    const int32_t *tt = g->s->tool_tokens;
+    if (token >= 0 && token == tt[TOOL_CALLS_BEGIN]) {
+        g->in_calls = 1;
+        return 1;
+    }
+    if (!g->in_calls) return 0;
+    if (token >= 0 && token == tt[TOOL_CALL_BEGIN]) {
+        g->call.len = 0;
+        g->call_sep = 0;
+    } else if (token >= 0 && token == tt[TOOL_SEP]) {
+        g->call_sep = g->call.len;
+    } else if (token >= 0 && token == tt[TOOL_CALL_END]) {
+        finish_call(g);
+    } else if (token >= 0 && token == tt[TOOL_CALLS_END]) {
+        g->in_calls = 0;
+    } else {
+        sbuf_add(&g->call, text, len);
+    }
+    return 1;
+}
+
 static int32_t on_token(void *user, int32_t token, const char *text, size_t len) {
     generation *g = (generation *)user;
-    (void)token;
+    if (g->r->tools && tool_call_token(g, token, text, len)) return stop_requested || g->client_gone;
     if (len && !g->client_gone) {
         if (g->r->stream) stream_text(g, text, len, NULL);
         else sbuf_add(&g->text, text, len);
@@ -598,7 +780,9 @@ static void run_request(server *s, int fd, gen_request *r) {
     /* The prompt's last token is always fed: its logits start the reply. */
     if (cached >= r->n_prompt) cached = r->n_prompt - 1;
     if (!r->cache_prompt) cached = 0;
-    generation g = {s, r, sl, fd, {0}, (long long)time(NULL), {0}, 0};
+    generation g;
+    memset(&g, 0, sizeof g);
+    g.s = s, g.r = r, g.sl = sl, g.fd = fd, g.created = (long long)time(NULL);
     snprintf(g.id, sizeof g.id, "%s-%llx%06lx", r->chat ? "chatcmpl" : "cmpl", (unsigned long long)s->started,
              (unsigned long)atomic_fetch_add(&s->next_id, 1));
     int32_t st = dsv3_context_rewind(sl->ctx, cached);
@@ -632,9 +816,13 @@ static void run_request(server *s, int fd, gen_request *r) {
 
     if (g.client_gone || (st == DSV3_ERR_ABORTED && !stop_requested)) { /* nobody to answer */
         sbuf_free(&g.text);
+        sbuf_free(&g.call);
+        sbuf_free(&g.calls);
         return;
     }
-    const char *finish = why == DSV3_STOP_MAX_TOKENS || why == DSV3_STOP_CONTEXT_FULL ? "length" : "stop";
+    const char *finish = why == DSV3_STOP_MAX_TOKENS || why == DSV3_STOP_CONTEXT_FULL ? "length"
+                       : g.n_calls                                                    ? "tool_calls"
+                                                                                      : "stop";
     int failed = st != DSV3_OK || why == DSV3_STOP_CALLBACK; /* the callback stops only on shutdown */
     sbuf b = {0};
     if (streaming) {
@@ -662,16 +850,24 @@ static void run_request(server *s, int fd, gen_request *r) {
         sbuf_str(&b, ",\"choices\":[{\"index\":0,");
         if (r->chat) sbuf_str(&b, "\"message\":{\"role\":\"assistant\",\"content\":");
         else sbuf_str(&b, "\"text\":");
-        sbuf_json_string(&b, g.text.data ? g.text.data : "", g.text.len);
+        if (r->chat && g.n_calls && !g.text.len) sbuf_str(&b, "null");
+        else sbuf_json_string(&b, g.text.data ? g.text.data : "", g.text.len);
+        if (r->chat && g.n_calls) {
+            sbuf_str(&b, ",\"tool_calls\":[");
+            sbuf_add(&b, g.calls.data, g.calls.len);
+            sbuf_str(&b, "]");
+        }
         if (r->chat) sbuf_str(&b, "}");
         sbuf_printf(&b, ",\"logprobs\":null,\"finish_reason\":\"%s\"}],", finish);
         usage_json(&b, r->n_prompt, n_generated, cached);
         sbuf_str(&b, "}");
-        if (b.failed || g.text.failed) send_error(fd, 500, "out of memory", NULL, NULL, NULL);
+        if (b.failed || g.text.failed || g.calls.failed) send_error(fd, 500, "out of memory", NULL, NULL, NULL);
         else send_response(fd, 200, NULL, b.data, b.len);
     }
     sbuf_free(&b);
     sbuf_free(&g.text);
+    sbuf_free(&g.call);
+    sbuf_free(&g.calls);
 }
 
 static void handle_completion(server *s, int fd, const char *body, size_t len, int chat) {
@@ -1021,6 +1217,14 @@ int main(int argc, char **argv) {
         }
     } else {
         fprintf(stderr, "dsv3-server: out of memory\n");
+    }
+    for (int t = 0; t < 5; t++) { /* each a single token of the vocabulary, or none */
+        int32_t ids[2];
+        size_t n_ids = 0;
+        const char *text = tool_token_text[t];
+        s.tool_tokens[t] = dsv3_tokenize(s.model, text, strlen(text), 0, 1, ids, 2, &n_ids) == DSV3_OK && n_ids == 1
+                               ? ids[0]
+                               : -1;
     }
     if (n_created == cfg.n_slots) listen_fd = open_listener(&cfg, &port);
     if (listen_fd >= 0) {

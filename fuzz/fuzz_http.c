@@ -13,7 +13,11 @@
  *   - every string the reader decodes, written back by sbuf_json_string(),
  *     reads back as the same bytes when it was valid UTF-8 without NUL (and
  *     as valid JSON always);
- *   - the tree's links stay within the node array and child counts match.
+ *   - the tree's links stay within the node array and child counts match;
+ *   - a parsed document written back by json_write() parses again, and
+ *     writes the same text a second time;
+ *   - a tool call's text (examples/tool_calls.h), split at any offset, gives
+ *     name and arguments within it.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -21,6 +25,7 @@
 
 #include "examples/json.h"
 #include "examples/server_http.h"
+#include "examples/tool_calls.h"
 
 /* Valid UTF-8 with no NUL: the bytes sbuf_json_string() keeps as they are. */
 static int plain_utf8(const char *s, size_t n) {
@@ -87,7 +92,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     (void)http_secret_equal("secret", req.authorization);
 
     json_doc doc;
-    if (json_parse(&doc, body, body_len, 16) == 0) walk(&doc, json_root(&doc), 0);
+    if (json_parse(&doc, body, body_len, 16) == 0) {
+        walk(&doc, json_root(&doc), 0);
+        sbuf once = {0}, twice = {0};
+        json_write(&once, &doc, json_root(&doc));
+        json_doc back;
+        if (!once.failed) {
+            if (json_parse(&back, once.data, once.len, 16) != 0) abort();
+            json_write(&twice, &back, json_root(&back));
+            if (!twice.failed && (twice.len != once.len || memcmp(twice.data, once.data, once.len))) abort();
+            json_free(&back);
+        }
+        sbuf_free(&once);
+        sbuf_free(&twice);
+    }
     json_free(&doc);
+
+    tool_call_span span;
+    size_t sep = size ? data[0] % (size + 1) : 0;
+    if (tool_call_split(text, size, sep, &span) == 0 &&
+        (span.name_len == 0 || span.name + span.name_len > size || span.arguments + span.arguments_len > size))
+        abort();
     return 0;
 }

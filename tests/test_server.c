@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "examples/json.h"
+#include "examples/tool_calls.h"
 
 #define KEY "test-key-1234"
 
@@ -48,8 +49,8 @@ static int server_port;
 static pid_t server_pid;
 static volatile sig_atomic_t section; /* an index into section_names */
 static const char *const section_names[] = {"starting the server", "basics", "chat", "completions", "concurrent",
-                                            "prefix cache", "bad requests", "disconnects", "connection limit",
-                                            "SIGTERM"};
+                                            "prefix cache", "tool calls", "bad requests", "disconnects",
+                                            "connection limit", "SIGTERM"};
 
 static void print_proc_file(const char *path, const char *label) {
     char text[256];
@@ -595,9 +596,6 @@ static void test_bad_requests(void) {
                 "invalid_request_error", "stop");
     check_error("n = 2", post(chat, "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"n\":2}"), 400,
                 "invalid_request_error", "n");
-    check_error("tools", post(chat, "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"tools\":[{\"type\":"
-                                    "\"function\",\"function\":{\"name\":\"f\"}}]}"),
-                400, "invalid_request_error", "tools");
     check_error("prompt an object", post("/v1/completions", "{\"prompt\":{}}"), 400, "invalid_request_error", "prompt");
     check_error("token out of range", post("/v1/completions", "{\"prompt\":[1,999999]}"), 400,
                 "invalid_request_error", "prompt");
@@ -712,6 +710,112 @@ static void test_disconnects(void) {
     free(jobs[1].text);
 }
 
+/* ---- Tool calls ------------------------------------------------------------ */
+
+static int split_is(const char *text, size_t sep, const char *name, const char *args) {
+    tool_call_span sp;
+    if (tool_call_split(text, strlen(text), sep, &sp)) return name == NULL;
+    return name && sp.name_len == strlen(name) && !memcmp(text + sp.name, name, sp.name_len) &&
+           sp.arguments_len == strlen(args) && !memcmp(text + sp.arguments, args, sp.arguments_len);
+}
+
+/* The call reader and the JSON writer, without the server. */
+static void test_tool_call_reading(void) {
+    CHECK(split_is("function" "get_weather\n```json\n{\"city\": \"Paris\"}\n```", 8, "get_weather", "{\"city\": \"Paris\"}"),
+          "V3 call");
+    CHECK(split_is("get_weather" "{\"city\": \"Paris\"}", 11, "get_weather", "{\"city\": \"Paris\"}"), "V3.1 call");
+    CHECK(split_is("function" " f \n```json\n{\"a\": \"```\"}", 8, "f", "{\"a\": \""), "V3 call cut short");
+    CHECK(split_is("function" "f\n```json\n{}\n```\n", 8, "f", "{}"), "V3 call, trailing newline");
+    CHECK(split_is("  {}", 0, NULL, NULL), "no name");
+    CHECK(split_is("x", 5, NULL, NULL), "separator past the end");
+    json_doc doc;
+    const char *in = "{\"a\":[1,2.5,-3e-7,\"x\\n\\u00e9\"],\"b\":{\"c\":null,\"d\":true,\"e\":false},\"f\":{}}";
+    int ok = json_parse(&doc, in, strlen(in), 8) == 0;
+    sbuf out = {0};
+    if (ok) json_write(&out, &doc, json_root(&doc));
+    CHECK(ok && out.data &&
+              !strcmp(out.data, "{\"a\": [1, 2.5, -2.9999999999999999e-07, \"x\\n\xc3\xa9\"], \"b\": {\"c\": null, \"d\": true, "
+                                "\"e\": false}, \"f\": {}}"),
+          "json_write: %s", out.data ? out.data : "(null)");
+    sbuf_free(&out);
+    if (ok) json_free(&doc);
+}
+
+/* A request with tools and a history of calls renders as the template's text:
+ * the same prompt as that text sent to /v1/completions (the shipped model has
+ * no tool-call tokens, so they are plain text to it, in both). */
+static void test_tool_calls(void) {
+    static const char chat[] =
+        "{\"messages\":[{\"role\":\"system\",\"content\":\"You answer briefly.\"},"
+        "{\"role\":\"user\",\"content\":\"Weather in Paris?\"},"
+        "{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"id\":\"call_1\",\"type\":\"function\","
+        "\"function\":{\"name\":\"get_weather\",\"arguments\":\"{\\\"city\\\": \\\"Paris\\\"}\"}}]},"
+        "{\"role\":\"tool\",\"tool_call_id\":\"call_1\",\"content\":\"21 degrees\"},"
+        "{\"role\":\"user\",\"content\":\"Thanks.\"}],"
+        "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"get_weather\",\"description\":\"Weather of a city\","
+        "\"parameters\":{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\"}},\"required\":[\"city\"]}}}],"
+        "%s\"max_tokens\":8,\"temperature\":0}";
+    static const char rendered[] =
+        "You answer briefly.\n\n## Tools\nYou have access to the following tools:\n"
+        "\n### get_weather\nDescription: Weather of a city\n\n"
+        "Parameters: {\"type\": \"object\", \"properties\": {\"city\": {\"type\": \"string\"}}, \"required\": [\"city\"]}\n"
+        "\nIMPORTANT: ALWAYS adhere to this exact format for tool use:\n" T_CALLS_BEGIN T_CALL_BEGIN "function" T_SEP
+        "tool_call_name\n```json\ntool_call_arguments\n```" T_CALL_END "{additional_tool_calls}" T_CALLS_END
+        "\n\nWhere:\n- `tool_call_name` must be an exact match to one of the available tools\n"
+        "- `tool_call_arguments` must be valid JSON that strictly follows the tool's Parameters Schema\n"
+        "- For multiple tool calls, start each one after the first on a new line" T_USER "Weather in Paris?" T_ASSISTANT
+        T_CALLS_BEGIN T_CALL_BEGIN "function" T_SEP "get_weather\n```json\n{\"city\": \"Paris\"}\n```" T_CALL_END
+        T_CALLS_END T_EOS T_OUTPUTS_BEGIN T_OUTPUT_BEGIN "21 degrees" T_OUTPUT_END T_USER "Thanks." T_ASSISTANT;
+    char body[4096];
+    snprintf(body, sizeof body, chat, "");
+    response r = post("/v1/chat/completions", body);
+    json_doc doc;
+    int ok = r.status == 200 && parse_body(&r, &doc);
+    double chat_prompt = ok ? num_at(&doc, "usage.prompt_tokens") : -1;
+    char *chat_text = ok && str_at(&doc, "choices.0.message.content") ? strdup(str_at(&doc, "choices.0.message.content")) : NULL;
+    CHECK(ok && chat_text && str_is(str_at(&doc, "choices.0.finish_reason"), "length"), "chat with tools: %d %s",
+          r.status, r.body);
+    if (ok) json_free(&doc);
+    free_response(&r);
+
+    sbuf completion = {0};
+    sbuf_str(&completion, "{\"prompt\":");
+    sbuf_json_string(&completion, rendered, strlen(rendered));
+    sbuf_str(&completion, ",\"max_tokens\":8,\"temperature\":0}");
+    r = post("/v1/completions", completion.data);
+    ok = r.status == 200 && parse_body(&r, &doc);
+    CHECK(ok && num_at(&doc, "usage.prompt_tokens") == chat_prompt && chat_text &&
+              str_is(str_at(&doc, "choices.0.text"), chat_text),
+          "the rendered tools and calls: %g prompt tokens, the template's text %g; '%s' / %s", chat_prompt,
+          ok ? num_at(&doc, "usage.prompt_tokens") : -1.0, chat_text ? chat_text : "(none)", r.body);
+    if (ok) json_free(&doc);
+    free_response(&r);
+    sbuf_free(&completion);
+    free(chat_text);
+
+    /* tool_choice "none": the tools are not listed */
+    snprintf(body, sizeof body, chat, "\"tool_choice\":\"none\",");
+    r = post("/v1/chat/completions", body);
+    ok = r.status == 200 && parse_body(&r, &doc);
+    CHECK(ok && num_at(&doc, "usage.prompt_tokens") > 0 && num_at(&doc, "usage.prompt_tokens") < chat_prompt,
+          "tool_choice none: %s", r.body);
+    if (ok) json_free(&doc);
+    free_response(&r);
+
+    check_error("tools not an array", post("/v1/chat/completions",
+                                           "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"tools\":{}}"),
+                400, "invalid_request_error", "tools");
+    check_error("a tool without a name",
+                post("/v1/chat/completions", "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],"
+                                             "\"tools\":[{\"type\":\"function\",\"function\":{\"description\":\"d\"}}]}"),
+                400, "invalid_request_error", "tools");
+    check_error("a call without arguments",
+                post("/v1/chat/completions",
+                     "{\"messages\":[{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"type\":\"function\","
+                     "\"function\":{\"name\":\"f\"}}]}]}"),
+                400, "invalid_request_error", "messages");
+}
+
 /* --max-conns 8: a ninth connection is refused while eight are open. */
 static void test_connection_limit(void) {
     int fds[8];
@@ -739,6 +843,7 @@ int main(int argc, char **argv) {
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
+    test_tool_call_reading();
     pthread_t watchdog;
     pthread_create(&watchdog, NULL, watchdog_main, NULL);
     pthread_detach(watchdog);
@@ -749,13 +854,14 @@ int main(int argc, char **argv) {
         if (pid > 0) kill(pid, SIGKILL), waitpid(pid, NULL, 0);
         return test_summary();
     }
-    void (*const sections[])(void) = {test_basics,       test_chat,         test_completions, test_concurrent,
-                                      test_prefix_cache, test_bad_requests, test_disconnects, test_connection_limit};
+    void (*const sections[])(void) = {test_basics,       test_chat,         test_completions,
+                                      test_concurrent,   test_prefix_cache, test_tool_calls,
+                                      test_bad_requests, test_disconnects,  test_connection_limit};
     for (size_t i = 0; i < sizeof sections / sizeof *sections; i++) {
         section = (sig_atomic_t)(i + 1);
         sections[i]();
     }
-    section = 9;
+    section = (sig_atomic_t)(sizeof sections / sizeof *sections + 1);
 
     /* SIGTERM: a clean exit, promptly, with a client still connected. */
     int idle_fd = connect_server();

@@ -485,21 +485,6 @@ static void test_chat(const dsv3_model *m) {
 /* Tool calls and tool lists (dsv3_chat_format_turns), written out from the V3
    template's rules (dsv3-tokenizer.md §5.1) and the V3.1 model card's tool
    list; every special string must come out as its one token. */
-#define FW(name) "<\xef\xbd\x9c" name "\xef\xbd\x9c>"
-#define LB "\xe2\x96\x81" /* the lower one-eighth block in the special tokens' names */
-#define T_BOS FW("begin" LB "of" LB "sentence")
-#define T_EOS FW("end" LB "of" LB "sentence")
-#define T_USER FW("User")
-#define T_ASSISTANT FW("Assistant")
-#define T_CALLS_BEGIN FW("tool" LB "calls" LB "begin")
-#define T_CALLS_END FW("tool" LB "calls" LB "end")
-#define T_CALL_BEGIN FW("tool" LB "call" LB "begin")
-#define T_CALL_END FW("tool" LB "call" LB "end")
-#define T_SEP FW("tool" LB "sep")
-#define T_OUTPUTS_BEGIN FW("tool" LB "outputs" LB "begin")
-#define T_OUTPUTS_END FW("tool" LB "outputs" LB "end")
-#define T_OUTPUT_BEGIN FW("tool" LB "output" LB "begin")
-#define T_OUTPUT_END FW("tool" LB "output" LB "end")
 
 static int render_turns(const dsv3_model *m, const dsv3_chat_turn *turns, size_t n, const dsv3_tool *tools,
                         size_t n_tools, int32_t gen, int32_t style, const char *want) {

@@ -154,4 +154,23 @@ static inline void binary_stdout(void) {
     _setmode(_fileno(stdout), _O_BINARY);
 #endif
 }
+
+/* DeepSeek's special tokens as text (dsv3-tokenizer.md §2): fullwidth bars
+   and the lower one-eighth block in their names. */
+#define FW(name) "<\xef\xbd\x9c" name "\xef\xbd\x9c>"
+#define LB "\xe2\x96\x81"
+#define T_BOS FW("begin" LB "of" LB "sentence")
+#define T_EOS FW("end" LB "of" LB "sentence")
+#define T_USER FW("User")
+#define T_ASSISTANT FW("Assistant")
+#define T_CALLS_BEGIN FW("tool" LB "calls" LB "begin")
+#define T_CALLS_END FW("tool" LB "calls" LB "end")
+#define T_CALL_BEGIN FW("tool" LB "call" LB "begin")
+#define T_CALL_END FW("tool" LB "call" LB "end")
+#define T_SEP FW("tool" LB "sep")
+#define T_OUTPUTS_BEGIN FW("tool" LB "outputs" LB "begin")
+#define T_OUTPUTS_END FW("tool" LB "outputs" LB "end")
+#define T_OUTPUT_BEGIN FW("tool" LB "output" LB "begin")
+#define T_OUTPUT_END FW("tool" LB "output" LB "end")
+
 #endif
