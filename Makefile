@@ -272,6 +272,9 @@ INCLUDEDIR   ?= $(PREFIX)/include
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 VERSION = $(shell awk '$$2 ~ /^DSV3_VERSION_(MAJOR|MINOR|PATCH)$$/ { v = v s $$3; s = "." } END { print v }' dsv3.h)
 TOOLS = $(BUILD)/dsv3$(EXE) $(BUILD)/dsv3-quantize$(EXE) $(BUILD)/dsv3-chat$(EXE)
+ifneq ($(WINDOWS),1) # the server is POSIX only
+TOOLS += $(BUILD)/dsv3-server$(EXE)
+endif
 install: lib $(TOOLS)
 	install -d $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(BINDIR)
 	install -m 644 dsv3.h $(DESTDIR)$(INCLUDEDIR)/

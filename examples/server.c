@@ -50,6 +50,7 @@
 #define MAX_HEAD   (16 * 1024)
 #define JSON_DEPTH 64
 #define MAX_STOPS  4 /* as OpenAI allows */
+#define MAX_CHOICES 8 /* n: answers to one prompt, generated one after another */
 
 /* Set by SIGINT/SIGTERM; read by every thread (the only global state). */
 static volatile sig_atomic_t stop_requested;
@@ -224,6 +225,7 @@ typedef struct gen_request {
     const char *stops[MAX_STOPS];
     size_t n_stops;
     int tools; /* tools were offered: generated tool calls become tool_calls */
+    int n_choices;
 } gen_request;
 
 /* DeepSeek's tool-call tokens (dsv3-tokenizer.md §2), as server.tool_tokens. */
@@ -318,7 +320,7 @@ static int parse_common(server *s, const json_doc *doc, const json_node *root, g
         get_number(doc, root, "top_p", 0, 1, &top_p, e) ||
         get_integer(doc, root, "top_k", 0, 1e9, &top_k, e) ||
         get_number(doc, root, "min_p", 0, 1, &min_p, e) ||
-        get_integer(doc, root, "n", 1, 1, &n, e) ||
+        get_integer(doc, root, "n", 1, MAX_CHOICES, &n, e) ||
         get_integer(doc, root, "max_tokens", 1, 1e9, &max_tokens, e) ||
         get_integer(doc, root, "max_completion_tokens", 1, 1e9, &max_tokens, e) ||
         get_integer(doc, root, "seed", -9.2e18, 9.2e18, &seed, e) ||
@@ -330,6 +332,7 @@ static int parse_common(server *s, const json_doc *doc, const json_node *root, g
     r->sampling.top_k = (int32_t)top_k;
     r->sampling.min_p = (float)min_p;
     r->max_tokens = (int32_t)max_tokens;
+    r->n_choices = (int)n;
     r->seed = has_seed ? (uint64_t)(int64_t)seed
                        : mix64((uint64_t)time(NULL) ^ mix64(atomic_fetch_add(&s->next_id, 1)));
 
@@ -645,6 +648,7 @@ typedef struct generation {
     int in_calls, n_calls;
     sbuf call, calls;
     size_t call_sep;
+    int index; /* the choice's */
 } generation;
 
 /* Starts a chunk of the stream: the envelope up to the choice's content. */
@@ -659,7 +663,7 @@ static void stream_text(generation *g, const char *text, size_t len, const char 
     sbuf b = {0};
     chunk_begin(&b, g);
     if (g->r->chat) {
-        sbuf_str(&b, "{\"index\":0,\"delta\":");
+        sbuf_printf(&b, "{\"index\":%d,\"delta\":", g->index);
         if (finish_reason) sbuf_str(&b, "{}");
         else if (!text) sbuf_str(&b, "{\"role\":\"assistant\",\"content\":\"\"}");
         else {
@@ -670,7 +674,7 @@ static void stream_text(generation *g, const char *text, size_t len, const char 
     } else {
         sbuf_str(&b, "{\"text\":");
         sbuf_json_string(&b, text ? text : "", text ? len : 0);
-        sbuf_str(&b, ",\"index\":0");
+        sbuf_printf(&b, ",\"index\":%d", g->index);
     }
     sbuf_str(&b, ",\"logprobs\":null,\"finish_reason\":");
     if (finish_reason) sbuf_printf(&b, "\"%s\"", finish_reason);
@@ -704,7 +708,7 @@ static void finish_call(generation *g) {
     if (g->r->stream && !g->client_gone) {
         sbuf b = {0};
         chunk_begin(&b, g);
-        sbuf_str(&b, "{\"index\":0,\"delta\":{\"tool_calls\":[");
+        sbuf_printf(&b, "{\"index\":%d,\"delta\":{\"tool_calls\":[", g->index);
         sbuf_add(&b, one.data, one.len);
         sbuf_str(&b, "]},\"logprobs\":null,\"finish_reason\":null}]}\n\n");
         if (b.failed || send_all(g->fd, b.data, b.len)) {
@@ -777,29 +781,52 @@ static void run_request(server *s, int fd, gen_request *r) {
         if (stop_requested) send_error(fd, 503, "the server is shutting down", NULL, NULL, NULL);
         return;
     }
-    /* The prompt's last token is always fed: its logits start the reply. */
+    /* The prompt's last token is always fed, alone: its logits start each
+       choice's reply (the others rewind to it), so all choices start alike. */
     if (cached >= r->n_prompt) cached = r->n_prompt - 1;
     if (!r->cache_prompt) cached = 0;
-    generation g;
-    memset(&g, 0, sizeof g);
-    g.s = s, g.r = r, g.sl = sl, g.fd = fd, g.created = (long long)time(NULL);
-    snprintf(g.id, sizeof g.id, "%s-%llx%06lx", r->chat ? "chatcmpl" : "cmpl", (unsigned long long)s->started,
-             (unsigned long)atomic_fetch_add(&s->next_id, 1));
+    int n_choices = r->n_choices > 0 ? r->n_choices : 1;
+    generation *gens = (generation *)calloc((size_t)n_choices, sizeof *gens);
+    if (!gens) {
+        release_slot(s, sl);
+        send_error(fd, 500, "out of memory", NULL, NULL, NULL);
+        return;
+    }
+    for (int k = 0; k < n_choices; k++) {
+        generation *g = &gens[k];
+        g->s = s, g->r = r, g->sl = sl, g->fd = fd, g->index = k;
+        g->created = k ? gens[0].created : (long long)time(NULL);
+        if (k) memcpy(g->id, gens[0].id, sizeof g->id);
+        else
+            snprintf(g->id, sizeof g->id, "%s-%llx%06lx", r->chat ? "chatcmpl" : "cmpl",
+                     (unsigned long long)s->started, (unsigned long)atomic_fetch_add(&s->next_id, 1));
+    }
     int32_t st = dsv3_context_rewind(sl->ctx, cached);
-    if (st == DSV3_OK) st = dsv3_prefill(sl->ctx, r->prompt + cached, r->n_prompt - cached, NULL);
-    if (st == DSV3_OK) st = dsv3_context_set_seed(sl->ctx, r->seed);
+    if (st == DSV3_OK && r->n_prompt - 1 > cached)
+        st = dsv3_prefill(sl->ctx, r->prompt + cached, r->n_prompt - 1 - cached, NULL);
 
-    int streaming = 0;
+    int streaming = 0, client_gone = 0;
     if (st == DSV3_OK && r->stream) {
         static const char head[] = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
                                    "Connection: close\r\n\r\n";
         streaming = 1;
-        if (send_all(fd, head, sizeof head - 1)) g.client_gone = 1;
-        else if (r->chat) stream_text(&g, NULL, 0, NULL); /* the role comes first */
+        if (send_all(fd, head, sizeof head - 1)) client_gone = 1;
     }
-    int32_t why = DSV3_STOP_ERROR;
+    int32_t why[MAX_CHOICES];
     size_t n_generated = 0;
-    if (st == DSV3_OK && !g.client_gone) {
+    int n_done = 0; /* choices generated to their end */
+    for (int k = 0; k < n_choices && st == DSV3_OK && !client_gone; k++) {
+        generation *g = &gens[k];
+        why[k] = DSV3_STOP_ERROR;
+        st = dsv3_context_rewind(sl->ctx, r->n_prompt - 1);
+        if (st == DSV3_OK) st = dsv3_prefill(sl->ctx, r->prompt + r->n_prompt - 1, 1, NULL);
+        if (st == DSV3_OK) st = dsv3_context_set_seed(sl->ctx, r->seed + (uint64_t)k);
+        if (st != DSV3_OK) break;
+        if (streaming && r->chat) stream_text(g, NULL, 0, NULL); /* the role comes first */
+        if (g->client_gone) {
+            client_gone = 1;
+            break;
+        }
         dsv3_generate_params gp;
         dsv3_generate_default_params(&gp);
         gp.max_tokens = r->max_tokens;
@@ -807,33 +834,35 @@ static void run_request(server *s, int fd, gen_request *r) {
         gp.stop_strings = r->n_stops ? r->stops : NULL;
         gp.n_stop_strings = r->n_stops;
         gp.on_token = on_token;
-        gp.user = &g;
-        st = dsv3_generate(sl->ctx, &gp, &why, &n_generated);
+        gp.user = g;
+        size_t n_choice = 0;
+        st = dsv3_generate(sl->ctx, &gp, &why[k], &n_choice);
+        n_generated += n_choice;
+        client_gone = g->client_gone;
+        if (st == DSV3_OK && why[k] != DSV3_STOP_CALLBACK) n_done++;
+        else break;
     }
     char error[256] = "";
     if (st != DSV3_OK) snprintf(error, sizeof error, "%s: %s", dsv3_status_string(st), dsv3_context_last_error(sl->ctx));
     release_slot(s, sl);
 
-    if (g.client_gone || (st == DSV3_ERR_ABORTED && !stop_requested)) { /* nobody to answer */
-        sbuf_free(&g.text);
-        sbuf_free(&g.call);
-        sbuf_free(&g.calls);
-        return;
-    }
-    const char *finish = why == DSV3_STOP_MAX_TOKENS || why == DSV3_STOP_CONTEXT_FULL ? "length"
-                       : g.n_calls                                                    ? "tool_calls"
-                                                                                      : "stop";
-    int failed = st != DSV3_OK || why == DSV3_STOP_CALLBACK; /* the callback stops only on shutdown */
+    int failed = n_done < n_choices; /* an error, or the callback (which stops only on shutdown) */
     sbuf b = {0};
-    if (streaming) {
+    if (client_gone || (st == DSV3_ERR_ABORTED && !stop_requested)) { /* nobody to answer */
+    } else if (streaming) {
         if (failed) {
             sbuf_str(&b, "data: ");
             error_json(&b, "server_error", stop_requested ? "the server is shutting down" : error, NULL, NULL);
             sbuf_str(&b, "\n\n");
         } else {
-            stream_text(&g, NULL, 0, finish);
+            for (int k = 0; k < n_choices; k++) {
+                const char *finish = why[k] == DSV3_STOP_MAX_TOKENS || why[k] == DSV3_STOP_CONTEXT_FULL ? "length"
+                                   : gens[k].n_calls                                                    ? "tool_calls"
+                                                                                                        : "stop";
+                stream_text(&gens[k], NULL, 0, finish);
+            }
             if (r->include_usage) {
-                chunk_begin(&b, &g);
+                chunk_begin(&b, &gens[0]);
                 sbuf_str(&b, "],");
                 usage_json(&b, r->n_prompt, n_generated, cached);
                 sbuf_str(&b, "}\n\n");
@@ -844,30 +873,43 @@ static void run_request(server *s, int fd, gen_request *r) {
     } else if (failed) {
         send_error(fd, stop_requested ? 503 : 500, stop_requested ? "the server is shutting down" : error, NULL, NULL, NULL);
     } else {
-        sbuf_printf(&b, "{\"id\":\"%s\",\"object\":\"%s\",\"created\":%lld,\"model\":", g.id,
-                    r->chat ? "chat.completion" : "text_completion", g.created);
+        int incomplete = 0;
+        sbuf_printf(&b, "{\"id\":\"%s\",\"object\":\"%s\",\"created\":%lld,\"model\":", gens[0].id,
+                    r->chat ? "chat.completion" : "text_completion", gens[0].created);
         sbuf_json_string(&b, s->model_id, strlen(s->model_id));
-        sbuf_str(&b, ",\"choices\":[{\"index\":0,");
-        if (r->chat) sbuf_str(&b, "\"message\":{\"role\":\"assistant\",\"content\":");
-        else sbuf_str(&b, "\"text\":");
-        if (r->chat && g.n_calls && !g.text.len) sbuf_str(&b, "null");
-        else sbuf_json_string(&b, g.text.data ? g.text.data : "", g.text.len);
-        if (r->chat && g.n_calls) {
-            sbuf_str(&b, ",\"tool_calls\":[");
-            sbuf_add(&b, g.calls.data, g.calls.len);
-            sbuf_str(&b, "]");
+        sbuf_str(&b, ",\"choices\":[");
+        for (int k = 0; k < n_choices; k++) {
+            const generation *g = &gens[k];
+            const char *finish = why[k] == DSV3_STOP_MAX_TOKENS || why[k] == DSV3_STOP_CONTEXT_FULL ? "length"
+                               : g->n_calls                                                         ? "tool_calls"
+                                                                                                    : "stop";
+            sbuf_printf(&b, "%s{\"index\":%d,", k ? "," : "", k);
+            if (r->chat) sbuf_str(&b, "\"message\":{\"role\":\"assistant\",\"content\":");
+            else sbuf_str(&b, "\"text\":");
+            if (r->chat && g->n_calls && !g->text.len) sbuf_str(&b, "null");
+            else sbuf_json_string(&b, g->text.data ? g->text.data : "", g->text.len);
+            if (r->chat && g->n_calls) {
+                sbuf_str(&b, ",\"tool_calls\":[");
+                sbuf_add(&b, g->calls.data, g->calls.len);
+                sbuf_str(&b, "]");
+            }
+            if (r->chat) sbuf_str(&b, "}");
+            sbuf_printf(&b, ",\"logprobs\":null,\"finish_reason\":\"%s\"}", finish);
+            incomplete |= g->text.failed || g->calls.failed;
         }
-        if (r->chat) sbuf_str(&b, "}");
-        sbuf_printf(&b, ",\"logprobs\":null,\"finish_reason\":\"%s\"}],", finish);
+        sbuf_str(&b, "],");
         usage_json(&b, r->n_prompt, n_generated, cached);
         sbuf_str(&b, "}");
-        if (b.failed || g.text.failed || g.calls.failed) send_error(fd, 500, "out of memory", NULL, NULL, NULL);
+        if (b.failed || incomplete) send_error(fd, 500, "out of memory", NULL, NULL, NULL);
         else send_response(fd, 200, NULL, b.data, b.len);
     }
     sbuf_free(&b);
-    sbuf_free(&g.text);
-    sbuf_free(&g.call);
-    sbuf_free(&g.calls);
+    for (int k = 0; k < n_choices; k++) {
+        sbuf_free(&gens[k].text);
+        sbuf_free(&gens[k].call);
+        sbuf_free(&gens[k].calls);
+    }
+    free(gens);
 }
 
 static void handle_completion(server *s, int fd, const char *body, size_t len, int chat) {

@@ -62,7 +62,7 @@ step "make install" make -j"$JOBS" BUILD="$tmp/build" PREFIX=$prefix DESTDIR="$m
 "$tmp/build/dsv3-simple" "$model" "$prompt" 24 >"$tmp/want.out" 2>"$tmp/want.err"
 if grep -q "^$prompt." "$tmp/want.out" && grep -Eq '^24 tokens, stopped by the limit$' "$tmp/want.err"; then ok
 else bad "build/dsv3-simple printed '$(cat "$tmp/want.out" "$tmp/want.err")'"; fi
-printf '%s\n' ./bin/dsv3 ./bin/dsv3-chat ./bin/dsv3-quantize ./include/dsv3.h ./lib/libdsv3.a ./lib/libdsv3.so \
+printf '%s\n' ./bin/dsv3 ./bin/dsv3-chat ./bin/dsv3-quantize ./bin/dsv3-server ./include/dsv3.h ./lib/libdsv3.a ./lib/libdsv3.so \
     ./lib/pkgconfig/dsv3.pc >"$tmp/want.files"
 files "$mstage$prefix" >"$tmp/make.files"
 if cmp -s "$tmp/make.files" "$tmp/want.files"; then ok; else bad "make install wrote $(cat "$tmp/make.files")"; fi

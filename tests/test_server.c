@@ -49,7 +49,7 @@ static int server_port;
 static pid_t server_pid;
 static volatile sig_atomic_t section; /* an index into section_names */
 static const char *const section_names[] = {"starting the server", "basics", "chat", "completions", "concurrent",
-                                            "prefix cache", "tool calls", "bad requests", "disconnects",
+                                            "prefix cache", "choices", "tool calls", "bad requests", "disconnects",
                                             "connection limit", "SIGTERM"};
 
 static void print_proc_file(const char *path, const char *label) {
@@ -290,7 +290,8 @@ typedef struct stream_result {
     int done, chunks, first_has_role, completion_tokens, shape_ok;
 } stream_result;
 
-static stream_result read_stream(const response *r, int chat) {
+/* The stream's chunks of choice `index` (and its usage and [DONE]). */
+static stream_result read_stream(const response *r, int chat, int index) {
     stream_result s = {NULL, "", 0, 0, 0, -1, 1};
     sbuf text = {0};
     sbuf_add(&text, "", 0);
@@ -306,10 +307,11 @@ static stream_result read_stream(const response *r, int chat) {
             json_doc doc;
             if (json_parse(&doc, data, len, 64) == 0) {
                 if (!str_is(str_at(&doc, "object"), chat ? "chat.completion.chunk" : "text_completion")) s.shape_ok = 0;
-                const char *t = str_at(&doc, chat ? "choices.0.delta.content" : "choices.0.text");
+                int mine = !at_path(&doc, "choices.0") || num_at(&doc, "choices.0.index") == index;
+                const char *t = mine ? str_at(&doc, chat ? "choices.0.delta.content" : "choices.0.text") : NULL;
                 if (t) sbuf_str(&text, t);
                 if (s.chunks == 0 && str_is(str_at(&doc, "choices.0.delta.role"), "assistant")) s.first_has_role = 1;
-                const char *f = str_at(&doc, "choices.0.finish_reason");
+                const char *f = mine ? str_at(&doc, "choices.0.finish_reason") : NULL;
                 if (f) snprintf(s.finish, sizeof s.finish, "%s", f);
                 if (at_path(&doc, "usage")) s.completion_tokens = (int)num_at(&doc, "usage.completion_tokens");
                 if (s.done) s.shape_ok = 0; /* nothing after [DONE] */
@@ -442,7 +444,7 @@ static void test_chat(void) {
     r = post("/v1/chat/completions", CHAT_BODY(",\"max_tokens\":16,\"stream\":true,"
                                                "\"stream_options\":{\"include_usage\":true}"));
     CHECK(r.status == 200 && r.raw && strstr(r.raw, "Content-Type: text/event-stream"), "stream head: %s", r.raw);
-    stream_result s = read_stream(&r, 1);
+    stream_result s = read_stream(&r, 1, 0);
     CHECK(s.shape_ok && s.done && s.first_has_role, "stream shape (%d chunks): %s", s.chunks, r.body);
     CHECK(str_is(s.text, text), "streamed text '%s', not streamed '%s'", s.text, text);
     CHECK(str_is(s.finish, "length") && s.completion_tokens == 16, "stream finish '%s', usage %d", s.finish,
@@ -495,7 +497,7 @@ static void test_completions(void) {
     /* The same seed streamed: the same text. */
     r = post("/v1/completions", "{\"prompt\":\"And God said\",\"max_tokens\":12,\"seed\":5,\"temperature\":0.9,"
                                 "\"stream\":true,\"cache_prompt\":false}");
-    stream_result s = read_stream(&r, 0);
+    stream_result s = read_stream(&r, 0, 0);
     CHECK(r.status == 200 && s.shape_ok && s.done && str_is(s.finish, "length") && text && str_is(s.text, text),
           "streamed completion '%s' vs '%s': %s", s.text, text ? text : "(none)", r.body);
     free(s.text);
@@ -594,7 +596,7 @@ static void test_bad_requests(void) {
                 400, "invalid_request_error", "stream");
     check_error("stop a number", post(chat, "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"stop\":7}"), 400,
                 "invalid_request_error", "stop");
-    check_error("n = 2", post(chat, "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"n\":2}"), 400,
+    check_error("n = 9", post(chat, "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"n\":9}"), 400,
                 "invalid_request_error", "n");
     check_error("prompt an object", post("/v1/completions", "{\"prompt\":{}}"), 400, "invalid_request_error", "prompt");
     check_error("token out of range", post("/v1/completions", "{\"prompt\":[1,999999]}"), 400,
@@ -708,6 +710,47 @@ static void test_disconnects(void) {
     CHECK(jobs[0].text && jobs[1].text, "both slots serve after the disconnects");
     free(jobs[0].text);
     free(jobs[1].text);
+}
+
+/* n: choice k is the answer a single request with seed + k gives, streamed
+ * or not, its chunks marked with its index. */
+static void test_choices(void) {
+    static const char fmt[] = "{\"prompt\":\"In the beginning\",\"max_tokens\":6,\"temperature\":0.9,\"seed\":%d,"
+                              "\"cache_prompt\":false%s}";
+    char body[256], *alone[3];
+    for (int k = 0; k < 3; k++) {
+        snprintf(body, sizeof body, fmt, 40 + k, "");
+        alone[k] = completion_text(body);
+    }
+    snprintf(body, sizeof body, fmt, 40, ",\"n\":3");
+    response r = post("/v1/completions", body);
+    json_doc doc;
+    int ok = r.status == 200 && parse_body(&r, &doc);
+    int same = ok, indexed = ok;
+    for (int k = 0; ok && k < 3; k++) {
+        char path[32];
+        snprintf(path, sizeof path, "choices.%d.text", k);
+        same &= alone[k] && str_is(str_at(&doc, path), alone[k]);
+        snprintf(path, sizeof path, "choices.%d.index", k);
+        indexed &= num_at(&doc, path) == k;
+    }
+    CHECK(same && indexed && !at_path(&doc, "choices.3") && num_at(&doc, "usage.completion_tokens") > 6 &&
+              num_at(&doc, "usage.completion_tokens") <= 18,
+          "n = 3: %s", r.body);
+    if (ok) json_free(&doc);
+    free_response(&r);
+
+    snprintf(body, sizeof body, fmt, 40, ",\"n\":3,\"stream\":true");
+    r = post("/v1/completions", body);
+    int streamed_same = r.status == 200;
+    for (int k = 0; k < 3; k++) {
+        stream_result st = read_stream(&r, 0, k);
+        streamed_same &= st.shape_ok && st.done && alone[k] && str_is(st.text, alone[k]) && st.finish[0];
+        free(st.text);
+    }
+    CHECK(streamed_same, "n = 3 streamed: %s", r.body);
+    free_response(&r);
+    for (int k = 0; k < 3; k++) free(alone[k]);
 }
 
 /* ---- Tool calls ------------------------------------------------------------ */
@@ -855,7 +898,7 @@ int main(int argc, char **argv) {
         return test_summary();
     }
     void (*const sections[])(void) = {test_basics,       test_chat,         test_completions,
-                                      test_concurrent,   test_prefix_cache, test_tool_calls,
+                                      test_concurrent,   test_prefix_cache, test_choices,      test_tool_calls,
                                       test_bad_requests, test_disconnects,  test_connection_limit};
     for (size_t i = 0; i < sizeof sections / sizeof *sections; i++) {
         section = (sig_atomic_t)(i + 1);
