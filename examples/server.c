@@ -27,6 +27,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <math.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -226,6 +227,7 @@ typedef struct gen_request {
     size_t n_stops;
     int tools; /* tools were offered: generated tool calls become tool_calls */
     int n_choices;
+    int logprobs, top_logprobs; /* each token's log-probability, and the most likely alternatives' */
 } gen_request;
 
 /* DeepSeek's tool-call tokens (dsv3-tokenizer.md §2), as server.tool_tokens. */
@@ -509,6 +511,10 @@ static int parse_tool_calls(const json_doc *doc, const json_node *calls, owned_l
 
 /* messages (and tools) -> the chat template's text -> tokens. */
 static int parse_chat(server *s, const json_doc *doc, const json_node *root, gen_request *r, req_error *e) {
+    double top = 0;
+    if (get_bool(doc, root, "logprobs", &r->logprobs, e) || get_integer(doc, root, "top_logprobs", 0, 20, &top, e))
+        return -1;
+    r->top_logprobs = (int)top;
     const json_node *msgs = json_get(doc, root, "messages");
     if (!msgs) return fail(e, 400, "messages", "missing_required_parameter", "'messages' is required");
     if (msgs->type != JSON_ARRAY) return fail(e, 400, "messages", "invalid_type", "'messages' must be an array");
@@ -561,6 +567,11 @@ static int parse_chat(server *s, const json_doc *doc, const json_node *root, gen
 }
 
 static int parse_completion(server *s, const json_doc *doc, const json_node *root, gen_request *r, req_error *e) {
+    /* the legacy API's logprobs: how many alternatives to list, 0-5 (null: none) */
+    double top = -1;
+    if (get_integer(doc, root, "logprobs", 0, 5, &top, e)) return -1;
+    r->logprobs = top >= 0;
+    r->top_logprobs = top >= 0 ? (int)top : 0;
     const json_node *prompt = json_get(doc, root, "prompt");
     if (!prompt) return fail(e, 400, "prompt", "missing_required_parameter", "'prompt' is required");
     if (prompt->type == JSON_ARRAY && prompt->n_children == 1 && json_first(doc, prompt)->type == JSON_STRING)
@@ -649,6 +660,15 @@ typedef struct generation {
     sbuf call, calls;
     size_t call_sep;
     int index; /* the choice's */
+    /* logprobs: the distribution the next token is drawn from (raw logits,
+       before temperature and filters, as OpenAI reports them); the entries
+       so far (chat: content items; completions: the four arrays' members),
+       and those not yet streamed */
+    float *prev;
+    size_t n_vocab, text_offset;
+    int n_logprobs;
+    sbuf lp, lp_tokens, lp_values, lp_top, lp_offsets;
+    size_t streamed[5]; /* how much of lp, lp_tokens, ... the stream has sent */
 } generation;
 
 /* Starts a chunk of the stream: the envelope up to the choice's content. */
@@ -658,6 +678,8 @@ static void chunk_begin(sbuf *b, const generation *g) {
     sbuf_json_string(b, g->s->model_id, strlen(g->s->model_id));
     sbuf_str(b, ",\"choices\":[");
 }
+
+static void logprobs_json(sbuf *b, generation *g, int stream);
 
 static void stream_text(generation *g, const char *text, size_t len, const char *finish_reason) {
     sbuf b = {0};
@@ -676,7 +698,10 @@ static void stream_text(generation *g, const char *text, size_t len, const char 
         sbuf_json_string(&b, text ? text : "", text ? len : 0);
         sbuf_printf(&b, ",\"index\":%d", g->index);
     }
-    sbuf_str(&b, ",\"logprobs\":null,\"finish_reason\":");
+    sbuf_str(&b, ",\"logprobs\":");
+    if (text && !finish_reason) logprobs_json(&b, g, 1);
+    else sbuf_str(&b, "null");
+    sbuf_str(&b, ",\"finish_reason\":");
     if (finish_reason) sbuf_printf(&b, "\"%s\"", finish_reason);
     else sbuf_str(&b, "null");
     sbuf_str(&b, "}]}\n\n");
@@ -685,6 +710,117 @@ static void stream_text(generation *g, const char *text, size_t len, const char 
         atomic_store(&g->sl->cancel, 1);
     }
     sbuf_free(&b);
+}
+
+/* ---- Log-probabilities ------------------------------------------------------ */
+static double log_sum_exp(const float *x, size_t n) {
+    float top = -INFINITY;
+    for (size_t i = 0; i < n; i++)
+        if (x[i] > top) top = x[i];
+    double sum = 0;
+    for (size_t i = 0; i < n; i++) sum += exp((double)x[i] - top);
+    return top + log(sum);
+}
+
+/* A token as OpenAI shows it: "token" (its text; a partial UTF-8 character
+ * as U+FFFD), "logprob", "bytes". */
+static void token_json(sbuf *b, const server *s, int32_t token, double logprob, size_t *n_bytes) {
+    char piece[256];
+    size_t n = 0;
+    if (dsv3_token_to_piece(s->model, token, 0, piece, sizeof piece, &n) != DSV3_OK) n = 0;
+    sbuf_str(b, "{\"token\":");
+    sbuf_json_string(b, piece, n);
+    sbuf_printf(b, ",\"logprob\":%.9g,\"bytes\":[", logprob);
+    for (size_t i = 0; i < n; i++) sbuf_printf(b, "%s%u", i ? "," : "", (unsigned)(unsigned char)piece[i]);
+    sbuf_str(b, "]");
+    if (n_bytes) *n_bytes = n;
+}
+
+/* The k most likely tokens of logits (k <= 20), best first. */
+static int top_tokens(const float *x, size_t n, int k, int32_t *ids) {
+    int have = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (have == k && !(x[i] > x[ids[k - 1]])) continue;
+        int at = have < k ? have++ : k - 1;
+        while (at > 0 && x[i] > x[ids[at - 1]]) ids[at] = ids[at - 1], at--;
+        ids[at] = (int32_t)i;
+    }
+    return have;
+}
+
+/* The entry of a generated token, from the distribution it was drawn from;
+ * then that distribution becomes the one after it. */
+static void add_logprob(generation *g, int32_t token) {
+    const float *p = g->prev;
+    double lse = log_sum_exp(p, g->n_vocab);
+    int32_t top[20];
+    int n_top = top_tokens(p, g->n_vocab, g->r->top_logprobs, top);
+    size_t n_bytes = 0;
+    const char *sep = g->n_logprobs ? "," : "";
+    if (g->r->chat) {
+        sbuf e = {0};
+        token_json(&e, g->s, token, p[token] - lse, &n_bytes);
+        sbuf_str(&e, ",\"top_logprobs\":[");
+        for (int i = 0; i < n_top; i++) {
+            if (i) sbuf_str(&e, ",");
+            token_json(&e, g->s, top[i], p[top[i]] - lse, NULL);
+            sbuf_str(&e, "}");
+        }
+        sbuf_str(&e, "]}");
+        sbuf_str(&g->lp, sep);
+        sbuf_add(&g->lp, e.data, e.len);
+        sbuf_free(&e);
+    } else { /* the legacy completions shape: four parallel arrays */
+        char piece[256];
+        if (dsv3_token_to_piece(g->s->model, token, 0, piece, sizeof piece, &n_bytes) != DSV3_OK) n_bytes = 0;
+        sbuf_str(&g->lp_tokens, sep);
+        sbuf_json_string(&g->lp_tokens, piece, n_bytes);
+        sbuf_printf(&g->lp_values, "%s%.9g", sep, p[token] - lse);
+        sbuf_printf(&g->lp_offsets, "%s%zu", sep, g->text_offset);
+        sbuf_printf(&g->lp_top, "%s{", sep);
+        for (int i = 0; i < n_top; i++) {
+            size_t n = 0;
+            if (dsv3_token_to_piece(g->s->model, top[i], 0, piece, sizeof piece, &n) != DSV3_OK) n = 0;
+            if (i) sbuf_str(&g->lp_top, ",");
+            sbuf_json_string(&g->lp_top, piece, n);
+            sbuf_printf(&g->lp_top, ":%.9g", p[top[i]] - lse);
+        }
+        sbuf_str(&g->lp_top, "}");
+    }
+    g->text_offset += n_bytes;
+    g->n_logprobs++;
+    const float *next = dsv3_context_logits(g->sl->ctx);
+    if (next) memcpy(g->prev, next, g->n_vocab * sizeof *g->prev);
+}
+
+/* The members of list added since `from` (without the separating comma). */
+static void list_since(sbuf *b, const sbuf *list, size_t from) {
+    if (from < list->len && list->data[from] == ',') from++;
+    if (from < list->len) sbuf_add(b, list->data + from, list->len - from);
+}
+
+/* A choice's "logprobs" member's value: all its entries, or (streaming) the
+ * ones not sent yet, which are then marked sent. */
+static void logprobs_json(sbuf *b, generation *g, int stream) {
+    sbuf *lists[5] = {&g->lp, &g->lp_tokens, &g->lp_values, &g->lp_top, &g->lp_offsets};
+    size_t from[5] = {0, 0, 0, 0, 0};
+    if (stream) memcpy(from, g->streamed, sizeof from);
+    if (!g->r->logprobs) {
+        sbuf_str(b, "null");
+    } else if (g->r->chat) {
+        sbuf_str(b, "{\"content\":[");
+        list_since(b, lists[0], from[0]);
+        sbuf_str(b, "],\"refusal\":null}");
+    } else {
+        static const char *const names[4] = {"tokens", "token_logprobs", "top_logprobs", "text_offset"};
+        for (int i = 0; i < 4; i++) {
+            sbuf_printf(b, "%s\"%s\":[", i ? "],": "{", names[i]);
+            list_since(b, lists[i + 1], from[i + 1]);
+        }
+        sbuf_str(b, "]}");
+    }
+    if (stream)
+        for (int i = 0; i < 5; i++) g->streamed[i] = lists[i]->len;
 }
 
 /* One finished call: into g->calls (a JSON array's members), and streamed. */
@@ -745,6 +881,7 @@ static int tool_call_token(generation *g, int32_t token, const char *text, size_
 
 static int32_t on_token(void *user, int32_t token, const char *text, size_t len) {
     generation *g = (generation *)user;
+    if (g->prev && token >= 0) add_logprob(g, token);
     if (g->r->tools && tool_call_token(g, token, text, len)) return stop_requested || g->client_gone;
     if (len && !g->client_gone) {
         if (g->r->stream) stream_text(g, text, len, NULL);
@@ -796,12 +933,18 @@ static void run_request(server *s, int fd, gen_request *r) {
         generation *g = &gens[k];
         g->s = s, g->r = r, g->sl = sl, g->fd = fd, g->index = k;
         g->created = k ? gens[0].created : (long long)time(NULL);
+        if (r->logprobs) {
+            g->n_vocab = dsv3_model_n_vocab(s->model);
+            g->prev = (float *)malloc(g->n_vocab * sizeof *g->prev);
+        }
         if (k) memcpy(g->id, gens[0].id, sizeof g->id);
         else
             snprintf(g->id, sizeof g->id, "%s-%llx%06lx", r->chat ? "chatcmpl" : "cmpl",
                      (unsigned long long)s->started, (unsigned long)atomic_fetch_add(&s->next_id, 1));
     }
     int32_t st = dsv3_context_rewind(sl->ctx, cached);
+    for (int k = 0; k < n_choices && r->logprobs; k++)
+        if (!gens[k].prev) st = DSV3_ERR_OUT_OF_MEMORY;
     if (st == DSV3_OK && r->n_prompt - 1 > cached)
         st = dsv3_prefill(sl->ctx, r->prompt + cached, r->n_prompt - 1 - cached, NULL);
 
@@ -822,6 +965,7 @@ static void run_request(server *s, int fd, gen_request *r) {
         if (st == DSV3_OK) st = dsv3_prefill(sl->ctx, r->prompt + r->n_prompt - 1, 1, NULL);
         if (st == DSV3_OK) st = dsv3_context_set_seed(sl->ctx, r->seed + (uint64_t)k);
         if (st != DSV3_OK) break;
+        if (r->logprobs) memcpy(g->prev, dsv3_context_logits(sl->ctx), g->n_vocab * sizeof *g->prev);
         if (streaming && r->chat) stream_text(g, NULL, 0, NULL); /* the role comes first */
         if (g->client_gone) {
             client_gone = 1;
@@ -879,7 +1023,7 @@ static void run_request(server *s, int fd, gen_request *r) {
         sbuf_json_string(&b, s->model_id, strlen(s->model_id));
         sbuf_str(&b, ",\"choices\":[");
         for (int k = 0; k < n_choices; k++) {
-            const generation *g = &gens[k];
+            generation *g = &gens[k];
             const char *finish = why[k] == DSV3_STOP_MAX_TOKENS || why[k] == DSV3_STOP_CONTEXT_FULL ? "length"
                                : g->n_calls                                                         ? "tool_calls"
                                                                                                     : "stop";
@@ -894,8 +1038,11 @@ static void run_request(server *s, int fd, gen_request *r) {
                 sbuf_str(&b, "]");
             }
             if (r->chat) sbuf_str(&b, "}");
-            sbuf_printf(&b, ",\"logprobs\":null,\"finish_reason\":\"%s\"}", finish);
-            incomplete |= g->text.failed || g->calls.failed;
+            sbuf_str(&b, ",\"logprobs\":");
+            logprobs_json(&b, &gens[k], 0);
+            sbuf_printf(&b, ",\"finish_reason\":\"%s\"}", finish);
+            incomplete |= g->text.failed || g->calls.failed || g->lp.failed || g->lp_tokens.failed ||
+                          g->lp_values.failed || g->lp_top.failed || g->lp_offsets.failed;
         }
         sbuf_str(&b, "],");
         usage_json(&b, r->n_prompt, n_generated, cached);
@@ -908,6 +1055,12 @@ static void run_request(server *s, int fd, gen_request *r) {
         sbuf_free(&gens[k].text);
         sbuf_free(&gens[k].call);
         sbuf_free(&gens[k].calls);
+        sbuf_free(&gens[k].lp);
+        sbuf_free(&gens[k].lp_tokens);
+        sbuf_free(&gens[k].lp_values);
+        sbuf_free(&gens[k].lp_top);
+        sbuf_free(&gens[k].lp_offsets);
+        free(gens[k].prev);
     }
     free(gens);
 }

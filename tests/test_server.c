@@ -16,6 +16,7 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -48,9 +49,11 @@ static int server_port;
 #endif
 static pid_t server_pid;
 static volatile sig_atomic_t section; /* an index into section_names */
-static const char *const section_names[] = {"starting the server", "basics", "chat", "completions", "concurrent",
-                                            "prefix cache", "choices", "tool calls", "bad requests", "disconnects",
-                                            "connection limit", "SIGTERM"};
+static const char *const section_names[] = {"starting the server", "basics",       "chat",
+                                            "completions",         "concurrent",   "prefix cache",
+                                            "choices",             "logprobs",     "tool calls",
+                                            "bad requests",        "disconnects",  "connection limit",
+                                            "SIGTERM"};
 
 static void print_proc_file(const char *path, const char *label) {
     char text[256];
@@ -753,6 +756,97 @@ static void test_choices(void) {
     for (int k = 0; k < 3; k++) free(alone[k]);
 }
 
+/* logprobs: greedy, each token is its distribution's most likely one, so its
+ * log-probability is the first alternative's; the probabilities listed sum to
+ * at most 1; the tokens spell the text; streamed entries equal the whole. */
+static void test_logprobs(void) {
+    response r = post("/v1/completions", "{\"prompt\":\"And God said\",\"max_tokens\":6,\"temperature\":0,\"logprobs\":3,"
+                                         "\"cache_prompt\":false}");
+    json_doc doc;
+    int ok = r.status == 200 && parse_body(&r, &doc);
+    const json_node *tokens = ok ? at_path(&doc, "choices.0.logprobs.tokens") : NULL;
+    const json_node *values = ok ? at_path(&doc, "choices.0.logprobs.token_logprobs") : NULL;
+    const json_node *tops = ok ? at_path(&doc, "choices.0.logprobs.top_logprobs") : NULL;
+    const json_node *offsets = ok ? at_path(&doc, "choices.0.logprobs.text_offset") : NULL;
+    int shape = tokens && values && tops && offsets && tokens->n_children == 6 && values->n_children == 6 &&
+                tops->n_children == 6 && offsets->n_children == 6;
+    int consistent = shape;
+    sbuf spelled = {0};
+    sbuf_add(&spelled, "", 0);
+    const json_node *t = shape ? json_first(&doc, tokens) : NULL, *v = shape ? json_first(&doc, values) : NULL;
+    const json_node *top = shape ? json_first(&doc, tops) : NULL, *off = shape ? json_first(&doc, offsets) : NULL;
+    for (; t && v && top && off; t = json_next(&doc, t), v = json_next(&doc, v), top = json_next(&doc, top),
+                                  off = json_next(&doc, off)) {
+        consistent &= off->type == JSON_NUMBER && off->number == (double)spelled.len;
+        sbuf_add(&spelled, json_str(&doc, t), t->str_len);
+        double best = -1e30, mass = 0;
+        for (const json_node *a = json_first(&doc, top); a; a = json_next(&doc, a)) {
+            if (a->number > best) best = a->number;
+            mass += exp(a->number);
+        }
+        consistent &= top->n_children >= 1 && top->n_children <= 3 && v->number <= 0 && v->number == best &&
+                      mass <= 1.0 + 1e-6;
+    }
+    CHECK(consistent && spelled.data && str_is(str_at(&doc, "choices.0.text"), spelled.data), "completion logprobs: %s",
+          r.body);
+    sbuf_free(&spelled);
+    if (ok) json_free(&doc);
+    free_response(&r);
+
+    const char *chat = "{\"messages\":[{\"role\":\"user\",\"content\":\"Who made the heaven?\"}],\"max_tokens\":5,"
+                       "\"temperature\":0,\"logprobs\":true,\"top_logprobs\":2,\"cache_prompt\":false%s}";
+    char body[256];
+    snprintf(body, sizeof body, chat, "");
+    r = post("/v1/chat/completions", body);
+    ok = r.status == 200 && parse_body(&r, &doc);
+    const json_node *content = ok ? at_path(&doc, "choices.0.logprobs.content") : NULL;
+    consistent = content && content->n_children == (uint32_t)num_at(&doc, "usage.completion_tokens");
+    sbuf whole = {0}, streamed = {0};
+    sbuf_add(&whole, "", 0);
+    sbuf_add(&streamed, "", 0);
+    for (const json_node *e = content ? json_first(&doc, content) : NULL; e; e = json_next(&doc, e)) {
+        const json_node *alt = json_first(&doc, json_get(&doc, e, "top_logprobs"));
+        const json_node *lp = json_get(&doc, e, "logprob"), *tok = json_get(&doc, e, "token");
+        consistent &= lp && tok && alt && json_get(&doc, alt, "logprob") &&
+                      json_get(&doc, alt, "logprob")->number == lp->number &&
+                      json_get(&doc, e, "top_logprobs")->n_children == 2 &&
+                      json_get(&doc, e, "bytes")->n_children == tok->str_len;
+        if (tok) sbuf_printf(&whole, "%s %.9g|", json_str(&doc, tok), lp ? lp->number : 0.0);
+    }
+    CHECK(consistent && str_at(&doc, "choices.0.message.content"), "chat logprobs: %s", r.body);
+    if (ok) json_free(&doc);
+    free_response(&r);
+
+    snprintf(body, sizeof body, chat, ",\"stream\":true");
+    r = post("/v1/chat/completions", body);
+    const char *p = r.body;
+    while (p && *p) { /* each chunk's entries, in order */
+        const char *eol = strstr(p, "\n\n");
+        if (!eol) break;
+        json_doc chunk;
+        if (!strncmp(p, "data: {", 7) && json_parse(&chunk, p + 6, (size_t)(eol - p - 6), 64) == 0) {
+            const json_node *c = at_path(&chunk, "choices.0.logprobs.content");
+            for (const json_node *e = c ? json_first(&chunk, c) : NULL; e; e = json_next(&chunk, e)) {
+                const json_node *lp = json_get(&chunk, e, "logprob"), *tok = json_get(&chunk, e, "token");
+                if (tok) sbuf_printf(&streamed, "%s %.9g|", json_str(&chunk, tok), lp ? lp->number : 0.0);
+            }
+            json_free(&chunk);
+        }
+        p = eol + 2;
+    }
+    CHECK(whole.len > 0 && whole.data && streamed.data && !strcmp(whole.data, streamed.data),
+          "streamed logprobs '%s', whole '%s'", streamed.data, whole.data);
+    sbuf_free(&whole);
+    sbuf_free(&streamed);
+    free_response(&r);
+
+    check_error("top_logprobs 21", post("/v1/chat/completions", "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],"
+                                                                "\"logprobs\":true,\"top_logprobs\":21}"),
+                400, "invalid_request_error", "top_logprobs");
+    check_error("completion logprobs 6", post("/v1/completions", "{\"prompt\":\"x\",\"logprobs\":6}"), 400,
+                "invalid_request_error", "logprobs");
+}
+
 /* ---- Tool calls ------------------------------------------------------------ */
 
 static int split_is(const char *text, size_t sep, const char *name, const char *args) {
@@ -897,9 +991,10 @@ int main(int argc, char **argv) {
         if (pid > 0) kill(pid, SIGKILL), waitpid(pid, NULL, 0);
         return test_summary();
     }
-    void (*const sections[])(void) = {test_basics,       test_chat,         test_completions,
-                                      test_concurrent,   test_prefix_cache, test_choices,      test_tool_calls,
-                                      test_bad_requests, test_disconnects,  test_connection_limit};
+    /* in section_names' order */
+    void (*const sections[])(void) = {test_basics,    test_chat,         test_completions, test_concurrent,
+                                      test_prefix_cache, test_choices,   test_logprobs,    test_tool_calls,
+                                      test_bad_requests, test_disconnects, test_connection_limit};
     for (size_t i = 0; i < sizeof sections / sizeof *sections; i++) {
         section = (sig_atomic_t)(i + 1);
         sections[i]();
