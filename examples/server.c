@@ -228,6 +228,9 @@ typedef struct gen_request {
     int tools; /* tools were offered: generated tool calls become tool_calls */
     int n_choices;
     int logprobs, top_logprobs; /* each token's log-probability, and the most likely alternatives' */
+    int echo;       /* completions: the answer starts with the prompt */
+    size_t echo_from; /* the prompt's first token to show (1 past a BOS the server added) */
+    int generate;   /* 0: max_tokens 0 (echo only) */
 } gen_request;
 
 /* DeepSeek's tool-call tokens (dsv3-tokenizer.md §2), as server.tool_tokens. */
@@ -323,8 +326,8 @@ static int parse_common(server *s, const json_doc *doc, const json_node *root, g
         get_integer(doc, root, "top_k", 0, 1e9, &top_k, e) ||
         get_number(doc, root, "min_p", 0, 1, &min_p, e) ||
         get_integer(doc, root, "n", 1, MAX_CHOICES, &n, e) ||
-        get_integer(doc, root, "max_tokens", 1, 1e9, &max_tokens, e) ||
-        get_integer(doc, root, "max_completion_tokens", 1, 1e9, &max_tokens, e) ||
+        get_integer(doc, root, "max_tokens", 0, 1e9, &max_tokens, e) ||
+        get_integer(doc, root, "max_completion_tokens", 0, 1e9, &max_tokens, e) ||
         get_integer(doc, root, "seed", -9.2e18, 9.2e18, &seed, e) ||
         get_bool(doc, root, "stream", &r->stream, e) ||
         get_bool(doc, root, "cache_prompt", &r->cache_prompt, e))
@@ -334,6 +337,10 @@ static int parse_common(server *s, const json_doc *doc, const json_node *root, g
     r->sampling.top_k = (int32_t)top_k;
     r->sampling.min_p = (float)min_p;
     r->max_tokens = (int32_t)max_tokens;
+    /* 0 tokens: scoring the prompt (echo with logprobs); absent: until full */
+    const json_node *mt = json_get(doc, root, "max_tokens");
+    if (!mt || mt->type == JSON_NULL) mt = json_get(doc, root, "max_completion_tokens");
+    r->generate = !(mt && mt->type == JSON_NUMBER && mt->number == 0);
     r->n_choices = (int)n;
     r->seed = has_seed ? (uint64_t)(int64_t)seed
                        : mix64((uint64_t)time(NULL) ^ mix64(atomic_fetch_add(&s->next_id, 1)));
@@ -515,6 +522,7 @@ static int parse_chat(server *s, const json_doc *doc, const json_node *root, gen
     if (get_bool(doc, root, "logprobs", &r->logprobs, e) || get_integer(doc, root, "top_logprobs", 0, 20, &top, e))
         return -1;
     r->top_logprobs = (int)top;
+    if (!r->generate) return fail(e, 400, "max_tokens", "invalid_value", "'max_tokens' must be at least 1");
     const json_node *msgs = json_get(doc, root, "messages");
     if (!msgs) return fail(e, 400, "messages", "missing_required_parameter", "'messages' is required");
     if (msgs->type != JSON_ARRAY) return fail(e, 400, "messages", "invalid_type", "'messages' must be an array");
@@ -572,11 +580,18 @@ static int parse_completion(server *s, const json_doc *doc, const json_node *roo
     if (get_integer(doc, root, "logprobs", 0, 5, &top, e)) return -1;
     r->logprobs = top >= 0;
     r->top_logprobs = top >= 0 ? (int)top : 0;
+    if (get_bool(doc, root, "echo", &r->echo, e)) return -1;
+    if (!r->generate && !r->echo)
+        return fail(e, 400, "max_tokens", "invalid_value", "'max_tokens' 0 needs 'echo' (scoring the prompt)");
     const json_node *prompt = json_get(doc, root, "prompt");
     if (!prompt) return fail(e, 400, "prompt", "missing_required_parameter", "'prompt' is required");
     if (prompt->type == JSON_ARRAY && prompt->n_children == 1 && json_first(doc, prompt)->type == JSON_STRING)
         prompt = json_first(doc, prompt); /* ["text"]: one prompt */
-    if (prompt->type == JSON_STRING) return tokenize_prompt(s, json_str(doc, prompt), prompt->str_len, 1, r, e);
+    if (prompt->type == JSON_STRING) {
+        if (tokenize_prompt(s, json_str(doc, prompt), prompt->str_len, 1, r, e)) return -1;
+        r->echo_from = r->n_prompt && r->prompt[0] == dsv3_model_token_bos(s->model); /* past the BOS added here */
+        return 0;
+    }
     if (prompt->type != JSON_ARRAY || !prompt->n_children)
         return fail(e, 400, "prompt", "invalid_type", "'prompt' must be a string, or an array of token ids");
     /* An array of token ids. */
@@ -748,13 +763,13 @@ static int top_tokens(const float *x, size_t n, int k, int32_t *ids) {
     return have;
 }
 
-/* The entry of a generated token, from the distribution it was drawn from;
- * then that distribution becomes the one after it. */
-static void add_logprob(generation *g, int32_t token) {
-    const float *p = g->prev;
-    double lse = log_sum_exp(p, g->n_vocab);
+/* A token's entry, from the distribution p it was drawn from (NULL: none, as
+ * for an echoed prompt's first token); render_special as dsv3_token_to_piece
+ * (an echoed prompt shows its special tokens, generated text does not). */
+static void add_entry(generation *g, const float *p, int32_t token, int32_t render_special) {
+    double lse = p ? log_sum_exp(p, g->n_vocab) : 0;
     int32_t top[20];
-    int n_top = top_tokens(p, g->n_vocab, g->r->top_logprobs, top);
+    int n_top = p ? top_tokens(p, g->n_vocab, g->r->top_logprobs, top) : 0;
     size_t n_bytes = 0;
     const char *sep = g->n_logprobs ? "," : "";
     if (g->r->chat) {
@@ -772,11 +787,19 @@ static void add_logprob(generation *g, int32_t token) {
         sbuf_free(&e);
     } else { /* the legacy completions shape: four parallel arrays */
         char piece[256];
-        if (dsv3_token_to_piece(g->s->model, token, 0, piece, sizeof piece, &n_bytes) != DSV3_OK) n_bytes = 0;
+        if (dsv3_token_to_piece(g->s->model, token, render_special, piece, sizeof piece, &n_bytes) != DSV3_OK)
+            n_bytes = 0;
         sbuf_str(&g->lp_tokens, sep);
         sbuf_json_string(&g->lp_tokens, piece, n_bytes);
-        sbuf_printf(&g->lp_values, "%s%.9g", sep, p[token] - lse);
+        if (p) sbuf_printf(&g->lp_values, "%s%.9g", sep, p[token] - lse);
+        else sbuf_printf(&g->lp_values, "%snull", sep);
         sbuf_printf(&g->lp_offsets, "%s%zu", sep, g->text_offset);
+        if (!p) {
+            sbuf_printf(&g->lp_top, "%snull", sep);
+            g->text_offset += n_bytes;
+            g->n_logprobs++;
+            return;
+        }
         sbuf_printf(&g->lp_top, "%s{", sep);
         for (int i = 0; i < n_top; i++) {
             size_t n = 0;
@@ -789,8 +812,33 @@ static void add_logprob(generation *g, int32_t token) {
     }
     g->text_offset += n_bytes;
     g->n_logprobs++;
+}
+
+/* A generated token's entry; then the distribution after it is kept. */
+static void add_logprob(generation *g, int32_t token) {
+    add_entry(g, g->prev, token, 0);
     const float *next = dsv3_context_logits(g->sl->ctx);
     if (next) memcpy(g->prev, next, g->n_vocab * sizeof *g->prev);
+}
+
+/* echo with logprobs: prefills all but the prompt's last token in short
+ * batches whose every position's logits score the token after it; the
+ * entries go to g (tokens from `first` on: a BOS the server added is not
+ * shown). */
+static int32_t prefill_scored(generation *g, dsv3_context *ctx, const int32_t *prompt, size_t n_prompt, size_t first) {
+    enum { SCORE_BATCH = 16 };
+    float *logits = (float *)malloc((size_t)SCORE_BATCH * g->n_vocab * sizeof *logits);
+    if (!logits) return DSV3_ERR_OUT_OF_MEMORY;
+    int32_t st = DSV3_OK;
+    if (first == 0) add_entry(g, NULL, prompt[0], 1);
+    for (size_t at = 0; at + 1 < n_prompt && st == DSV3_OK; at += SCORE_BATCH) {
+        size_t m = n_prompt - 1 - at < SCORE_BATCH ? n_prompt - 1 - at : SCORE_BATCH;
+        st = dsv3_prefill(ctx, prompt + at, m, logits);
+        for (size_t j = 0; j < m && st == DSV3_OK; j++)
+            if (at + j + 1 >= first) add_entry(g, logits + j * g->n_vocab, prompt[at + j + 1], 1);
+    }
+    free(logits);
+    return st;
 }
 
 /* The members of list added since `from` (without the separating comma). */
@@ -921,7 +969,7 @@ static void run_request(server *s, int fd, gen_request *r) {
     /* The prompt's last token is always fed, alone: its logits start each
        choice's reply (the others rewind to it), so all choices start alike. */
     if (cached >= r->n_prompt) cached = r->n_prompt - 1;
-    if (!r->cache_prompt) cached = 0;
+    if (!r->cache_prompt || (r->echo && r->logprobs)) cached = 0; /* scoring needs every position's logits */
     int n_choices = r->n_choices > 0 ? r->n_choices : 1;
     generation *gens = (generation *)calloc((size_t)n_choices, sizeof *gens);
     if (!gens) {
@@ -945,8 +993,24 @@ static void run_request(server *s, int fd, gen_request *r) {
     int32_t st = dsv3_context_rewind(sl->ctx, cached);
     for (int k = 0; k < n_choices && r->logprobs; k++)
         if (!gens[k].prev) st = DSV3_ERR_OUT_OF_MEMORY;
-    if (st == DSV3_OK && r->n_prompt - 1 > cached)
+    if (st == DSV3_OK && r->echo && r->logprobs)
+        st = prefill_scored(&gens[0], sl->ctx, r->prompt, r->n_prompt, r->echo_from);
+    else if (st == DSV3_OK && r->n_prompt - 1 > cached)
         st = dsv3_prefill(sl->ctx, r->prompt + cached, r->n_prompt - 1 - cached, NULL);
+    sbuf echo = {0}; /* the prompt as text, with its special tokens */
+    for (size_t i = r->echo_from; r->echo && i < r->n_prompt; i++) {
+        char piece[256];
+        size_t n = 0;
+        if (dsv3_token_to_piece(s->model, r->prompt[i], 1, piece, sizeof piece, &n) == DSV3_OK) sbuf_add(&echo, piece, n);
+    }
+    if (echo.failed) st = DSV3_ERR_OUT_OF_MEMORY;
+    for (int k = 1; k < n_choices && r->echo && r->logprobs; k++) { /* every answer starts with the prompt's entries */
+        sbuf *from[5] = {&gens[0].lp, &gens[0].lp_tokens, &gens[0].lp_values, &gens[0].lp_top, &gens[0].lp_offsets};
+        sbuf *to[5] = {&gens[k].lp, &gens[k].lp_tokens, &gens[k].lp_values, &gens[k].lp_top, &gens[k].lp_offsets};
+        for (int i = 0; i < 5; i++) sbuf_add(to[i], from[i]->data ? from[i]->data : "", from[i]->len);
+        gens[k].text_offset = gens[0].text_offset;
+        gens[k].n_logprobs = gens[0].n_logprobs;
+    }
 
     int streaming = 0, client_gone = 0;
     if (st == DSV3_OK && r->stream) {
@@ -967,6 +1031,8 @@ static void run_request(server *s, int fd, gen_request *r) {
         if (st != DSV3_OK) break;
         if (r->logprobs) memcpy(g->prev, dsv3_context_logits(sl->ctx), g->n_vocab * sizeof *g->prev);
         if (streaming && r->chat) stream_text(g, NULL, 0, NULL); /* the role comes first */
+        if (streaming && echo.len) stream_text(g, echo.data, echo.len, NULL);
+        if (!streaming && echo.len) sbuf_add(&g->text, echo.data, echo.len);
         if (g->client_gone) {
             client_gone = 1;
             break;
@@ -980,7 +1046,8 @@ static void run_request(server *s, int fd, gen_request *r) {
         gp.on_token = on_token;
         gp.user = g;
         size_t n_choice = 0;
-        st = dsv3_generate(sl->ctx, &gp, &why[k], &n_choice);
+        if (r->generate) st = dsv3_generate(sl->ctx, &gp, &why[k], &n_choice);
+        else why[k] = DSV3_STOP_MAX_TOKENS;
         n_generated += n_choice;
         client_gone = g->client_gone;
         if (st == DSV3_OK && why[k] != DSV3_STOP_CALLBACK) n_done++;
@@ -1051,6 +1118,7 @@ static void run_request(server *s, int fd, gen_request *r) {
         else send_response(fd, 200, NULL, b.data, b.len);
     }
     sbuf_free(&b);
+    sbuf_free(&echo);
     for (int k = 0; k < n_choices; k++) {
         sbuf_free(&gens[k].text);
         sbuf_free(&gens[k].call);

@@ -51,7 +51,8 @@ static pid_t server_pid;
 static volatile sig_atomic_t section; /* an index into section_names */
 static const char *const section_names[] = {"starting the server", "basics",       "chat",
                                             "completions",         "concurrent",   "prefix cache",
-                                            "choices",             "logprobs",     "tool calls",
+                                            "choices",             "logprobs",     "echo",
+                                            "tool calls",
                                             "bad requests",        "disconnects",  "connection limit",
                                             "SIGTERM"};
 
@@ -847,6 +848,56 @@ static void test_logprobs(void) {
                 "invalid_request_error", "logprobs");
 }
 
+/* echo: the prompt, then the answer; with logprobs and max_tokens 0 it scores
+ * the prompt (each token from the distribution after the ones before it). */
+static void test_echo(void) {
+    response r = post("/v1/completions", "{\"prompt\":\"And God said unto Moses\",\"max_tokens\":0,\"echo\":true,"
+                                         "\"logprobs\":1}");
+    json_doc doc;
+    int ok = r.status == 200 && parse_body(&r, &doc);
+    const json_node *tokens = ok ? at_path(&doc, "choices.0.logprobs.tokens") : NULL;
+    const json_node *values = ok ? at_path(&doc, "choices.0.logprobs.token_logprobs") : NULL;
+    int scored = tokens && values && tokens->n_children == values->n_children &&
+                 tokens->n_children + 1 == (uint32_t)num_at(&doc, "usage.prompt_tokens") && /* all but BOS */
+                 num_at(&doc, "usage.completion_tokens") == 0 &&
+                 str_is(str_at(&doc, "choices.0.text"), "And God said unto Moses");
+    sbuf spelled = {0};
+    sbuf_add(&spelled, "", 0);
+    for (const json_node *t = tokens ? json_first(&doc, tokens) : NULL, *v = values ? json_first(&doc, values) : NULL;
+         t && v; t = json_next(&doc, t), v = json_next(&doc, v)) {
+        sbuf_add(&spelled, json_str(&doc, t), t->str_len);
+        scored &= v->type == JSON_NUMBER && v->number <= 0;
+    }
+    CHECK(scored && spelled.data && !strcmp(spelled.data, "And God said unto Moses"), "scoring a prompt: %s", r.body);
+    sbuf_free(&spelled);
+    if (ok) json_free(&doc);
+    free_response(&r);
+
+    char *plain = completion_text("{\"prompt\":\"And God said\",\"max_tokens\":5,\"temperature\":0,\"cache_prompt\":false}");
+    char *echoed = completion_text(
+        "{\"prompt\":\"And God said\",\"max_tokens\":5,\"temperature\":0,\"echo\":true,\"cache_prompt\":false}");
+    CHECK(plain && echoed && !strncmp(echoed, "And God said", 12) && !strcmp(echoed + 12, plain),
+          "echo: '%s', without: '%s'", echoed ? echoed : "(error)", plain ? plain : "(error)");
+    free(plain);
+    free(echoed);
+
+    /* token ids: no BOS is added, so the first token has no log-probability */
+    r = post("/v1/completions", "{\"prompt\":[5,6,7],\"max_tokens\":0,\"echo\":true,\"logprobs\":0}");
+    ok = r.status == 200 && parse_body(&r, &doc);
+    values = ok ? at_path(&doc, "choices.0.logprobs.token_logprobs") : NULL;
+    CHECK(values && values->n_children == 3 && json_first(&doc, values)->type == JSON_NULL &&
+              json_next(&doc, json_first(&doc, values))->type == JSON_NUMBER,
+          "echoed token ids: %s", r.body);
+    if (ok) json_free(&doc);
+    free_response(&r);
+
+    check_error("max_tokens 0 without echo", post("/v1/completions", "{\"prompt\":\"x\",\"max_tokens\":0}"), 400,
+                "invalid_request_error", "max_tokens");
+    check_error("chat max_tokens 0",
+                post("/v1/chat/completions", "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"max_tokens\":0}"),
+                400, "invalid_request_error", "max_tokens");
+}
+
 /* ---- Tool calls ------------------------------------------------------------ */
 
 static int split_is(const char *text, size_t sep, const char *name, const char *args) {
@@ -992,9 +1043,9 @@ int main(int argc, char **argv) {
         return test_summary();
     }
     /* in section_names' order */
-    void (*const sections[])(void) = {test_basics,    test_chat,         test_completions, test_concurrent,
-                                      test_prefix_cache, test_choices,   test_logprobs,    test_tool_calls,
-                                      test_bad_requests, test_disconnects, test_connection_limit};
+    void (*const sections[])(void) = {test_basics,       test_chat,         test_completions, test_concurrent,
+                                      test_prefix_cache, test_choices,      test_logprobs,    test_echo,
+                                      test_tool_calls,   test_bad_requests, test_disconnects, test_connection_limit};
     for (size_t i = 0; i < sizeof sections / sizeof *sections; i++) {
         section = (sig_atomic_t)(i + 1);
         sections[i]();
