@@ -3356,7 +3356,22 @@ enum { GGUF_TOKEN_NORMAL = 1, GGUF_TOKEN_UNKNOWN = 2, GGUF_TOKEN_CONTROL = 3, GG
        GGUF_TOKEN_UNUSED = 5, GGUF_TOKEN_BYTE = 6 };
 
 enum { PRE_DEEPSEEK_V3 = 1, PRE_DEEPSEEK_LLM = 2 };
-enum { CHAT_STYLE_V3 = 1, CHAT_STYLE_R1 = 2 };
+enum { CHAT_STYLE_V3 = 1, CHAT_STYLE_R1 = 2, CHAT_STYLE_V31 = 3 };
+
+static int text_contains(const char *text, size_t len, const char *what) {
+    size_t n = strlen(what);
+    for (size_t i = 0; i + n <= len; i++)
+        if (memcmp(text + i, what, n) == 0) return 1;
+    return 0;
+}
+
+/* Which DeepSeek template a file's chat_template is: V3.1's opens answers
+   with <｜Assistant｜></think>; R1's mentions </think>; else V3's. */
+static int chat_style_of(const char *tmpl, size_t len) {
+    if (text_contains(tmpl, len, "<\xef\xbd\x9c" "Assistant\xef\xbd\x9c></think>")) return CHAT_STYLE_V31;
+    if (text_contains(tmpl, len, "</think>")) return CHAT_STYLE_R1;
+    return CHAT_STYLE_V3;
+}
 
 typedef struct merge_entry {
     int32_t left, right; /* token ids; left < 0: empty slot */
@@ -3657,12 +3672,11 @@ static int32_t vocab_load(vocab *v, const gguf_file *g, const allocator *a, size
     if ((st = meta_bool(g, "tokenizer.ggml.add_bos_token", &v->add_bos, &found, err))) return st;
 
     /* DeepSeek-R1's template strips reasoning from history and opens <think>
-       for the answer; V3's does neither (dsv3-tokenizer.md §5.3). */
+       for the answer; V3's does neither (dsv3-tokenizer.md §5.3); V3.1's
+       opens the answer with <｜Assistant｜></think> (its non-thinking mode). */
     gguf_str tmpl = {"", 0};
     if ((st = meta_string(g, "tokenizer.chat_template", &tmpl, &found, err))) return st;
-    v->chat_style = CHAT_STYLE_V3;
-    for (size_t i = 0; i + 8 <= tmpl.len; i++)
-        if (memcmp(tmpl.ptr + i, "</think>", 8) == 0) v->chat_style = CHAT_STYLE_R1;
+    v->chat_style = chat_style_of(tmpl.ptr, tmpl.len);
     v->present = 1;
     return DSV3_OK;
 }
@@ -11304,6 +11318,13 @@ int32_t dsv3_model_hparams(const dsv3_model *model, dsv3_hparams *out) {
 
 int32_t dsv3_model_has_tokenizer(const dsv3_model *model) { return model && model->vocab.present ? 1 : 0; }
 
+int32_t dsv3_model_chat_style(const dsv3_model *model) {
+    if (!model || !model->vocab.present) return DSV3_CHAT_DEEPSEEK_V3;
+    return model->vocab.chat_style == CHAT_STYLE_R1    ? DSV3_CHAT_DEEPSEEK_R1
+         : model->vocab.chat_style == CHAT_STYLE_V31 ? DSV3_CHAT_DEEPSEEK_V31
+                                                     : DSV3_CHAT_DEEPSEEK_V3;
+}
+
 static int32_t need_tokenizer(const dsv3_model *model) {
     if (!model) return DSV3_ERR_INVALID_ARGUMENT;
     if (!model->vocab.present) {
@@ -11389,6 +11410,20 @@ int32_t dsv3_decoder_flush(dsv3_decoder *decoder, char *buf, size_t buf_size, si
     return DSV3_OK;
 }
 
+/* DeepSeek's chat and tool-call special tokens as text (dsv3-tokenizer.md §2). */
+static const char chat_user[] = "<\xef\xbd\x9cUser\xef\xbd\x9c>";
+static const char chat_assistant[] = "<\xef\xbd\x9c" "Assistant\xef\xbd\x9c>";
+static const char chat_eos[] = "<\xef\xbd\x9c" "end\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>";
+static const char chat_outputs_begin[] = "<\xef\xbd\x9ctool\xe2\x96\x81outputs\xe2\x96\x81" "begin\xef\xbd\x9c>";
+static const char chat_outputs_end[] = "<\xef\xbd\x9ctool\xe2\x96\x81outputs\xe2\x96\x81" "end\xef\xbd\x9c>";
+static const char chat_output_begin[] = "<\xef\xbd\x9ctool\xe2\x96\x81output\xe2\x96\x81" "begin\xef\xbd\x9c>";
+static const char chat_output_end[] = "<\xef\xbd\x9ctool\xe2\x96\x81output\xe2\x96\x81" "end\xef\xbd\x9c>";
+static const char chat_calls_begin[] = "<\xef\xbd\x9ctool\xe2\x96\x81" "calls\xe2\x96\x81" "begin\xef\xbd\x9c>";
+static const char chat_calls_end[] = "<\xef\xbd\x9ctool\xe2\x96\x81" "calls\xe2\x96\x81" "end\xef\xbd\x9c>";
+static const char chat_call_begin[] = "<\xef\xbd\x9ctool\xe2\x96\x81" "call\xe2\x96\x81" "begin\xef\xbd\x9c>";
+static const char chat_call_end[] = "<\xef\xbd\x9ctool\xe2\x96\x81" "call\xe2\x96\x81" "end\xef\xbd\x9c>";
+static const char chat_sep[] = "<\xef\xbd\x9ctool\xe2\x96\x81sep\xef\xbd\x9c>";
+
 /* One turn of either public array: dsv3_chat_message or dsv3_chat_turn. */
 typedef struct chat_view {
     const dsv3_chat_message *messages;
@@ -11403,7 +11438,7 @@ static size_t chat_n_calls(const chat_view *v, size_t i) { return v->messages ? 
 
 /* The tool list after the system prompt: DeepSeek-V3.1's model card layout,
    with the call format of the V3/R1 templates' assistant turns. */
-static void chat_tools(text_out *o, const dsv3_tool *tools, size_t n_tools) {
+static void chat_tools(text_out *o, const dsv3_tool *tools, size_t n_tools, int v31) {
     out_str(o, "\n\n## Tools\nYou have access to the following tools:\n");
     for (size_t i = 0; i < n_tools; i++) {
         out_str(o, "\n### ");
@@ -11416,13 +11451,83 @@ static void chat_tools(text_out *o, const dsv3_tool *tools, size_t n_tools) {
     }
     out_str(o, "\nIMPORTANT: ALWAYS adhere to this exact format for tool use:\n"
                "<\xef\xbd\x9ctool\xe2\x96\x81" "calls\xe2\x96\x81" "begin\xef\xbd\x9c><\xef\xbd\x9ctool\xe2\x96\x81"
-               "call\xe2\x96\x81" "begin\xef\xbd\x9c>function<\xef\xbd\x9ctool\xe2\x96\x81sep\xef\xbd\x9c>"
-               "tool_call_name\n```json\ntool_call_arguments\n```<\xef\xbd\x9ctool\xe2\x96\x81" "call\xe2\x96\x81"
+               "call\xe2\x96\x81" "begin\xef\xbd\x9c>");
+    out_str(o, v31 ? "tool_call_name<\xef\xbd\x9ctool\xe2\x96\x81sep\xef\xbd\x9c>tool_call_arguments"
+                   : "function<\xef\xbd\x9ctool\xe2\x96\x81sep\xef\xbd\x9c>tool_call_name\n```json\ntool_call_arguments\n```");
+    out_str(o, "<\xef\xbd\x9ctool\xe2\x96\x81" "call\xe2\x96\x81"
                "end\xef\xbd\x9c>{additional_tool_calls}<\xef\xbd\x9ctool\xe2\x96\x81" "calls\xe2\x96\x81"
                "end\xef\xbd\x9c>\n\nWhere:\n"
                "- `tool_call_name` must be an exact match to one of the available tools\n"
-               "- `tool_call_arguments` must be valid JSON that strictly follows the tool's Parameters Schema\n"
-               "- For multiple tool calls, start each one after the first on a new line");
+               "- `tool_call_arguments` must be valid JSON that strictly follows the tool's Parameters Schema\n");
+    out_str(o, v31 ? "- For multiple tool calls, chain them directly without separators or spaces"
+                   : "- For multiple tool calls, start each one after the first on a new line");
+}
+
+/* The turns of DeepSeek-V3.1's template (tokenizer_config.json of
+   DeepSeek-V3.1): an answer after a user turn opens with <｜Assistant｜> and
+   </think> (non-thinking) or <think>; a turn of tool calls after a user turn
+   with <｜Assistant｜></think>; calls are NAME<｜tool▁sep｜>ARGUMENTS, chained
+   without separators; tool outputs have no outer markers and the answer after
+   them follows directly; an answer keeps what follows its first </think>; the
+   generation prompt comes only after a user turn. */
+static int32_t chat_v31(text_out *o, const chat_view *v, size_t n_messages, int32_t add_generation_prompt,
+                        int thinking, char *out, size_t out_size, size_t *n_out) {
+    int is_tool = 0, is_last_user = 0;
+    for (size_t i = 0; i < n_messages; i++) {
+        const char *role = chat_role(v, i), *content = chat_content(v, i);
+        size_t n_calls = chat_n_calls(v, i);
+        if (!strcmp(role, "user")) {
+            is_tool = 0;
+            is_last_user = 1;
+            out_str(o, chat_user);
+            out_str(o, content);
+        } else if (!strcmp(role, "assistant") && n_calls) {
+            if (is_last_user) {
+                out_str(o, chat_assistant);
+                out_str(o, "</think>");
+            }
+            is_last_user = is_tool = 0;
+            if (content) out_str(o, content);
+            out_str(o, chat_calls_begin);
+            for (size_t c = 0; c < n_calls; c++) {
+                const dsv3_tool_call *call = &v->turns[i].tool_calls[c];
+                out_str(o, chat_call_begin);
+                out_str(o, call->name);
+                out_str(o, chat_sep);
+                out_str(o, call->arguments);
+                out_str(o, chat_call_end);
+            }
+            out_str(o, chat_calls_end);
+            out_str(o, chat_eos);
+        } else if (!strcmp(role, "assistant")) {
+            if (is_last_user) {
+                out_str(o, chat_assistant);
+                out_str(o, "</think>");
+            }
+            is_last_user = 0;
+            if (!is_tool) { /* content.split('</think>', 1)[1] */
+                const char *end_think = strstr(content, "</think>");
+                if (end_think) content = end_think + 8;
+            }
+            is_tool = 0;
+            out_str(o, content);
+            out_str(o, chat_eos);
+        } else if (!strcmp(role, "tool")) {
+            is_last_user = 0;
+            is_tool = 1;
+            out_str(o, chat_output_begin);
+            out_str(o, content);
+            out_str(o, chat_output_end);
+        }
+    }
+    if (add_generation_prompt && is_last_user && !is_tool) {
+        out_str(o, chat_assistant);
+        out_str(o, thinking ? "<think>" : "</think>");
+    }
+    *n_out = o->n;
+    if (o->n >= out_size) return DSV3_ERR_BUFFER_TOO_SMALL;
+    out[o->n] = '\0';
+    return DSV3_OK;
 }
 
 static int32_t chat_render(const dsv3_model *model, const chat_view *v, size_t n_messages, const dsv3_tool *tools,
@@ -11434,9 +11539,9 @@ static int32_t chat_render(const dsv3_model *model, const chat_view *v, size_t n
     if (style == DSV3_CHAT_AUTO) {
         int32_t st = need_tokenizer(model);
         if (st) return st;
-        style = model->vocab.chat_style == CHAT_STYLE_R1 ? DSV3_CHAT_DEEPSEEK_R1 : DSV3_CHAT_DEEPSEEK_V3;
+        style = dsv3_model_chat_style(model);
     }
-    if (style != DSV3_CHAT_DEEPSEEK_V3 && style != DSV3_CHAT_DEEPSEEK_R1) return DSV3_ERR_INVALID_ARGUMENT;
+    if (style < DSV3_CHAT_DEEPSEEK_V3 || style > DSV3_CHAT_DEEPSEEK_V31_THINKING) return DSV3_ERR_INVALID_ARGUMENT;
     for (size_t i = 0; i < n_messages; i++) {
         const char *r = chat_role(v, i);
         if (!r) return DSV3_ERR_INVALID_ARGUMENT;
@@ -11466,74 +11571,65 @@ static int32_t chat_render(const dsv3_model *model, const chat_view *v, size_t n
         out_str(&o, chat_content(v, i) ? chat_content(v, i) : "");
         first_system = 0;
     }
-    if (n_tools) chat_tools(&o, tools, n_tools);
-    static const char user[] = "<\xef\xbd\x9cUser\xef\xbd\x9c>";
-    static const char assistant[] = "<\xef\xbd\x9c" "Assistant\xef\xbd\x9c>";
-    static const char eos[] = "<\xef\xbd\x9c" "end\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>";
-    static const char outputs_begin[] = "<\xef\xbd\x9ctool\xe2\x96\x81outputs\xe2\x96\x81" "begin\xef\xbd\x9c>";
-    static const char outputs_end[] = "<\xef\xbd\x9ctool\xe2\x96\x81outputs\xe2\x96\x81" "end\xef\xbd\x9c>";
-    static const char output_begin[] = "<\xef\xbd\x9ctool\xe2\x96\x81output\xe2\x96\x81" "begin\xef\xbd\x9c>";
-    static const char output_end[] = "<\xef\xbd\x9ctool\xe2\x96\x81output\xe2\x96\x81" "end\xef\xbd\x9c>";
-    static const char calls_begin[] = "<\xef\xbd\x9ctool\xe2\x96\x81" "calls\xe2\x96\x81" "begin\xef\xbd\x9c>";
-    static const char calls_end[] = "<\xef\xbd\x9ctool\xe2\x96\x81" "calls\xe2\x96\x81" "end\xef\xbd\x9c>";
-    static const char call_begin[] = "<\xef\xbd\x9ctool\xe2\x96\x81" "call\xe2\x96\x81" "begin\xef\xbd\x9c>";
-    static const char call_end[] = "<\xef\xbd\x9ctool\xe2\x96\x81" "call\xe2\x96\x81" "end\xef\xbd\x9c>";
-    static const char sep[] = "<\xef\xbd\x9ctool\xe2\x96\x81sep\xef\xbd\x9c>";
+    int v31 = style == DSV3_CHAT_DEEPSEEK_V31 || style == DSV3_CHAT_DEEPSEEK_V31_THINKING;
+    if (n_tools) chat_tools(&o, tools, n_tools, v31);
+    if (v31) return chat_v31(&o, v, n_messages, add_generation_prompt, style == DSV3_CHAT_DEEPSEEK_V31_THINKING, out,
+                             out_size, n_out);
     int is_tool = 0, is_output_first = 1;
     for (size_t i = 0; i < n_messages; i++) {
         const char *role = chat_role(v, i), *content = chat_content(v, i);
         if (!strcmp(role, "user")) {
             is_tool = 0;
-            out_str(&o, user);
+            out_str(&o, chat_user);
             out_str(&o, content);
         } else if (!strcmp(role, "assistant")) {
             /* right after tool outputs the answer continues after their end
                marker (the template's content case; its tool-call case writes
                <｜Assistant｜> there, which the model never generates) */
             if (is_tool) {
-                out_str(&o, outputs_end);
+                out_str(&o, chat_outputs_end);
                 is_tool = 0;
             } else {
                 if (style == DSV3_CHAT_DEEPSEEK_R1 && content) content = after_last_think(content);
-                out_str(&o, assistant);
+                out_str(&o, chat_assistant);
             }
             if (content) out_str(&o, content);
             size_t n_calls = chat_n_calls(v, i);
             if (n_calls) {
-                out_str(&o, calls_begin);
+                out_str(&o, chat_calls_begin);
                 for (size_t c = 0; c < n_calls; c++) {
                     const dsv3_tool_call *call = &v->turns[i].tool_calls[c];
                     if (c) out_str(&o, "\n");
-                    out_str(&o, call_begin);
+                    out_str(&o, chat_call_begin);
                     out_str(&o, "function");
-                    out_str(&o, sep);
+                    out_str(&o, chat_sep);
                     out_str(&o, call->name);
                     out_str(&o, "\n```json\n");
                     out_str(&o, call->arguments);
                     out_str(&o, "\n```");
-                    out_str(&o, call_end);
+                    out_str(&o, chat_call_end);
                 }
-                out_str(&o, calls_end);
+                out_str(&o, chat_calls_end);
             }
-            out_str(&o, eos);
+            out_str(&o, chat_eos);
         } else if (!strcmp(role, "tool")) {
             is_tool = 1;
             /* the template never resets is_output_first: later runs of tool
                outputs start with "\n" too */
             if (is_output_first) {
-                out_str(&o, outputs_begin);
+                out_str(&o, chat_outputs_begin);
                 is_output_first = 0;
             } else {
                 out_str(&o, "\n");
             }
-            out_str(&o, output_begin);
+            out_str(&o, chat_output_begin);
             out_str(&o, content);
-            out_str(&o, output_end);
+            out_str(&o, chat_output_end);
         }
     }
-    if (is_tool) out_str(&o, outputs_end);
+    if (is_tool) out_str(&o, chat_outputs_end);
     if (add_generation_prompt && !is_tool) {
-        out_str(&o, assistant);
+        out_str(&o, chat_assistant);
         if (style == DSV3_CHAT_DEEPSEEK_R1) out_str(&o, "<think>\n");
     }
     *n_out = o.n;

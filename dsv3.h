@@ -267,17 +267,26 @@ DSV3_API int32_t dsv3_decoder_flush(dsv3_decoder *decoder, char *buf, size_t buf
  * <｜Assistant｜>. The DeepSeek-R1 template also keeps only the text after the
  * last </think> of earlier assistant turns and opens the answer with
  * "<think>\n".
- * style: DSV3_CHAT_AUTO picks R1 when the file's chat template mentions
- * </think> (model may then not be NULL), else V3; or force DSV3_CHAT_DEEPSEEK_V3 /
- * DSV3_CHAT_DEEPSEEK_R1 (model may be NULL: BOS is <｜begin▁of▁sentence｜>).
- * V3.1's thinking switch is not reproduced (render it with a template engine
- * and use dsv3_tokenize); tool calls: dsv3_chat_format_turns below.
+ * DeepSeek-V3.1's template opens an answer that follows a user turn with
+ * <｜Assistant｜></think> (non-thinking; <｜Assistant｜><think> thinking), keeps
+ * what follows the first </think> of earlier answers, and gives tool outputs
+ * no outer markers (dsv3_chat_format_turns for its tool calls).
+ * style: DSV3_CHAT_AUTO picks V3.1 when the file's chat template holds
+ * <｜Assistant｜></think>, else R1 when it mentions </think> (model may then
+ * not be NULL), else V3; or force one of the styles below (model may be NULL:
+ * BOS is <｜begin▁of▁sentence｜>). Tool calls: dsv3_chat_format_turns below.
  * *n_out receives the length (no NUL is counted); the text is NUL-terminated
  * when out_size > *n_out. DSV3_ERR_BUFFER_TOO_SMALL when out_size <= *n_out.
  * DSV3_ERR_INVALID_ARGUMENT for an unknown role or NULL strings. */
-#define DSV3_CHAT_AUTO        0
-#define DSV3_CHAT_DEEPSEEK_V3 1
-#define DSV3_CHAT_DEEPSEEK_R1 2
+#define DSV3_CHAT_AUTO                  0
+#define DSV3_CHAT_DEEPSEEK_V3           1
+#define DSV3_CHAT_DEEPSEEK_R1           2
+#define DSV3_CHAT_DEEPSEEK_V31          3 /* V3.1, non-thinking (its template's default) */
+#define DSV3_CHAT_DEEPSEEK_V31_THINKING 4 /* V3.1, thinking: the answer opens with <think> */
+
+/* The style DSV3_CHAT_AUTO picks for this model's file (DSV3_CHAT_DEEPSEEK_V3
+ * without a tokenizer): e.g. to offer V3.1's thinking mode. */
+DSV3_API int32_t dsv3_model_chat_style(const dsv3_model *model);
 
 typedef struct dsv3_chat_message {
     const char *role;
@@ -302,7 +311,11 @@ DSV3_API int32_t dsv3_chat_format(const dsv3_model *model, const dsv3_chat_messa
  * tools: the functions the model may call, listed after the system prompt as
  * DeepSeek-V3.1's model card lays them out ("\n\n## Tools\nYou have access to
  * the following tools:\n\n### NAME\nDescription: ...\n\nParameters: SCHEMA\n"
- * and the call format to use); V3's own template lists none. */
+ * and the call format to use); V3's own template lists none. The V3.1 styles
+ * write calls as V3.1's template does: after a user turn
+ * <｜Assistant｜></think>, content if any, then <｜tool▁calls▁begin｜> and per
+ * call <｜tool▁call▁begin｜>NAME<｜tool▁sep｜>ARGUMENTS<｜tool▁call▁end｜>, no
+ * separators, closed by <｜tool▁calls▁end｜><｜end▁of▁sentence｜>. */
 typedef struct dsv3_tool_call {
     const char *name;      /* the function's name */
     const char *arguments; /* its arguments: JSON text */

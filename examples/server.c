@@ -559,12 +559,18 @@ static int parse_chat(server *s, const json_doc *doc, const json_node *root, gen
                 list[i].content = NULL;
         }
     }
+    /* DeepSeek-V3.1's thinking mode, asked for as vLLM and SGLang do */
+    int32_t style = DSV3_CHAT_AUTO;
+    const json_node *kwargs = json_get(doc, root, "chat_template_kwargs");
+    int thinking = 0;
+    if (!rc && kwargs && kwargs->type == JSON_OBJECT) rc = get_bool(doc, kwargs, "thinking", &thinking, e);
+    if (thinking && dsv3_model_chat_style(s->model) == DSV3_CHAT_DEEPSEEK_V31) style = DSV3_CHAT_DEEPSEEK_V31_THINKING;
     char *text = NULL;
     size_t len = 0;
     if (!rc) {
-        int32_t st = dsv3_chat_format_turns(s->model, list, n, tools, n_tools, 1, DSV3_CHAT_AUTO, NULL, 0, &len);
+        int32_t st = dsv3_chat_format_turns(s->model, list, n, tools, n_tools, 1, style, NULL, 0, &len);
         if (st == DSV3_ERR_BUFFER_TOO_SMALL && (text = (char *)malloc(len + 1)) != NULL)
-            st = dsv3_chat_format_turns(s->model, list, n, tools, n_tools, 1, DSV3_CHAT_AUTO, text, len + 1, &len);
+            st = dsv3_chat_format_turns(s->model, list, n, tools, n_tools, 1, style, text, len + 1, &len);
         if (st != DSV3_OK) rc = fail(e, 500, NULL, NULL, text ? dsv3_status_string(st) : "out of memory");
     }
     /* The template's text starts with BOS and holds its special tokens. */

@@ -245,7 +245,10 @@ static response post(const char *path, const char *body) {
     return request("POST", path, KEY, body);
 }
 
-/* A parsed body; json_root is NULL when it is not JSON. */
+/* A parsed body; json_root is NULL when it is not JSON. Every json_doc here
+ * starts zeroed, so json_free is safe on it whether or not a parse filled it
+ * (an unexpected status skips the parse: freeing garbage once crashed the
+ * test when a /health poll met a 503). */
 static int parse_body(const response *r, json_doc *doc) {
     return json_parse(doc, r->body, r->body_len, 64) == 0;
 }
@@ -308,7 +311,7 @@ static stream_result read_stream(const response *r, int chat, int index) {
         size_t len = (size_t)(eol - data);
         if (len == 6 && !strncmp(data, "[DONE]", 6)) s.done = 1;
         else {
-            json_doc doc;
+            json_doc doc = {0};
             if (json_parse(&doc, data, len, 64) == 0) {
                 if (!str_is(str_at(&doc, "object"), chat ? "chat.completion.chunk" : "text_completion")) s.shape_ok = 0;
                 int mine = !at_path(&doc, "choices.0") || num_at(&doc, "choices.0.index") == index;
@@ -339,13 +342,13 @@ static void free_response(response *r) {
 /* A completion's text (NULL on any error), for comparing runs. */
 static char *completion_text(const char *body) {
     response r = post("/v1/completions", body);
-    json_doc doc;
+    json_doc doc = {0};
     char *text = NULL;
     if (r.status == 200 && parse_body(&r, &doc)) {
         const char *t = str_at(&doc, "choices.0.text");
         if (t) text = strdup(t);
     }
-    if (r.raw) json_free(&doc);
+    json_free(&doc);
     free_response(&r);
     return text;
 }
@@ -365,7 +368,7 @@ static void *run_job(void *arg) {
  * positions an idle slot holds. */
 static int health_idle(double *most_cached) {
     response r = request("GET", "/health", NULL, NULL);
-    json_doc doc;
+    json_doc doc = {0};
     int idle = -1;
     if (r.status == 200 && parse_body(&r, &doc)) {
         idle = (int)num_at(&doc, "slots_idle");
@@ -375,7 +378,7 @@ static int health_idle(double *most_cached) {
             if (num_at(&doc, path) > *most_cached) *most_cached = num_at(&doc, path);
         }
     }
-    if (r.raw) json_free(&doc);
+    json_free(&doc);
     free_response(&r);
     return idle;
 }
@@ -383,7 +386,7 @@ static int health_idle(double *most_cached) {
 /* An error answer: the status and the OpenAI error object's type (and param
  * when given). */
 static void check_error(const char *what, response r, int status, const char *type, const char *param) {
-    json_doc doc;
+    json_doc doc = {0};
     int parsed = parse_body(&r, &doc);
     CHECK(r.status == status, "%s: status %d, want %d: %s", what, r.status, status, r.body);
     CHECK(parsed && str_at(&doc, "error.message") && str_is(str_at(&doc, "error.type"), type) &&
@@ -396,7 +399,7 @@ static void check_error(const char *what, response r, int status, const char *ty
 
 static void test_basics(void) {
     response r = request("GET", "/health", NULL, NULL); /* no key needed */
-    json_doc doc;
+    json_doc doc = {0};
     CHECK(r.status == 200 && parse_body(&r, &doc) && str_is(str_at(&doc, "status"), "ok") &&
               num_at(&doc, "slots_idle") == 2,
           "/health: %d %s", r.status, r.body);
@@ -419,7 +422,7 @@ static void test_basics(void) {
 /* Non-streamed and streamed chat; a stop string. */
 static void test_chat(void) {
     response r = post("/v1/chat/completions", CHAT_BODY(",\"max_tokens\":16"));
-    json_doc doc;
+    json_doc doc = {0};
     int ok = r.status == 200 && parse_body(&r, &doc);
     CHECK(ok, "chat: %d %s", r.status, r.body);
     if (!ok) {
@@ -489,7 +492,7 @@ static void test_chat(void) {
 static void test_completions(void) {
     const char *body = "{\"prompt\":\"And God said\",\"max_tokens\":12,\"seed\":5,\"temperature\":0.9,\"cache_prompt\":false}";
     response r = post("/v1/completions", body);
-    json_doc doc;
+    json_doc doc = {0};
     int ok = r.status == 200 && parse_body(&r, &doc);
     CHECK(ok && str_is(str_at(&doc, "object"), "text_completion") && str_at(&doc, "choices.0.text") &&
               str_is(str_at(&doc, "choices.0.finish_reason"), "length") && num_at(&doc, "usage.completion_tokens") == 12 &&
@@ -539,7 +542,7 @@ static void test_prefix_cache(void) {
     const char *turn1 = "{\"messages\":[{\"role\":\"user\",\"content\":\"Tell of the flood and of Noah.\"}],"
                         "\"max_tokens\":20,\"temperature\":0}";
     response r = post("/v1/chat/completions", turn1);
-    json_doc doc;
+    json_doc doc = {0};
     int ok = r.status == 200 && parse_body(&r, &doc);
     CHECK(ok, "turn 1: %s", r.body);
     if (!ok) {
@@ -617,7 +620,7 @@ static void test_bad_requests(void) {
     for (int i = 0; i < 1500; i++) sbuf_str(&big, "the LORD said unto Moses ");
     sbuf_str(&big, "\"}]}");
     response r = post(chat, big.data);
-    json_doc doc;
+    json_doc doc = {0};
     CHECK(r.status == 400 && parse_body(&r, &doc) && str_is(str_at(&doc, "error.code"), "context_length_exceeded"),
           "too long prompt: %d %s", r.status, r.body);
     json_free(&doc);
@@ -728,7 +731,7 @@ static void test_choices(void) {
     }
     snprintf(body, sizeof body, fmt, 40, ",\"n\":3");
     response r = post("/v1/completions", body);
-    json_doc doc;
+    json_doc doc = {0};
     int ok = r.status == 200 && parse_body(&r, &doc);
     int same = ok, indexed = ok;
     for (int k = 0; ok && k < 3; k++) {
@@ -763,7 +766,7 @@ static void test_choices(void) {
 static void test_logprobs(void) {
     response r = post("/v1/completions", "{\"prompt\":\"And God said\",\"max_tokens\":6,\"temperature\":0,\"logprobs\":3,"
                                          "\"cache_prompt\":false}");
-    json_doc doc;
+    json_doc doc = {0};
     int ok = r.status == 200 && parse_body(&r, &doc);
     const json_node *tokens = ok ? at_path(&doc, "choices.0.logprobs.tokens") : NULL;
     const json_node *values = ok ? at_path(&doc, "choices.0.logprobs.token_logprobs") : NULL;
@@ -824,7 +827,7 @@ static void test_logprobs(void) {
     while (p && *p) { /* each chunk's entries, in order */
         const char *eol = strstr(p, "\n\n");
         if (!eol) break;
-        json_doc chunk;
+        json_doc chunk = {0};
         if (!strncmp(p, "data: {", 7) && json_parse(&chunk, p + 6, (size_t)(eol - p - 6), 64) == 0) {
             const json_node *c = at_path(&chunk, "choices.0.logprobs.content");
             for (const json_node *e = c ? json_first(&chunk, c) : NULL; e; e = json_next(&chunk, e)) {
@@ -853,7 +856,7 @@ static void test_logprobs(void) {
 static void test_echo(void) {
     response r = post("/v1/completions", "{\"prompt\":\"And God said unto Moses\",\"max_tokens\":0,\"echo\":true,"
                                          "\"logprobs\":1}");
-    json_doc doc;
+    json_doc doc = {0};
     int ok = r.status == 200 && parse_body(&r, &doc);
     const json_node *tokens = ok ? at_path(&doc, "choices.0.logprobs.tokens") : NULL;
     const json_node *values = ok ? at_path(&doc, "choices.0.logprobs.token_logprobs") : NULL;
@@ -916,7 +919,7 @@ static void test_tool_call_reading(void) {
     CHECK(split_is("function" "f\n```json\n{}\n```\n", 8, "f", "{}"), "V3 call, trailing newline");
     CHECK(split_is("  {}", 0, NULL, NULL), "no name");
     CHECK(split_is("x", 5, NULL, NULL), "separator past the end");
-    json_doc doc;
+    json_doc doc = {0};
     const char *in = "{\"a\":[1,2.5,-3e-7,\"x\\n\\u00e9\"],\"b\":{\"c\":null,\"d\":true,\"e\":false},\"f\":{}}";
     int ok = json_parse(&doc, in, strlen(in), 8) == 0;
     sbuf out = {0};
@@ -957,7 +960,7 @@ static void test_tool_calls(void) {
     char body[4096];
     snprintf(body, sizeof body, chat, "");
     response r = post("/v1/chat/completions", body);
-    json_doc doc;
+    json_doc doc = {0};
     int ok = r.status == 200 && parse_body(&r, &doc);
     double chat_prompt = ok ? num_at(&doc, "usage.prompt_tokens") : -1;
     char *chat_text = ok && str_at(&doc, "choices.0.message.content") ? strdup(str_at(&doc, "choices.0.message.content")) : NULL;

@@ -564,6 +564,53 @@ static void test_chat_turns(const dsv3_model *m) {
               "tool-call tokens: %d %d %d %d %d", found[0], found[1], found[2], found[3], found[4]);
     }
 
+    /* DeepSeek-V3.1 (its template in DeepSeek-V3.1's tokenizer_config.json) */
+    const dsv3_chat_turn v31_chat[4] = {{"system", "S", NULL, 0},
+                                        {"user", "Hi", NULL, 0},
+                                        {"assistant", "<think>r</think>Hello</think>!", NULL, 0},
+                                        {"user", "More", NULL, 0}};
+    CHECK(render_turns(m, v31_chat, 4, NULL, 0, 1, DSV3_CHAT_DEEPSEEK_V31,
+                       T_BOS "S" T_USER "Hi" T_ASSISTANT "</think>Hello</think>!" T_EOS T_USER "More" T_ASSISTANT "</think>"),
+          "V3.1 chat, non-thinking");
+    CHECK(render_turns(m, v31_chat, 4, NULL, 0, 1, DSV3_CHAT_DEEPSEEK_V31_THINKING,
+                       T_BOS "S" T_USER "Hi" T_ASSISTANT "</think>Hello</think>!" T_EOS T_USER "More" T_ASSISTANT "<think>"),
+          "V3.1 chat, thinking");
+    const dsv3_tool_call v31_calls[2] = {{"a", "{}"}, {"b", "{\"x\": 1}"}};
+    const dsv3_chat_turn v31_tools[6] = {{"user", "Q", NULL, 0},          {"assistant", NULL, v31_calls, 2},
+                                         {"tool", "r1", NULL, 0},         {"tool", "r2", NULL, 0},
+                                         {"assistant", "<think>x</think>It is r", NULL, 0}, {"user", "ok", NULL, 0}};
+    CHECK(render_turns(m, v31_tools, 6, NULL, 0, 1, DSV3_CHAT_DEEPSEEK_V31,
+                       T_BOS T_USER "Q" T_ASSISTANT "</think>" T_CALLS_BEGIN T_CALL_BEGIN "a" T_SEP "{}" T_CALL_END
+                           T_CALL_BEGIN "b" T_SEP "{\"x\": 1}" T_CALL_END T_CALLS_END T_EOS T_OUTPUT_BEGIN "r1"
+                               T_OUTPUT_END T_OUTPUT_BEGIN "r2" T_OUTPUT_END "<think>x</think>It is r" T_EOS T_USER "ok"
+                                   T_ASSISTANT "</think>"),
+          "V3.1 tool calls and outputs");
+    CHECK(render_turns(m, v31_tools, 4, NULL, 0, 1, DSV3_CHAT_DEEPSEEK_V31,
+                       T_BOS T_USER "Q" T_ASSISTANT "</think>" T_CALLS_BEGIN T_CALL_BEGIN "a" T_SEP "{}" T_CALL_END
+                           T_CALL_BEGIN "b" T_SEP "{\"x\": 1}" T_CALL_END T_CALLS_END T_EOS T_OUTPUT_BEGIN "r1"
+                               T_OUTPUT_END T_OUTPUT_BEGIN "r2" T_OUTPUT_END),
+          "V3.1: no generation prompt after tool outputs");
+    const dsv3_chat_turn content_calls[2] = {{"user", "Q", NULL, 0}, {"assistant", "Let me look.", weather, 1}};
+    CHECK(render_turns(m, content_calls, 2, NULL, 0, 0, DSV3_CHAT_DEEPSEEK_V31,
+                       T_BOS T_USER "Q" T_ASSISTANT "</think>Let me look." T_CALLS_BEGIN T_CALL_BEGIN "get_weather" T_SEP
+                             "{\"city\": \"Paris\"}" T_CALL_END T_CALLS_END T_EOS),
+          "V3.1: content before the calls");
+    st = dsv3_chat_format_turns(m, ask, 2, tools, 1, 1, DSV3_CHAT_DEEPSEEK_V31, out, sizeof out, &len);
+    CHECK(st == DSV3_OK && strstr(out, T_CALLS_BEGIN T_CALL_BEGIN "tool_call_name" T_SEP "tool_call_arguments" T_CALL_END
+                                       "{additional_tool_calls}" T_CALLS_END "\n\nWhere:\n") &&
+              strstr(out, "- For multiple tool calls, chain them directly without separators or spaces" T_USER "Q"),
+          "V3.1 tool list: %s", st == DSV3_OK ? out : "(error)");
+    /* which template a file holds */
+    CHECK(chat_style_of("", 0) == CHAT_STYLE_V3 &&
+              chat_style_of("{{'<think>\\n'}}...</think>", 26) == CHAT_STYLE_R1 &&
+              chat_style_of("x</think>" T_ASSISTANT "</think>y", strlen("x</think>" T_ASSISTANT "</think>y")) == CHAT_STYLE_V31,
+          "chat styles from templates");
+    CHECK(dsv3_model_chat_style(NULL) == DSV3_CHAT_DEEPSEEK_V3 &&
+              (!m || dsv3_model_chat_style(m) == DSV3_CHAT_DEEPSEEK_V3),
+          "the V3 vocabulary's style");
+    CHECK(dsv3_chat_format_turns(m, ask, 2, NULL, 0, 1, 5, out, sizeof out, &len) == DSV3_ERR_INVALID_ARGUMENT,
+          "style 5");
+
     const dsv3_chat_turn user_calls[1] = {{"user", "x", weather, 1}};
     CHECK(dsv3_chat_format_turns(m, user_calls, 1, NULL, 0, 1, 0, out, sizeof out, &len) == DSV3_ERR_INVALID_ARGUMENT,
           "calls on a user turn");
