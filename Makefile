@@ -194,7 +194,7 @@ test-quantize test-attention test-dsv3 test-dsv3_dll test-generate test-tokenize
 test-trained:
 	$(RUN) $(BUILD)/test_trained$(EXE) models/dsv3-kjv.gguf tests/data
 test-server:
-	RUN="$(RUN)" $(RUN) $(BUILD)/test_server$(EXE) $(SERVER) models/dsv3-kjv.gguf
+	RUN="$(RUN)" $(RUN) $(BUILD)/test_server$(EXE) $(SERVER) models/dsv3-kjv.gguf tests/data/v3_tools.gguf
 test-cli:
 	RUN="$(RUN)" EXE="$(EXE)" sh tests/test_cli.sh $(BUILD)/dsv3$(EXE) tests/data
 test-examples:

@@ -1,6 +1,6 @@
 /* Tests of build/dsv3-server as a client sees it, over loopback sockets.
  *
- *   usage: test_server SERVER_BINARY MODEL.gguf
+ *   usage: test_server SERVER_BINARY MODEL.gguf [TOOL_MODEL.gguf]
  *   RUN  a prefix for running the server (e.g. "qemu-aarch64 -L /usr/aarch64-linux-gnu")
  *
  * Starts the server on a free port (--port 0; the port is read from its
@@ -54,7 +54,7 @@ static const char *const section_names[] = {"starting the server", "basics",    
                                             "choices",             "logprobs",     "echo",
                                             "tool calls",
                                             "bad requests",        "disconnects",  "connection limit",
-                                            "SIGTERM"};
+                                            "SIGTERM",             "generated tool calls"};
 
 static void print_proc_file(const char *path, const char *label) {
     char text[256];
@@ -1028,9 +1028,82 @@ static void test_connection_limit(void) {
     CHECK(idle == 2, "health after the connection limit: %d", idle);
 }
 
+/* SIGTERM, and the exit status (-1: none within 20 s; then killed). */
+static int stop_server(pid_t pid) {
+    kill(pid, SIGTERM);
+    int status = -1;
+    double t0 = seconds_now();
+    while (seconds_now() - t0 < 20) {
+        pid_t done = waitpid(pid, &status, WNOHANG);
+        if (done == pid) break;
+        sleep_ms(50);
+        status = -1;
+    }
+    if (status == -1) kill(pid, SIGKILL), waitpid(pid, NULL, 0);
+    return status;
+}
+
+/* A model that answers with a tool call (tests/tools/gen_tool_model.py: its
+ * greedy answer is DeepSeek-V3's call of get_weather with {"city": "Paris"}):
+ * the call comes back as tool_calls, streamed and not, and the history with
+ * it and the tool's output is accepted. */
+static void test_generated_tool_calls(void) {
+    static const char fmt[] =
+        "{\"messages\":[{\"role\":\"user\",\"content\":\"Weather in Paris?\"}],\"temperature\":0,"
+        "\"max_tokens\":20,\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"get_weather\","
+        "\"parameters\":{\"type\":\"object\"}}}]%s}";
+    char body[1024];
+    snprintf(body, sizeof body, fmt, "");
+    response r = post("/v1/chat/completions", body);
+    json_doc doc = {0};
+    int ok = r.status == 200 && parse_body(&r, &doc);
+    const char *id = ok ? str_at(&doc, "choices.0.message.tool_calls.0.id") : NULL;
+    CHECK(ok && at_path(&doc, "choices.0.message.content") &&
+              at_path(&doc, "choices.0.message.content")->type == JSON_NULL && id && !strncmp(id, "call_", 5) &&
+              str_is(str_at(&doc, "choices.0.message.tool_calls.0.type"), "function") &&
+              str_is(str_at(&doc, "choices.0.message.tool_calls.0.function.name"), "get_weather") &&
+              str_is(str_at(&doc, "choices.0.message.tool_calls.0.function.arguments"), "{\"city\": \"Paris\"}") &&
+              !at_path(&doc, "choices.0.message.tool_calls.1") &&
+              str_is(str_at(&doc, "choices.0.finish_reason"), "tool_calls"),
+          "a generated tool call: %s", r.body);
+    json_free(&doc);
+    free_response(&r);
+
+    snprintf(body, sizeof body, fmt, ",\"stream\":true");
+    r = post("/v1/chat/completions", body);
+    stream_result st = read_stream(&r, 1, 0);
+    CHECK(r.status == 200 && st.shape_ok && st.done && str_is(st.finish, "tool_calls") && r.raw &&
+              strstr(r.raw, "\"delta\":{\"tool_calls\":[{\"index\":0,") &&
+              strstr(r.raw, "\"name\":\"get_weather\",\"arguments\":\"{\\\"city\\\": \\\"Paris\\\"}\""),
+          "a streamed tool call: %s", r.body);
+    free(st.text);
+    free_response(&r);
+
+    /* without tools the call's tokens are no text, and no call is read */
+    r = post("/v1/chat/completions", "{\"messages\":[{\"role\":\"user\",\"content\":\"Weather?\"}],"
+                                     "\"temperature\":0,\"max_tokens\":20}");
+    ok = r.status == 200 && parse_body(&r, &doc);
+    CHECK(ok && !at_path(&doc, "choices.0.message.tool_calls") && str_is(str_at(&doc, "choices.0.finish_reason"), "stop"),
+          "no tools, no tool_calls: %s", r.body);
+    json_free(&doc);
+    free_response(&r);
+
+    /* the call and its output sent back */
+    snprintf(body, sizeof body, fmt,
+             ",\"messages\":[{\"role\":\"user\",\"content\":\"Weather in Paris?\"},{\"role\":\"assistant\","
+             "\"content\":null,\"tool_calls\":[{\"id\":\"call_1\",\"type\":\"function\",\"function\":{\"name\":"
+             "\"get_weather\",\"arguments\":\"{\\\"city\\\": \\\"Paris\\\"}\"}}]},{\"role\":\"tool\","
+             "\"tool_call_id\":\"call_1\",\"content\":\"21 degrees\"}]");
+    r = post("/v1/chat/completions", body);
+    ok = r.status == 200 && parse_body(&r, &doc);
+    CHECK(ok && num_at(&doc, "usage.prompt_tokens") > 0, "the call and its output sent back: %s", r.body);
+    json_free(&doc);
+    free_response(&r);
+}
+
 int main(int argc, char **argv) {
-    if (argc != 3) {
-        fprintf(stderr, "usage: test_server SERVER_BINARY MODEL.gguf\n");
+    if (argc != 3 && argc != 4) {
+        fprintf(stderr, "usage: test_server SERVER_BINARY MODEL.gguf [TOOL_MODEL.gguf]\n");
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
@@ -1057,17 +1130,21 @@ int main(int argc, char **argv) {
 
     /* SIGTERM: a clean exit, promptly, with a client still connected. */
     int idle_fd = connect_server();
-    kill(pid, SIGTERM);
-    int status = -1;
-    double t0 = seconds_now();
-    while (seconds_now() - t0 < 20) {
-        pid_t done = waitpid(pid, &status, WNOHANG);
-        if (done == pid) break;
-        sleep_ms(50);
-        status = -1;
-    }
-    if (status == -1) kill(pid, SIGKILL), waitpid(pid, NULL, 0);
+    int status = stop_server(pid);
     CHECK(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0, "exit after SIGTERM: status %d", status);
     if (idle_fd >= 0) close(idle_fd);
+
+    if (argc == 4) { /* a second server, on the tool-calling model */
+        section = (sig_atomic_t)(sizeof sections / sizeof *sections + 2);
+        pid = start_server(argv[1], argv[3], &server_port);
+        server_pid = pid;
+        CHECK(pid > 0 && server_port > 0, "the tool model's server started");
+        if (pid > 0 && server_port > 0) test_generated_tool_calls();
+        if (pid > 0) {
+            status = stop_server(pid);
+            CHECK(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0, "tool model's server: status %d",
+                  status);
+        }
+    }
     return test_summary();
 }
