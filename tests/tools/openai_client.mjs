@@ -5,6 +5,10 @@
 //   build/dsv3-server -m models/dsv3-kjv.gguf --port 8080 --api-key sk-local &
 //   NODE_PATH=/tmp/oai/node_modules node tests/tools/openai_client.mjs 8080 sk-local
 //
+// With a server on tests/data/v3_tools.gguf (a model scripted to answer with
+// one tool call) and a third argument `tools`, it checks the client's view of
+// tool calls, streamed and not, and of n, logprobs and echo instead.
+//
 // (NODE_PATH does not reach ES module imports, so the package is loaded
 // through createRequire.) Exits non-zero when an answer is not what the
 // client should see.
@@ -26,6 +30,38 @@ const check = (ok, what) => {
 const ids = [];
 for await (const m of await client.models.list()) ids.push(m.id);
 check(ids.length === 1, `models.list(): ${JSON.stringify(ids)}`);
+
+if (process.argv[4] === 'tools') {
+  const tools = [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object' } } }];
+  const ask = { model: ids[0], messages: [{ role: 'user', content: 'Weather in Paris?' }], tools, temperature: 0 };
+  const answer = await client.chat.completions.create(ask);
+  const call = answer.choices[0].message.tool_calls?.[0];
+  check(answer.choices[0].finish_reason === 'tool_calls' && call?.function.name === 'get_weather' &&
+        JSON.parse(call.function.arguments).city === 'Paris', `tool call: ${JSON.stringify(answer.choices[0].message)}`);
+  const parts = [];
+  let finish = null;
+  for await (const chunk of await client.chat.completions.create({ ...ask, stream: true })) {
+    for (const c of chunk.choices[0]?.delta?.tool_calls ?? []) parts.push(c);
+    finish = chunk.choices[0]?.finish_reason ?? finish;
+  }
+  check(parts.length === 1 && parts[0].function.name === 'get_weather' && finish === 'tool_calls',
+        `streamed tool call: ${JSON.stringify(parts)}`);
+  const back = await client.chat.completions.create({
+    ...ask, messages: [...ask.messages, answer.choices[0].message,
+                       { role: 'tool', tool_call_id: call?.id, content: '21 degrees' }] });
+  check(back.usage.prompt_tokens > answer.usage.prompt_tokens, `the call sent back: ${JSON.stringify(back.usage)}`);
+  const scored = await client.completions.create({ model: ids[0], prompt: 'hello there', max_tokens: 0, echo: true,
+                                                   logprobs: 1 });
+  check(scored.choices[0].text === 'hello there' && scored.choices[0].logprobs.tokens.join('') === 'hello there',
+        `echo with logprobs: ${JSON.stringify(scored.choices[0].logprobs)}`);
+  const several = await client.chat.completions.create({ ...ask, tools: undefined, n: 2, max_tokens: 4,
+                                                          temperature: 1, logprobs: true, top_logprobs: 2 });
+  check(several.choices.length === 2 && several.choices[1].index === 1 &&
+        several.choices[0].logprobs.content.every((e) => e.top_logprobs.length === 2),
+        `n = 2 with logprobs: ${JSON.stringify(several.choices.map((c) => c.message.content))}`);
+  console.log(failures ? `${failures} failed` : 'all passed');
+  process.exit(failures ? 1 : 0);
+}
 
 // cache_prompt: false (an extension) makes both runs prefill alike, so the
 // greedy texts compare exactly.
