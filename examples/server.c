@@ -760,6 +760,7 @@ static void token_json(sbuf *b, const server *s, int32_t token, double logprob, 
 /* The k most likely tokens of logits (k <= 20), best first. */
 static int top_tokens(const float *x, size_t n, int k, int32_t *ids) {
     int have = 0;
+    if (k <= 0) return 0;
     for (size_t i = 0; i < n; i++) {
         if (have == k && !(x[i] > x[ids[k - 1]])) continue;
         int at = have < k ? have++ : k - 1;
