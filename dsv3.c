@@ -11640,16 +11640,7 @@ static int32_t chat_render(const dsv3_model *model, const chat_view *v, size_t n
 
 int32_t dsv3_chat_format(const dsv3_model *model, const dsv3_chat_message *messages, size_t n_messages,
                          int32_t add_generation_prompt, int32_t style, char *out, size_t out_size, size_t *n_out) {
-    chat_view v = {messages, NULL};
-    if (!messages && n_messages) {
-        if (n_out) *n_out = 0;
-        return DSV3_ERR_INVALID_ARGUMENT;
-    }
-    for (size_t i = 0; i < n_messages; i++)
-        if (!messages[i].content) {
-            if (n_out) *n_out = 0;
-            return DSV3_ERR_INVALID_ARGUMENT;
-        }
+    chat_view v = {messages, NULL}; /* chat_render checks the arguments */
     return chat_render(model, &v, n_messages, NULL, 0, add_generation_prompt, style, out, out_size, n_out);
 }
 
@@ -11657,10 +11648,6 @@ int32_t dsv3_chat_format_turns(const dsv3_model *model, const dsv3_chat_turn *tu
                                const dsv3_tool *tools, size_t n_tools, int32_t add_generation_prompt, int32_t style,
                                char *out, size_t out_size, size_t *n_out) {
     chat_view v = {NULL, turns};
-    if (!turns && n_turns) {
-        if (n_out) *n_out = 0;
-        return DSV3_ERR_INVALID_ARGUMENT;
-    }
     return chat_render(model, &v, n_turns, tools, n_tools, add_generation_prompt, style, out, out_size, n_out);
 }
 
