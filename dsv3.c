@@ -116,6 +116,13 @@
 #else
 #  define DSV3_IN_REGISTER(v) (void)0
 #endif
+/* Makes the compiler read an object from memory again after this point,
+   rather than forward what it stored from registers (with shuffles). */
+#if defined(__GNUC__) || defined(__clang__)
+#  define DSV3_IN_MEMORY(m) __asm__("" : "+m"(m))
+#else
+#  define DSV3_IN_MEMORY(m) (void)0
+#endif
 /* A hint to bring one cache line in ahead of its use (no-op where unknown). */
 #if defined(__GNUC__) || defined(__clang__)
 #  define DSV3_PREFETCH(p) __builtin_prefetch((p), 0, 3)
@@ -5701,6 +5708,14 @@ DSV3_TILE_KERNELS(DSV3_AVX2, q8_0_tiles_avx2, q8_0_act_dot_avx2, DSV3_Q8_0_TILE)
 /* Q8_0, per block of 32: 8 groups of 64 bytes (the 16 rows' quants + 128,
    four of each row per 4-byte lane), then the 16 rows' scales as floats. */
 #  define VNNI_Q8_0_BLOCK (512 + 64)
+/* Q8_0 with AVX2 alone: its signed weights need vpmaddwd on 16-bit pairs,
+   not vpmaddubsw (whose 16-bit pair sums would overflow on 8-bit weights
+   times 8-bit activations, and the sign trick the tiles use costs a third
+   multiply-port instruction per 32 products). Per block of 32, for each
+   group of 4 quants and each 8-row half: two vectors of the rows' 16-bit
+   quant pairs (quants 0 and 2 of the group, then 1 and 3: what shifting
+   the bytes of a 16-bit lane gives), then the 16 rows' scales as floats. */
+#  define AVX2_Q8_0_BLOCK (1024 + 64)
 /* Q4_K and Q6_K share a super-block layout: the 64 groups of quants
    (unsigned: Q4_K's 0-15, Q6_K's 0-63), the 16 rows' scale of each
    sub-block (8 of 32 elements, or 16 of 16) as int32, then 8 pairs of 16-bit
@@ -5711,7 +5726,7 @@ DSV3_TILE_KERNELS(DSV3_AVX2, q8_0_tiles_avx2, q8_0_act_dot_avx2, DSV3_Q8_0_TILE)
 
 /* Scratch a thread needs for one row block of length n. */
 static size_t vnni_scratch_bytes(size_t n) {
-    size_t k_quants = n / 256 * VNNI_K_SUPER, q8_0 = (n / 32 + 1) * VNNI_Q8_0_BLOCK;
+    size_t k_quants = n / 256 * VNNI_K_SUPER, q8_0 = (n / 32 + 1) * AVX2_Q8_0_BLOCK;
     return k_quants > q8_0 ? k_quants : q8_0;
 }
 
@@ -5754,6 +5769,15 @@ DSV3_AVX2 DSV3_ALWAYS_INLINE static inline __m256 rows256_halves_to_f32(__m256i 
     return _mm256_cvtph_ps(_mm_packus_epi32(_mm256_castsi256_si128(words), _mm256_extracti128_si256(words, 1)));
 }
 
+/* Block b's scales of the 16 rows (0 past n_rows) as floats. */
+DSV3_AVX2 DSV3_ALWAYS_INLINE static inline void q8_0_rows256_scales(const uint8_t *rows, size_t row_bytes,
+                                                                   size_t n_rows, size_t b, float *out) {
+    uint16_t halves[16];
+    for (size_t m = 0; m < 16; m++) halves[m] = m < n_rows ? read_u16le(rows + m * row_bytes + 34 * b) : 0;
+    for (int h = 0; h < 2; h++)
+        _mm256_store_ps(out + 8 * h, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)(halves + 8 * h))));
+}
+
 DSV3_AVX2 static void q8_0_rows256_unpack(const uint8_t *rows, size_t row_bytes, size_t n_rows, size_t n,
                                              uint8_t *out) {
     const __m256i sign = _mm256_set1_epi8((char)0x80);
@@ -5765,11 +5789,7 @@ DSV3_AVX2 static void q8_0_rows256_unpack(const uint8_t *rows, size_t row_bytes,
             DSV3_UNROLL
             for (int k = 0; k < 8; k++) _mm256_store_si256((__m256i *)(void *)(base + 64 * k + 32 * h), _mm256_xor_si256(r[k], sign));
         }
-        uint16_t halves[16];
-        for (size_t m = 0; m < 16; m++) halves[m] = m < n_rows ? read_u16le(rows + m * row_bytes + 34 * b) : 0;
-        for (int h = 0; h < 2; h++)
-            _mm256_store_ps((float *)(void *)(base + 512) + 8 * h,
-                            _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)(halves + 8 * h))));
+        q8_0_rows256_scales(rows, row_bytes, n_rows, b, (float *)(void *)(base + 512));
     }
 }
 
@@ -5946,9 +5966,9 @@ DSV3_AVX2 DSV3_ALWAYS_INLINE static inline void rows256_store_out(const __m256 *
           }                                                                                                    \
       }
 
-/* AVX2 without VNNI, K-quants only (Q8_0's +128 weights would overflow
-   vpmaddubsw's 16-bit pairs). A 16-bit lane sums 2 products per group: Q4_K's
-   at most 2 x 15 x 127, so a sub-block's 8 groups fit 16 bits (30480); Q5_K's
+/* AVX2 without VNNI, K-quants (Q8_0's +128 weights would overflow
+   vpmaddubsw's 16-bit pairs: it has its own kernel below). A 16-bit lane
+   sums 2 products per group: Q4_K's at most 2 x 15 x 127, so a sub-block's 8 groups fit 16 bits (30480); Q5_K's
    2 x 31 x 127, so 4 groups do; Q6_K's 2 x 63 x 127, so two groups do (its
    4-group sub-blocks take two vpmaddwd). Integer totals are the VNNI
    kernels', so are results. */
@@ -6025,6 +6045,111 @@ DSV3_ROWS256(DSV3_AVX2, q4_k_avx2_rows, q4_k_rows256_unpack, q4_k_avx2_rows_body
 DSV3_ROWS256(DSV3_AVX2, q5_k_avx2_rows, q5_k_rows256_unpack, q5_k_avx2_rows_body)
 DSV3_ROWS256(DSV3_AVX2, q6_k_avx2_rows, q6_k_rows256_unpack, q6_k_avx2_rows_body)
 
+/* Bytes 0, 2, .. of each 16-bit lane, and bytes 1, 3, .., sign-extended. */
+DSV3_AVX2 DSV3_ALWAYS_INLINE static inline __m256i even_bytes_epi16(__m256i v) {
+    return _mm256_srai_epi16(_mm256_slli_epi16(v, 8), 8);
+}
+DSV3_AVX2 DSV3_ALWAYS_INLINE static inline __m256i odd_bytes_epi16(__m256i v) { return _mm256_srai_epi16(v, 8); }
+
+DSV3_AVX2 static void q8_0_avx2_rows_unpack(const uint8_t *rows, size_t row_bytes, size_t n_rows, size_t n,
+                                            uint8_t *out) {
+    for (size_t b = 0; b < n / 32; b++) {
+        uint8_t *base = out + AVX2_Q8_0_BLOCK * b;
+        for (int h = 0; h < 2; h++) {
+            __m256i r[8];
+            rows256_load_words(r, rows, row_bytes, n_rows, h, 34 * b + 2);
+            DSV3_UNROLL
+            for (int k = 0; k < 8; k++) {
+                _mm256_store_si256((__m256i *)(void *)(base + 128 * k + 64 * h), even_bytes_epi16(r[k]));
+                _mm256_store_si256((__m256i *)(void *)(base + 128 * k + 64 * h + 32), odd_bytes_epi16(r[k]));
+            }
+        }
+        q8_0_rows256_scales(rows, row_bytes, n_rows, b, (float *)(void *)(base + 1024));
+    }
+}
+
+/* Tokens per pass: both halves' integer sums for 6 tokens, the two weight
+   vectors and a broadcast take 15 of AVX2's 16 registers (the float sums
+   live in memory, touched once per block). In cache on a Zen 5 core this
+   ran at ~70 G multiply-adds/s against the tiles' ~50 (4 tokens: ~65). */
+#  define Q8_0_AVX2_TOKENS 6
+
+/* Both 8-row halves for n_tok (up to Q8_0_AVX2_TOKENS) tokens. Each token's
+   quants are widened once per block into pairs, as the weights'. Integer
+   sums are exact, then the reference's f16(dw) * da * isum and the running
+   sum, in its order: the VNNI kernels' results. */
+DSV3_AVX2 DSV3_ALWAYS_INLINE static inline void q8_0_avx2_rows_body(const uint8_t *unpacked, size_t n,
+                                                                   const uint8_t *act, size_t act_stride,
+                                                                   size_t n_rows, float *out, size_t out_stride,
+                                                                   int n_tok) {
+    union { __m256i v[2]; int32_t w[16]; } pairs[Q8_0_AVX2_TOKENS]; /* 16-bit pairs */
+    __m256 acc[2][Q8_0_AVX2_TOKENS];
+    DSV3_UNROLL
+    for (int t = 0; t < n_tok; t++) acc[0][t] = acc[1][t] = _mm256_setzero_ps();
+    for (size_t b = 0; b < n / 32; b++) {
+        const uint8_t *base = unpacked + AVX2_Q8_0_BLOCK * b;
+        const act_block32 *a[Q8_0_AVX2_TOKENS];
+        DSV3_UNROLL
+        for (int t = 0; t < n_tok; t++) {
+            a[t] = (const act_block32 *)(const void *)(act + act_stride * t) + b;
+            __m256i q = _mm256_loadu_si256((const __m256i *)(const void *)a[t]->qs);
+            pairs[t].v[0] = even_bytes_epi16(q);
+            pairs[t].v[1] = odd_bytes_epi16(q);
+        }
+        DSV3_IN_MEMORY(pairs); /* each broadcast a load */
+        __m256i isum[2][Q8_0_AVX2_TOKENS];
+        DSV3_UNROLL
+        for (int t = 0; t < n_tok; t++) isum[0][t] = isum[1][t] = _mm256_setzero_si256();
+        DSV3_UNROLL16
+        for (int j = 0; j < 16; j++) {
+            __m256i w0 = _mm256_load_si256((const __m256i *)(const void *)(base + 128 * (j / 2) + 32 * (j % 2)));
+            __m256i w1 = _mm256_load_si256((const __m256i *)(const void *)(base + 128 * (j / 2) + 64 + 32 * (j % 2)));
+            DSV3_UNROLL
+            for (int t = 0; t < n_tok; t++) {
+                __m256i x = _mm256_set1_epi32(pairs[t].w[8 * (j % 2) + j / 2]);
+                isum[0][t] = _mm256_add_epi32(isum[0][t], _mm256_madd_epi16(w0, x));
+                isum[1][t] = _mm256_add_epi32(isum[1][t], _mm256_madd_epi16(w1, x));
+            }
+            /* keep each sum one running register: GCC would otherwise
+               regroup the 16 x 2 additions into trees and spill products */
+            DSV3_UNROLL
+            for (int t = 0; t < n_tok; t++) {
+                DSV3_IN_REGISTER(isum[0][t]);
+                DSV3_IN_REGISTER(isum[1][t]);
+            }
+        }
+        DSV3_UNROLL
+        for (int h = 0; h < 2; h++) {
+            __m256 dw = _mm256_load_ps((const float *)(const void *)(base + 1024) + 8 * h);
+            DSV3_UNROLL
+            for (int t = 0; t < n_tok; t++)
+                acc[h][t] = _mm256_add_ps(acc[h][t], _mm256_mul_ps(_mm256_mul_ps(dw, _mm256_set1_ps(a[t]->d)),
+                                                                   _mm256_cvtepi32_ps(isum[h][t])));
+        }
+    }
+    for (int h = 0; h < 2 && (size_t)(8 * h) < n_rows; h++)
+        rows256_store_out(acc[h], n_tok, n_rows - 8 * (size_t)h < 8 ? n_rows - 8 * (size_t)h : 8, out + 8 * h,
+                          out_stride);
+}
+
+DSV3_AVX2 static void q8_0_avx2_rows(const uint8_t *rows, size_t row_bytes, size_t n_rows, const uint8_t *acts,
+                                     size_t act_stride, size_t n_tok, size_t n, float *out, size_t out_stride,
+                                     uint8_t *scratch) {
+    q8_0_avx2_rows_unpack(rows, row_bytes, n_rows, n, scratch);
+    for (size_t t = 0; t < n_tok; t += Q8_0_AVX2_TOKENS) {
+        const uint8_t *act = acts + t * act_stride;
+        float *o = out + t * out_stride;
+        switch (n_tok - t < Q8_0_AVX2_TOKENS ? n_tok - t : Q8_0_AVX2_TOKENS) {
+        case 1: q8_0_avx2_rows_body(scratch, n, act, act_stride, n_rows, o, out_stride, 1); break;
+        case 2: q8_0_avx2_rows_body(scratch, n, act, act_stride, n_rows, o, out_stride, 2); break;
+        case 3: q8_0_avx2_rows_body(scratch, n, act, act_stride, n_rows, o, out_stride, 3); break;
+        case 4: q8_0_avx2_rows_body(scratch, n, act, act_stride, n_rows, o, out_stride, 4); break;
+        case 5: q8_0_avx2_rows_body(scratch, n, act, act_stride, n_rows, o, out_stride, 5); break;
+        default: q8_0_avx2_rows_body(scratch, n, act, act_stride, n_rows, o, out_stride, 6); break;
+        }
+    }
+}
+
 static void kernels_avx2(kernel_set *k) {
     kernels_scalar(k);
     k->name = "avx2";
@@ -6067,6 +6192,7 @@ static void kernels_avx2(kernel_set *k) {
     k->act_dot2[13] = q5_k_act_dot2_avx2;
     k->act_tile[13] = q5_k_tiles_avx2;
     k->act_tile[14] = q6_k_tiles_avx2;
+    k->block_rows[8] = q8_0_avx2_rows;
     k->block_rows[12] = q4_k_avx2_rows;
     k->block_rows[13] = q5_k_avx2_rows;
     k->block_rows[14] = q6_k_avx2_rows;
