@@ -5966,6 +5966,27 @@ DSV3_AVX2 DSV3_ALWAYS_INLINE static inline void rows256_store_out(const __m256 *
           }                                                                                                    \
       }
 
+/* The same for bodies that take both halves in one pass (each broadcast
+   then serves 16 rows), up to max_tok (at most 6) tokens per pass. */
+#  define DSV3_ROWS256_BOTH(name, unpack, body, max_tok)                                                       \
+      DSV3_AVX2 static void name(const uint8_t *rows, size_t row_bytes, size_t n_rows, const uint8_t *acts,    \
+                                 size_t act_stride, size_t n_tok, size_t n, float *out, size_t out_stride,     \
+                                 uint8_t *scratch) {                                                           \
+          unpack(rows, row_bytes, n_rows, n, scratch);                                                         \
+          for (size_t t = 0; t < n_tok; t += (max_tok)) {                                                      \
+              const uint8_t *act = acts + t * act_stride;                                                      \
+              float *o = out + t * out_stride;                                                                 \
+              switch (n_tok - t < (max_tok) ? n_tok - t : (max_tok)) {                                         \
+              case 1: body(scratch, n, act, act_stride, n_rows, o, out_stride, 1); break;                      \
+              case 2: body(scratch, n, act, act_stride, n_rows, o, out_stride, 2); break;                      \
+              case 3: body(scratch, n, act, act_stride, n_rows, o, out_stride, 3); break;                      \
+              case 4: body(scratch, n, act, act_stride, n_rows, o, out_stride, 4); break;                      \
+              case 5: body(scratch, n, act, act_stride, n_rows, o, out_stride, (max_tok) >= 5 ? 5 : 1); break; \
+              default: body(scratch, n, act, act_stride, n_rows, o, out_stride, (max_tok) >= 6 ? 6 : 1); break; \
+              }                                                                                                \
+          }                                                                                                    \
+      }
+
 /* AVX2 without VNNI, K-quants (Q8_0's +128 weights would overflow
    vpmaddubsw's 16-bit pairs: it has its own kernel below). A 16-bit lane
    sums 2 products per group: Q4_K's at most 2 x 15 x 127, so a sub-block's 8 groups fit 16 bits (30480); Q5_K's
@@ -5976,10 +5997,12 @@ DSV3_AVX2 DSV3_ALWAYS_INLINE static inline void k_quant_avx2_rows_body(const uin
                                                                       const uint8_t *act, size_t act_stride, int h,
                                                                       size_t valid, float *out, size_t out_stride,
                                                                       int n_tok, int quant_bits) {
-    const int six_bits = quant_bits == 6;
-    /* groups summed in 16 bits: 2 x 15 x 127 x 8, 2 x 31 x 127 x 4 and
-       2 x 63 x 127 x 2 all stay below 32768 */
-    const int sub_groups = six_bits ? 4 : 8, run = quant_bits == 4 ? 8 : quant_bits == 5 ? 4 : 2;
+    /* 16-element sub-blocks and a bias on every quant, no dmin: Q6_K (+32)
+       and the IQ lattice types (7 bits: +64) */
+    const int six_bits = quant_bits >= 6, offset_shift = quant_bits == 7 ? 6 : 5;
+    /* groups summed in 16 bits: 2 x 15 x 127 x 8, 2 x 31 x 127 x 4,
+       2 x 63 x 127 x 2 and 2 x 126 x 127 all stay below 32768 */
+    const int sub_groups = six_bits ? 4 : 8, run = quant_bits == 4 ? 8 : quant_bits == 5 ? 4 : quant_bits == 6 ? 2 : 1;
     __m256 acc[ROWS256_TOKENS];
     DSV3_UNROLL
     for (int t = 0; t < n_tok; t++) acc[t] = _mm256_setzero_ps();
@@ -6025,8 +6048,8 @@ DSV3_AVX2 DSV3_ALWAYS_INLINE static inline void k_quant_avx2_rows_body(const uin
         __m256 dv = _mm256_load_ps(d), dmin = six_bits ? dv : _mm256_load_ps(d + 16);
         DSV3_UNROLL
         for (int t = 0; t < n_tok; t++) {
-            if (six_bits) { /* the reference's da * d * (scaled - 32 * offset) */
-                __m256i total = _mm256_sub_epi32(scaled[t], _mm256_slli_epi32(paired[t], 5));
+            if (six_bits) { /* the reference's da * d * (scaled - 32 * offset), 64 for IQ */
+                __m256i total = _mm256_sub_epi32(scaled[t], _mm256_slli_epi32(paired[t], offset_shift));
                 acc[t] = _mm256_add_ps(
                     acc[t], _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(a[t]->d), dv), _mm256_cvtepi32_ps(total)));
             } else { /* the reference's da * (d * scaled - dmin * mins) */
@@ -6041,9 +6064,142 @@ DSV3_AVX2 DSV3_ALWAYS_INLINE static inline void k_quant_avx2_rows_body(const uin
 #  define q4_k_avx2_rows_body(...) k_quant_avx2_rows_body(__VA_ARGS__, 4)
 #  define q5_k_avx2_rows_body(...) k_quant_avx2_rows_body(__VA_ARGS__, 5)
 #  define q6_k_avx2_rows_body(...) k_quant_avx2_rows_body(__VA_ARGS__, 6)
+#  define iq_avx2_rows_body(...) k_quant_avx2_rows_body(__VA_ARGS__, 7)
 DSV3_ROWS256(DSV3_AVX2, q4_k_avx2_rows, q4_k_rows256_unpack, q4_k_avx2_rows_body)
 DSV3_ROWS256(DSV3_AVX2, q5_k_avx2_rows, q5_k_rows256_unpack, q5_k_avx2_rows_body)
 DSV3_ROWS256(DSV3_AVX2, q6_k_avx2_rows, q6_k_rows256_unpack, q6_k_avx2_rows_body)
+
+/* The IQ lattice types with AVX2 alone, both 8-row halves per pass (each
+   broadcast serves 16 rows): a 16-bit pair holds one group's products
+   (2 x 126 x 127), scaled per group by vpmaddwd with the sub-block's m. */
+DSV3_AVX2 DSV3_ALWAYS_INLINE static inline void iq_avx2_rows_both(const uint8_t *unpacked, size_t n,
+                                                                 const uint8_t *act, size_t act_stride,
+                                                                 size_t n_rows, float *out, size_t out_stride,
+                                                                 int n_tok) {
+    __m256 acc[2][ROWS256_TOKENS];
+    DSV3_UNROLL
+    for (int t = 0; t < n_tok; t++) acc[0][t] = acc[1][t] = _mm256_setzero_ps();
+    for (size_t b = 0; b < n / 256; b++) {
+        const uint8_t *base = unpacked + VNNI_K_SUPER * b;
+        const int32_t *scales = (const int32_t *)(const void *)(base + 4096);
+        const int32_t *pairs = (const int32_t *)(const void *)(base + 5120);
+        const act_block256 *a[ROWS256_TOKENS];
+        __m256i scaled[2][ROWS256_TOKENS];
+        DSV3_UNROLL
+        for (int t = 0; t < n_tok; t++) {
+            a[t] = (const act_block256 *)(const void *)(act + act_stride * t) + b;
+            scaled[0][t] = scaled[1][t] = _mm256_setzero_si256();
+        }
+        for (int j = 0; j < 16; j++) {
+            __m256i scale0 = _mm256_load_si256((const __m256i *)(const void *)(scales + 16 * j));
+            __m256i scale1 = _mm256_load_si256((const __m256i *)(const void *)(scales + 16 * j + 8));
+            scale0 = _mm256_or_si256(scale0, _mm256_slli_epi32(scale0, 16)); /* m > 0: in both halves */
+            scale1 = _mm256_or_si256(scale1, _mm256_slli_epi32(scale1, 16));
+            DSV3_UNROLL
+            for (int k = 0; k < 4; k++) {
+                int group = 4 * j + k;
+                __m256i w0 = _mm256_load_si256((const __m256i *)(const void *)(base + 64 * group));
+                __m256i w1 = _mm256_load_si256((const __m256i *)(const void *)(base + 64 * group + 32));
+                DSV3_UNROLL
+                for (int t = 0; t < n_tok; t++) {
+                    __m256i x = rows256_broadcast(a[t]->qs + 4 * group);
+                    scaled[0][t] = _mm256_add_epi32(scaled[0][t], _mm256_madd_epi16(_mm256_maddubs_epi16(w0, x), scale0));
+                    scaled[1][t] = _mm256_add_epi32(scaled[1][t], _mm256_madd_epi16(_mm256_maddubs_epi16(w1, x), scale1));
+                }
+                /* one running register per sum (GCC would regroup the additions) */
+                DSV3_UNROLL
+                for (int t = 0; t < n_tok; t++) {
+                    DSV3_IN_REGISTER(scaled[0][t]);
+                    DSV3_IN_REGISTER(scaled[1][t]);
+                }
+            }
+        }
+        DSV3_UNROLL
+        for (int h = 0; h < 2; h++) {
+            __m256 dv = _mm256_load_ps((const float *)(const void *)(base + 5632) + 8 * h);
+            DSV3_UNROLL
+            for (int t = 0; t < n_tok; t++) {
+                __m256i paired = _mm256_setzero_si256();
+                for (int p = 0; p < 8; p++)
+                    paired = _mm256_add_epi32(paired, _mm256_madd_epi16(_mm256_load_si256((const __m256i *)(const void *)(pairs + 16 * p + 8 * h)),
+                                                                        rows256_broadcast(a[t]->bsums + 2 * p)));
+                /* the reference's da * d * (scaled - 64 * offset) */
+                __m256i total = _mm256_sub_epi32(scaled[h][t], _mm256_slli_epi32(paired, 6));
+                acc[h][t] = _mm256_add_ps(
+                    acc[h][t], _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(a[t]->d), dv), _mm256_cvtepi32_ps(total)));
+            }
+        }
+    }
+    for (int h = 0; h < 2 && (size_t)(8 * h) < n_rows; h++)
+        rows256_store_out(acc[h], n_tok, n_rows - 8 * (size_t)h < 8 ? n_rows - 8 * (size_t)h : 8, out + 8 * h,
+                          out_stride);
+}
+
+/* The IQ lattice types in Q6_K's layout, as iq_vnni_unpack: each group
+   decoded by iq_group_avx2 and made unsigned by + 64 (|q| <= 62), its
+   halves' multipliers m as the 16-element sub-blocks' scales, and
+   d * step as the rows' d. */
+DSV3_AVX2 DSV3_ALWAYS_INLINE static inline void iq_rows256_unpack(uint32_t type, const uint8_t *rows,
+                                                                  size_t row_bytes, size_t n_rows, size_t n,
+                                                                  uint8_t *out) {
+    uint8_t bytes[16 * 256]; /* the 16 rows' biased quants, row by row */
+    const __m256i bias = _mm256_set1_epi8(64);
+    for (size_t b = 0; b < n / 256; b++) {
+        uint8_t *base = out + VNNI_K_SUPER * b;
+        int32_t *scales = (int32_t *)(void *)(base + 4096), *scale_pairs = (int32_t *)(void *)(base + 5120);
+        float *d = (float *)(void *)(base + 5632);
+        for (size_t r = 0; r < 16; r++) {
+            if (r >= n_rows) { /* zero weights, scales and d: a zero result in unused lanes */
+                memset(bytes + 256 * r, 0, 256);
+                for (int sub = 0; sub < 16; sub++) scales[16 * sub + r] = 0;
+                for (int p = 0; p < 8; p++) scale_pairs[16 * p + r] = 0;
+                d[r] = 0.0f;
+                continue;
+            }
+            const uint8_t *block = rows + r * row_bytes + iq_block_bytes(type) * b;
+            DSV3_UNROLL
+            for (int g = 0; g < 8; g++) {
+                int32_t m[2];
+                __m256i q = iq_group_avx2(type, block, g, m);
+                _mm256_storeu_si256((__m256i *)(void *)(bytes + 256 * r + 32 * g), _mm256_add_epi8(q, bias));
+                scales[16 * (2 * g) + r] = m[0];
+                scales[16 * (2 * g + 1) + r] = m[1];
+                scale_pairs[16 * g + r] = m[0] | m[1] << 16;
+            }
+            d[r] = iq_step(type) * f16c_to_f32(iq_block_d_half(type, block));
+        }
+        for (int h = 0; h < 2; h++)
+            for (int c = 0; c < 8; c++) {
+                __m256i words[8];
+                rows256_load_words(words, bytes, 256, 16, h, 32 * (size_t)c);
+                DSV3_UNROLL
+                for (int k = 0; k < 8; k++)
+                    _mm256_store_si256((__m256i *)(void *)(base + 64 * (8 * c + k) + 32 * h), words[k]);
+            }
+    }
+}
+#  define DSV3_IQ_ROWS256(name, type)                                                                          \
+      DSV3_AVX2 static void name##_rows256_unpack(const uint8_t *rows, size_t row_bytes, size_t n_rows, size_t n, \
+                                                  uint8_t *out) {                                              \
+          iq_rows256_unpack(type, rows, row_bytes, n_rows, n, out);                                            \
+      }                                                                                                        \
+      DSV3_ROWS256_BOTH(name##_avx2_rows, name##_rows256_unpack, iq_avx2_rows_both, ROWS256_TOKENS)
+DSV3_IQ_ROWS256(iq2_xxs, 16)
+DSV3_IQ_ROWS256(iq2_xs, 17)
+DSV3_IQ_ROWS256(iq3_xxs, 18)
+DSV3_IQ_ROWS256(iq1_s, 19)
+DSV3_IQ_ROWS256(iq3_s, 21)
+DSV3_IQ_ROWS256(iq2_s, 22)
+DSV3_IQ_ROWS256(iq1_m, 29)
+#  undef DSV3_IQ_ROWS256
+/* The kernel set's entries for the seven lattice types' row blocks */
+#  define DSV3_IQ_ROWS_SET(k, suffix)                                                                          \
+      do {                                                                                                     \
+          (k)->block_rows[16] = iq2_xxs_##suffix##_rows, (k)->block_rows[17] = iq2_xs_##suffix##_rows;         \
+          (k)->block_rows[18] = iq3_xxs_##suffix##_rows, (k)->block_rows[19] = iq1_s_##suffix##_rows;          \
+          (k)->block_rows[21] = iq3_s_##suffix##_rows, (k)->block_rows[22] = iq2_s_##suffix##_rows;            \
+          (k)->block_rows[29] = iq1_m_##suffix##_rows;                                                         \
+      } while (0)
 
 /* Bytes 0, 2, .. of each 16-bit lane, and bytes 1, 3, .., sign-extended. */
 DSV3_AVX2 DSV3_ALWAYS_INLINE static inline __m256i even_bytes_epi16(__m256i v) {
@@ -6132,23 +6288,7 @@ DSV3_AVX2 DSV3_ALWAYS_INLINE static inline void q8_0_avx2_rows_body(const uint8_
                           out_stride);
 }
 
-DSV3_AVX2 static void q8_0_avx2_rows(const uint8_t *rows, size_t row_bytes, size_t n_rows, const uint8_t *acts,
-                                     size_t act_stride, size_t n_tok, size_t n, float *out, size_t out_stride,
-                                     uint8_t *scratch) {
-    q8_0_avx2_rows_unpack(rows, row_bytes, n_rows, n, scratch);
-    for (size_t t = 0; t < n_tok; t += Q8_0_AVX2_TOKENS) {
-        const uint8_t *act = acts + t * act_stride;
-        float *o = out + t * out_stride;
-        switch (n_tok - t < Q8_0_AVX2_TOKENS ? n_tok - t : Q8_0_AVX2_TOKENS) {
-        case 1: q8_0_avx2_rows_body(scratch, n, act, act_stride, n_rows, o, out_stride, 1); break;
-        case 2: q8_0_avx2_rows_body(scratch, n, act, act_stride, n_rows, o, out_stride, 2); break;
-        case 3: q8_0_avx2_rows_body(scratch, n, act, act_stride, n_rows, o, out_stride, 3); break;
-        case 4: q8_0_avx2_rows_body(scratch, n, act, act_stride, n_rows, o, out_stride, 4); break;
-        case 5: q8_0_avx2_rows_body(scratch, n, act, act_stride, n_rows, o, out_stride, 5); break;
-        default: q8_0_avx2_rows_body(scratch, n, act, act_stride, n_rows, o, out_stride, 6); break;
-        }
-    }
-}
+DSV3_ROWS256_BOTH(q8_0_avx2_rows, q8_0_avx2_rows_unpack, q8_0_avx2_rows_body, Q8_0_AVX2_TOKENS)
 
 static void kernels_avx2(kernel_set *k) {
     kernels_scalar(k);
@@ -6193,6 +6333,7 @@ static void kernels_avx2(kernel_set *k) {
     k->act_tile[13] = q5_k_tiles_avx2;
     k->act_tile[14] = q6_k_tiles_avx2;
     k->block_rows[8] = q8_0_avx2_rows;
+    DSV3_IQ_ROWS_SET(k, avx2);
     k->block_rows[12] = q4_k_avx2_rows;
     k->block_rows[13] = q5_k_avx2_rows;
     k->block_rows[14] = q6_k_avx2_rows;
@@ -6268,8 +6409,9 @@ DSV3_AVXVNNI DSV3_ALWAYS_INLINE static inline void q8_0_avxvnni_body(const uint8
     rows256_store_out(acc, n_tok, valid, out, out_stride);
 }
 
-/* offset_shift: 0 for Q4_K (which has minimums), 5 for Q6_K (every quant
-   carries +32, taken off through the activations' sums). */
+/* offset_shift: 0 for Q4_K (which has minimums); else every quant carries
+   +(1 << offset_shift) (Q6_K 32, the IQ lattice types 64), taken off
+   through the activations' sums. */
 DSV3_AVXVNNI DSV3_ALWAYS_INLINE static inline void k_quant_avxvnni_body(const uint8_t *unpacked, size_t n,
                                                                        const uint8_t *act, size_t act_stride, int h,
                                                                        size_t valid, float *out, size_t out_stride,
@@ -6331,11 +6473,19 @@ DSV3_AVXVNNI DSV3_ALWAYS_INLINE static inline void k_quant_avxvnni_body(const ui
 }
 #  define q4_k_avxvnni_body(...) k_quant_avxvnni_body(__VA_ARGS__, 0)
 #  define q6_k_avxvnni_body(...) k_quant_avxvnni_body(__VA_ARGS__, 5)
+#  define iq_avxvnni_body(...) k_quant_avxvnni_body(__VA_ARGS__, 6)
 
 DSV3_ROWS256(DSV3_AVXVNNI, q8_0_avxvnni_rows, q8_0_rows256_unpack, q8_0_avxvnni_body)
 DSV3_ROWS256(DSV3_AVXVNNI, q4_k_avxvnni_rows, q4_k_rows256_unpack, q4_k_avxvnni_body)
 DSV3_ROWS256(DSV3_AVXVNNI, q5_k_avxvnni_rows, q5_k_rows256_unpack, q4_k_avxvnni_body)
 DSV3_ROWS256(DSV3_AVXVNNI, q6_k_avxvnni_rows, q6_k_rows256_unpack, q6_k_avxvnni_body)
+DSV3_ROWS256(DSV3_AVXVNNI, iq2_xxs_avxvnni_rows, iq2_xxs_rows256_unpack, iq_avxvnni_body)
+DSV3_ROWS256(DSV3_AVXVNNI, iq2_xs_avxvnni_rows, iq2_xs_rows256_unpack, iq_avxvnni_body)
+DSV3_ROWS256(DSV3_AVXVNNI, iq3_xxs_avxvnni_rows, iq3_xxs_rows256_unpack, iq_avxvnni_body)
+DSV3_ROWS256(DSV3_AVXVNNI, iq1_s_avxvnni_rows, iq1_s_rows256_unpack, iq_avxvnni_body)
+DSV3_ROWS256(DSV3_AVXVNNI, iq3_s_avxvnni_rows, iq3_s_rows256_unpack, iq_avxvnni_body)
+DSV3_ROWS256(DSV3_AVXVNNI, iq2_s_avxvnni_rows, iq2_s_rows256_unpack, iq_avxvnni_body)
+DSV3_ROWS256(DSV3_AVXVNNI, iq1_m_avxvnni_rows, iq1_m_rows256_unpack, iq_avxvnni_body)
 
 static void kernels_avxvnni(kernel_set *k) {
     kernels_avx2(k);
@@ -6354,6 +6504,7 @@ static void kernels_avxvnni(kernel_set *k) {
     k->block_rows[12] = q4_k_avxvnni_rows;
     k->block_rows[13] = q5_k_avxvnni_rows;
     k->block_rows[14] = q6_k_avxvnni_rows;
+    DSV3_IQ_ROWS_SET(k, avxvnni);
 }
 #else
 #  define DSV3_HAVE_AVXVNNI 0
