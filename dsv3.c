@@ -5716,6 +5716,8 @@ DSV3_TILE_KERNELS(DSV3_AVX2, q8_0_tiles_avx2, q8_0_act_dot_avx2, DSV3_Q8_0_TILE)
    quant pairs (quants 0 and 2 of the group, then 1 and 3: what shifting
    the bytes of a 16-bit lane gives), then the 16 rows' scales as floats. */
 #  define AVX2_Q8_0_BLOCK (1024 + 64)
+/* IQ4_XS with AVX2 alone: its 8 sub-blocks as 8 such chunks, then d. */
+#  define AVX2_IQ4_XS_BLOCK (8 * 1024 + 64)
 /* Q4_K and Q6_K share a super-block layout: the 64 groups of quants
    (unsigned: Q4_K's 0-15, Q6_K's 0-63), the 16 rows' scale of each
    sub-block (8 of 32 elements, or 16 of 16) as int32, then 8 pairs of 16-bit
@@ -5726,8 +5728,8 @@ DSV3_TILE_KERNELS(DSV3_AVX2, q8_0_tiles_avx2, q8_0_act_dot_avx2, DSV3_Q8_0_TILE)
 
 /* Scratch a thread needs for one row block of length n. */
 static size_t vnni_scratch_bytes(size_t n) {
-    size_t k_quants = n / 256 * VNNI_K_SUPER, q8_0 = (n / 32 + 1) * AVX2_Q8_0_BLOCK;
-    return k_quants > q8_0 ? k_quants : q8_0;
+    size_t k_quants = n / 256 * AVX2_IQ4_XS_BLOCK, q8_0 = (n / 32 + 1) * AVX2_Q8_0_BLOCK;
+    return k_quants > q8_0 ? k_quants : q8_0; /* the largest layouts */
 }
 
 /* r[i] holds 8 words of row i; afterwards r[j] holds word j of every row. */
@@ -5769,11 +5771,11 @@ DSV3_AVX2 DSV3_ALWAYS_INLINE static inline __m256 rows256_halves_to_f32(__m256i 
     return _mm256_cvtph_ps(_mm_packus_epi32(_mm256_castsi256_si128(words), _mm256_extracti128_si256(words, 1)));
 }
 
-/* Block b's scales of the 16 rows (0 past n_rows) as floats. */
+/* The 16 rows' half-float scales at `offset` (0 past n_rows) as floats. */
 DSV3_AVX2 DSV3_ALWAYS_INLINE static inline void q8_0_rows256_scales(const uint8_t *rows, size_t row_bytes,
-                                                                   size_t n_rows, size_t b, float *out) {
+                                                                   size_t n_rows, size_t offset, float *out) {
     uint16_t halves[16];
-    for (size_t m = 0; m < 16; m++) halves[m] = m < n_rows ? read_u16le(rows + m * row_bytes + 34 * b) : 0;
+    for (size_t m = 0; m < 16; m++) halves[m] = m < n_rows ? read_u16le(rows + m * row_bytes + offset) : 0;
     for (int h = 0; h < 2; h++)
         _mm256_store_ps(out + 8 * h, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)(halves + 8 * h))));
 }
@@ -5789,7 +5791,7 @@ DSV3_AVX2 static void q8_0_rows256_unpack(const uint8_t *rows, size_t row_bytes,
             DSV3_UNROLL
             for (int k = 0; k < 8; k++) _mm256_store_si256((__m256i *)(void *)(base + 64 * k + 32 * h), _mm256_xor_si256(r[k], sign));
         }
-        q8_0_rows256_scales(rows, row_bytes, n_rows, b, (float *)(void *)(base + 512));
+        q8_0_rows256_scales(rows, row_bytes, n_rows, 34 * b, (float *)(void *)(base + 512));
     }
 }
 
@@ -5968,8 +5970,8 @@ DSV3_AVX2 DSV3_ALWAYS_INLINE static inline void rows256_store_out(const __m256 *
 
 /* The same for bodies that take both halves in one pass (each broadcast
    then serves 16 rows), up to max_tok (at most 6) tokens per pass. */
-#  define DSV3_ROWS256_BOTH(name, unpack, body, max_tok)                                                       \
-      DSV3_AVX2 static void name(const uint8_t *rows, size_t row_bytes, size_t n_rows, const uint8_t *acts,    \
+#  define DSV3_ROWS256_BOTH(target, name, unpack, body, max_tok)                                               \
+      target static void name(const uint8_t *rows, size_t row_bytes, size_t n_rows, const uint8_t *acts,    \
                                  size_t act_stride, size_t n_tok, size_t n, float *out, size_t out_stride,     \
                                  uint8_t *scratch) {                                                           \
           unpack(rows, row_bytes, n_rows, n, scratch);                                                         \
@@ -6183,7 +6185,7 @@ DSV3_AVX2 DSV3_ALWAYS_INLINE static inline void iq_rows256_unpack(uint32_t type,
                                                   uint8_t *out) {                                              \
           iq_rows256_unpack(type, rows, row_bytes, n_rows, n, out);                                            \
       }                                                                                                        \
-      DSV3_ROWS256_BOTH(name##_avx2_rows, name##_rows256_unpack, iq_avx2_rows_both, ROWS256_TOKENS)
+      DSV3_ROWS256_BOTH(DSV3_AVX2, name##_avx2_rows, name##_rows256_unpack, iq_avx2_rows_both, ROWS256_TOKENS)
 DSV3_IQ_ROWS256(iq2_xxs, 16)
 DSV3_IQ_ROWS256(iq2_xs, 17)
 DSV3_IQ_ROWS256(iq3_xxs, 18)
@@ -6207,6 +6209,18 @@ DSV3_AVX2 DSV3_ALWAYS_INLINE static inline __m256i even_bytes_epi16(__m256i v) {
 }
 DSV3_AVX2 DSV3_ALWAYS_INLINE static inline __m256i odd_bytes_epi16(__m256i v) { return _mm256_srai_epi16(v, 8); }
 
+/* Rows 8h.. of a transposed chunk (word k of r: quants 4k..4k+3 of each
+   row) as 16-bit pairs, each row's times its lane of `scale` (1 or an
+   IQ4_XS sub-block's scale, in both 16-bit halves). */
+DSV3_AVX2 DSV3_ALWAYS_INLINE static inline void pairs16_store_chunk(const __m256i r[8], __m256i scale, int h,
+                                                                   uint8_t *base) {
+    DSV3_UNROLL
+    for (int k = 0; k < 8; k++) {
+        _mm256_store_si256((__m256i *)(void *)(base + 128 * k + 64 * h), _mm256_mullo_epi16(even_bytes_epi16(r[k]), scale));
+        _mm256_store_si256((__m256i *)(void *)(base + 128 * k + 64 * h + 32), _mm256_mullo_epi16(odd_bytes_epi16(r[k]), scale));
+    }
+}
+
 DSV3_AVX2 static void q8_0_avx2_rows_unpack(const uint8_t *rows, size_t row_bytes, size_t n_rows, size_t n,
                                             uint8_t *out) {
     for (size_t b = 0; b < n / 32; b++) {
@@ -6214,13 +6228,58 @@ DSV3_AVX2 static void q8_0_avx2_rows_unpack(const uint8_t *rows, size_t row_byte
         for (int h = 0; h < 2; h++) {
             __m256i r[8];
             rows256_load_words(r, rows, row_bytes, n_rows, h, 34 * b + 2);
-            DSV3_UNROLL
-            for (int k = 0; k < 8; k++) {
-                _mm256_store_si256((__m256i *)(void *)(base + 128 * k + 64 * h), even_bytes_epi16(r[k]));
-                _mm256_store_si256((__m256i *)(void *)(base + 128 * k + 64 * h + 32), odd_bytes_epi16(r[k]));
+            pairs16_store_chunk(r, _mm256_set1_epi16(1), h, base);
+        }
+        q8_0_rows256_scales(rows, row_bytes, n_rows, 34 * b, (float *)(void *)(base + 1024));
+    }
+}
+
+/* IQ4_NL in Q8_0's layout: the table's values of each 16-byte block. */
+DSV3_AVX2 static void iq4_nl_avx2_rows_unpack(const uint8_t *rows, size_t row_bytes, size_t n_rows, size_t n,
+                                              uint8_t *out) {
+    const __m256i table2 = iq4_table_avx2();
+    uint8_t values[16 * 32]; /* the 16 rows' values, row by row */
+    for (size_t b = 0; b < n / 32; b++) {
+        uint8_t *base = out + AVX2_Q8_0_BLOCK * b;
+        for (size_t r = 0; r < 16; r++)
+            _mm256_storeu_si256((__m256i *)(void *)(values + 32 * r),
+                                r < n_rows ? iq4_lookup_avx2(table2, rows + r * row_bytes + 18 * b + 2)
+                                           : _mm256_setzero_si256());
+        for (int h = 0; h < 2; h++) {
+            __m256i r[8];
+            rows256_load_words(r, values, 32, 16, h, 0);
+            pairs16_store_chunk(r, _mm256_set1_epi16(1), h, base);
+        }
+        q8_0_rows256_scales(rows, row_bytes, n_rows, 18 * b, (float *)(void *)(base + 1024));
+    }
+}
+
+/* IQ4_XS: each 32-element sub-block a chunk of Q8_0's layout with its
+   signed scale multiplied in (|value x scale| <= 127 x 32 fits 16 bits, and
+   a super-block's sum, below 2^28, int32), then the rows' d as floats. */
+DSV3_AVX2 static void iq4_xs_avx2_rows_unpack(const uint8_t *rows, size_t row_bytes, size_t n_rows, size_t n,
+                                              uint8_t *out) {
+    const __m256i table2 = iq4_table_avx2();
+    uint8_t values[16 * 32];
+    for (size_t b = 0; b < n / 256; b++) {
+        uint8_t *base = out + AVX2_IQ4_XS_BLOCK * b;
+        for (int sub = 0; sub < 8; sub++) {
+            int32_t scales[16];
+            for (size_t r = 0; r < 16; r++) {
+                const uint8_t *block = rows + r * row_bytes + 136 * b;
+                _mm256_storeu_si256((__m256i *)(void *)(values + 32 * r),
+                                    r < n_rows ? iq4_lookup_avx2(table2, block + 8 + 16 * sub) : _mm256_setzero_si256());
+                int scale = r < n_rows ? iq4_xs_scale(block, sub) : 0;
+                scales[r] = (scale & 0xFFFF) | (int32_t)((uint32_t)scale << 16);
+            }
+            for (int h = 0; h < 2; h++) {
+                __m256i r[8];
+                rows256_load_words(r, values, 32, 16, h, 0);
+                pairs16_store_chunk(r, _mm256_loadu_si256((const __m256i *)(const void *)(scales + 8 * h)), h,
+                                    base + 1024 * sub);
             }
         }
-        q8_0_rows256_scales(rows, row_bytes, n_rows, b, (float *)(void *)(base + 1024));
+        q8_0_rows256_scales(rows, row_bytes, n_rows, 136 * b, (float *)(void *)(base + 8192));
     }
 }
 
@@ -6230,56 +6289,74 @@ DSV3_AVX2 static void q8_0_avx2_rows_unpack(const uint8_t *rows, size_t row_byte
    ran at ~70 G multiply-adds/s against the tiles' ~50 (4 tokens: ~65). */
 #  define Q8_0_AVX2_TOKENS 6
 
-/* Both 8-row halves for n_tok (up to Q8_0_AVX2_TOKENS) tokens. Each token's
-   quants are widened once per block into pairs, as the weights'. Integer
-   sums are exact, then the reference's f16(dw) * da * isum and the running
-   sum, in its order: the VNNI kernels' results. */
-DSV3_AVX2 DSV3_ALWAYS_INLINE static inline void q8_0_avx2_rows_body(const uint8_t *unpacked, size_t n,
-                                                                   const uint8_t *act, size_t act_stride,
-                                                                   size_t n_rows, float *out, size_t out_stride,
-                                                                   int n_tok) {
+/* Both 8-row halves for n_tok (up to Q8_0_AVX2_TOKENS) tokens, over blocks
+   of `chunks` 32-element chunks (Q8_0 and IQ4_NL 1, with 32-element
+   activation blocks; IQ4_XS 8, its sub-blocks' scales already in the
+   weights, with 256-element ones). Each token's quants are widened once per
+   chunk into pairs, as the weights'. Integer sums are exact, then per block
+   the reference's f16(dw) * da * isum and the running sum, in its order:
+   the VNNI kernels' results. */
+DSV3_AVX2 DSV3_ALWAYS_INLINE static inline void pairs16_avx2_rows_body(const uint8_t *unpacked, size_t n,
+                                                                      const uint8_t *act, size_t act_stride,
+                                                                      size_t n_rows, float *out, size_t out_stride,
+                                                                      int n_tok, int chunks,
+                                                                      scaled_pairs_fn accumulate) {
+    const size_t block_bytes = 1024 * (size_t)chunks + 64;
     union { __m256i v[2]; int32_t w[16]; } pairs[Q8_0_AVX2_TOKENS]; /* 16-bit pairs */
     __m256 acc[2][Q8_0_AVX2_TOKENS];
     DSV3_UNROLL
     for (int t = 0; t < n_tok; t++) acc[0][t] = acc[1][t] = _mm256_setzero_ps();
-    for (size_t b = 0; b < n / 32; b++) {
-        const uint8_t *base = unpacked + AVX2_Q8_0_BLOCK * b;
-        const act_block32 *a[Q8_0_AVX2_TOKENS];
-        DSV3_UNROLL
-        for (int t = 0; t < n_tok; t++) {
-            a[t] = (const act_block32 *)(const void *)(act + act_stride * t) + b;
-            __m256i q = _mm256_loadu_si256((const __m256i *)(const void *)a[t]->qs);
-            pairs[t].v[0] = even_bytes_epi16(q);
-            pairs[t].v[1] = odd_bytes_epi16(q);
-        }
-        DSV3_IN_MEMORY(pairs); /* each broadcast a load */
+    for (size_t b = 0; b < n / (32 * (size_t)chunks); b++) {
+        const uint8_t *block = unpacked + block_bytes * b;
+        const int8_t *qs[Q8_0_AVX2_TOKENS];
+        float da[Q8_0_AVX2_TOKENS];
         __m256i isum[2][Q8_0_AVX2_TOKENS];
         DSV3_UNROLL
-        for (int t = 0; t < n_tok; t++) isum[0][t] = isum[1][t] = _mm256_setzero_si256();
-        DSV3_UNROLL16
-        for (int j = 0; j < 16; j++) {
-            __m256i w0 = _mm256_load_si256((const __m256i *)(const void *)(base + 128 * (j / 2) + 32 * (j % 2)));
-            __m256i w1 = _mm256_load_si256((const __m256i *)(const void *)(base + 128 * (j / 2) + 64 + 32 * (j % 2)));
-            DSV3_UNROLL
-            for (int t = 0; t < n_tok; t++) {
-                __m256i x = _mm256_set1_epi32(pairs[t].w[8 * (j % 2) + j / 2]);
-                isum[0][t] = _mm256_add_epi32(isum[0][t], _mm256_madd_epi16(w0, x));
-                isum[1][t] = _mm256_add_epi32(isum[1][t], _mm256_madd_epi16(w1, x));
+        for (int t = 0; t < n_tok; t++) {
+            if (chunks == 1) {
+                const act_block32 *a = (const act_block32 *)(const void *)(act + act_stride * t) + b;
+                qs[t] = a->qs, da[t] = a->d;
+            } else {
+                const act_block256 *a = (const act_block256 *)(const void *)(act + act_stride * t) + b;
+                qs[t] = a->qs, da[t] = a->d;
             }
-            /* keep each sum one running register: GCC would otherwise
-               regroup the 16 x 2 additions into trees and spill products */
+            isum[0][t] = isum[1][t] = _mm256_setzero_si256();
+        }
+        for (int c = 0; c < chunks; c++) {
+            const uint8_t *base = block + 1024 * c;
             DSV3_UNROLL
             for (int t = 0; t < n_tok; t++) {
-                DSV3_IN_REGISTER(isum[0][t]);
-                DSV3_IN_REGISTER(isum[1][t]);
+                __m256i q = _mm256_loadu_si256((const __m256i *)(const void *)(qs[t] + 32 * c));
+                pairs[t].v[0] = even_bytes_epi16(q);
+                pairs[t].v[1] = odd_bytes_epi16(q);
+            }
+            DSV3_IN_MEMORY(pairs); /* each broadcast a load */
+            DSV3_UNROLL16
+            for (int j = 0; j < 16; j++) {
+                __m256i w0 = _mm256_load_si256((const __m256i *)(const void *)(base + 128 * (j / 2) + 32 * (j % 2)));
+                __m256i w1 =
+                    _mm256_load_si256((const __m256i *)(const void *)(base + 128 * (j / 2) + 64 + 32 * (j % 2)));
+                DSV3_UNROLL
+                for (int t = 0; t < n_tok; t++) {
+                    __m256i x = _mm256_set1_epi32(pairs[t].w[8 * (j % 2) + j / 2]);
+                    isum[0][t] = accumulate(isum[0][t], w0, x);
+                    isum[1][t] = accumulate(isum[1][t], w1, x);
+                }
+                /* keep each sum one running register: GCC would otherwise
+                   regroup the 16 x 2 additions into trees and spill products */
+                DSV3_UNROLL
+                for (int t = 0; t < n_tok; t++) {
+                    DSV3_IN_REGISTER(isum[0][t]);
+                    DSV3_IN_REGISTER(isum[1][t]);
+                }
             }
         }
         DSV3_UNROLL
         for (int h = 0; h < 2; h++) {
-            __m256 dw = _mm256_load_ps((const float *)(const void *)(base + 1024) + 8 * h);
+            __m256 dw = _mm256_load_ps((const float *)(const void *)(block + 1024 * chunks) + 8 * h);
             DSV3_UNROLL
             for (int t = 0; t < n_tok; t++)
-                acc[h][t] = _mm256_add_ps(acc[h][t], _mm256_mul_ps(_mm256_mul_ps(dw, _mm256_set1_ps(a[t]->d)),
+                acc[h][t] = _mm256_add_ps(acc[h][t], _mm256_mul_ps(_mm256_mul_ps(dw, _mm256_set1_ps(da[t])),
                                                                    _mm256_cvtepi32_ps(isum[h][t])));
         }
     }
@@ -6287,8 +6364,12 @@ DSV3_AVX2 DSV3_ALWAYS_INLINE static inline void q8_0_avx2_rows_body(const uint8_
         rows256_store_out(acc[h], n_tok, n_rows - 8 * (size_t)h < 8 ? n_rows - 8 * (size_t)h : 8, out + 8 * h,
                           out_stride);
 }
+#  define q8_0_avx2_rows_body(...) pairs16_avx2_rows_body(__VA_ARGS__, 1, scaled_pairs_avx2)
+#  define iq4_xs_avx2_rows_body(...) pairs16_avx2_rows_body(__VA_ARGS__, 8, scaled_pairs_avx2)
 
-DSV3_ROWS256_BOTH(q8_0_avx2_rows, q8_0_avx2_rows_unpack, q8_0_avx2_rows_body, Q8_0_AVX2_TOKENS)
+DSV3_ROWS256_BOTH(DSV3_AVX2, q8_0_avx2_rows, q8_0_avx2_rows_unpack, q8_0_avx2_rows_body, Q8_0_AVX2_TOKENS)
+DSV3_ROWS256_BOTH(DSV3_AVX2, iq4_nl_avx2_rows, iq4_nl_avx2_rows_unpack, q8_0_avx2_rows_body, Q8_0_AVX2_TOKENS)
+DSV3_ROWS256_BOTH(DSV3_AVX2, iq4_xs_avx2_rows, iq4_xs_avx2_rows_unpack, iq4_xs_avx2_rows_body, Q8_0_AVX2_TOKENS)
 
 static void kernels_avx2(kernel_set *k) {
     kernels_scalar(k);
@@ -6333,6 +6414,8 @@ static void kernels_avx2(kernel_set *k) {
     k->act_tile[13] = q5_k_tiles_avx2;
     k->act_tile[14] = q6_k_tiles_avx2;
     k->block_rows[8] = q8_0_avx2_rows;
+    k->block_rows[20] = iq4_nl_avx2_rows;
+    k->block_rows[23] = iq4_xs_avx2_rows;
     DSV3_IQ_ROWS_SET(k, avx2);
     k->block_rows[12] = q4_k_avx2_rows;
     k->block_rows[13] = q5_k_avx2_rows;
@@ -6479,6 +6562,12 @@ DSV3_ROWS256(DSV3_AVXVNNI, q8_0_avxvnni_rows, q8_0_rows256_unpack, q8_0_avxvnni_
 DSV3_ROWS256(DSV3_AVXVNNI, q4_k_avxvnni_rows, q4_k_rows256_unpack, q4_k_avxvnni_body)
 DSV3_ROWS256(DSV3_AVXVNNI, q5_k_avxvnni_rows, q5_k_rows256_unpack, q4_k_avxvnni_body)
 DSV3_ROWS256(DSV3_AVXVNNI, q6_k_avxvnni_rows, q6_k_rows256_unpack, q6_k_avxvnni_body)
+/* IQ4_NL and IQ4_XS: the AVX2 kernels' 16-bit pairs, vpdpwssd fusing the
+   multiply and the accumulation */
+#  define iq4_nl_avxvnni_body(...) pairs16_avx2_rows_body(__VA_ARGS__, 1, scaled_pairs_avxvnni)
+#  define iq4_xs_avxvnni_body(...) pairs16_avx2_rows_body(__VA_ARGS__, 8, scaled_pairs_avxvnni)
+DSV3_ROWS256_BOTH(DSV3_AVXVNNI, iq4_nl_avxvnni_rows, iq4_nl_avx2_rows_unpack, iq4_nl_avxvnni_body, Q8_0_AVX2_TOKENS)
+DSV3_ROWS256_BOTH(DSV3_AVXVNNI, iq4_xs_avxvnni_rows, iq4_xs_avx2_rows_unpack, iq4_xs_avxvnni_body, Q8_0_AVX2_TOKENS)
 DSV3_ROWS256(DSV3_AVXVNNI, iq2_xxs_avxvnni_rows, iq2_xxs_rows256_unpack, iq_avxvnni_body)
 DSV3_ROWS256(DSV3_AVXVNNI, iq2_xs_avxvnni_rows, iq2_xs_rows256_unpack, iq_avxvnni_body)
 DSV3_ROWS256(DSV3_AVXVNNI, iq3_xxs_avxvnni_rows, iq3_xxs_rows256_unpack, iq_avxvnni_body)
@@ -6504,6 +6593,8 @@ static void kernels_avxvnni(kernel_set *k) {
     k->block_rows[12] = q4_k_avxvnni_rows;
     k->block_rows[13] = q5_k_avxvnni_rows;
     k->block_rows[14] = q6_k_avxvnni_rows;
+    k->block_rows[20] = iq4_nl_avxvnni_rows;
+    k->block_rows[23] = iq4_xs_avxvnni_rows;
     DSV3_IQ_ROWS_SET(k, avxvnni);
 }
 #else
