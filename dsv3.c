@@ -5695,7 +5695,8 @@ DSV3_TILE_KERNELS(DSV3_AVX2, q8_0_tiles_avx2, q8_0_act_dot_avx2, DSV3_Q8_0_TILE)
    activation bytes of one token broadcast from memory: the rows' sums stay in
    lanes, no shuffles, no horizontal sums (AVX2 without VNNI: vpmaddubsw,
    summed in 16 bits while no sum can overflow, then one vpmaddwd by the
-   sub-block's scale). The layout below is shared by the AVX2 and AVX-VNNI
+   sub-block's scale; Q8_0 and the IQ4 types as 16-bit pairs through
+   vpmaddwd, in a layout of their own). The layout below is shared by the AVX2 and AVX-VNNI
    kernels (which take it as two 8-row halves of 32 bytes) and the AVX-512
    VNNI ones (16 rows in 64 bytes); the weights are the unsigned
    operand (K-quant quants are unsigned, Q8_0's carry +128, taken off again
