@@ -5946,6 +5946,14 @@ DSV3_AVX2 DSV3_ALWAYS_INLINE static inline void rows256_store_out(const __m256 *
     for (int t = 0; t < n_tok; t++) _mm256_maskstore_ps(out + t * out_stride, mask, acc[t]);
 }
 
+/* Both halves' sums of a block of n_rows rows for n_tok tokens. */
+DSV3_AVX2 DSV3_ALWAYS_INLINE static inline void rows256_store_halves(const __m256 *half0, const __m256 *half1,
+                                                                    int n_tok, size_t n_rows, float *out,
+                                                                    size_t out_stride) {
+    rows256_store_out(half0, n_tok, n_rows < 8 ? n_rows : 8, out, out_stride);
+    if (n_rows > 8) rows256_store_out(half1, n_tok, n_rows - 8, out + 8, out_stride);
+}
+
 /* A row block's kernel: unpack the rows into the scratch, then each 8-row
    half in passes of up to ROWS256_TOKENS tokens, each pass an inlined body
    with its token count fixed (so its accumulators stay in registers). */
@@ -6106,8 +6114,8 @@ DSV3_AVX2 DSV3_ALWAYS_INLINE static inline void iq_avx2_rows_both(const uint8_t 
                 DSV3_UNROLL
                 for (int t = 0; t < n_tok; t++) {
                     __m256i x = rows256_broadcast(a[t]->qs + 4 * group);
-                    scaled[0][t] = _mm256_add_epi32(scaled[0][t], _mm256_madd_epi16(_mm256_maddubs_epi16(w0, x), scale0));
-                    scaled[1][t] = _mm256_add_epi32(scaled[1][t], _mm256_madd_epi16(_mm256_maddubs_epi16(w1, x), scale1));
+                    scaled[0][t] = scaled_pairs_avx2(scaled[0][t], _mm256_maddubs_epi16(w0, x), scale0);
+                    scaled[1][t] = scaled_pairs_avx2(scaled[1][t], _mm256_maddubs_epi16(w1, x), scale1);
                 }
                 /* one running register per sum (GCC would regroup the additions) */
                 DSV3_UNROLL
@@ -6133,9 +6141,7 @@ DSV3_AVX2 DSV3_ALWAYS_INLINE static inline void iq_avx2_rows_both(const uint8_t 
             }
         }
     }
-    for (int h = 0; h < 2 && (size_t)(8 * h) < n_rows; h++)
-        rows256_store_out(acc[h], n_tok, n_rows - 8 * (size_t)h < 8 ? n_rows - 8 * (size_t)h : 8, out + 8 * h,
-                          out_stride);
+    rows256_store_halves(acc[0], acc[1], n_tok, n_rows, out, out_stride);
 }
 
 /* The IQ lattice types in Q6_K's layout, as iq_vnni_unpack: each group
@@ -6361,9 +6367,7 @@ DSV3_AVX2 DSV3_ALWAYS_INLINE static inline void pairs16_avx2_rows_body(const uin
                                                                    _mm256_cvtepi32_ps(isum[h][t])));
         }
     }
-    for (int h = 0; h < 2 && (size_t)(8 * h) < n_rows; h++)
-        rows256_store_out(acc[h], n_tok, n_rows - 8 * (size_t)h < 8 ? n_rows - 8 * (size_t)h : 8, out + 8 * h,
-                          out_stride);
+    rows256_store_halves(acc[0], acc[1], n_tok, n_rows, out, out_stride);
 }
 #  define q8_0_avx2_rows_body(...) pairs16_avx2_rows_body(__VA_ARGS__, 1, scaled_pairs_avx2)
 #  define iq4_xs_avx2_rows_body(...) pairs16_avx2_rows_body(__VA_ARGS__, 8, scaled_pairs_avx2)
